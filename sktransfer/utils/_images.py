@@ -1,0 +1,267 @@
+"""Image inputs: arrays, tensors, file paths and PIL images, validated up front, read by batch."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms.v2 import functional as TF
+
+_INTERPOLATIONS = {
+    "nearest": InterpolationMode.NEAREST,
+    "bilinear": InterpolationMode.BILINEAR,
+    "bicubic": InterpolationMode.BICUBIC,
+}
+
+_ACCEPTED = (
+    "a 4-D array or tensor of images, (n, C, H, W) or (n, H, W, C); a 3-D array of grayscale "
+    "images (n, H, W); a sequence of image file paths; or a sequence of PIL images"
+)
+
+
+class ImageFileNotFoundError(FileNotFoundError, ValueError):
+    """An image path that does not exist; a ``ValueError`` too, as for any bad input value."""
+
+
+class ImageSet:
+    """Images checked once, then read batch by batch as ``(n, C, H, W)`` tensors.
+
+    Arrays and tensors are sliced; file paths are decoded only when their batch is read, so
+    memory is bounded by the batch size, not by the number of images.
+    """
+
+    def __init__(self, kind, data, channels):
+        self.kind = kind
+        self.data = data
+        self.channels = channels
+
+    def __len__(self):
+        return len(self.data)
+
+    def subset(self, indices):
+        """The images at ``indices``, as an ImageSet of the same kind."""
+        if self.kind == "array":
+            return ImageSet(self.kind, self.data[indices], self.channels)
+        return ImageSet(self.kind, [self.data[i] for i in indices], self.channels)
+
+    def batches(self, batch_size):
+        """Yield ``(n, C, H, W)`` tensors, or lists of ``(C, H, W)`` tensors when sizes vary."""
+        for start in range(0, len(self), batch_size):
+            chunk = self.data[start : start + batch_size]
+            if self.kind == "array":
+                yield chunk
+            elif self.kind == "paths":
+                yield [_decode_file(path, self.channels) for path in chunk]
+            else:
+                yield [_pil_to_tensor(image, self.channels) for image in chunk]
+
+    def row_keys(self):
+        """A digest per image that changes when the image does: the cache key of its codes."""
+        if self.kind == "array":
+            return row_digests(self.data)
+        if self.kind == "paths":
+            return [_file_key(path) for path in self.data]
+        return [_digest(f"{im.mode}{im.size}".encode(), im.tobytes()) for im in self.data]
+
+
+def check_images(X, *, channels=3, input_name="X"):
+    """Validate images and return an :class:`ImageSet`, before any heavy compute.
+
+    Parameters
+    ----------
+    X : array-like, tensor, sequence of paths or sequence of PIL images
+        Images as described in the user guide: NCHW or NHWC, uint8 (0-255) or float (0-1);
+        grayscale inputs are expanded to ``channels``.
+    channels : int, default=3
+        Channels the network expects.
+    input_name : str, default="X"
+        Name used in error messages.
+
+    Returns
+    -------
+    ImageSet
+        Arrays come back as uint8 or float32 ``(n, C, H, W)`` with ``channels`` channels.
+
+    Raises
+    ------
+    ValueError
+        Empty input, wrong number of dimensions, channels that do not match, NaN or infinite
+        values, floats outside [0, 1], a path that does not exist (named), a file that is not an
+        image (named).
+    TypeError
+        Input of a type that is not one of the above.
+    """
+    if isinstance(X, (str, os.PathLike)):
+        raise TypeError(f"{input_name} must be a sequence of images; got the single path {X!r}.")
+    if isinstance(X, (np.ndarray, torch.Tensor)):
+        return ImageSet("array", _check_array(X, channels, input_name), channels)
+    if not isinstance(X, Sequence) and not hasattr(X, "__array__"):
+        raise TypeError(f"{input_name} must be {_ACCEPTED}; got {type(X).__name__}.")
+    if len(X) == 0:
+        raise ValueError(f"{input_name} is empty: at least one image is needed.")
+    if all(isinstance(item, (str, os.PathLike)) for item in X):
+        return ImageSet("paths", _check_paths(X, input_name), channels)
+    if all(isinstance(item, Image.Image) for item in X):
+        return ImageSet("pil", list(X), channels)
+    try:
+        array = np.asarray(X)
+    except ValueError as exc:
+        raise TypeError(f"{input_name} must be {_ACCEPTED}; could not read it: {exc}") from exc
+    if array.dtype == object:
+        raise TypeError(f"{input_name} must be {_ACCEPTED}; got a sequence of mixed items.")
+    return ImageSet("array", _check_array(array, channels, input_name), channels)
+
+
+def _check_array(X, channels, input_name):
+    if X.ndim not in (3, 4):
+        raise ValueError(
+            f"{input_name} must be {_ACCEPTED}; got an array with {X.ndim} dimensions and shape "
+            f"{tuple(X.shape)}."
+        )
+    if X.shape[0] == 0:
+        raise ValueError(f"{input_name} is empty: at least one image is needed.")
+    if X.ndim == 3:
+        X = X[:, None]
+    elif X.shape[1] not in (1, channels) and X.shape[-1] in (1, channels):
+        X = X.permute(0, 3, 1, 2) if torch.is_tensor(X) else X.transpose(0, 3, 1, 2)
+    elif X.shape[1] not in (1, channels):
+        raise ValueError(
+            f"{input_name} has shape {tuple(X.shape)}: neither axis 1 (NCHW) nor axis 3 (NHWC) "
+            f"holds 1 or {channels} channels, as the network expects."
+        )
+    return _check_values(X, input_name)
+
+
+def _check_values(X, input_name):
+    dtype = X.dtype
+    is_float = dtype.is_floating_point if torch.is_tensor(X) else np.issubdtype(dtype, np.floating)
+    if is_float:
+        finite = torch.isfinite(X).all() if torch.is_tensor(X) else np.isfinite(X).all()
+        if not finite:
+            raise ValueError(f"{input_name} contains NaN or infinite values.")
+        low, high = float(X.min()), float(X.max())
+        if low < -1e-3 or high > 1 + 1e-3:
+            raise ValueError(
+                f"Float images must lie in [0, 1]; {input_name} spans [{low:.3g}, {high:.3g}]. "
+                "Divide 0-255 values by 255 or pass uint8 images."
+            )
+        return X
+    if torch.is_tensor(X) and (X.dtype == torch.bool or X.is_complex()):
+        raise TypeError(f"{input_name} must hold numbers, got a {X.dtype} tensor.")
+    if not torch.is_tensor(X) and not np.issubdtype(dtype, np.integer):
+        raise TypeError(f"{input_name} must hold numbers, got dtype {dtype}.")
+    if X.dtype not in (np.uint8, torch.uint8):
+        if X.min() < 0 or X.max() > 255:
+            raise ValueError(f"Integer images must lie in [0, 255]; {input_name} does not.")
+        X = X.to(torch.uint8) if torch.is_tensor(X) else X.astype(np.uint8)
+    return X
+
+
+def _check_paths(paths, input_name):
+    paths = [Path(path) for path in paths]
+    for path in paths:
+        if not path.is_file():
+            raise ImageFileNotFoundError(
+                f"Image file {str(path)!r} in {input_name} does not exist."
+            )
+        try:
+            # Opening reads only the header, so this check stays cheap.
+            with Image.open(path):
+                pass
+        except (UnidentifiedImageError, OSError) as exc:
+            raise ValueError(f"File {str(path)!r} in {input_name} is not an image: {exc}") from exc
+    return paths
+
+
+def _decode_file(path, channels):
+    with Image.open(path) as image:
+        return _pil_to_tensor(image, channels)
+
+
+def _pil_to_tensor(image, channels):
+    mode = "L" if channels == 1 or image.mode in ("1", "L", "I;16", "I", "F") else "RGB"
+    return TF.pil_to_tensor(image.convert(mode))
+
+
+def row_digests(X):
+    """A digest of each row of an array or tensor, which also covers its dtype and shape."""
+    data = X.cpu().numpy() if torch.is_tensor(X) else np.asarray(X)
+    header = f"{data.dtype.str}{data.shape[1:]}".encode()
+    rows = np.ascontiguousarray(data).reshape(len(data), -1)
+    return [_digest(header, row.tobytes()) for row in rows]
+
+
+def _digest(header, payload):
+    return hashlib.blake2b(header + payload, digest_size=16).hexdigest()
+
+
+def _file_key(path):
+    stat = path.stat()
+    return _digest(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode(), b"")
+
+
+class Preprocessor:
+    """Turn a batch from :meth:`ImageSet.batches` into the network's normalised input.
+
+    Parameters
+    ----------
+    preprocessing : Preprocessing
+        The backbone's resize, crop and normalisation.
+    channels : int
+        Channels the network expects; grayscale is repeated to match.
+    image_size : int or None
+        Overrides the backbone's size: the shorter side is resized to it and the centre square
+        kept, so square images are resized whole.
+    normalize : bool
+        Apply the backbone's resizing and normalisation (``False``: only scale to [0, 1]).
+    device : torch.device
+        Where the work happens.
+    """
+
+    def __init__(self, preprocessing, channels, *, image_size=None, normalize=True, device="cpu"):
+        self.channels = channels
+        self.device = torch.device(device)
+        size = image_size or preprocessing.size
+        resize = image_size or preprocessing.resize_size or size
+        self.size = size if normalize else image_size
+        self.resize = resize if normalize else image_size
+        self.interpolation = _INTERPOLATIONS[preprocessing.interpolation]
+        self.mean = list(preprocessing.mean) if normalize else None
+        self.std = list(preprocessing.std) if normalize else None
+
+    def __call__(self, batch):
+        if isinstance(batch, list):
+            return torch.stack([self._one(image[None])[0] for image in batch])
+        return self._one(batch)
+
+    def _one(self, images):
+        images = torch.as_tensor(images).to(self.device, non_blocking=True)
+        images = _to_float(images)
+        if images.shape[1] != self.channels:
+            images = images.expand(-1, self.channels, -1, -1)
+        if self.resize is not None:
+            images = TF.resize(images, [self.resize], self.interpolation, antialias=True)
+            images = TF.center_crop(images, [self.size, self.size])
+        if self.mean is not None:
+            images = TF.normalize(
+                images,
+                _per_channel(self.mean, self.channels),
+                _per_channel(self.std, self.channels),
+            )
+        return images
+
+
+def _to_float(images):
+    if images.dtype == torch.uint8:
+        return images.float().div_(255)
+    return images.float()
+
+
+def _per_channel(values, channels):
+    return values * channels if len(values) == 1 else values

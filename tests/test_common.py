@@ -1,0 +1,53 @@
+"""Every public estimator of sktransfer through scikit-learn's common checks."""
+
+import inspect
+import pkgutil
+from importlib import import_module
+
+import pytest
+from sklearn.base import BaseEstimator
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
+
+import sktransfer
+
+# Small, fast settings: the checks fit every estimator dozens of times.
+INIT_PARAMS = {
+    "CNNCodeExtractor": {"backbone": "toy_mlp", "random_state": 0, "device": "cpu"},
+}
+
+# Checks that cannot hold for a given estimator, each with its reason.
+EXPECTED_FAILED_CHECKS = {}
+
+
+def _public_estimators():
+    found = {}
+    for module_info in pkgutil.walk_packages(sktransfer.__path__, "sktransfer."):
+        if any(part.startswith("_") for part in module_info.name.split(".")[1:]):
+            continue
+        module = import_module(module_info.name)
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if inspect.isclass(obj) and issubclass(obj, BaseEstimator):
+                found[name] = obj
+    return [found[name] for name in sorted(found)]
+
+
+ESTIMATORS = [cls(**INIT_PARAMS.get(cls.__name__, {})) for cls in _public_estimators()]
+
+
+def _expected_failed_checks(estimator):
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+def test_estimators_are_found():
+    assert "CNNCodeExtractor" in {type(est).__name__ for est in ESTIMATORS}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda est: type(est).__name__)
+def test_param_validation(estimator):
+    check_param_validation(type(estimator).__name__, estimator)
