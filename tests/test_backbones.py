@@ -1,0 +1,122 @@
+import pickle
+
+import pytest
+import torch
+from torch import nn
+
+from sktransfer.backbones import Backbone, available_backbones, load_backbone, read_weight_file
+
+
+@pytest.fixture
+def toy():
+    torch.manual_seed(0)
+    return load_backbone("toy_cnn").eval()
+
+
+def test_layers_run_in_order_and_rebuild_the_network(toy):
+    x = torch.rand(2, 3, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(toy(x), toy.model(x))
+        middle = toy.features(x, stop="block2")
+        torch.testing.assert_close(toy.features(middle, start="block3"), toy.features(x))
+    assert toy.layer_names == ["block1", "block2", "block3"]
+    assert middle.shape == (2, 16, 16, 16)
+
+
+def test_state_dict_keeps_the_network_layout(toy):
+    assert list(toy.state_dict()) == ["model." + key for key in toy.model.state_dict()]
+
+
+def test_layer_index_accepts_names_and_negative_positions(toy):
+    assert toy.layer_index(-1) == 2
+    assert toy.layer_index("block1") == 0
+    assert toy.resolve_layer(-2) == "block2"
+    assert toy.resolve_layer("block2.1") == "block2.1"
+
+
+@pytest.mark.parametrize(
+    "layer, error, match",
+    [
+        ("block7", ValueError, r"Valid layers.*\['block1', 'block2', 'block3'\]"),
+        (3, ValueError, "out of range"),
+        (-4, ValueError, "out of range"),
+        (1.5, TypeError, "int or a str"),
+        ("fc.weight", ValueError, "Unknown layer"),
+    ],
+)
+def test_unknown_layers_list_the_valid_ones(toy, layer, error, match):
+    with pytest.raises(error, match=match):
+        toy.resolve_layer(layer)
+
+
+def test_features_can_stop_inside_a_layer(toy):
+    x = torch.rand(1, 3, 32, 32)
+    conv = toy.features(x, stop="block2.0")
+    assert conv.shape == (1, 16, 16, 16)
+    assert (conv < 0).any()  # taken before the ReLU of block2
+
+
+def test_backbone_pickles(toy):
+    loaded = pickle.loads(pickle.dumps(toy))
+    x = torch.rand(1, 3, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded(x), toy(x))
+    # the layers still share the reloaded network's parameters
+    with torch.no_grad():
+        loaded.model.block1[0].weight.zero_()
+    assert loaded.layer("block1")[0].weight.abs().sum() == 0
+
+
+def test_local_weight_file_round_trips(tmp_path, toy):
+    path = tmp_path / "toy.pth"
+    torch.save({"state_dict": toy.model.state_dict()}, path)
+    loaded = load_backbone("toy_cnn", weights=path)
+    for key, value in toy.model.state_dict().items():
+        torch.testing.assert_close(loaded.model.state_dict()[key], value)
+
+
+def test_weight_file_errors_are_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.pth"):
+        read_weight_file(tmp_path / "missing.pth")
+    wrong = tmp_path / "wrong.pth"
+    torch.save({"other.weight": torch.zeros(1)}, wrong)
+    with pytest.raises(ValueError, match="missing keys"):
+        load_backbone("toy_cnn", weights=wrong)
+    garbage = tmp_path / "garbage.pth"
+    garbage.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="Could not read"):
+        read_weight_file(garbage)
+    with pytest.raises(ValueError, match="local weight file"):
+        load_backbone("toy_cnn", weights="imagenet")
+
+
+def test_unknown_name_suggests_close_ones():
+    with pytest.raises(ValueError, match=r"Did you mean \['resnet18'"):
+        load_backbone("resnet_18")
+
+
+def test_available_backbones_cover_torchvision_and_efficientnet_lite():
+    names = available_backbones()
+    assert {"resnet18", "vit_b_16", "efficientnet_lite0", "toy_cnn"} <= set(names)
+
+
+def test_callable_returning_a_sequential_is_split_per_child():
+    def factory():
+        return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 5, 3))
+
+    backbone = load_backbone(factory)
+    assert isinstance(backbone, Backbone)
+    assert len(backbone.layer_names) == 2
+
+
+def test_vector_backbone_needs_its_input_width():
+    with pytest.raises(ValueError, match="in_features"):
+        load_backbone("toy_mlp")
+    assert load_backbone("toy_mlp", in_features=5).in_features == 5
+
+
+def test_bad_backbone_type_is_a_type_error():
+    with pytest.raises(TypeError, match="backbone must be"):
+        load_backbone(3)
+    with pytest.raises(TypeError, match="expected an nn.Module"):
+        load_backbone(lambda: "not a network")

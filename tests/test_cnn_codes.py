@@ -1,0 +1,181 @@
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+from sktransfer.feature_extraction import CNNCodeExtractor, _cnn_codes
+
+RNG = np.random.default_rng(0)
+IMAGES = RNG.integers(0, 256, size=(12, 32, 32, 3), dtype=np.uint8)
+
+
+def _toy(**params):
+    return CNNCodeExtractor("toy_cnn", random_state=0, device="cpu", **params)
+
+
+@pytest.mark.parametrize(
+    "layer, pooling, n_codes",
+    [(-1, "avg", 32), ("block2", "avg", 16), (0, "max", 8), ("block3", "flatten", 32 * 8 * 8)],
+)
+def test_codes_have_one_row_per_image_and_the_layer_width(layer, pooling, n_codes):
+    codes = _toy(layer=layer, pooling=pooling).fit_transform(IMAGES)
+    assert codes.shape == (len(IMAGES), n_codes)
+    assert codes.dtype == np.float32
+
+
+def test_layer_can_be_a_submodule_inside_a_layer():
+    extractor = _toy(layer="block2.0").fit(IMAGES)  # the conv of block2, before its ReLU
+    codes = extractor.transform(IMAGES)
+    assert codes.shape == (len(IMAGES), 16)
+    assert (codes < 0).any()
+    assert (_toy(layer="block2").fit_transform(IMAGES) >= 0).all()
+
+
+def test_same_codes_whatever_the_input_form(tmp_path):
+    expected = _toy().fit_transform(IMAGES)
+    paths = []
+    for i, image in enumerate(IMAGES):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(image).save(paths[-1])
+    for variant in (
+        IMAGES.transpose(0, 3, 1, 2),
+        torch.from_numpy(IMAGES),
+        IMAGES.astype(np.float64) / 255,
+        [Image.fromarray(image) for image in IMAGES],
+        paths,
+    ):
+        np.testing.assert_allclose(_toy().fit_transform(variant), expected, atol=1e-5)
+
+
+def test_same_random_state_gives_the_same_codes_and_leaves_torch_rng_alone():
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    first = _toy().fit_transform(IMAGES)
+    assert torch.rand(1) == before
+    np.testing.assert_array_equal(_toy().fit_transform(IMAGES), first)
+    other = CNNCodeExtractor("toy_cnn", random_state=1, device="cpu").fit_transform(IMAGES)
+    assert not np.allclose(other, first)
+
+
+def test_batch_size_does_not_change_the_codes():
+    np.testing.assert_allclose(
+        _toy(batch_size=5).fit_transform(IMAGES),
+        _toy(batch_size=64).fit_transform(IMAGES),
+        atol=1e-6,
+    )
+
+
+@pytest.mark.parametrize("dump", [pickle.dumps, lambda est: _joblib_bytes(est)])
+def test_fitted_extractor_round_trips(dump):
+    extractor = _toy(layer="block2").fit(IMAGES)
+    loaded = pickle.loads(dump(extractor))
+    np.testing.assert_array_equal(loaded.transform(IMAGES), extractor.transform(IMAGES))
+
+
+def _joblib_bytes(estimator):
+    import io
+
+    buffer = io.BytesIO()
+    joblib.dump(estimator, buffer)
+    return buffer.getvalue()
+
+
+def test_grid_search_over_layer_in_a_pipeline():
+    y = np.arange(len(IMAGES)) % 2
+    pipe = make_pipeline(_toy(), LogisticRegression())
+    search = GridSearchCV(pipe, {"cnncodeextractor__layer": [-1, -2, "block1"]}, cv=2)
+    search.fit(IMAGES, y)
+    assert search.best_params_["cnncodeextractor__layer"] in (-1, -2, "block1")
+    assert search.predict(IMAGES).shape == (len(IMAGES),)
+
+
+def test_memory_encodes_each_image_once_across_subsets(tmp_path, monkeypatch):
+    calls = []
+    real_run = _cnn_codes._run
+
+    def counting_run(backbone, layer, pooling, batches, *args, **kwargs):
+        batches = list(batches)
+        calls.append(sum(len(batch) for batch in batches))
+        return real_run(backbone, layer, pooling, iter(batches), *args, **kwargs)
+
+    extractor = _toy(memory=str(tmp_path)).fit(IMAGES[:1])
+    refitted = clone(extractor).fit(IMAGES[:1])
+    monkeypatch.setattr(_cnn_codes, "_run", counting_run)
+    first = extractor.transform(IMAGES[:8])
+    again = refitted.transform(IMAGES[4:])
+    assert calls == [8, 4]  # the second call encoded only the 4 images not seen before
+    np.testing.assert_allclose(again[:4], first[4:])
+    np.testing.assert_allclose(again, _toy().fit(IMAGES).transform(IMAGES[4:]), atol=1e-6)
+    monkeypatch.undo()
+    other_layer = _toy(memory=str(tmp_path), layer="block1").fit(IMAGES[:1])
+    monkeypatch.setattr(_cnn_codes, "_run", counting_run)
+    calls.clear()
+    assert other_layer.transform(IMAGES[:8]).shape == (8, 8)
+    assert calls == [8]  # codes of another layer are not mixed up with the cached ones
+
+
+def test_pandas_output_and_feature_names():
+    pd = pytest.importorskip("pandas")
+    extractor = _toy(layer="block1").set_output(transform="pandas").fit(IMAGES)
+    out = extractor.transform(IMAGES)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == [f"cnncodeextractor{i}" for i in range(8)]
+
+
+def test_verbose_shows_a_progress_bar(capsys):
+    _toy(verbose=1, batch_size=4).fit(IMAGES).transform(IMAGES)
+    assert "3/3" in capsys.readouterr().err
+
+
+def test_vector_backbone_takes_2d_input():
+    X = RNG.normal(size=(6, 5))
+    codes = CNNCodeExtractor("toy_mlp", random_state=0).fit_transform(X)
+    assert codes.shape == (6, 8)
+
+
+@pytest.mark.parametrize(
+    "params, X, error, match",
+    [
+        ({}, np.zeros((4, 7)), ValueError, "takes images"),
+        ({}, np.zeros((4, 32, 32, 5)), ValueError, "channels"),
+        ({}, np.full((4, 32, 32, 3), np.nan), ValueError, "NaN"),
+        ({}, np.zeros((0, 32, 32, 3), dtype=np.uint8), ValueError, "empty"),
+        ({"layer": "block9"}, IMAGES, ValueError, "Valid layers.*block1"),
+        ({"layer": 7}, IMAGES, ValueError, "out of range"),
+        ({"backbone": "resnet_18"}, IMAGES, ValueError, "Did you mean"),
+        ({"device": "gpu"}, IMAGES, ValueError, "device"),
+        ({"pooling": "median"}, IMAGES, ValueError, "pooling"),
+    ],
+)
+def test_bad_input_fails_before_fitting(params, X, error, match):
+    extractor = CNNCodeExtractor(**{"backbone": "toy_cnn", **params})
+    with pytest.raises(error, match=match):
+        extractor.fit(X)
+    assert not hasattr(extractor, "backbone_")
+
+
+def test_missing_image_file_is_named_at_transform(tmp_path):
+    extractor = _toy().fit(IMAGES)
+    with pytest.raises(ValueError, match="missing.png"):
+        extractor.transform([tmp_path / "missing.png"])
+
+
+def test_fitted_on_gpu_is_stored_on_cpu():
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    extractor = CNNCodeExtractor("toy_cnn", random_state=0, device="cuda").fit(IMAGES)
+    loaded = pickle.loads(pickle.dumps(extractor))
+    assert all(p.device.type == "cpu" for p in loaded.backbone_.parameters())
+    np.testing.assert_allclose(
+        loaded.set_params(device="cpu").transform(IMAGES),
+        extractor.transform(IMAGES),
+        atol=5e-2,
+    )
