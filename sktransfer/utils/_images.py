@@ -113,7 +113,7 @@ def check_images(X, *, channels=3, input_name="X"):
         array = np.asarray(X)
     except ValueError as exc:
         raise TypeError(f"{input_name} must be {_ACCEPTED}; could not read it: {exc}") from exc
-    if array.dtype == object:
+    if array.dtype.kind in "OUS":
         raise TypeError(f"{input_name} must be {_ACCEPTED}; got a sequence of mixed items.")
     return ImageSet("array", _check_array(array, channels, input_name), channels)
 
