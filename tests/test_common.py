@@ -13,10 +13,25 @@ import sktransfer
 # Small, fast settings: the checks fit every estimator dozens of times.
 INIT_PARAMS = {
     "CNNCodeExtractor": {"backbone": "toy_mlp", "random_state": 0, "device": "cpu"},
+    "TrAdaBoost": {"n_estimators": 10, "random_state": 0},
+    "TrAdaBoostR2": {"n_estimators": 10, "random_state": 0},
+    "TwoStageTrAdaBoostR2": {"n_steps": 2, "n_estimators": 3, "cv": 2, "random_state": 0},
 }
 
 # Checks that cannot hold for a given estimator, each with its reason.
-EXPECTED_FAILED_CHECKS = {}
+EXPECTED_FAILED_CHECKS = {
+    "TrAdaBoost": {
+        check: (
+            "Repeated rows get weight 1 where weighted rows get normalised fractional weights; "
+            "the rounding breaks ties between equally good tree splits differently (sklearn "
+            "marks AdaBoostClassifier the same way)."
+        )
+        for check in [
+            "check_sample_weight_equivalence_on_dense_data",
+            "check_sample_weight_equivalence_on_sparse_data",
+        ]
+    },
+}
 
 
 def _public_estimators():

@@ -1,5 +1,6 @@
 """Offline data for examples, tests and benchmarks."""
 
 from ._animals import load_animal_silhouettes
+from ._shifted import make_shifted_classification, make_shifted_regression
 
-__all__ = ["load_animal_silhouettes"]
+__all__ = ["load_animal_silhouettes", "make_shifted_classification", "make_shifted_regression"]

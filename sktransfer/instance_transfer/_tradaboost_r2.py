@@ -1,0 +1,543 @@
+"""TrAdaBoost for regression: TrAdaBoost.R2 and two-stage TrAdaBoost.R2 (Pardoe & Stone, 2010)."""
+
+import math
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.model_selection import KFold, check_cv
+from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils._sklearn import Interval, StrOptions, _fit_context
+from ._tradaboost import (
+    _BaseTransferBoosting,
+    _clip_error,
+    _source_factor,
+    _update_weights,
+    _weighted_mean,
+)
+
+__all__ = ["TrAdaBoostR2", "TwoStageTrAdaBoostR2"]
+
+
+class _BaseTransferBoostingRegressor(RegressorMixin, _BaseTransferBoosting):
+    """Fit signature, prediction by weighted median and the default learner of the regressors.
+
+    Warning: this class should not be used directly. Use the derived classes instead.
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseTransferBoosting._parameter_constraints,
+        "loss": [StrOptions({"linear", "square", "exponential"})],
+    }
+
+    def _fit_checked(self, X, y, sample_weight, sample_domain):
+        X, y, weights, is_source = self._check_fit_data(X, y, sample_weight, sample_domain)
+        self._validate_estimator(DecisionTreeRegressor(max_depth=4))
+        return X, y, weights, is_source, check_random_state(self.random_state)
+
+    def predict(self, X):
+        """Predict the target value of each row of ``X``.
+
+        The weighted median of the predictions of the voting learners, weighted by
+        ``estimator_weights_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input rows.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The predicted values.
+        """
+        check_is_fitted(self)
+        X = self._check_X(X)
+        voters = self._voters()
+        predictions = [learner.predict(X) for learner in self.estimators_[voters]]
+        return _weighted_median(predictions, self.estimator_weights_[voters])
+
+    def staged_predict(self, X):
+        """Yield the predictions after each boosting iteration.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input rows.
+
+        Yields
+        ------
+        y : ndarray of shape (n_samples,)
+            The predicted values of the ensemble of the first iterations.
+        """
+        check_is_fitted(self)
+        X = self._check_X(X)
+        predictions = []
+        for n_learners, learner in enumerate(self.estimators_, start=1):
+            predictions.append(learner.predict(X))
+            voters = self._voters(n_learners)
+            yield _weighted_median(predictions[voters], self.estimator_weights_[voters])
+
+
+class TrAdaBoostR2(_BaseTransferBoostingRegressor):
+    """TrAdaBoost for regression: TrAdaBoost.R2 (Pardoe & Stone, 2010).
+
+    TrAdaBoost (Dai et al., 2007) with the adjusted errors of AdaBoost.R2 (Drucker, 1997). At
+    every iteration a learner is fitted on source and target rows with the current weights; each
+    row gets an adjusted error in ``[0, 1]`` (its absolute error divided by the largest one, then
+    shaped by ``loss``). Target rows gain weight as ``beta_t ** -e_i`` where
+    ``beta_t = eps_t / (1 - eps_t)`` and ``eps_t`` is the weighted adjusted error on the target
+    rows; source rows lose weight as ``beta ** e_i`` with the fixed
+    ``beta = 1 / (1 + sqrt(2 ln n / N))``. The prediction is the weighted median of the last
+    half of the learners.
+
+    Source and target rows travel in one ``X``, told apart by ``sample_domain`` (positive for
+    source rows, negative for target rows). With ``sample_domain=None`` every row is a target
+    row: AdaBoost.R2 fitted with weights instead of weighted resampling, the last half voting.
+
+    Read more in the :ref:`User Guide <instance_transfer>`.
+
+    Parameters
+    ----------
+    estimator : object, default=None
+        The base regressor. Its ``fit`` must accept ``sample_weight``. If None, a
+        :class:`~sklearn.tree.DecisionTreeRegressor` with ``max_depth=4``.
+
+    n_estimators : int, default=50
+        The number of boosting iterations ``N``. It also sets the source factor ``beta``.
+
+    loss : {"linear", "square", "exponential"}, default="linear"
+        How the absolute error, divided by the largest one, becomes the adjusted error, as in
+        :class:`~sklearn.ensemble.AdaBoostRegressor`.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the ``random_state`` of every learner that has one. Pass an int for reproducible
+        output across multiple function calls.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The base estimator (unfitted) the ensemble is grown from.
+
+    estimators_ : list of regressors
+        The fitted learners, in boosting order.
+
+    estimator_weights_ : ndarray of shape (n_learners,)
+        The weight ``ln(1 / beta_t)`` of each learner in the median.
+
+    estimator_errors_ : ndarray of shape (n_learners,)
+        The weighted adjusted error ``eps_t`` of each learner on the target rows, before
+        clipping to ``[1e-10, 1/2 - 1e-10]``.
+
+    feature_importances_ : ndarray of shape (n_features,)
+        The importances of the voting learners, when they have them.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``. Defined only when `X` has feature names that
+        are all strings.
+
+    See Also
+    --------
+    TwoStageTrAdaBoostR2 : Lowers the source weights step by step and picks the step by
+        cross-validation; usually more accurate.
+    TrAdaBoost : The classification original.
+    sklearn.ensemble.AdaBoostRegressor : AdaBoost.R2 without a source/target distinction.
+
+    Notes
+    -----
+    Where Pardoe and Stone stop the boosting once ``eps_t >= 1/2``, ``eps_t`` is clipped below
+    ``1/2`` here (the learner then gets an almost zero weight), as in :class:`TrAdaBoost`.
+    Boosting stops when a learner predicts every row exactly.
+
+    References
+    ----------
+    .. [1] D. Pardoe and P. Stone, "Boosting for Regression Transfer", ICML 2010.
+
+    .. [2] W. Dai, Q. Yang, G.-R. Xue and Y. Yu, "Boosting for Transfer Learning", ICML 2007.
+
+    .. [3] H. Drucker, "Improving Regressors using Boosting Techniques", ICML 1997.
+
+    Examples
+    --------
+    >>> from sktransfer.datasets import make_shifted_regression
+    >>> from sktransfer.instance_transfer import TrAdaBoostR2
+    >>> from sktransfer.utils import pack_domains
+    >>> Xs, ys, Xt, yt = make_shifted_regression(n_source=500, n_target=1020, random_state=0)
+    >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt[:20], yt[:20]))
+    >>> reg = TrAdaBoostR2(n_estimators=20, random_state=0)
+    >>> reg.fit(X, y, sample_domain=sample_domain)
+    TrAdaBoostR2(n_estimators=20, random_state=0)
+    >>> print(f"target R2: {reg.score(Xt[20:], yt[20:]):.2f}")
+    target R2: 0.77
+    """
+
+    def __init__(self, estimator=None, *, n_estimators=50, loss="linear", random_state=None):
+        self.estimator = estimator
+        self.n_estimators = n_estimators
+        self.loss = loss
+        self.random_state = random_state
+
+    @_fit_context(
+        # TrAdaBoostR2.estimator is not validated yet
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y, sample_weight=None, *, sample_domain=None):
+        """Boost the learners on source and target rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Source and target rows together.
+
+        y : array-like of shape (n_samples,)
+            The target values of every row.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Initial row weights. If None, every row starts with the same weight.
+
+        sample_domain : array-like of shape (n_samples,), default=None
+            Positive for source rows, negative for target rows. If None, every row is a target
+            row. Requested through metadata routing (``set_fit_request(sample_domain=True)``).
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y, weights, is_source, random_state = self._fit_checked(
+            X, y, sample_weight, sample_domain
+        )
+        source_factor = _source_factor(is_source.sum(), self.n_estimators)
+        self.estimators_, learner_weights, errors = [], [], []
+        for _ in range(self.n_estimators):
+            learner = self._fit_learner(X, y, weights, random_state)
+            adjusted = _adjusted_errors(y, learner.predict(X), weights, self.loss)
+            error = _weighted_mean(adjusted[~is_source], weights[~is_source])
+            learner_weight = _r2_weight(error)
+            self.estimators_.append(learner)
+            learner_weights.append(learner_weight)
+            errors.append(error)
+            if not adjusted.any():
+                break
+            weights = _update_weights(
+                weights, adjusted, is_source, source_factor, learner_weight, 1.0
+            )
+        self.estimator_weights_ = np.asarray(learner_weights)
+        self.estimator_errors_ = np.asarray(errors)
+        return self
+
+
+class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
+    """Two-stage TrAdaBoost.R2 (Pardoe & Stone, 2010).
+
+    Stage one lowers the total weight of the source rows step by step, from its initial share to
+    zero over ``n_steps`` steps: at each step a learner is fitted and the source rows it predicts
+    worst lose the most weight (``w_i * beta_t ** e_i``, with ``beta_t`` found by bisection so
+    that the target rows hold the scheduled share). Stage two, run at every step, is
+    AdaBoost.R2 with the source weights frozen (AdaBoost.R2'), scored by ``cv``-fold
+    cross-validation on the target rows (shuffled folds; source rows always train). The step
+    with the lowest cross-validated mean squared error is refitted on every row.
+
+    Source and target rows travel in one ``X``, told apart by ``sample_domain`` (positive for
+    source rows, negative for target rows). With ``sample_domain=None`` every row is a target
+    row: there is nothing to re-weight, a single step runs and the model is AdaBoost.R2 fitted
+    with weights.
+
+    Read more in the :ref:`User Guide <instance_transfer>`.
+
+    Parameters
+    ----------
+    estimator : object, default=None
+        The base regressor. Its ``fit`` must accept ``sample_weight``. If None, a
+        :class:`~sklearn.tree.DecisionTreeRegressor` with ``max_depth=4``.
+
+    n_steps : int, default=10
+        The number of steps ``S`` of stage one, the candidates of the cross-validation. The
+        last step gives the source rows no weight at all.
+
+    n_estimators : int, default=10
+        The number of boosting iterations ``N`` of AdaBoost.R2' at each step.
+
+    cv : int, cross-validation generator or iterable, default=5
+        How the target rows are split to score each step; the source rows always train. An int
+        is the number of shuffled folds (:class:`~sklearn.model_selection.KFold` seeded by
+        ``random_state``) and needs at least that many target rows. A splitter is applied to the
+        target rows alone, and an iterable yields ``(train, test)`` positions among the target
+        rows, in their order in ``X``.
+
+    loss : {"linear", "square", "exponential"}, default="linear"
+        How the absolute error, divided by the largest one, becomes the adjusted error, as in
+        :class:`~sklearn.ensemble.AdaBoostRegressor`.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the learners and the shuffling of the folds. Pass an int for reproducible
+        output across multiple function calls.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The base estimator (unfitted) the ensemble is grown from.
+
+    estimators_ : list of regressors
+        The learners of AdaBoost.R2' at the chosen step, refitted on every row.
+
+    estimator_weights_ : ndarray of shape (n_learners,)
+        The weight ``ln(1 / beta_k)`` of each learner in the median.
+
+    estimator_errors_ : ndarray of shape (n_learners,)
+        The weighted adjusted error of each learner over every row, before clipping.
+
+    cv_errors_ : ndarray of shape (n_candidates,)
+        The cross-validated mean squared error on the target rows at each step; ``[nan]`` when
+        there was a single candidate (``n_steps=1`` or no source rows) and nothing to choose.
+
+    best_step_ : int
+        The index of the chosen step (0: the initial weights).
+
+    feature_importances_ : ndarray of shape (n_features,)
+        The importances of the learners, when they have them.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``. Defined only when `X` has feature names that
+        are all strings.
+
+    See Also
+    --------
+    TrAdaBoostR2 : The one-stage algorithm.
+    sklearn.ensemble.AdaBoostRegressor : AdaBoost.R2 without a source/target distinction.
+
+    Notes
+    -----
+    ``fit`` trains ``n_steps * (cv * n_estimators + 1) + n_estimators`` learners. In
+    AdaBoost.R2' the error of a learner is its weighted adjusted error over all rows, as in
+    AdaBoost.R2, and it is clipped below ``1/2`` instead of ending the boosting.
+
+    References
+    ----------
+    .. [1] D. Pardoe and P. Stone, "Boosting for Regression Transfer", ICML 2010.
+
+    .. [2] H. Drucker, "Improving Regressors using Boosting Techniques", ICML 1997.
+
+    Examples
+    --------
+    >>> from sktransfer.datasets import make_shifted_regression
+    >>> from sktransfer.instance_transfer import TwoStageTrAdaBoostR2
+    >>> from sktransfer.utils import pack_domains
+    >>> Xs, ys, Xt, yt = make_shifted_regression(n_source=300, n_target=1020, random_state=0)
+    >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt[:20], yt[:20]))
+    >>> reg = TwoStageTrAdaBoostR2(n_steps=4, n_estimators=5, cv=3, random_state=0)
+    >>> reg.fit(X, y, sample_domain=sample_domain)
+    TwoStageTrAdaBoostR2(cv=3, n_estimators=5, n_steps=4, random_state=0)
+    >>> reg.cv_errors_.shape
+    (4,)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseTransferBoostingRegressor._parameter_constraints,
+        "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "cv": ["cv_object"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        n_steps=10,
+        n_estimators=10,
+        cv=5,
+        loss="linear",
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.n_steps = n_steps
+        self.n_estimators = n_estimators
+        self.cv = cv
+        self.loss = loss
+        self.random_state = random_state
+
+    @_fit_context(
+        # TwoStageTrAdaBoostR2.estimator is not validated yet
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y, sample_weight=None, *, sample_domain=None):
+        """Choose the source weights by cross-validation, then boost with them.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Source and target rows together.
+
+        y : array-like of shape (n_samples,)
+            The target values of every row.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Initial row weights; they also weigh the cross-validated squared errors. If None,
+            every row starts with the same weight.
+
+        sample_domain : array-like of shape (n_samples,), default=None
+            Positive for source rows, negative for target rows. If None, every row is a target
+            row. Requested through metadata routing (``set_fit_request(sample_domain=True)``).
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y, weights, is_source, random_state = self._fit_checked(
+            X, y, sample_weight, sample_domain
+        )
+        n_candidates = self.n_steps if is_source.any() else 1
+        folds = self._target_folds(X, y, is_source, n_candidates, random_state)
+        step_weights = self._stage_one(X, y, weights, is_source, n_candidates, random_state)
+        if n_candidates > 1:
+            self.cv_errors_ = np.array(
+                [
+                    self._cv_error(X, y, w, is_source, folds, weights, random_state)
+                    for w in step_weights
+                ]
+            )
+            self.best_step_ = int(np.argmin(self.cv_errors_))
+        else:
+            self.cv_errors_, self.best_step_ = np.array([np.nan]), 0
+        self.estimators_, self.estimator_weights_, self.estimator_errors_ = self._boost_frozen(
+            X, y, step_weights[self.best_step_], is_source, random_state
+        )
+        return self
+
+    def _voters(self, n_learners=None):
+        # AdaBoost.R2' is plain AdaBoost.R2 in its vote: every learner takes part.
+        n_learners = len(self.estimators_) if n_learners is None else n_learners
+        return slice(0, n_learners)
+
+    def _target_folds(self, X, y, is_source, n_candidates, random_state):
+        """``(train, test)`` row indices; only target rows are split, source rows always train."""
+        if n_candidates == 1:
+            return []
+        target_rows = np.flatnonzero(~is_source)
+        cv = self.cv
+        if isinstance(cv, Integral):
+            if target_rows.shape[0] < cv:
+                raise ValueError(
+                    f"cv={cv} folds over the target rows need at least {cv} target rows; "
+                    f"got {target_rows.shape[0]}."
+                )
+            cv = KFold(cv, shuffle=True, random_state=random_state.randint(np.iinfo(np.int32).max))
+        splits = check_cv(cv).split(X[target_rows], y[target_rows])
+        return [(target_rows[train], target_rows[test]) for train, test in splits]
+
+    def _stage_one(self, X, y, weights, is_source, n_candidates, random_state):
+        """The weights of every step, the target share rising linearly to one."""
+        initial_share = weights[~is_source].sum()
+        step_weights = [weights]
+        for step in range(1, n_candidates):
+            share = initial_share + step / (n_candidates - 1) * (1.0 - initial_share)
+            learner = self._fit_learner(X, y, weights, random_state)
+            adjusted = _adjusted_errors(y, learner.predict(X), weights, self.loss)
+            weights = _shrink_source(weights, adjusted, is_source, share)
+            step_weights.append(weights)
+        return step_weights
+
+    def _cv_error(self, X, y, weights, is_source, folds, sample_weight, random_state):
+        """Mean squared error on held-out target rows; source rows always train."""
+        squared_error, total = 0.0, 0.0
+        source_rows = np.flatnonzero(is_source)
+        for train_target, test in folds:
+            train = np.concatenate([source_rows, train_target])
+            learners, learner_weights, _ = self._boost_frozen(
+                X[train], y[train], weights[train], is_source[train], random_state
+            )
+            predictions = [learner.predict(X[test]) for learner in learners]
+            residual = _weighted_median(predictions, learner_weights) - y[test]
+            squared_error += np.dot(sample_weight[test], residual**2)
+            total += sample_weight[test].sum()
+        return squared_error / total
+
+    def _boost_frozen(self, X, y, weights, is_source, random_state):
+        """AdaBoost.R2 that never changes the weights of the source rows (AdaBoost.R2')."""
+        weights = weights / weights.sum()
+        learners, learner_weights, errors = [], [], []
+        for _ in range(self.n_estimators):
+            learner = self._fit_learner(X, y, weights, random_state)
+            adjusted = _adjusted_errors(y, learner.predict(X), weights, self.loss)
+            error = _weighted_mean(adjusted, weights)
+            learners.append(learner)
+            learner_weights.append(_r2_weight(error))
+            errors.append(error)
+            if not adjusted.any():
+                break
+            # Drucker's update: rows predicted well lose weight, by beta_k ** (1 - e_i).
+            beta = math.exp(-learner_weights[-1])
+            weights = weights.copy()
+            weights[~is_source] *= beta ** (1.0 - adjusted[~is_source])
+            weights /= weights.sum()
+        return learners, np.asarray(learner_weights), np.asarray(errors)
+
+
+def _adjusted_errors(y_true, y_pred, weights, loss):
+    """AdaBoost.R2's adjusted errors in ``[0, 1]``: absolute errors over the largest one."""
+    error = np.abs(y_pred - y_true)
+    # Rows without weight are ignored by the learner, so they do not set the scale.
+    largest = error[weights > 0].max()
+    if largest <= 0:
+        return np.zeros_like(error)
+    error = np.minimum(error / largest, 1.0)
+    if loss == "square":
+        return error**2
+    if loss == "exponential":
+        return 1.0 - np.exp(-error)
+    return error
+
+
+def _r2_weight(error):
+    """``ln(1 / beta_t)`` with ``beta_t = eps_t / (1 - eps_t)``, the error clipped below 1/2."""
+    error = _clip_error(error, 2)
+    return math.log((1.0 - error) / error)
+
+
+def _shrink_source(weights, adjusted, is_source, target_share):
+    """Scale source weights by ``beta ** e_i`` so that the target rows hold ``target_share``."""
+    weights = weights.copy()
+    source_weights, source_errors = weights[is_source], adjusted[is_source]
+    target_total = weights[~is_source].sum()
+    if target_share >= 1.0:
+        weights[is_source] = 0.0
+        return weights / weights.sum()
+    wanted = target_total * (1.0 - target_share) / target_share
+
+    def source_total(beta):
+        return np.dot(source_weights, beta**source_errors)
+
+    low, high = 0.0, 1.0
+    if source_total(high) <= wanted:
+        low = high
+    # Rows the learner predicts exactly keep their weight for any beta; if they alone exceed
+    # the wanted total, beta = 0 is as close as the update can get.
+    for _ in range(60):
+        if low == high:
+            break
+        middle = (low + high) / 2
+        if source_total(middle) > wanted:
+            high = middle
+        else:
+            low = middle
+    weights[is_source] = source_weights * low**source_errors
+    return weights / weights.sum()
+
+
+def _weighted_median(predictions, learner_weights):
+    """Per row, the prediction where the cumulative learner weight first reaches half."""
+    predictions = np.column_stack(predictions)
+    order = np.argsort(predictions, axis=1)
+    cumulative = np.cumsum(np.asarray(learner_weights)[order], axis=1)
+    median_position = np.argmax(cumulative >= 0.5 * cumulative[:, -1:], axis=1)
+    rows = np.arange(predictions.shape[0])
+    return predictions[rows, order[rows, median_position]]

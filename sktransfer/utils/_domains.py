@@ -1,0 +1,258 @@
+"""Source and target rows in one ``X``: the ``sample_domain`` convention.
+
+Positive ``sample_domain`` values mark source rows and negative values target rows, as in skada,
+so that a :class:`~sklearn.pipeline.Pipeline` preprocesses both domains together. Unlabelled
+target rows carry ``y == -1`` (scikit-learn's semi-supervised convention).
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["check_sample_domain", "pack_domains", "split_domains"]
+
+SOURCE_DOMAIN = 1
+TARGET_DOMAIN = -2
+UNLABELED = -1
+
+
+def pack_domains(source, target):
+    """Stack source and target rows into one ``X, y, sample_domain``.
+
+    Source rows come first and get domain ``1``, target rows follow with domain ``-2`` (the
+    numbering skada uses for one source and one target). Unlabelled target rows get ``y = -1``.
+
+    Parameters
+    ----------
+    source : tuple of (array-like of shape (n_source, n_features), array-like of shape \
+(n_source,))
+        The labelled source rows ``(X_source, y_source)``.
+
+    target : tuple of (array-like of shape (n_target, n_features), array-like of shape \
+(n_target,) or None)
+        The target rows ``(X_target, y_target)``; ``y_target=None`` marks them all unlabelled.
+
+    Returns
+    -------
+    X : ndarray, sparse matrix or DataFrame of shape (n_source + n_target, n_features)
+        Source rows then target rows. Two DataFrames give a DataFrame, any sparse input a CSR
+        matrix, anything else a NumPy array.
+
+    y : ndarray of shape (n_source + n_target,)
+        Labels, ``-1`` for unlabelled target rows.
+
+    sample_domain : ndarray of shape (n_source + n_target,)
+        ``1`` for source rows, ``-2`` for target rows.
+
+    See Also
+    --------
+    split_domains : The inverse operation.
+    check_sample_domain : Validate a ``sample_domain`` array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransfer.utils._domains import pack_domains
+    >>> X, y, sample_domain = pack_domains(
+    ...     source=(np.zeros((3, 2)), [0, 1, 1]), target=(np.ones((2, 2)), None)
+    ... )
+    >>> y
+    array([ 0,  1,  1, -1, -1])
+    >>> sample_domain
+    array([ 1,  1,  1, -2, -2])
+    """
+    X_source, y_source = _unpack_pair(source, "source")
+    X_target, y_target = _unpack_pair(target, "target")
+    n_source, n_target = _num_rows(X_source), _num_rows(X_target)
+    y_source = _as_labels(y_source, n_source, "source")
+    if y_target is None:
+        if y_source.dtype.kind not in "iuf":
+            raise ValueError(
+                "Unlabelled target rows are marked y == -1, which needs numeric source labels; "
+                f"got source labels of dtype {y_source.dtype}. Encode them first, for example "
+                "with sklearn.preprocessing.LabelEncoder."
+            )
+        y_target = np.full(n_target, UNLABELED, dtype=y_source.dtype)
+    y_target = _as_labels(y_target, n_target, "target")
+
+    X = _stack_rows(X_source, X_target)
+    y = np.concatenate([y_source, y_target])
+    sample_domain = np.concatenate(
+        [np.full(n_source, SOURCE_DOMAIN), np.full(n_target, TARGET_DOMAIN)]
+    )
+    return X, y, sample_domain
+
+
+def split_domains(X, y=None, sample_domain=None):
+    """Split packed rows back into ``(X_source, y_source), (X_target, y_target)``.
+
+    Parameters
+    ----------
+    X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+        Source and target rows together.
+
+    y : array-like of shape (n_samples,), default=None
+        Labels, ``-1`` for unlabelled target rows.
+
+    sample_domain : array-like of shape (n_samples,), default=None
+        Positive for source rows, negative for target rows. If None, it is derived from ``y``
+        (see :func:`check_sample_domain`).
+
+    Returns
+    -------
+    source : tuple
+        ``(X_source, y_source)``; ``y_source`` is None when ``y`` is None.
+
+    target : tuple
+        ``(X_target, y_target)``; ``y_target`` is None when ``y`` is None or when every target
+        row is unlabelled, so that ``pack_domains(*split_domains(...))`` round-trips.
+
+    See Also
+    --------
+    pack_domains : The inverse operation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransfer.utils._domains import split_domains
+    >>> X = np.arange(8).reshape(4, 2)
+    >>> (Xs, ys), (Xt, yt) = split_domains(X, [0, 1, -1, -1], sample_domain=[1, 1, -2, -2])
+    >>> Xs.tolist(), ys.tolist(), Xt.tolist(), yt
+    ([[0, 1], [2, 3]], [0, 1], [[4, 5], [6, 7]], None)
+    """
+    n_samples = _num_rows(X)
+    if y is not None:
+        y = _as_labels(y, n_samples, "y")
+    is_source = check_sample_domain(sample_domain, n_samples, y=y) > 0
+    source_rows, target_rows = np.flatnonzero(is_source), np.flatnonzero(~is_source)
+    y_source = None if y is None else y[source_rows]
+    y_target = None if y is None else y[target_rows]
+    if y_target is not None and np.all(y_target == UNLABELED):
+        y_target = None
+    return (_take_rows(X, source_rows), y_source), (_take_rows(X, target_rows), y_target)
+
+
+def check_sample_domain(sample_domain, n_samples, y=None):
+    """Validate ``sample_domain``, or derive it from ``y`` when it is None.
+
+    Parameters
+    ----------
+    sample_domain : array-like of shape (n_samples,) or None
+        Non-zero integers: positive for source rows, negative for target rows. If None,
+        rows with ``y == -1`` are target rows (domain ``-2``) and all others source rows
+        (domain ``1``).
+
+    n_samples : int
+        The number of rows of ``X``.
+
+    y : array-like of shape (n_samples,), default=None
+        Labels; only read when ``sample_domain`` is None.
+
+    Returns
+    -------
+    sample_domain : ndarray of shape (n_samples,), dtype int64
+        The validated domains.
+
+    Raises
+    ------
+    ValueError
+        If ``sample_domain`` is not one-dimensional, has the wrong length, holds non-integer
+        values or zeros, or if both ``sample_domain`` and ``y`` are None.
+
+    Examples
+    --------
+    >>> from sktransfer.utils._domains import check_sample_domain
+    >>> check_sample_domain(None, 4, y=[0, 1, -1, -1])
+    array([ 1,  1, -2, -2])
+    >>> check_sample_domain([1.0, -2.0], 2)
+    array([ 1, -2])
+    """
+    if sample_domain is None:
+        return _domain_from_labels(y, n_samples)
+    sample_domain = np.asarray(sample_domain)
+    if sample_domain.ndim != 1:
+        raise ValueError(
+            f"sample_domain must be one-dimensional; got an array of shape {sample_domain.shape}."
+        )
+    if sample_domain.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_domain has {sample_domain.shape[0]} entries but X has {n_samples} rows."
+        )
+    sample_domain = _as_integers(sample_domain)
+    if np.any(sample_domain == 0):
+        raise ValueError(
+            "sample_domain contains 0, which is neither a source (positive) nor a target "
+            "(negative) domain."
+        )
+    return sample_domain
+
+
+def _domain_from_labels(y, n_samples):
+    if y is None:
+        raise ValueError(
+            "sample_domain is None and y is None: the domains cannot be derived. Pass "
+            "sample_domain (positive for source rows, negative for target rows)."
+        )
+    y = _as_labels(y, n_samples, "y")
+    # Comparing string labels with -1 would raise a FutureWarning in NumPy and is never true.
+    unlabeled = y == UNLABELED if y.dtype.kind in "iuf" else np.zeros(n_samples, dtype=bool)
+    return np.where(unlabeled, TARGET_DOMAIN, SOURCE_DOMAIN).astype(np.int64)
+
+
+def _as_integers(sample_domain):
+    kind = sample_domain.dtype.kind
+    if kind in "iu":
+        return sample_domain.astype(np.int64)
+    # Booleans would silently map False to the forbidden domain 0, so they are refused too.
+    if kind == "f":
+        finite = np.isfinite(sample_domain)
+        if finite.all() and np.array_equal(sample_domain, np.round(sample_domain)):
+            return sample_domain.astype(np.int64)
+        bad = sample_domain[~finite | (sample_domain != np.round(sample_domain))][0]
+        raise ValueError(f"sample_domain must hold integers; found {bad}.")
+    raise ValueError(
+        f"sample_domain must hold integers; got values of dtype {sample_domain.dtype}."
+    )
+
+
+def _unpack_pair(pair, name):
+    if not isinstance(pair, tuple | list) or len(pair) != 2:
+        raise ValueError(f"{name} must be a pair (X_{name}, y_{name}); got {type(pair).__name__}.")
+    return pair
+
+
+def _as_labels(y, n_rows, name):
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"The labels of {name} must be one-dimensional; got shape {y.shape}.")
+    if y.shape[0] != n_rows:
+        raise ValueError(f"{name} has {n_rows} rows but {y.shape[0]} labels.")
+    return y
+
+
+def _num_rows(X):
+    if hasattr(X, "shape") and len(X.shape) > 0:
+        return X.shape[0]
+    return len(X)
+
+
+def _stack_rows(X_source, X_target):
+    if hasattr(X_source, "iloc") and hasattr(X_target, "iloc"):
+        import pandas as pd
+
+        return pd.concat([X_source, X_target], ignore_index=True)
+    if sp.issparse(X_source) or sp.issparse(X_target):
+        return sp.vstack([sp.csr_matrix(X_source), sp.csr_matrix(X_target)], format="csr")
+    X_source, X_target = np.asarray(X_source), np.asarray(X_target)
+    if X_source.shape[1:] != X_target.shape[1:]:
+        raise ValueError(
+            f"Source rows have shape {X_source.shape[1:]} but target rows {X_target.shape[1:]}."
+        )
+    return np.concatenate([X_source, X_target])
+
+
+def _take_rows(X, rows):
+    if hasattr(X, "iloc"):
+        return X.iloc[rows]
+    if sp.issparse(X):
+        return X[rows]
+    return np.asarray(X)[rows]

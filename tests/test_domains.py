@@ -1,0 +1,118 @@
+"""The sample_domain convention: packing, splitting and validating source and target rows."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_array_equal
+
+from sktransfer.utils._domains import check_sample_domain, pack_domains, split_domains
+
+X_SOURCE = np.arange(12.0).reshape(6, 2)
+Y_SOURCE = np.array([0, 1, 0, 1, 2, 2])
+X_TARGET = -np.arange(8.0).reshape(4, 2)
+Y_TARGET = np.array([1, 0, 2, 2])
+
+
+def test_pack_domains_stacks_source_then_target():
+    X, y, sample_domain = pack_domains(source=(X_SOURCE, Y_SOURCE), target=(X_TARGET, Y_TARGET))
+
+    assert_array_equal(X, np.vstack([X_SOURCE, X_TARGET]))
+    assert_array_equal(y, np.concatenate([Y_SOURCE, Y_TARGET]))
+    assert_array_equal(sample_domain, [1] * 6 + [-2] * 4)
+
+
+def test_pack_domains_marks_unlabelled_target_rows():
+    _, y, sample_domain = pack_domains(source=(X_SOURCE, Y_SOURCE), target=(X_TARGET, None))
+
+    assert_array_equal(y, np.concatenate([Y_SOURCE, [-1] * 4]))
+    assert_array_equal(check_sample_domain(None, len(y), y=y), sample_domain)
+
+
+def test_pack_domains_refuses_unlabelled_targets_with_string_labels():
+    with pytest.raises(ValueError, match="numeric source labels"):
+        pack_domains(source=(X_SOURCE, Y_SOURCE.astype(str)), target=(X_TARGET, None))
+
+
+def test_pack_domains_keeps_dataframes_and_sparse_matrices():
+    columns = ["a", "b"]
+    X, _, _ = pack_domains(
+        source=(pd.DataFrame(X_SOURCE, columns=columns), Y_SOURCE),
+        target=(pd.DataFrame(X_TARGET, columns=columns), Y_TARGET),
+    )
+    assert isinstance(X, pd.DataFrame)
+    assert list(X.columns) == columns
+    assert_array_equal(X.index, np.arange(10))
+
+    X, _, _ = pack_domains(source=(sp.csr_matrix(X_SOURCE), Y_SOURCE), target=(X_TARGET, None))
+    assert sp.issparse(X)
+    assert_array_equal(X.toarray(), np.vstack([X_SOURCE, X_TARGET]))
+
+
+@pytest.mark.parametrize(
+    "source, target, match",
+    [
+        ((X_SOURCE, Y_SOURCE[:3]), (X_TARGET, Y_TARGET), "source has 6 rows but 3 labels"),
+        ((X_SOURCE, Y_SOURCE), (X_TARGET[:, :1], Y_TARGET), "Source rows have shape"),
+        ((X_SOURCE,), (X_TARGET, Y_TARGET), "source must be a pair"),
+        ((X_SOURCE, Y_SOURCE), X_TARGET, "target must be a pair"),
+    ],
+)
+def test_pack_domains_bad_input(source, target, match):
+    with pytest.raises(ValueError, match=match):
+        pack_domains(source=source, target=target)
+
+
+@pytest.mark.parametrize("y_target", [Y_TARGET, None])
+def test_split_domains_inverts_pack_domains(y_target):
+    X, y, sample_domain = pack_domains(source=(X_SOURCE, Y_SOURCE), target=(X_TARGET, y_target))
+
+    (Xs, ys), (Xt, yt) = split_domains(X, y, sample_domain)
+
+    assert_array_equal(Xs, X_SOURCE)
+    assert_array_equal(ys, Y_SOURCE)
+    assert_array_equal(Xt, X_TARGET)
+    if y_target is None:
+        assert yt is None
+    else:
+        assert_array_equal(yt, y_target)
+
+
+def test_split_domains_keeps_dataframe_rows():
+    X = pd.DataFrame({"a": [1, 2, 3]}, index=[10, 11, 12])
+
+    (Xs, ys), (Xt, yt) = split_domains(X, sample_domain=[-1, 3, -2])
+
+    assert list(Xs.index) == [11]
+    assert list(Xt.index) == [10, 12]
+    assert ys is None and yt is None
+
+
+def test_check_sample_domain_derives_from_unlabelled_rows():
+    assert_array_equal(check_sample_domain(None, 4, y=[0, -1, 1, -1]), [1, -2, 1, -2])
+    # Without unlabelled rows every row is a source row: plain supervised training.
+    assert_array_equal(check_sample_domain(None, 3, y=["a", "b", "a"]), [1, 1, 1])
+
+
+def test_check_sample_domain_accepts_integral_floats_and_many_domains():
+    domains = check_sample_domain([1.0, 2.0, -1.0, -3.0], 4)
+    assert domains.dtype == np.int64
+    assert_array_equal(domains, [1, 2, -1, -3])
+
+
+@pytest.mark.parametrize(
+    "sample_domain, match",
+    [
+        (None, "cannot be derived"),
+        ([1, -2, 1], "sample_domain has 3 entries but X has 4 rows"),
+        ([[1, -2], [1, -2]], "one-dimensional"),
+        ([1, -2, 0, 1], "contains 0"),
+        ([1, -2, 1.5, 1], "must hold integers; found 1.5"),
+        ([1, -2, np.nan, 1], "must hold integers; found nan"),
+        ([True, False, True, True], "dtype bool"),
+        (["source", "target", "source", "source"], "must hold integers"),
+    ],
+)
+def test_check_sample_domain_bad_input(sample_domain, match):
+    with pytest.raises(ValueError, match=match):
+        check_sample_domain(sample_domain, 4)
