@@ -1,0 +1,110 @@
+"""Sphinx configuration for the sktransfer documentation (offline: nothing is fetched)."""
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import torch
+
+# The examples run on the CPU during the build, whatever GPU the build machine has, so that the
+# rendered numbers and timings do not depend on it.
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS.parent))
+
+import sktransfer  # noqa: E402
+
+project = "sktransfer"
+author = "The sktransfer developers"
+copyright = "The sktransfer developers"
+release = sktransfer.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+templates_path = ["_templates"] if (DOCS / "_templates").is_dir() else []
+default_role = "literal"
+
+# -- autodoc / autosummary ---------------------------------------------------------------------
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_typehints = "none"
+
+# -- numpydoc ----------------------------------------------------------------------------------
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+# Only what makes a docstring wrong for a reader, not style nits (numpydoc's validation codes):
+# unknown sections (GL06), sections out of order (GL07), documented parameters that do not exist
+# (PR02). Short method docstrings without a Parameters section (PR01) are accepted.
+numpydoc_validation_checks = {"GL06", "GL07", "PR02"}
+
+# -- sphinx-gallery ----------------------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    # Only plot_*.py scripts run; `make demo`'s demo_*.py script stays out of the gallery.
+    "filename_pattern": r"/plot_",
+    "ignore_pattern": r"demo_",
+    "within_subsection_order": "FileNameSortKey",
+    # The execution-time pages load jQuery and DataTables from CDNs: the site must read offline.
+    # Each example still shows its own running time.
+    "write_computation_times": False,
+    "remove_config_comments": True,
+    # Names in the examples link to this site's API pages; no links to other projects'
+    # documentation, which would need their inventories, online.
+    "doc_module": ("sktransfer",),
+    "reference_url": {"sktransfer": None},
+}
+
+# -- HTML --------------------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"sktransfer {release}"
+html_theme_options = {
+    # No icon links (GitHub, PyPI...): the site must build and read offline.
+    "icon_links": [],
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version"],
+}
+html_show_sourcelink = False
+html_static_path = ["_static"] if (DOCS / "_static").is_dir() else []
+
+
+# -- Hooks -------------------------------------------------------------------------------------
+def _skip_torch_module_members(app, what, name, obj, skip, options):
+    """Leave ``nn.Module``'s own members out of the backbone classes' pages.
+
+    They would bury the few methods a backbone adds under some fifty that torch documents.
+    """
+    module_attribute = name in getattr(torch.nn.Module, "__annotations__", {})
+    if module_attribute or getattr(torch.nn.Module, name, _MISSING) is obj:
+        return True
+    return None
+
+
+_MISSING = object()
+
+
+def _unlink_sklearn_roles(app, what, name, obj, options, lines):
+    """Inherited scikit-learn docstrings cite labels and glossary terms of scikit-learn's own
+    docs, which do not exist here (and intersphinx needs the network): keep their text only."""
+    if not getattr(obj, "__module__", "").startswith("sklearn"):
+        return
+    for i, line in enumerate(lines):
+        line = re.sub(r":(?:ref|term):`([^`<]*?)\s*<[^`>]*>`", r"\1", line)
+        lines[i] = re.sub(r":(?:ref|term):`([^`]*)`", r"\1", line)
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_torch_module_members)
+    app.connect("autodoc-process-docstring", _unlink_sklearn_roles)
