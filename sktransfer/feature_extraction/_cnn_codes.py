@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from contextlib import nullcontext
 from enum import Enum
@@ -16,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
 from ..backbones import Backbone, load_backbone
+from ..backbones._registry import is_weight_file
 from ..utils._images import Preprocessor, check_images, row_digests
 from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
 from ..utils._torch import resolve_device, seeded
@@ -76,7 +78,8 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     Attributes
     ----------
     backbone_ : Backbone
-        The network, in evaluation mode.
+        The network, in evaluation mode. Extractors with the same named backbone and
+        pretrained weights share it within a process: do not change its weights in place.
     layer_name_ : str
         Name of the layer the codes come from.
     n_features_in_ : int
@@ -170,8 +173,7 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             X = validate_data(self, X, dtype=np.float32)
             in_features = X.shape[1]
         resolve_device(self.device)
-        with seeded(self.random_state):
-            backbone = load_backbone(self.backbone, self.weights, in_features=in_features)
+        backbone = self._load_backbone(in_features)
         _check_input_kind(backbone, vectors)
         layer_name = backbone.resolve_layer(self.layer)
         sample = X[:1] if vectors else check_images(X, channels=backbone.in_channels).subset([0])
@@ -180,6 +182,12 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.layer_name_ = layer_name
         self._n_features_out = self._encode(sample, vectors).shape[1]
         return self
+
+    def _load_backbone(self, in_features):
+        if isinstance(self.backbone, str) and _names_pretrained_weights(self.weights):
+            return _shared_pretrained(self.backbone, self.weights)
+        with seeded(self.random_state):
+            return load_backbone(self.backbone, self.weights, in_features=in_features)
 
     def transform(self, X):
         """Compute the codes of ``X``.
@@ -265,6 +273,18 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_pretrained(name, weights):
+    # Extraction never changes a network's weights, so the many extractors that a grid search
+    # fits share one copy; a cache of one keeps memory bounded. Loading costs about as much as
+    # encoding a few dozen small images.
+    return load_backbone(name, weights)
+
+
+def _names_pretrained_weights(weights):
+    return isinstance(weights, Enum) or (isinstance(weights, str) and not is_weight_file(weights))
 
 
 def _run(backbone, layer, pooling, batches, prepare, device, progress):
