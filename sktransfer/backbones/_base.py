@@ -197,6 +197,11 @@ class Backbone(nn.Module):
             handle.remove()
         raise RuntimeError(f"Submodule {name!r} did not run during the forward pass.")
 
+    @property
+    def pool_module(self):
+        """The module of the network's step from its last layer's output to its head's input."""
+        return self._pool
+
     def pool(self, x):
         """The network's own step from its last layer's output to its head's input."""
         return self._pool(x)

@@ -18,7 +18,13 @@ from tqdm.auto import tqdm
 
 from ..backbones import Backbone, load_backbone
 from ..backbones._registry import is_weight_file
-from ..utils._images import Preprocessor, check_images, row_digests
+from ..utils._images import (
+    Preprocessor,
+    check_images,
+    check_input_kind,
+    is_table,
+    row_digests,
+)
 from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
 from ..utils._torch import resolve_device, seeded
 from ._code_cache import CodeCache
@@ -167,14 +173,14 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         -------
         self : CNNCodeExtractor
         """
-        vectors = _is_2d(X)
+        vectors = is_table(X)
         in_features = None
         if vectors:
             X = validate_data(self, X, dtype=np.float32)
             in_features = X.shape[1]
         resolve_device(self.device)
         backbone = self._load_backbone(in_features)
-        _check_input_kind(backbone, vectors)
+        check_input_kind(backbone, vectors)
         layer_name = backbone.resolve_layer(self.layer)
         sample = X[:1] if vectors else check_images(X, channels=backbone.in_channels).subset([0])
         backbone.eval()
@@ -312,33 +318,6 @@ def _pool(activations, pooling):
     if pooling == "avg":
         return activations.mean(dim=dims)
     return activations.amax(dim=dims)
-
-
-def _is_2d(X):
-    """Whether X is a table (array, DataFrame, sparse matrix, nested lists) rather than images."""
-    shape = getattr(X, "shape", None)
-    if shape is None and hasattr(X, "__array__"):
-        shape = np.asarray(X).shape
-    if shape is None and isinstance(X, (list, tuple)) and len(X) and _is_number_row(X[0]):
-        return True
-    return shape is not None and len(shape) == 2
-
-
-def _is_number_row(row):
-    return isinstance(row, (list, tuple)) and all(isinstance(v, (int, float)) for v in row)
-
-
-def _check_input_kind(backbone, vectors):
-    if vectors and backbone.input_kind != "vector":
-        raise ValueError(
-            "Got a 2-D array, but the backbone takes images: pass images as a 4-D array "
-            "(n, C, H, W) or (n, H, W, C), a 3-D array of grayscale images, file paths or PIL "
-            "images; or use a vector backbone such as 'toy_mlp'."
-        )
-    if not vectors and backbone.input_kind == "vector":
-        raise ValueError(
-            "The backbone takes vectors: pass X as a 2-D array (n_samples, n_features)."
-        )
 
 
 def _vector_batches(X, batch_size):

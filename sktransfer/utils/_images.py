@@ -265,3 +265,31 @@ def _to_float(images):
 
 def _per_channel(values, channels):
     return values * channels if len(values) == 1 else values
+
+
+def is_table(X):
+    """Whether X is a table (array, DataFrame, sparse matrix, nested lists) rather than images."""
+    shape = getattr(X, "shape", None)
+    if shape is None and hasattr(X, "__array__"):
+        shape = np.asarray(X).shape
+    if shape is None and isinstance(X, (list, tuple)) and len(X) and _is_number_row(X[0]):
+        return True
+    return shape is not None and len(shape) == 2
+
+
+def _is_number_row(row):
+    return isinstance(row, (list, tuple)) and all(isinstance(v, (int, float)) for v in row)
+
+
+def check_input_kind(backbone, vectors):
+    """Raise a ValueError when 2-D input meets an image backbone, or images a vector one."""
+    if vectors and backbone.input_kind != "vector":
+        raise ValueError(
+            "Got a 2-D array, but the backbone takes images: pass images as a 4-D array "
+            "(n, C, H, W) or (n, H, W, C), a 3-D array of grayscale images, file paths or PIL "
+            "images; or use a vector backbone such as 'toy_mlp'."
+        )
+    if not vectors and backbone.input_kind == "vector":
+        raise ValueError(
+            "The backbone takes vectors: pass X as a 2-D array (n_samples, n_features)."
+        )
