@@ -13,6 +13,15 @@ import sktransfer
 # Small, fast settings: the checks fit every estimator dozens of times.
 INIT_PARAMS = {
     "CNNCodeExtractor": {"backbone": "toy_mlp", "random_state": 0, "device": "cpu"},
+    # A random toy network learns the tiny check datasets only with every layer at a high rate.
+    "FineTuneClassifier": {
+        "backbone": "toy_mlp",
+        "lr": 0.05,
+        "lr_decay": 1.0,
+        "max_epochs": 20,
+        "random_state": 0,
+        "device": "cpu",
+    },
     "TrAdaBoost": {"n_estimators": 10, "random_state": 0},
     "TrAdaBoostR2": {"n_estimators": 10, "random_state": 0},
     "TwoStageTrAdaBoostR2": {"n_steps": 2, "n_estimators": 3, "cv": 2, "random_state": 0},
@@ -30,6 +39,14 @@ EXPECTED_FAILED_CHECKS = {
             "check_sample_weight_equivalence_on_dense_data",
             "check_sample_weight_equivalence_on_sparse_data",
         ]
+    },
+    "FineTuneClassifier": {
+        "check_methods_subset_invariance": (
+            "The network computes in float32, and torch's CPU matrix products round differently "
+            "for different batch shapes: probabilities of a subset differ from those of the whole "
+            "set by about 1e-7 relative, above the check's rtol=1e-7 (sklearn's MLPClassifier "
+            "avoids this only by computing in float64)."
+        ),
     },
 }
 
