@@ -196,3 +196,21 @@ def test_verbose_controls_the_epoch_table(capsys, verbose):
     assert ("train_loss" in out) == bool(verbose)
     if not verbose:
         assert out == ""
+
+
+def test_parallel_grid_search_over_freeze_depth_and_lr_matches_the_sequential_one():
+    from sklearn.model_selection import GridSearchCV
+
+    grid = {"freeze_depth": [1, "all"], "lr": [1e-2, 3e-2]}
+    X, y = IMAGES[:120], LABELS[:120]
+    parallel = GridSearchCV(_toy_cnn(), grid, cv=2, n_jobs=2).fit(X, y)
+    sequential = GridSearchCV(_toy_cnn(), grid, cv=2, n_jobs=1).fit(X, y)
+    np.testing.assert_array_equal(
+        parallel.cv_results_["mean_test_score"], sequential.cv_results_["mean_test_score"]
+    )
+    assert parallel.best_params_ == sequential.best_params_
+    refitted = parallel.best_estimator_
+    assert refitted.frozen_layers_ == sequential.best_estimator_.frozen_layers_
+    np.testing.assert_array_equal(
+        refitted.predict(IMAGES[120:150]), sequential.predict(IMAGES[120:150])
+    )
