@@ -20,6 +20,7 @@ from ..backbones import Backbone, load_backbone
 from ..backbones._registry import is_weight_file
 from ..utils._images import (
     Preprocessor,
+    check_fitted_input,
     check_images,
     check_input_kind,
     is_table,
@@ -209,10 +210,7 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         """
         check_is_fitted(self)
         vectors = self.backbone_.input_kind == "vector"
-        if vectors:
-            X = validate_data(self, X, dtype=np.float32, reset=False)
-        else:
-            X = check_images(X, channels=self.backbone_.in_channels)
+        X = check_fitted_input(self, X, self.backbone_)
         cache = CodeCache(self.memory, self._cache_config()) if self.memory is not None else None
         if cache is None or not cache.enabled:
             return self._encode(X, vectors)

@@ -17,7 +17,7 @@ from skorch import NeuralNetClassifier
 from torch import nn
 
 from ..backbones import Backbone, load_backbone
-from ..utils._images import check_images, check_input_kind, is_table
+from ..utils._images import check_fitted_input, check_images, check_input_kind, is_table
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 from ..utils._torch import resolve_device, seeded
 from ._network import FrozenPrefix, TrainableSuffix, WholeNetwork
@@ -283,10 +283,7 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
             Columns follow ``classes_``.
         """
         check_is_fitted(self)
-        if self.prefix_.input_kind == "vector":
-            X = validate_data(self, X, dtype=np.float32, reset=False)
-        else:
-            X = check_images(X, channels=self.prefix_.in_channels)
+        X = check_fitted_input(self, X, self.prefix_)
         device = resolve_device(self.device)
         inputs = self.prefix_.encode(
             X, batch_size=self.batch_size, device=device, image_size=self.image_size

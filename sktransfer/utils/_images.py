@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
+from sklearn.utils.validation import validate_data
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
@@ -279,6 +280,14 @@ def is_table(X):
 
 def _is_number_row(row):
     return isinstance(row, (list, tuple)) and all(isinstance(v, (int, float)) for v in row)
+
+
+def check_fitted_input(estimator, X, network):
+    """Validate ``X`` for a fitted estimator: a table of ``n_features_in_`` columns for a vector
+    network, images with the network's channels otherwise."""
+    if network.input_kind == "vector":
+        return validate_data(estimator, X, dtype=np.float32, reset=False)
+    return check_images(X, channels=network.in_channels)
 
 
 def check_input_kind(backbone, vectors):
