@@ -117,7 +117,7 @@ def test_bad_freeze_depth_is_refused_before_training(monkeypatch, freeze_depth, 
     def no_training(*args, **kwargs):
         raise AssertionError("the network was built")
 
-    monkeypatch.setattr(_fine_tune, "NeuralNetClassifier", no_training)
+    monkeypatch.setattr(_fine_tune, "RegularizedNet", no_training)
     with pytest.raises(ValueError, match=match):
         _toy_cnn(freeze_depth=freeze_depth).fit(IMAGES[:8], LABELS[:8])
 
