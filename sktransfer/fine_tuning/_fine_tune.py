@@ -38,10 +38,18 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
     more slowly the further they are from the head, the discriminative learning rates of
     Howard and Ruder (2018), so that fine-tuning adapts rather than overwrites them.
 
+    Any other set of layers can be kept fixed (``freeze_layers``) or trained from a new
+    initialisation (``reinit_layers``), e.g. the first layers of a speech network, and
+    ``head_epochs`` trains the new head alone before the layers join in. Two regularizations keep
+    fine-tuning conservative on small target sets: L2-SP pulls the weights towards their
+    pretrained values (Li et al., 2018), Learning without Forgetting keeps the network's answers
+    to the source task on the target data (Li and Hoiem, 2016).
+
     The outputs of the frozen layers do not change during training, so they are computed once
     per fit, without autograd, and only the trainable part of the network is run at each epoch:
     with ``freeze_depth="all"`` fitting costs one forward pass plus the training of a linear
-    classifier.
+    classifier. Random augmentation (``augment``) changes the inputs at every epoch, so it turns
+    this cache off: the whole network then runs at each step, its frozen layers inside it.
 
     Parameters
     ----------
@@ -70,6 +78,46 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
     optimizer : {"adamw", "adam", "sgd"} or callable, default="adamw"
         The torch optimizer, by name or as a class (or any callable taking parameter groups and
         ``lr``), as skorch accepts it.
+    regularization : {"l2sp", "lwf"} or None, default=None
+        Conservative training. ``"l2sp"`` adds ``alpha / 2 * ||w - w0||^2`` over the
+        pretrained trainable weights, ``w0`` being their values when fine-tuning starts, plus
+        ``beta / 2 * ||w||^2`` over the new ones (the head and any re-initialised layer);
+        the named optimizers then get no weight decay, which would pull towards zero.
+        ``"lwf"`` keeps the backbone's own head beside the new one and adds
+        ``lambda * T**2 * KL(p_recorded || p_source)`` between the softened outputs the original
+        network gave on each training image (recorded once before training, or computed by a
+        frozen copy of it when ``augment`` is set) and those of the source head now; the
+        source head trains too, as in the paper. The validation loss stays the
+        cross-entropy.
+    regularization_strength : float, default=None
+        ``alpha`` of L2-SP or ``lambda`` of LwF; ``None`` takes the papers' values, 0.1 and
+        1.0.
+    head_weight_decay : float, default=0.01
+        ``beta`` of L2-SP: plain L2 on the new parameters. Unused otherwise.
+    temperature : float, default=2.0
+        ``T`` of LwF: outputs are softened as ``softmax(z / T)``.
+    head_epochs : int, default=0
+        Epochs at the start of training during which only the new head trains; the layers
+        (and, with LwF, the source head) are held fixed, batch-norm statistics included, then
+        join in. Counted over the net's whole history, so a warm-started fit continues the
+        schedule.
+    freeze_layers : list of str, default=None
+        More layers kept fixed, anywhere in the network: layer names, or full names of
+        submodules inside a layer (e.g. ``"layer3.1.bn2"`` for a ResNet). Named layers that
+        directly follow the ``freeze_depth`` prefix join it (and its cache).
+    reinit_layers : list of str, default=None
+        Layers (or submodules, named as in ``freeze_layers``) whose weights are drawn anew,
+        seeded by ``random_state``, before training: they learn at ``lr`` like the head, and
+        L2-SP treats them as new.
+    augment : callable, default=None
+        A random transform applied to each training image at each epoch, e.g. a
+        ``torchvision.transforms.v2`` transform. It gets a float ``(C, H, W)`` tensor in
+        [0, 1] at the network's input size, before normalisation, and must return one of the
+        same size; it is not used at prediction. Images only.
+    warm_start : bool, default=False
+        When fitted already, ``fit`` trains the existing network ``max_epochs`` more epochs
+        (optimizer state kept) instead of starting over; ``y`` must hold the same classes.
+        The other parameters keep the values of the first fit.
     image_size : int, default=None
         Resize images so that their shorter side is ``image_size`` and keep the centre square,
         instead of the backbone's own size. Ignored for vector backbones.
@@ -93,11 +141,13 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         The class labels.
     net_ : skorch.NeuralNetClassifier
         The trained part of the network (trainable layers, pooling step and new head), taking
-        the outputs of the frozen layers.
+        the outputs of the frozen layers; with ``augment``, the whole network.
     prefix_ : torch.nn.Module
-        The frozen part: input preparation and the frozen layers, in evaluation mode.
+        The cached part: input preparation and the frozen first layers (only input
+        preparation with ``augment``), in evaluation mode.
     frozen_layers_ : list of str
-        Names of the frozen layers.
+        Names of the frozen layers: the ``freeze_depth`` prefix, then the other
+        ``freeze_layers``.
     n_features_in_ : int
         Number of features of 2-D input, for vector backbones only.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -113,6 +163,11 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
        neural networks?", NeurIPS, 2014.
     .. [2] J. Howard, S. Ruder, "Universal Language Model Fine-tuning for Text
        Classification", ACL, 2018.
+    .. [3] X. Li, Y. Grandvalet, F. Davoine, "Explicit Inductive Bias for Transfer Learning
+       with Convolutional Networks", ICML, 2018.
+    .. [4] Z. Li, D. Hoiem, "Learning without Forgetting", ECCV, 2016; IEEE TPAMI, 2018.
+    .. [5] G. Hinton, O. Vinyals, J. Dean, "Distilling the Knowledge in a Neural Network",
+       NeurIPS Deep Learning Workshop, 2015.
 
     Examples
     --------
@@ -126,6 +181,11 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
     (2,)
     >>> clf.frozen_layers_
     ['block1', 'block2']
+    >>> conservative = FineTuneClassifier(
+    ...     "toy_cnn", regularization="l2sp", head_epochs=1, max_epochs=2, random_state=0
+    ... ).fit(images, labels)
+    >>> conservative.predict(images[:2]).shape
+    (2,)
     """
 
     _parameter_constraints: dict = {
@@ -302,13 +362,12 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
                 "augment transforms images, but the backbone takes vectors: set augment=None."
             )
         frozen = _submodules(backbone, self.freeze_layers, "freeze_layers")
-        whole = {id(module) for module in frozen}
         n_prefix = _n_frozen(backbone, self.freeze_depth)
         # Layers named in freeze_layers right after the prefix extend it, and the cache with it.
-        while n_prefix < len(backbone.layer_names) and id(backbone.layer(n_prefix)) in whole:
+        while n_prefix < len(backbone.layer_names) and backbone.layer_names[n_prefix] in frozen:
             n_prefix += 1
         reinit = _submodules(backbone, self.reinit_layers, "reinit_layers")
-        return _Layers(n_prefix, frozen, reinit, list(self.freeze_layers or []))
+        return _Layers(n_prefix, frozen, reinit)
 
     def _split(self, backbone, layers, n_classes):
         """The frozen prefix, the module skorch trains, and where the layer options fell in it."""
@@ -320,7 +379,7 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         # The source copy is taken before any layer is re-initialised: LwF keeps the outputs of
         # the network as it was pretrained.
         source = _frozen_copy(modules[n_prefix:], pool, backbone.head) if lwf else None
-        for module in layers.reinit:
+        for module in layers.reinit.values():
             _reset(module)
         suffix = TrainableSuffix(
             modules[n_prefix:],
@@ -490,20 +549,15 @@ def _new_head(backbone, n_classes):
 
 @dataclasses.dataclass
 class _Layers:
-    """The backbone's modules that the layer parameters name, validated."""
+    """The layers the parameters name, validated: ``{qualified name: module}``."""
 
     n_prefix: int
-    frozen: list
-    reinit: list
-    frozen_named: list
+    frozen: dict
+    reinit: dict
 
     def frozen_names(self, backbone):
         prefix = backbone.layer_names[: self.n_prefix]
-        return prefix + [
-            backbone.resolve_layer(name)
-            for name in self.frozen_named
-            if backbone.resolve_layer(name) not in prefix
-        ]
+        return prefix + [name for name in self.frozen if name not in prefix]
 
 
 @dataclasses.dataclass
@@ -524,8 +578,8 @@ class _Plan:
         for name, module in suffix.named_modules():
             if name.split(".")[0] not in ("source", "source_head"):
                 names.setdefault(id(module), name)
-        held = [names[id(m)] for m in layers.frozen if id(m) in names]
-        reinit = [names[id(m)] for m in layers.reinit if id(m) in names]
+        held = [names[id(m)] for m in layers.frozen.values() if id(m) in names]
+        reinit = [names[id(m)] for m in layers.reinit.values() if id(m) in names]
         held_params = {id(p) for name in held for p in suffix.get_submodule(name).parameters()}
         new_params = {id(p) for name in reinit for p in suffix.get_submodule(name).parameters()}
         pretrained, new = [], []
@@ -550,8 +604,8 @@ class _Plan:
 
 
 def _submodules(backbone, names, parameter):
-    """The modules of ``backbone`` that ``names`` (layers, or submodules inside one) denote."""
-    modules = []
+    """``{qualified name: module}`` for ``names``: layers, or submodules inside one."""
+    modules = {}
     for name in names or []:
         if not isinstance(name, str):
             raise TypeError(f"{parameter} must hold layer names (str), got {name!r}.")
@@ -560,9 +614,9 @@ def _submodules(backbone, names, parameter):
         except ValueError as exc:
             raise ValueError(f"{parameter}: {exc}") from None
         if qualified in backbone.layer_names:
-            modules.append(backbone.layer(qualified))
+            modules[qualified] = backbone.layer(qualified)
         else:
-            modules.append(backbone.model.get_submodule(qualified))
+            modules[qualified] = backbone.model.get_submodule(qualified)
     return modules
 
 
