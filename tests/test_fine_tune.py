@@ -352,10 +352,11 @@ def test_augmented_model_pickles():
         {"regularization": "l2sp"},
         {"regularization": "lwf"},
         {"augment": v2.RandomHorizontalFlip()},
+        {"regularization": "lwf", "augment": v2.RandomHorizontalFlip()},
         {"head_epochs": 1, "max_epochs": 2},
         {"reinit_layers": ["block3"], "freeze_layers": ["block2.1"]},
     ],
-    ids=["l2sp", "lwf", "augment", "head_epochs", "layers"],
+    ids=["l2sp", "lwf", "augment", "lwf-augment", "head_epochs", "layers"],
 )
 def test_new_options_are_reproducible_with_random_state(params):
     clf = _toy_cnn(freeze_depth=1, **params).fit(IMAGES[:48], LABELS[:48])

@@ -199,3 +199,15 @@ def test_fine_tuning_beats_frozen_features_when_the_task_needs_adaptation(pretra
     frozen_score = frozen.score(IMAGES[TEST], LABELS[TEST])
     tuned_score = tuned.score(IMAGES[TEST], LABELS[TEST])
     assert tuned_score > frozen_score + 0.2, (tuned_score, frozen_score)
+
+
+def test_lwf_warm_start_records_with_the_frozen_copy(pretrained):
+    clf = _toy_cnn(backbone=pretrained, freeze_depth=1, regularization="lwf", warm_start=True)
+    clf.fit(IMAGES[:48], LABELS[:48])
+    copy_before = {k: v.clone() for k, v in clf.net_.module_.source.state_dict().items()}
+    head_before = clf.net_.module_.source_head.weight.detach().clone()
+    clf.fit(IMAGES[48:96], LABELS[48:96])
+    module = clf.net_.module_
+    assert len(clf.net_.history) == 4
+    assert all(torch.equal(v, copy_before[k]) for k, v in module.source.state_dict().items())
+    assert not torch.equal(module.source_head.weight, head_before)

@@ -21,7 +21,7 @@ from ..utils._images import check_fitted_input, check_images, check_input_kind, 
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 from ..utils._torch import resolve_device, seeded
 from ._network import Augment, Frozen, FrozenPrefix, TrainableSuffix, WholeNetwork, run_batches
-from ._training import L2SP, HeadFirst, LwF, RegularizedNet
+from ._training import L2SP, HeadFirst, LwF, RegularizedNet, trained_suffix
 
 _OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 # The papers' values: alpha of L2-SP (Li et al., 2018), lambda_o of LwF (Li and Hoiem, 2016).
@@ -423,10 +423,10 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
 
     def _build_net(self, module, plan, n_classes, device):
         optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
-        # L2-SP replaces weight decay: AdamW's default decay would pull weights towards zero.
-        decay = {"optimizer__weight_decay": 0.0} if self.regularization == "l2sp" else {}
-        if not isinstance(self.optimizer, str):
-            decay = {}
+        decay = {}
+        if self.regularization == "l2sp" and isinstance(self.optimizer, str):
+            # L2-SP replaces weight decay: AdamW's default decay pulls weights towards zero.
+            decay = {"optimizer__weight_decay": 0.0}
         return RegularizedNet(
             module=module,
             criterion=nn.CrossEntropyLoss,
@@ -451,8 +451,9 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
 
     def _net_input(self, module, inputs, device):
         """The cached inputs, with the recorded source outputs when LwF can precompute them."""
-        suffix = getattr(module, "suffix", module)
-        if suffix.source is None or self.augment is not None:
+        augmented = getattr(module, "augment", None) is not None
+        if trained_suffix(module).source is None or augmented:
+            # Without LwF nothing to record; with augmentation the frozen copy runs online.
             return inputs
         module.to(device)
         batches = (inputs[i : i + self.batch_size] for i in range(0, len(inputs), self.batch_size))
