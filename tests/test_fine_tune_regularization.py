@@ -37,8 +37,9 @@ def _toy_cnn(**params):
 @pytest.fixture(scope="module")
 def pretrained():
     """A toy ConvNet trained on the binary source task, its head the source task's."""
-    torch.manual_seed(0)
-    backbone = toy_cnn(in_channels=1)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        backbone = toy_cnn(in_channels=1)
     source = _toy_cnn(backbone=backbone, lr_decay=1.0, max_epochs=8, batch_size=16)
     source.fit(IMAGES[SOURCE], (LABELS[SOURCE] < 5).astype(int))
     trained = source.net_.module_
@@ -77,8 +78,9 @@ def test_l2sp_keeps_the_weights_near_the_pretrained_ones(pretrained):
     l2sp = _toy_cnn(**params, regularization="l2sp", regularization_strength=100.0).fit(X, y)
 
     moved, kept = _distance(plain, pretrained), _distance(l2sp, pretrained)
-    assert moved > 0.5
-    assert kept < 0.1 * moved
+    # Measured: 12.1 against 0.007.
+    assert moved > 1.0
+    assert kept < 0.05 * moved
     # Decay towards zero would fight the pull towards the start: the optimizer has none.
     assert all(group["weight_decay"] == 0 for group in l2sp.net_.optimizer_.param_groups)
 
@@ -143,9 +145,9 @@ def test_lwf_keeps_the_source_outputs_closer_than_plain_fine_tuning(pretrained):
 
     held_out = IMAGES[TEST][:200]
     forgotten, kept = _kept(plain, pretrained, held_out), _kept(lwf, pretrained, held_out)
-    # Measured: about 2.4 against 0.01.
+    # Measured: 2.38 against 0.011.
     assert forgotten > 0.5
-    assert kept < 0.1 * forgotten
+    assert kept < 0.05 * forgotten
 
 
 def test_lwf_records_the_source_outputs_once_on_the_cached_path(pretrained):
@@ -198,6 +200,7 @@ def test_fine_tuning_beats_frozen_features_when_the_task_needs_adaptation(pretra
     tuned.fit(X, y)
     frozen_score = frozen.score(IMAGES[TEST], LABELS[TEST])
     tuned_score = tuned.score(IMAGES[TEST], LABELS[TEST])
+    # Measured over random_state 0-3: 0.61-0.72 against 0.17-0.28.
     assert tuned_score > frozen_score + 0.2, (tuned_score, frozen_score)
 
 

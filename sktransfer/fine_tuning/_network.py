@@ -94,7 +94,8 @@ class Frozen(nn.Module):
         return super().train(False)
 
     def forward(self, x):
-        return self.module(x)
+        with torch.no_grad():
+            return self.module(x)
 
 
 class TrainableSuffix(nn.Module):
