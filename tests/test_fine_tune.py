@@ -6,6 +6,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits
+from torchvision.transforms import v2
 
 from sktransfer.backbones import Backbone
 from sktransfer.backbones._toy import toy_cnn
@@ -117,7 +118,7 @@ def test_bad_freeze_depth_is_refused_before_training(monkeypatch, freeze_depth, 
     def no_training(*args, **kwargs):
         raise AssertionError("the network was built")
 
-    monkeypatch.setattr(_fine_tune, "NeuralNetClassifier", no_training)
+    monkeypatch.setattr(_fine_tune, "RegularizedNet", no_training)
     with pytest.raises(ValueError, match=match):
         _toy_cnn(freeze_depth=freeze_depth).fit(IMAGES[:8], LABELS[:8])
 
@@ -214,3 +215,185 @@ def test_parallel_grid_search_over_freeze_depth_and_lr_matches_the_sequential_on
     np.testing.assert_array_equal(
         refitted.predict(IMAGES[120:150]), sequential.predict(IMAGES[120:150])
     )
+
+
+def _state(module):
+    return {key: value.clone() for key, value in module.state_dict().items()}
+
+
+def _assert_unchanged(module, before, prefix):
+    for key, value in module.state_dict().items():
+        assert torch.equal(value, before[f"{prefix}.{key}"]), f"{prefix}.{key} changed"
+
+
+@pytest.mark.parametrize("path", ["cached", "whole", "augment"])
+def test_layers_frozen_by_name_keep_weights_and_statistics_anywhere(path):
+    # "Layer transfer": the middle layer and the last layer's batch norm stay fixed, the first
+    # layer and the last convolution train.
+    backbone = toy_cnn(in_channels=1)
+    before = _state(backbone.model)
+    augment = {"augment": v2.RandomHorizontalFlip()} if path == "augment" else {}
+    clf = _toy_cnn(backbone=backbone, freeze_layers=["block2", "block3.1"], **augment)
+    clf = _uncached(clf) if path == "whole" else clf
+    clf.fit(IMAGES[:64], LABELS[:64])
+
+    assert clf.frozen_layers_ == ["block2", "block3.1"]
+    module = clf.net_.module_
+    suffix = getattr(module, "suffix", module)
+    _assert_unchanged(suffix.layers[1], before, "block2")
+    _assert_unchanged(suffix.layers[2][1], before, "block3.1")
+    assert not torch.equal(suffix.layers[0][0].weight, before["block1.0.weight"])
+    assert not torch.equal(suffix.layers[0][1].running_mean, before["block1.1.running_mean"])
+    assert not torch.equal(suffix.layers[2][0].weight, before["block3.0.weight"])
+    assert all(group["lr"] > 0 for group in clf.net_.optimizer_.param_groups)
+
+
+def test_layers_frozen_by_name_after_the_prefix_join_the_cached_prefix():
+    clf = _toy_cnn(freeze_depth=1, freeze_layers=["block2"]).fit(IMAGES[:32], LABELS[:32])
+    assert clf.frozen_layers_ == ["block1", "block2"]
+    assert len(clf.prefix_.layers) == 2
+    assert len(clf.net_.module_.layers) == 1
+
+
+@pytest.mark.parametrize("parameter", ["freeze_layers", "reinit_layers"])
+def test_unknown_layer_names_are_refused_with_the_valid_ones(monkeypatch, parameter):
+    def no_training(*args, **kwargs):
+        raise AssertionError("the network was built")
+
+    monkeypatch.setattr(_fine_tune, "RegularizedNet", no_training)
+    match = rf"{parameter}: Unknown layer 'fc'.*\['block1', 'block2', 'block3'\]"
+    with pytest.raises(ValueError, match=match):
+        _toy_cnn(**{parameter: ["block1", "fc"]}).fit(IMAGES[:8], LABELS[:8])
+    with pytest.raises(TypeError, match=f"{parameter} must hold layer names"):
+        _toy_cnn(**{parameter: [1]}).fit(IMAGES[:8], LABELS[:8])
+
+
+def test_reinitialised_layers_are_new_seeded_and_learn_at_the_head_rate():
+    backbone = toy_cnn(in_channels=1)
+    before = _state(backbone.model)
+    params = {"backbone": backbone, "reinit_layers": ["block3"], "lr_decay": 0.1, "max_epochs": 1}
+    # Frozen too, a re-initialised layer shows its fresh weights untouched by training.
+    fixed = _toy_cnn(**params, freeze_layers=["block3"]).fit(IMAGES[:32], LABELS[:32])
+    again = _toy_cnn(**params, freeze_layers=["block3"]).fit(IMAGES[:32], LABELS[:32])
+    fresh = fixed.net_.module_.layers[2][0].weight
+    assert not torch.equal(fresh, before["block3.0.weight"])
+    assert torch.equal(fresh, again.net_.module_.layers[2][0].weight)
+    # Batch norm starts over as well.
+    assert torch.equal(fixed.net_.module_.layers[2][1].running_var, torch.ones(32))
+
+    clf = _toy_cnn(**params).fit(IMAGES[:32], LABELS[:32])
+    module = clf.net_.module_
+    rate = {id(p): g["lr"] for g in clf.net_.optimizer_.param_groups for p in g["params"]}
+    assert all(rate[id(p)] == pytest.approx(1e-2) for p in module.layers[2].parameters())
+    assert all(rate[id(p)] == pytest.approx(1e-2 * 0.1**2) for p in module.layers[1].parameters())
+
+
+def test_head_epochs_train_only_the_head_first():
+    backbone = toy_cnn(in_channels=1)
+    before = _state(backbone.model)
+    params = {"backbone": backbone, "freeze_depth": 1, "head_epochs": 2}
+    head_only = _toy_cnn(**params, max_epochs=2).fit(IMAGES[:64], LABELS[:64])
+    module = head_only.net_.module_
+    # Weights and batch-norm statistics of the layers: bit-identical after the head phase.
+    _assert_unchanged(module.layers[0], before, "block2")
+    _assert_unchanged(module.layers[1], before, "block3")
+    assert not torch.equal(module.head.weight, _toy_cnn(**params, max_epochs=1).fit(
+        IMAGES[:64], LABELS[:64]).net_.module_.head.weight)  # fmt: skip
+    # Then they are released, and the next epochs move them.
+    assert all(p.requires_grad for p in module.parameters())
+    later = _toy_cnn(**params, max_epochs=3).fit(IMAGES[:64], LABELS[:64]).net_.module_
+    assert not torch.equal(later.layers[0][0].weight, before["block2.0.weight"])
+    assert not torch.equal(later.layers[1][1].running_mean, before["block3.1.running_mean"])
+
+
+def test_augment_is_applied_to_each_training_image_only():
+    seen = []
+
+    def spy(image):
+        seen.append((tuple(image.shape), float(image.min()), float(image.max())))
+        return image
+
+    clf = _toy_cnn(augment=spy, max_epochs=2).fit(IMAGES[:40], LABELS[:40])
+    assert len(seen) == 2 * 40
+    # One image at a time, at the network's input size, in [0, 1] before normalisation.
+    assert {shape for shape, _, _ in seen} == {(3, 32, 32)}
+    assert min(low for _, low, _ in seen) >= 0 and max(high for _, _, high in seen) <= 1
+    clf.predict(IMAGES[40:60])
+    assert len(seen) == 2 * 40
+
+
+def test_an_identity_augment_trains_like_the_cached_path():
+    cached = _toy_cnn(freeze_depth=2, max_epochs=3).fit(IMAGES[:96], LABELS[:96])
+    augmented = _toy_cnn(freeze_depth=2, max_epochs=3, augment=v2.Identity())
+    augmented.fit(IMAGES[:96], LABELS[:96])
+    np.testing.assert_allclose(
+        cached.predict_proba(IMAGES[96:160]), augmented.predict_proba(IMAGES[96:160]), atol=1e-5
+    )
+
+
+def test_augment_needs_images():
+    with pytest.raises(ValueError, match="augment transforms images"):
+        FineTuneClassifier("toy_mlp", augment=v2.Identity(), device="cpu").fit(
+            VECTORS[:8], LABELS[:8]
+        )
+
+
+def test_augmented_model_pickles():
+    clf = _toy_cnn(augment=v2.RandomHorizontalFlip(), max_epochs=1).fit(IMAGES[:32], LABELS[:32])
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(IMAGES[32:64]), clf.predict_proba(IMAGES[32:64])
+    )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"regularization": "l2sp"},
+        {"regularization": "lwf"},
+        {"augment": v2.RandomHorizontalFlip()},
+        {"regularization": "lwf", "augment": v2.RandomHorizontalFlip()},
+        {"head_epochs": 1, "max_epochs": 2},
+        {"reinit_layers": ["block3"], "freeze_layers": ["block2.1"]},
+    ],
+    ids=["l2sp", "lwf", "augment", "lwf-augment", "head_epochs", "layers"],
+)
+def test_new_options_are_reproducible_with_random_state(params):
+    clf = _toy_cnn(freeze_depth=1, **params).fit(IMAGES[:48], LABELS[:48])
+    again = clone(clf).fit(IMAGES[:48], LABELS[:48])
+    np.testing.assert_array_equal(
+        again.predict_proba(IMAGES[48:80]), clf.predict_proba(IMAGES[48:80])
+    )
+
+
+def test_warm_start_continues_training():
+    X, y = IMAGES[:64], LABELS[:64]
+    warm = _toy_cnn(freeze_depth=1, warm_start=True, max_epochs=2).fit(X, y)
+    after_first = _state(warm.net_.module_)
+    warm.set_params(max_epochs=3).fit(X, y)
+    assert len(warm.net_.history) == 5
+    assert not torch.equal(warm.net_.module_.layers[0][0].weight, after_first["layers.0.0.weight"])
+    fresh = _toy_cnn(freeze_depth=1, max_epochs=3).fit(X, y)
+    assert not np.allclose(warm.predict_proba(IMAGES[64:96]), fresh.predict_proba(IMAGES[64:96]))
+    # Without warm_start, fit starts over.
+    cold = _toy_cnn(freeze_depth=1, max_epochs=2).fit(X, y).set_params(max_epochs=3).fit(X, y)
+    assert len(cold.net_.history) == 3
+    np.testing.assert_array_equal(
+        cold.predict_proba(IMAGES[64:96]), fresh.predict_proba(IMAGES[64:96])
+    )
+
+
+def test_warm_start_needs_the_same_classes():
+    warm = _toy_cnn(warm_start=True, max_epochs=1).fit(IMAGES[:64], LABELS[:64] % 3)
+    with pytest.raises(ValueError, match=r"classes are \[0, 1, 2\], but y holds \[0, 1\]"):
+        warm.fit(IMAGES[:64], LABELS[:64] % 2)
+    assert len(warm.net_.history) == 1
+
+
+def test_vectors_of_another_width_are_refused_after_fit():
+    clf = FineTuneClassifier("toy_mlp", max_epochs=1, random_state=0, device="cpu")
+    clf.fit(VECTORS[:32], LABELS[:32])
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(VECTORS[:4, :10])
+    with pytest.raises(ValueError, match="features"):
+        clf.set_params(warm_start=True).fit(VECTORS[:32, :10], LABELS[:32])

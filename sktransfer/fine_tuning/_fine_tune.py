@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 from enum import Enum
 from numbers import Integral, Real
@@ -13,16 +14,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch import NeuralNetClassifier
 from torch import nn
 
 from ..backbones import Backbone, load_backbone
 from ..utils._images import check_fitted_input, check_images, check_input_kind, is_table
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 from ..utils._torch import resolve_device, seeded
-from ._network import FrozenPrefix, TrainableSuffix, WholeNetwork
+from ._network import Augment, Frozen, FrozenPrefix, TrainableSuffix, WholeNetwork, run_batches
+from ._training import L2SP, HeadFirst, LwF, RegularizedNet, trained_suffix
 
 _OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+# The papers' values: alpha of L2-SP (Li et al., 2018), lambda_o of LwF (Li and Hoiem, 2016).
+_DEFAULT_STRENGTH = {"l2sp": 0.1, "lwf": 1.0}
 
 
 class FineTuneClassifier(ClassifierMixin, BaseEstimator):
@@ -35,10 +38,18 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
     more slowly the further they are from the head, the discriminative learning rates of
     Howard and Ruder (2018), so that fine-tuning adapts rather than overwrites them.
 
+    Any other set of layers can be kept fixed (``freeze_layers``) or trained from a new
+    initialisation (``reinit_layers``), e.g. the first layers of a speech network, and
+    ``head_epochs`` trains the new head alone before the layers join in. Two regularizations keep
+    fine-tuning conservative on small target sets: L2-SP pulls the weights towards their
+    pretrained values (Li et al., 2018), Learning without Forgetting keeps the network's answers
+    to the source task on the target data (Li and Hoiem, 2016).
+
     The outputs of the frozen layers do not change during training, so they are computed once
     per fit, without autograd, and only the trainable part of the network is run at each epoch:
     with ``freeze_depth="all"`` fitting costs one forward pass plus the training of a linear
-    classifier.
+    classifier. Random augmentation (``augment``) changes the inputs at every epoch, so it turns
+    this cache off: the whole network then runs at each step, its frozen layers inside it.
 
     Parameters
     ----------
@@ -67,6 +78,46 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
     optimizer : {"adamw", "adam", "sgd"} or callable, default="adamw"
         The torch optimizer, by name or as a class (or any callable taking parameter groups and
         ``lr``), as skorch accepts it.
+    regularization : {"l2sp", "lwf"} or None, default=None
+        Conservative training. ``"l2sp"`` adds ``alpha / 2 * ||w - w0||^2`` over the
+        pretrained trainable weights, ``w0`` being their values when fine-tuning starts, plus
+        ``beta / 2 * ||w||^2`` over the new ones (the head and any re-initialised layer);
+        the named optimizers then get no weight decay, which would pull towards zero.
+        ``"lwf"`` keeps the backbone's own head beside the new one and adds
+        ``lambda * T**2 * KL(p_recorded || p_source)`` between the softened outputs the original
+        network gave on each training image (recorded once before training, or computed by a
+        frozen copy of it when ``augment`` is set) and those of the source head now; the
+        source head trains too, as in the paper. The validation loss stays the
+        cross-entropy.
+    regularization_strength : float, default=None
+        ``alpha`` of L2-SP or ``lambda`` of LwF; ``None`` takes the papers' values, 0.1 and
+        1.0.
+    head_weight_decay : float, default=0.01
+        ``beta`` of L2-SP: plain L2 on the new parameters. Unused otherwise.
+    temperature : float, default=2.0
+        ``T`` of LwF: outputs are softened as ``softmax(z / T)``.
+    head_epochs : int, default=0
+        Epochs at the start of training during which only the new head trains; the layers
+        (and, with LwF, the source head) are held fixed, batch-norm statistics included, then
+        join in. Counted over the net's whole history, so a warm-started fit continues the
+        schedule.
+    freeze_layers : list of str, default=None
+        More layers kept fixed, anywhere in the network: layer names, or full names of
+        submodules inside a layer (e.g. ``"layer3.1.bn2"`` for a ResNet). Named layers that
+        directly follow the ``freeze_depth`` prefix join it (and its cache).
+    reinit_layers : list of str, default=None
+        Layers (or submodules, named as in ``freeze_layers``) whose weights are drawn anew,
+        seeded by ``random_state``, before training: they learn at ``lr`` like the head, and
+        L2-SP treats them as new.
+    augment : callable, default=None
+        A random transform applied to each training image at each epoch, e.g. a
+        ``torchvision.transforms.v2`` transform. It gets a float ``(C, H, W)`` tensor in
+        [0, 1] at the network's input size, before normalisation, and must return one of the
+        same size; it is not used at prediction. Images only.
+    warm_start : bool, default=False
+        When fitted already, ``fit`` trains the existing network ``max_epochs`` more epochs
+        (optimizer state kept) instead of starting over; ``y`` must hold the same classes.
+        The other parameters keep the values of the first fit.
     image_size : int, default=None
         Resize images so that their shorter side is ``image_size`` and keep the centre square,
         instead of the backbone's own size. Ignored for vector backbones.
@@ -90,11 +141,13 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         The class labels.
     net_ : skorch.NeuralNetClassifier
         The trained part of the network (trainable layers, pooling step and new head), taking
-        the outputs of the frozen layers.
+        the outputs of the frozen layers; with ``augment``, the whole network.
     prefix_ : torch.nn.Module
-        The frozen part: input preparation and the frozen layers, in evaluation mode.
+        The cached part: input preparation and the frozen first layers (only input
+        preparation with ``augment``), in evaluation mode.
     frozen_layers_ : list of str
-        Names of the frozen layers.
+        Names of the frozen layers: the ``freeze_depth`` prefix, then the other
+        ``freeze_layers``.
     n_features_in_ : int
         Number of features of 2-D input, for vector backbones only.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -110,6 +163,11 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
        neural networks?", NeurIPS, 2014.
     .. [2] J. Howard, S. Ruder, "Universal Language Model Fine-tuning for Text
        Classification", ACL, 2018.
+    .. [3] X. Li, Y. Grandvalet, F. Davoine, "Explicit Inductive Bias for Transfer Learning
+       with Convolutional Networks", ICML, 2018.
+    .. [4] Z. Li, D. Hoiem, "Learning without Forgetting", ECCV, 2016; IEEE TPAMI, 2018.
+    .. [5] G. Hinton, O. Vinyals, J. Dean, "Distilling the Knowledge in a Neural Network",
+       NeurIPS Deep Learning Workshop, 2015.
 
     Examples
     --------
@@ -123,6 +181,11 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
     (2,)
     >>> clf.frozen_layers_
     ['block1', 'block2']
+    >>> conservative = FineTuneClassifier(
+    ...     "toy_cnn", regularization="l2sp", head_epochs=1, max_epochs=2, random_state=0
+    ... ).fit(images, labels)
+    >>> conservative.predict(images[:2]).shape
+    (2,)
     """
 
     _parameter_constraints: dict = {
@@ -134,6 +197,15 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
+        "regularization": [StrOptions({"l2sp", "lwf"}), None],
+        "regularization_strength": [Interval(Real, 0, None, closed="left"), None],
+        "head_weight_decay": [Interval(Real, 0, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "head_epochs": [Interval(Integral, 0, None, closed="left")],
+        "freeze_layers": [list, tuple, None],
+        "reinit_layers": [list, tuple, None],
+        "augment": [callable, None],
+        "warm_start": ["boolean"],
         "image_size": [Interval(Integral, 1, None, closed="left"), None],
         "train_split": [None, callable],
         "callbacks": [None, list],
@@ -157,6 +229,15 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         max_epochs=10,
         batch_size=32,
         optimizer="adamw",
+        regularization=None,
+        regularization_strength=None,
+        head_weight_decay=0.01,
+        temperature=2.0,
+        head_epochs=0,
+        freeze_layers=None,
+        reinit_layers=None,
+        augment=None,
+        warm_start=False,
         image_size=None,
         train_split=None,
         callbacks=None,
@@ -172,6 +253,15 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.optimizer = optimizer
+        self.regularization = regularization
+        self.regularization_strength = regularization_strength
+        self.head_weight_decay = head_weight_decay
+        self.temperature = temperature
+        self.head_epochs = head_epochs
+        self.freeze_layers = freeze_layers
+        self.reinit_layers = reinit_layers
+        self.augment = augment
+        self.warm_start = warm_start
         self.image_size = image_size
         self.train_split = train_split
         self.callbacks = callbacks
@@ -182,6 +272,9 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Replace the head and train the network.
+
+        With ``warm_start=True`` and a fitted network, train it ``max_epochs`` more epochs
+        instead.
 
         Parameters
         ----------
@@ -195,6 +288,8 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : FineTuneClassifier
         """
+        if self.warm_start and hasattr(self, "net_"):
+            return self._fit_more(X, y)
         vectors = is_table(X)
         if vectors:
             X, y = validate_data(self, X, y, dtype=np.float32)
@@ -211,21 +306,47 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         with seeded(self.random_state):
             backbone = self._load_backbone(X.shape[1] if vectors else None)
             check_input_kind(backbone, vectors)
-            n_frozen = _n_frozen(backbone, self.freeze_depth)
+            layers = self._choose_layers(backbone)
             if not vectors:
                 X = check_images(X, channels=backbone.in_channels)
             if len(X) != len(y):
                 raise ValueError(f"X holds {len(X)} samples but y holds {len(y)} labels.")
-            prefix, module = self._split(backbone, n_frozen, len(encoder.classes_))
+            prefix, module, plan = self._split(backbone, layers, len(encoder.classes_))
             inputs = prefix.encode(
                 X, batch_size=self.batch_size, device=device, image_size=self.image_size
             )
-            net = self._build_net(module, len(encoder.classes_), device)
-            net.fit(inputs, encoder.transform(y))
+            net = self._build_net(module, plan, len(encoder.classes_), device)
+            net.fit(self._net_input(module, inputs, device), encoder.transform(y))
         self.classes_ = encoder.classes_
-        self.frozen_layers_ = backbone.layer_names[:n_frozen]
+        self.frozen_layers_ = layers.frozen_names(backbone)
         self.prefix_ = prefix
         self.net_ = net
+        return self
+
+    def _fit_more(self, X, y):
+        """Warm start: more epochs of the fitted network, on data with the same classes."""
+        X = check_fitted_input(self, X, self.prefix_)
+        y = np.asarray(y)
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start=True continues training a network whose classes are "
+                f"{self.classes_.tolist()}, but y holds {classes.tolist()}; fit with "
+                "warm_start=False to start over with the new classes."
+            )
+        if len(X) != len(y):
+            raise ValueError(f"X holds {len(X)} samples but y holds {len(y)} labels.")
+        device = resolve_device(self.device)
+        inputs = self.prefix_.encode(
+            X, batch_size=self.batch_size, device=device, image_size=self.image_size
+        )
+        with seeded(self.random_state):
+            self.net_.partial_fit(
+                self._net_input(self.net_.module_, inputs, device),
+                np.searchsorted(self.classes_, y),
+                epochs=self.max_epochs,
+            )
         return self
 
     def _load_backbone(self, in_features):
@@ -234,40 +355,109 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
             return copy.deepcopy(self.backbone)
         return load_backbone(self.backbone, self.weights, in_features=in_features)
 
-    def _split(self, backbone, n_frozen, n_classes):
-        """The frozen prefix and the module skorch trains, around a new head."""
-        head = _new_head(backbone, n_classes)
-        modules = [backbone.layer(name) for name in backbone.layer_names]
-        everything_frozen = n_frozen == len(modules)
-        pool = backbone.pool_module
-        frozen = FrozenPrefix(modules[:n_frozen], pool if everything_frozen else None, backbone)
-        suffix = TrainableSuffix(modules[n_frozen:], None if everything_frozen else pool, head)
-        if self._cache_frozen_prefix:
-            return frozen, suffix
-        return FrozenPrefix([], None, backbone), WholeNetwork(frozen, suffix)
+    def _choose_layers(self, backbone):
+        """Validate the layer parameters against ``backbone``, before any heavy compute."""
+        if self.augment is not None and backbone.input_kind == "vector":
+            raise ValueError(
+                "augment transforms images, but the backbone takes vectors: set augment=None."
+            )
+        frozen = _submodules(backbone, self.freeze_layers, "freeze_layers")
+        n_prefix = _n_frozen(backbone, self.freeze_depth)
+        # Layers named in freeze_layers right after the prefix extend it, and the cache with it.
+        while n_prefix < len(backbone.layer_names) and backbone.layer_names[n_prefix] in frozen:
+            n_prefix += 1
+        reinit = _submodules(backbone, self.reinit_layers, "reinit_layers")
+        return _Layers(n_prefix, frozen, reinit)
 
-    def _build_net(self, module, n_classes, device):
-        n_trainable = len(
-            module.layers if isinstance(module, TrainableSuffix) else module.suffix.layers
+    def _split(self, backbone, layers, n_classes):
+        """The frozen prefix, the module skorch trains, and where the layer options fell in it."""
+        modules = [backbone.layer(name) for name in backbone.layer_names]
+        n_prefix = layers.n_prefix
+        everything_frozen = n_prefix == len(modules)
+        pool = None if everything_frozen else backbone.pool_module
+        lwf = self.regularization == "lwf"
+        # The source copy is taken before any layer is re-initialised: LwF keeps the outputs of
+        # the network as it was pretrained.
+        source = _frozen_copy(modules[n_prefix:], pool, backbone.head) if lwf else None
+        for module in layers.reinit.values():
+            _reset(module)
+        suffix = TrainableSuffix(
+            modules[n_prefix:],
+            pool,
+            _new_head(backbone, n_classes),
+            source_head=backbone.head if lwf else None,
+            source=source,
         )
-        scope = "" if isinstance(module, TrainableSuffix) else "suffix."
-        return NeuralNetClassifier(
+        plan = _Plan.locate(suffix, layers)
+        suffix.hold(plan.held)
+        suffix.regularizer = self._regularizer(suffix, plan)
+        frozen = FrozenPrefix(
+            modules[:n_prefix], backbone.pool_module if everything_frozen else None, backbone
+        )
+        if self._cache_frozen_prefix and self.augment is None:
+            return frozen, suffix, plan
+        return self._whole_network(backbone, frozen, suffix, plan)
+
+    def _whole_network(self, backbone, frozen, suffix, plan):
+        """The network trained end to end, with its input preparation as the cached part."""
+        preprocessing = backbone.preprocessing
+        augment = None
+        if self.augment is not None:
+            # Augmentation works on images in [0, 1]: normalisation moves into the network.
+            augment = Augment(
+                self.augment, preprocessing.mean, preprocessing.std, backbone.in_channels
+            )
+            preprocessing = dataclasses.replace(preprocessing, mean=(0.0,), std=(1.0,))
+        prepare = FrozenPrefix([], None, backbone, preprocessing=preprocessing)
+        return prepare, WholeNetwork(frozen, suffix, augment), plan.within("suffix.")
+
+    def _regularizer(self, suffix, plan):
+        strength = self.regularization_strength
+        if strength is None and self.regularization is not None:
+            strength = _DEFAULT_STRENGTH[self.regularization]
+        if self.regularization == "l2sp":
+            return L2SP(suffix, plan.pretrained, plan.new, strength, self.head_weight_decay)
+        if self.regularization == "lwf":
+            return LwF(strength, self.temperature)
+        return None
+
+    def _build_net(self, module, plan, n_classes, device):
+        optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
+        decay = {}
+        if self.regularization == "l2sp" and isinstance(self.optimizer, str):
+            # L2-SP replaces weight decay: AdamW's default decay pulls weights towards zero.
+            decay = {"optimizer__weight_decay": 0.0}
+        return RegularizedNet(
             module=module,
             criterion=nn.CrossEntropyLoss,
-            optimizer=_OPTIMIZERS.get(self.optimizer, self.optimizer),
+            optimizer=optimizer,
             lr=self.lr,
-            optimizer__param_groups=layerwise_param_groups(
-                n_trainable, self.lr, self.lr_decay, scope=scope
-            ),
+            optimizer__param_groups=plan.param_groups(self.lr, self.lr_decay),
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             iterator_train__shuffle=True,
             train_split=self.train_split,
-            callbacks=self.callbacks,
+            callbacks=[*(self.callbacks or []), *self._schedule(plan)],
             classes=np.arange(n_classes),
             device=device,
             verbose=self.verbose,
+            **decay,
         )
+
+    def _schedule(self, plan):
+        if not self.head_epochs:
+            return []
+        return [("head_first", HeadFirst(self.head_epochs, plan.head_phase, plan.held))]
+
+    def _net_input(self, module, inputs, device):
+        """The cached inputs, with the recorded source outputs when LwF can precompute them."""
+        augmented = getattr(module, "augment", None) is not None
+        if trained_suffix(module).source is None or augmented:
+            # Without LwF nothing to record; with augmentation the frozen copy runs online.
+            return inputs
+        module.to(device)
+        batches = (inputs[i : i + self.batch_size] for i in range(0, len(inputs), self.batch_size))
+        return {"x": inputs, "recorded": run_batches(module.recorded_outputs, batches, device)}
 
     def predict_proba(self, X):
         """Probability of each class.
@@ -356,3 +546,90 @@ def _new_head(backbone, n_classes):
             f"{found}; only backbones whose head is an nn.Linear are supported for now."
         )
     return nn.Linear(old.in_features, n_classes)
+
+
+@dataclasses.dataclass
+class _Layers:
+    """The layers the parameters name, validated: ``{qualified name: module}``."""
+
+    n_prefix: int
+    frozen: dict
+    reinit: dict
+
+    def frozen_names(self, backbone):
+        prefix = backbone.layer_names[: self.n_prefix]
+        return prefix + [name for name in self.frozen if name not in prefix]
+
+
+@dataclasses.dataclass
+class _Plan:
+    """Where the layer options fall in the trained suffix: submodule and parameter names."""
+
+    n_trainable: int
+    held: list
+    reinit: list
+    pretrained: list
+    new: list
+    head_phase: list
+    scope: str = ""
+
+    @classmethod
+    def locate(cls, suffix, layers):
+        names = {}
+        for name, module in suffix.named_modules():
+            if name.split(".")[0] not in ("source", "source_head"):
+                names.setdefault(id(module), name)
+        held = [names[id(m)] for m in layers.frozen.values() if id(m) in names]
+        reinit = [names[id(m)] for m in layers.reinit.values() if id(m) in names]
+        held_params = {id(p) for name in held for p in suffix.get_submodule(name).parameters()}
+        new_params = {id(p) for name in reinit for p in suffix.get_submodule(name).parameters()}
+        pretrained, new = [], []
+        for name, parameter in suffix.named_parameters():
+            top = name.split(".")[0]
+            if top in ("source", "source_head") or id(parameter) in held_params:
+                continue
+            is_new = top == "head" or id(parameter) in new_params
+            (new if is_new else pretrained).append(name)
+        head_phase = ["layers", "pool"] + (
+            ["source_head"] if suffix.source_head is not None else []
+        )
+        return cls(len(suffix.layers), held, reinit, pretrained, new, head_phase)
+
+    def within(self, scope):
+        return dataclasses.replace(self, scope=scope)
+
+    def param_groups(self, lr, lr_decay):
+        """Re-initialised layers learn at ``lr``, like the head; the others by their depth."""
+        fresh = [(f"{self.scope}{name}.*", {"lr": lr}) for name in self.reinit]
+        return fresh + layerwise_param_groups(self.n_trainable, lr, lr_decay, scope=self.scope)
+
+
+def _submodules(backbone, names, parameter):
+    """``{qualified name: module}`` for ``names``: layers, or submodules inside one."""
+    modules = {}
+    for name in names or []:
+        if not isinstance(name, str):
+            raise TypeError(f"{parameter} must hold layer names (str), got {name!r}.")
+        try:
+            qualified = backbone.resolve_layer(name)
+        except ValueError as exc:
+            raise ValueError(f"{parameter}: {exc}") from None
+        if qualified in backbone.layer_names:
+            modules[qualified] = backbone.layer(qualified)
+        else:
+            modules[qualified] = backbone.model.get_submodule(qualified)
+    return modules
+
+
+def _frozen_copy(layers, pool, head):
+    """A frozen copy of the network's last part and its own head, as loaded."""
+    return Frozen(
+        copy.deepcopy(nn.Sequential(*layers, nn.Identity() if pool is None else pool, head))
+    )
+
+
+def _reset(module):
+    """Re-initialise every submodule of ``module`` that knows how (batch norm statistics too)."""
+    for submodule in module.modules():
+        if hasattr(submodule, "reset_parameters"):
+            submodule.reset_parameters()

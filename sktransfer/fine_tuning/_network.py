@@ -1,4 +1,4 @@
-"""The two parts of a fine-tuned network: a frozen prefix and the trainable rest."""
+"""The parts of a fine-tuned network: a frozen prefix, the trainable rest, and their chaining."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 from torch import nn
+from torchvision.transforms.v2 import functional as TF
 
 from ..utils._images import Preprocessor
 
@@ -26,15 +27,17 @@ class FrozenPrefix(nn.Module):
         The backbone's pooling step, frozen too when every layer is.
     backbone : Backbone
         Where the input kind, channels and preprocessing come from.
+    preprocessing : Preprocessing, default=None
+        Replaces the backbone's preprocessing, e.g. to leave normalisation to a later step.
     """
 
-    def __init__(self, layers, pool, backbone):
+    def __init__(self, layers, pool, backbone, preprocessing=None):
         super().__init__()
         self.layers = nn.ModuleList(layers)
         self.pool = pool
         self.input_kind = backbone.input_kind
         self.in_channels = backbone.in_channels
-        self.preprocessing = backbone.preprocessing
+        self.preprocessing = preprocessing or backbone.preprocessing
         self.requires_grad_(False)
         self.eval()
 
@@ -63,14 +66,36 @@ class FrozenPrefix(nn.Module):
                 self.preprocessing, self.in_channels, image_size=image_size, device=device
             )
         self.to(device)
-        autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-        )
-        outputs = []
-        with torch.inference_mode(), autocast:
-            for batch in batches:
-                outputs.append(self(prepare(batch).to(device)).float())
-        return torch.cat(outputs).cpu().numpy()
+        return run_batches(self, (prepare(batch) for batch in batches), device)
+
+
+def run_batches(module, batches, device):
+    """``module`` applied to each batch without autograd, copied to the host once as float32."""
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    )
+    outputs = []
+    with torch.inference_mode(), autocast:
+        for batch in batches:
+            outputs.append(module(torch.as_tensor(batch).to(device)).float())
+    return torch.cat(outputs).cpu().numpy()
+
+
+class Frozen(nn.Module):
+    """A module kept as it is: no gradients, always in evaluation mode."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+        self.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode=True):
+        return super().train(False)
+
+    def forward(self, x):
+        with torch.no_grad():
+            return self.module(x)
 
 
 class TrainableSuffix(nn.Module):
@@ -78,27 +103,122 @@ class TrainableSuffix(nn.Module):
 
     Parameters are named ``layers.<j>.*`` (``j`` counting from the first trainable layer),
     ``pool.*`` and ``head.*``, which is what the layer-wise learning rates select.
+
+    Parameters
+    ----------
+    layers : list of torch.nn.Module
+        The layers after the frozen prefix, in execution order.
+    pool : torch.nn.Module or None
+        The backbone's pooling step; ``None`` when it belongs to the prefix.
+    head : torch.nn.Module
+        The new head.
+    source_head : torch.nn.Module, default=None
+        The backbone's own head, kept for Learning without Forgetting: in training mode the
+        forward pass then returns ``(logits, source_logits, recorded)``, where ``recorded``
+        are the outputs of ``source`` (or those given) for the same input.
+    source : torch.nn.Module, default=None
+        A frozen copy of the original layers, pooling step and head, giving the outputs to keep.
+    regularizer : torch.nn.Module, default=None
+        A term added to the training loss, called as ``regularizer(self, outputs)``.
     """
 
-    def __init__(self, layers, pool, head):
+    def __init__(self, layers, pool, head, *, source_head=None, source=None, regularizer=None):
         super().__init__()
         self.layers = nn.ModuleList(layers)
         self.pool = pool if pool is not None else nn.Identity()
         self.head = head
+        self.source_head = source_head
+        self.source = source
+        self.regularizer = regularizer
+        self.held = []
 
-    def forward(self, x):
+    def hold(self, names):
+        """Keep the submodules ``names`` fixed (no gradients, evaluation mode), free the rest."""
+        self.held = sorted(set(names))
+        for name, parameter in self.named_parameters():
+            parameter.requires_grad_(not name.startswith("source."))
+        for name in self.held:
+            self.get_submodule(name).requires_grad_(False)
+        return self.train(self.training)
+
+    def train(self, mode=True):
+        super().train(mode)
+        # Held layers keep their batch-norm statistics even while the rest trains.
+        for name in self.held:
+            self.get_submodule(name).eval()
+        return self
+
+    def features(self, x):
         for layer in self.layers:
             x = layer(x)
-        return self.head(self.pool(x))
+        return self.pool(x)
+
+    def forward(self, x, recorded=None):
+        features = self.features(x)
+        logits = self.head(features)
+        if self.source_head is None or not self.training:
+            return logits
+        if recorded is None:
+            recorded = self.source(x)
+        return logits, self.source_head(features), recorded
+
+    def source_outputs(self, x):
+        """The source head's outputs on the current features."""
+        return self.source_head(self.features(x))
+
+    def recorded_outputs(self, x):
+        """The original network's outputs, which Learning without Forgetting keeps."""
+        return self.source(x)
+
+
+class Augment(nn.Module):
+    """Random augmentation of each training image, then the backbone's normalisation.
+
+    Images arrive as floats in [0, 1] at the network's input size; ``transform`` is applied to
+    each image separately (so each gets its own random draw) in training mode only.
+    """
+
+    def __init__(self, transform, mean, std, channels):
+        super().__init__()
+        self.transform = transform
+        self.mean = list(mean) * channels if len(mean) == 1 else list(mean)
+        self.std = list(std) * channels if len(std) == 1 else list(std)
+
+    def forward(self, x):
+        if self.training:
+            x = torch.stack([self.transform(image) for image in x])
+        return TF.normalize(x, self.mean, self.std)
 
 
 class WholeNetwork(nn.Module):
-    """Prefix and suffix chained: the network trained end to end, prefix kept frozen."""
+    """Prefix and suffix chained: the network trained end to end, prefix kept frozen.
 
-    def __init__(self, prefix, suffix):
+    Parameters
+    ----------
+    prefix : FrozenPrefix
+        The frozen first layers.
+    suffix : TrainableSuffix
+        The rest, as trained on cached prefix outputs otherwise.
+    augment : Augment, default=None
+        Applied to the input first.
+    """
+
+    def __init__(self, prefix, suffix, augment=None):
         super().__init__()
+        self.augment = augment
         self.prefix = prefix
         self.suffix = suffix
 
-    def forward(self, x):
-        return self.suffix(self.prefix(x))
+    def encode(self, x):
+        if self.augment is not None:
+            x = self.augment(x)
+        return self.prefix(x)
+
+    def forward(self, x, recorded=None):
+        return self.suffix(self.encode(x), recorded)
+
+    def source_outputs(self, x):
+        return self.suffix.source_outputs(self.encode(x))
+
+    def recorded_outputs(self, x):
+        return self.suffix.recorded_outputs(self.encode(x))
