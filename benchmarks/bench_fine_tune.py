@@ -210,17 +210,24 @@ def print_table(rows, columns):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--per-class", type=int, default=30, help="training images per class")
-    parser.add_argument("--n-test", type=int, default=500)
-    parser.add_argument("--image-size", type=int, default=96)
+    parser.add_argument("--per-class", type=int, default=20, help="training images per class")
+    parser.add_argument("--n-test", type=int, default=300)
+    parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=20, help="epochs of head-only training")
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--depths", nargs="+", default=["4", "8", "12", "16", "all"])
-    parser.add_argument("--grid-epochs", type=int, default=2)
+    parser.add_argument("--grid-epochs", type=int, default=1)
     parser.add_argument("--cv", type=int, default=3)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's choice)"
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = parser.parse_args()
+    if args.threads:
+        # On a machine shared with other jobs, one thread per process avoids torch's threads
+        # waiting on each other at every small operation.
+        torch.set_num_threads(args.threads)
     if args.quick:
         args.per_class, args.n_test, args.image_size, args.epochs = 5, 100, 64, 3
         args.grid_epochs, args.cv, args.depths = 1, 2, ["12", "16", "all"]
