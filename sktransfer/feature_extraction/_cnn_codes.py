@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from ..backbones import Backbone, load_backbone
 from ..backbones._registry import is_weight_file
+from ..utils._code_cache import CodeCache
 from ..utils._images import (
     Preprocessor,
     check_fitted_input,
@@ -28,7 +29,6 @@ from ..utils._images import (
 )
 from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
 from ..utils._torch import resolve_device, seeded
-from ._code_cache import CodeCache
 
 
 class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):

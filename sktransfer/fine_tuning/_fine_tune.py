@@ -18,9 +18,10 @@ from torch import nn
 
 from ..backbones import Backbone, load_backbone
 from ..utils._images import check_fitted_input, check_images, check_input_kind, is_table
-from ..utils._sklearn import Interval, StrOptions, _fit_context
+from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
 from ..utils._torch import resolve_device, seeded
 from ._network import Augment, Frozen, FrozenPrefix, TrainableSuffix, WholeNetwork, run_batches
+from ._prefix_cache import encode_prefix
 from ._training import L2SP, HeadFirst, LwF, RegularizedNet, trained_suffix
 
 _OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
@@ -121,6 +122,14 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
     image_size : int, default=None
         Resize images so that their shorter side is ``image_size`` and keep the centre square,
         instead of the backbone's own size. Ignored for vector backbones.
+    memory : None, str or joblib.Memory, default=None
+        Cache the outputs of the frozen layers on disk, per image, under this location, so
+        that the folds, grid points, refits and random seeds of a search compute them once: a
+        search over ``freeze_depth`` also runs a deeper prefix from the deepest depth already
+        cached. Entries are keyed by the image and by everything its activations depend on
+        (preprocessing, ``image_size``, the architecture and the weights of the frozen layers,
+        the device's precision). Used only when the frozen layers run apart from training
+        (``freeze_depth`` above 0); delete the folder to free the space.
     train_split : None or callable, default=None
         How skorch holds out validation data during training, e.g. ``skorch.dataset.ValidSplit
         (0.2)``; ``None`` trains on every sample.
@@ -207,6 +216,7 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         "augment": [callable, None],
         "warm_start": ["boolean"],
         "image_size": [Interval(Integral, 1, None, closed="left"), None],
+        "memory": [None, str, HasMethods(["cache"])],
         "train_split": [None, callable],
         "callbacks": [None, list],
         "device": [str, torch.device],
@@ -239,6 +249,7 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         augment=None,
         warm_start=False,
         image_size=None,
+        memory=None,
         train_split=None,
         callbacks=None,
         device="auto",
@@ -263,6 +274,7 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         self.augment = augment
         self.warm_start = warm_start
         self.image_size = image_size
+        self.memory = memory
         self.train_split = train_split
         self.callbacks = callbacks
         self.device = device
@@ -312,9 +324,7 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
             if len(X) != len(y):
                 raise ValueError(f"X holds {len(X)} samples but y holds {len(y)} labels.")
             prefix, module, plan = self._split(backbone, layers, len(encoder.classes_))
-            inputs = prefix.encode(
-                X, batch_size=self.batch_size, device=device, image_size=self.image_size
-            )
+            inputs = self._encode(prefix, X, device)
             net = self._build_net(module, plan, len(encoder.classes_), device)
             net.fit(self._net_input(module, inputs, device), encoder.transform(y))
         self.classes_ = encoder.classes_
@@ -338,9 +348,7 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         if len(X) != len(y):
             raise ValueError(f"X holds {len(X)} samples but y holds {len(y)} labels.")
         device = resolve_device(self.device)
-        inputs = self.prefix_.encode(
-            X, batch_size=self.batch_size, device=device, image_size=self.image_size
-        )
+        inputs = self._encode(self.prefix_, X, device)
         with seeded(self.random_state):
             self.net_.partial_fit(
                 self._net_input(self.net_.module_, inputs, device),
@@ -348,6 +356,16 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
                 epochs=self.max_epochs,
             )
         return self
+
+    def _encode(self, prefix, X, device):
+        return encode_prefix(
+            prefix,
+            X,
+            memory=self.memory,
+            batch_size=self.batch_size,
+            device=device,
+            image_size=self.image_size,
+        )
 
     def _load_backbone(self, in_features):
         if isinstance(self.backbone, Backbone):
@@ -475,9 +493,7 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = check_fitted_input(self, X, self.prefix_)
         device = resolve_device(self.device)
-        inputs = self.prefix_.encode(
-            X, batch_size=self.batch_size, device=device, image_size=self.image_size
-        )
+        inputs = self._encode(self.prefix_, X, device)
         proba = self.net_.predict_proba(inputs).astype(np.float64)
         # The softmax ran in float32: renormalise so that rows sum to one in float64.
         return proba / proba.sum(axis=1, keepdims=True)

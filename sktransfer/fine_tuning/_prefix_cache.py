@@ -1,0 +1,180 @@
+"""Activations of a frozen prefix cached on disk, per image and per depth.
+
+A grid search over ``freeze_depth`` with cross-validation runs the same frozen layers over the
+same images many times: once per fold, per grid point and per refit. With ``memory=`` the output
+of the frozen prefix is stored per image under a key that covers everything it depends on, so
+every later fit or prediction that needs it reads it back. A deeper prefix also starts from the
+deepest depth already cached for an image, and runs only the layers below it.
+
+The key of depth ``j`` chains digests: the input preparation (kind, channels, preprocessing,
+``image_size``, numeric precision), then for each of the first ``j`` stages its architecture and
+the bytes of its parameters and buffers. Two networks share entries exactly as far as their
+first layers agree: random initialisations with different seeds never collide, while a
+fine-tuned network that kept its first layers reuses them.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import joblib
+import numpy as np
+import torch
+
+from ..utils._code_cache import CodeCache
+from ..utils._images import row_digests
+
+
+def encode_prefix(prefix, X, *, memory, batch_size, device, image_size=None):
+    """``prefix.encode(X)``, read from and stored in the cache at ``memory`` when there is one.
+
+    Parameters
+    ----------
+    prefix : FrozenPrefix
+        The frozen layers (and the pooling step when every layer is frozen).
+    X : ndarray or ImageSet
+        Validated vectors or images.
+    memory : None, str or joblib.Memory
+        Cache location; ``None`` or a ``Memory`` without location computes everything.
+    batch_size : int
+        Samples per forward pass.
+    device : torch.device
+        Where the prefix runs.
+    image_size : int, default=None
+        Size the images are resized to, as in :meth:`FrozenPrefix.encode`.
+
+    Returns
+    -------
+    ndarray of float32, one row per sample
+    """
+    cache = PrefixCache(memory, prefix, image_size=image_size, device=device)
+    if not cache.enabled:
+        return prefix.encode(X, batch_size=batch_size, device=device, image_size=image_size)
+    return cache.encode(X, batch_size=batch_size)
+
+
+class PrefixCache:
+    """The cached activations of each depth of one frozen prefix.
+
+    Parameters
+    ----------
+    memory : None, str or joblib.Memory
+        Cache location.
+    prefix : FrozenPrefix
+        The frozen layers, then the pooling step if the prefix has one.
+    image_size : int or None
+        Size the images are resized to.
+    device : torch.device
+        Where the prefix runs; CUDA computes in bfloat16, so its activations are kept apart
+        from those computed in float32.
+    """
+
+    def __init__(self, memory, prefix, *, image_size, device):
+        self.prefix = prefix
+        self.image_size = image_size
+        self.device = device
+        self.stages = list(prefix.layers) + ([] if prefix.pool is None else [prefix.pool])
+        self.depths = []
+        if memory is not None and self.stages:
+            # depths[j - 1] holds the outputs of the first j stages.
+            self.depths = [
+                CodeCache(memory, digest)
+                for digest in _depth_digests(prefix, self.stages, image_size, device)
+            ]
+        if self.depths and not self.depths[0].enabled:
+            self.depths = []
+
+    @property
+    def enabled(self):
+        return bool(self.depths)
+
+    def encode(self, X, *, batch_size):
+        """The prefix's output for every sample of ``X``, computing only what is not cached."""
+        vectors = self.prefix.input_kind == "vector"
+        keys = row_digests(X) if vectors else X.row_keys()
+        rows, starts, missing = self._lookup(keys)
+        computed = {}
+        if len(missing):
+            subset = X[missing] if vectors else X.subset(missing)
+            outputs = self.prefix.encode(
+                subset, batch_size=batch_size, device=self.device, image_size=self.image_size
+            )
+            computed.update(zip(missing.tolist(), outputs, strict=True))
+        for depth, (indices, activations) in starts.items():
+            outputs = self._run_from(depth, activations, batch_size)
+            computed.update(zip(indices.tolist(), outputs, strict=True))
+        if computed:
+            positions = sorted(computed)
+            outputs = np.stack([computed[i] for i in positions])
+            self.depths[-1].add([keys[i] for i in positions], outputs)
+        rows.update(computed)
+        return np.stack([rows[i] for i in range(len(keys))]).astype(np.float32, copy=False)
+
+    def _lookup(self, keys):
+        """Finished rows, cached starting points by depth, and the samples to compute in full.
+
+        Each sample starts from the deepest depth cached for it.
+        """
+        todo = np.arange(len(keys))
+        rows, starts = {}, {}
+        for depth in range(len(self.stages), 0, -1):
+            hits, missing = self.depths[depth - 1].lookup([keys[i] for i in todo])
+            if hits:
+                found = np.array(sorted(hits), dtype=np.intp)
+                if depth == len(self.stages):
+                    rows.update(zip(todo[found].tolist(), (hits[i] for i in found), strict=True))
+                else:
+                    starts[depth] = (todo[found], np.stack([hits[i] for i in found]))
+            todo = todo[missing]
+            if not len(todo):
+                break
+        return rows, starts, todo
+
+    def _run_from(self, depth, activations, batch_size):
+        """Run the stages after ``depth`` over cached activations, as the prefix would."""
+        self.prefix.to(self.device)
+        autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16)
+            if self.device.type == "cuda"
+            else nullcontext()
+        )
+        outputs = []
+        with torch.inference_mode(), autocast:
+            for start in range(0, len(activations), batch_size):
+                x = torch.from_numpy(activations[start : start + batch_size]).to(self.device)
+                for stage in self.stages[depth:]:
+                    x = stage(x)
+                outputs.append(x.float())
+        return torch.cat(outputs).cpu().numpy()
+
+
+def _depth_digests(prefix, stages, image_size, device):
+    """One digest per depth, each covering the input preparation and every stage up to it."""
+    digest = joblib.hash(
+        {
+            "cache": "sktransfer frozen prefix",
+            "input_kind": prefix.input_kind,
+            "in_channels": prefix.in_channels,
+            "preprocessing": prefix.preprocessing,
+            "image_size": image_size if prefix.input_kind == "image" else None,
+            "precision": "bfloat16 autocast" if device.type == "cuda" else "float32",
+        }
+    )
+    digests = []
+    for stage in stages:
+        digest = joblib.hash([digest, _architecture(stage), _weights(stage)])
+        digests.append(digest)
+    return digests
+
+
+def _architecture(module):
+    types = [f"{type(m).__module__}.{type(m).__qualname__}" for m in module.modules()]
+    return [repr(module), types]
+
+
+def _weights(module):
+    # Raw bytes with dtype and shape, so that every dtype (bfloat16 included) hashes exactly.
+    return {
+        name: (str(t.dtype), tuple(t.shape), t.detach().cpu().reshape(-1).view(torch.uint8).numpy())
+        for name, t in module.state_dict().items()
+    }

@@ -1,0 +1,82 @@
+"""Network outputs cached per image on disk, so each image is encoded once across folds and grid
+points.
+
+``joblib.Memory`` caches a call for its exact arguments: each cross-validation fold passes a
+different subset of the images, so it would encode most images once per fold. Keying each image's
+outputs by a digest of the image instead lets every fold, grid point and refit reuse them. Both
+the CNN codes of :class:`~sktransfer.feature_extraction.CNNCodeExtractor` and the frozen-prefix
+activations of :class:`~sktransfer.fine_tuning.FineTuneClassifier` are stored this way.
+"""
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import joblib
+import numpy as np
+from sklearn.utils.validation import check_memory
+
+
+class CodeCache:
+    """Outputs of one network configuration, stored as chunk files under a joblib location.
+
+    Parameters
+    ----------
+    memory : None, str or joblib.Memory
+        Where to keep the outputs; ``None`` or a ``Memory`` without location disables caching.
+    config : object
+        Everything that determines the outputs (weights digest, layer, pooling, preprocessing);
+        hashed with ``joblib.hash`` into the folder name.
+    """
+
+    def __init__(self, memory, config):
+        location = check_memory(memory).location
+        self.folder = None
+        if location is not None:
+            self.folder = Path(location) / "sktransfer_codes" / joblib.hash(config)
+
+    @property
+    def enabled(self):
+        return self.folder is not None
+
+    def lookup(self, keys):
+        """Outputs of the cached keys, and the positions of the keys that are missing.
+
+        Only the keys of each chunk are read to find the hits; a chunk's outputs are loaded
+        only when it holds one, since early-layer activations can be large.
+        """
+        positions = {}
+        for i, key in enumerate(keys):
+            positions.setdefault(key, []).append(i)
+        hits = {}
+        for chunk in self._chunks():
+            with np.load(chunk, allow_pickle=False) as data:
+                found = [
+                    (row, key)
+                    for row, key in enumerate(data["keys"].tolist())
+                    if key in positions and positions[key][0] not in hits
+                ]
+                if not found:
+                    continue
+                codes = data["codes"]
+            for row, key in found:
+                hits.update(dict.fromkeys(positions[key], codes[row]))
+        missing = np.array([i for i in range(len(keys)) if i not in hits], dtype=np.intp)
+        return hits, missing
+
+    def add(self, keys, codes):
+        """Store ``codes`` (one row per key) as a new chunk, written atomically."""
+        if not len(keys):
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        # Written under a temporary name then renamed, so a parallel reader never sees half a file.
+        handle, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+        with os.fdopen(handle, "wb") as f:
+            np.savez(f, keys=np.asarray(keys), codes=codes)
+        os.replace(tmp, self.folder / f"{uuid.uuid4().hex}.npz")
+
+    def _chunks(self):
+        if self.folder is None or not self.folder.is_dir():
+            return []
+        return sorted(self.folder.glob("*.npz"))
