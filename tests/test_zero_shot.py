@@ -7,6 +7,7 @@ import torch
 from joblib import parallel_config
 from scipy.linalg import solve_sylvester
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GridSearchCV, GroupKFold
@@ -305,7 +306,9 @@ def test_refused_fit_leaves_no_fitted_state():
     zsl = AttributeZeroShot({"a": [1, 0], "b": [0, 1], "c": [1, 1]})
     with pytest.raises(ValueError):
         zsl.fit(np.ones((4, 2)), ["a", "a", "z", "z"])
-    assert not hasattr(zsl, "classes_") and not hasattr(zsl, "coef_")
+    assert not [key for key in vars(zsl) if key.endswith("_")]
+    with pytest.raises(NotFittedError):
+        zsl.predict(np.ones((1, 2)))
 
 
 def test_per_class_accuracy_equals_balanced_accuracy_without_its_warning():

@@ -188,18 +188,23 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
 
     Examples
     --------
+    Attributes: hooves, stripes, claws, large. Image features that happen to measure them;
+    images of horses, tigers and cats only.
+
     >>> import numpy as np
     >>> from sktransfer.zero_shot import AttributeZeroShot
-    >>> table = {"cat": [1, 0, 1], "dog": [1, 1, 0], "bird": [0, 1, 1]}
-    >>> rng = np.random.default_rng(0)
-    >>> # Two image features that happen to measure the first two attributes.
-    >>> X = np.array([table[c][:2] for c in ["cat", "dog"] * 20]) + rng.normal(0, 0.1, (40, 2))
-    >>> y = np.array(["cat", "dog"] * 20)
-    >>> zsl = AttributeZeroShot(table, method="eszsl").fit(X, y)
+    >>> table = {
+    ...     "horse": [1, 0, 0, 1], "tiger": [0, 1, 1, 1], "cat": [0, 0, 1, 0],
+    ...     "zebra": [1, 1, 0, 1], "lion": [0, 0, 1, 1],
+    ... }
+    >>> y = np.array(["horse", "tiger", "cat"] * 20)
+    >>> noise = np.random.default_rng(0).normal(0, 0.1, (60, 4))
+    >>> X = np.array([table[animal] for animal in y]) + noise
+    >>> zsl = AttributeZeroShot(table, method="dap").fit(X, y)
     >>> zsl.classes_
-    array(['bird'], dtype='<U4')
-    >>> zsl.predict([[0.0, 1.0]])
-    array(['bird'], dtype='<U4')
+    array(['zebra', 'lion'], dtype='<U5')
+    >>> zsl.predict([[1, 1, 0, 1], [0, 0, 1, 1]])
+    array(['zebra', 'lion'], dtype='<U5')
     """
 
     _parameter_constraints: dict = {
@@ -259,6 +264,16 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         self : AttributeZeroShot
         """
         X, y = validate_data(self, X, y, dtype=np.float64)
+        try:
+            return self._fit(X, y)
+        except Exception:
+            # A refused fit leaves no fitted state behind, not even validate_data's.
+            fitted = [key for key in vars(self) if key.endswith("_") or key == "_candidate_is_seen"]
+            for name in fitted:
+                delattr(self, name)
+            raise
+
+    def _fit(self, X, y):
         check_classification_targets(y)
         table = _ClassTable.from_param(self.class_attributes, self.class_names)
         seen, seen_labels = table.seen_rows(y)

@@ -208,7 +208,7 @@ class ClassHoldoutSplit(BaseCrossValidator):
     >>> from sktransfer.zero_shot import ClassHoldoutSplit
     >>> y = np.repeat(["a", "b", "c", "d"], 5)
     >>> train, test = next(ClassHoldoutSplit(n_unseen=1, random_state=0).split(y, y))
-    >>> sorted(set(y[train])), sorted(set(y[test]))
+    >>> np.unique(y[train]).tolist(), np.unique(y[test]).tolist()
     (['a', 'b', 'd'], ['a', 'b', 'c', 'd'])
     """
 
