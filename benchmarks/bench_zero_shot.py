@@ -13,8 +13,9 @@ fitted on the images of the seen classes (features standardised on them) and mea
   held out as pseudo-unseen), the candidate values being multiples of the spread of the
   model's scores, the one with the best mean ``H`` kept. The unseen classes are never used.
 
-Usage: ``python benchmarks/bench_zero_shot.py [--quick]``. Prints a table, writes
-``benchmarks/results/bench_zero_shot.json``.
+Usage: ``python benchmarks/bench_zero_shot.py [--quick] [--layer -2]``. Prints a table, writes
+``benchmarks/results/bench_zero_shot.json`` (``bench_zero_shot_layer-2.json`` for another layer
+than the last, -1).
 """
 
 import argparse
@@ -53,13 +54,17 @@ METHODS = {
 CALIBRATION_STEPS = np.array([0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0])
 
 
-def cnn_codes(image_size):
+def cnn_codes(image_size, layer):
     CACHE.mkdir(exist_ok=True)
     # The cache folder ignores itself, so that git never sees the codes.
     (CACHE / ".gitignore").write_text("*\n")
     images, target = load_animal_silhouettes(return_X_y=True)
     extractor = CNNCodeExtractor(
-        "efficientnet_lite0", weights="imagenet", image_size=image_size, memory=str(CACHE)
+        "efficientnet_lite0",
+        weights="imagenet",
+        layer=layer,
+        image_size=image_size,
+        memory=str(CACHE),
     )
     start = time.perf_counter()
     codes = extractor.fit_transform(images)
@@ -125,11 +130,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--splits", type=int, default=10)
     parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--layer", type=int, default=-1, help="-1: conv_head, -2: blocks.15")
     parser.add_argument("--quick", action="store_true", help="2 splits, for a smoke run")
     args = parser.parse_args()
     if args.quick:
         args.splits = 2
-    codes, target, encode_seconds = cnn_codes(args.image_size)
+    codes, target, encode_seconds = cnn_codes(args.image_size, args.layer)
     names = np.asarray(load_animal_silhouettes().target_names)
     labels = names[target]
     table = load_animal_attributes(as_frame=True).frame
@@ -144,15 +150,19 @@ def main():
             row[f"{key}_mean"], row[f"{key}_std"] = float(np.mean(values)), float(np.std(values))
         rows.append(row)
     print(
-        f"\nEfficientNet-Lite0 codes at {args.image_size} px ({encode_seconds:.0f} s to encode or "
-        f"load), {args.splits} random 7/3 class splits, mean (std)"
+        f"\nEfficientNet-Lite0 codes of layer {args.layer} ({codes.shape[1]} features) at "
+        f"{args.image_size} px ({encode_seconds:.0f} s to encode or load), {args.splits} random "
+        "7/3 class splits, mean (std)"
     )
     columns = ["unseen_top1", "u", "s", "H", "u_calibrated", "s_calibrated", "H_calibrated"]
     print(f"{'method':>8} | " + " | ".join(f"{c:>13}" for c in columns) + " | fit+eval s")
     for row in rows:
         cells = [f"{row[c + '_mean']:.3f} ({row[c + '_std']:.3f})" for c in columns]
         print(f"{row['method']:>8} | " + " | ".join(cells) + f" | {row['seconds_mean']:.1f}")
-    RESULTS.parent.mkdir(exist_ok=True)
+    results = (
+        RESULTS if args.layer == -1 else RESULTS.with_stem(f"{RESULTS.stem}_layer{args.layer}")
+    )
+    results.parent.mkdir(exist_ok=True)
     machine = {
         "platform": platform.platform(),
         "python": platform.python_version(),
@@ -161,8 +171,8 @@ def main():
         "cpus": os.cpu_count(),
     }
     payload = {"machine": machine, "args": vars(args), "rows": rows, "splits": splits}
-    RESULTS.write_text(json.dumps(payload, indent=2))
-    print(f"\nwrote {RESULTS}")
+    results.write_text(json.dumps(payload, indent=2))
+    print(f"\nwrote {results}")
 
 
 if __name__ == "__main__":
