@@ -39,10 +39,10 @@ A binary class-attribute table for the 10 classes of the animal silhouettes (bea
 cow, dog, elephant, giraffe, horse, sheep, zebra; rows in that order) and {n} attributes: {names}.
 Entry 1 means that the class has the attribute. The table was written for sktransfer from common
 knowledge, not measured: a giraffe's ossicones count as horns, its patches and a Holstein cow's
-patches as spots, and "large" means larger than a person and "small"
-smaller than a dog.
+patches as spots, "large" means larger than a person and "small" smaller than a dog. Cat and dog
+differ only by "small" and "climbs".
 
-Some attributes are invisible on a silhouette (stripes, spots, feathers, domestic, meat_eater);
+Some attributes are invisible on a silhouette (stripes, spots, domestic, meat_eater, climbs);
 they still tell classes apart in the table, but an image model can only learn them through the
 shapes that come with them. An attribute that every seen class has, or that none has, cannot be
 learned from the seen classes at all (for example "trunk" when the elephant is unseen).
