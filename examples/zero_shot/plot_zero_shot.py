@@ -13,7 +13,7 @@ al., 2017) and ConSE (Norouzi et al., 2014). We compare them on the animal silho
 features from an ImageNet network, then turn to *generalised* zero-shot learning, where seen
 and unseen animals compete.
 
-To run in seconds, this example uses 50 images per class at 96 pixels and one class split,
+To run in seconds, this example uses 40 images per class at 96 pixels and one class split,
 so its numbers are noisy; ``benchmarks/bench_zero_shot.py`` gives the full numbers (3,000
 images at 128 pixels, ten random splits), summarised in the :ref:`user guide <zero_shot>`.
 """
@@ -46,7 +46,7 @@ table = load_animal_attributes(as_frame=True).frame
 names = np.asarray(animals.target_names)
 rng = np.random.RandomState(0)
 subset = np.concatenate(
-    [rng.permutation(np.flatnonzero(animals.target == k))[:50] for k in range(10)]
+    [rng.permutation(np.flatnonzero(animals.target == k))[:40] for k in range(10)]
 )
 images, labels = animals.images[subset], names[animals.target[subset]]
 
