@@ -4,6 +4,7 @@ import inspect
 import pkgutil
 from importlib import import_module
 
+import numpy as np
 import pytest
 from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
@@ -12,6 +13,14 @@ import sktransfer
 
 # Small, fast settings: the checks fit every estimator dozens of times.
 INIT_PARAMS = {
+    # A row for every label the checks fit with, in sorted order as np.unique(y) gives them;
+    # the seen classes as candidates, so that the checks' training classes are predicted.
+    "AttributeZeroShot": {
+        "class_attributes": {
+            label: np.eye(8)[i] for i, label in enumerate([-1, 0, 1, 2, 3, "one", "three", "two"])
+        },
+        "candidates": "seen",
+    },
     "CNNCodeExtractor": {"backbone": "toy_mlp", "random_state": 0, "device": "cpu"},
     # A random toy network learns the tiny check datasets only with every layer at a high rate.
     "FineTuneClassifier": {

@@ -1,6 +1,12 @@
 """Offline data for examples, tests and benchmarks."""
 
+from ._animal_attributes import load_animal_attributes
 from ._animals import load_animal_silhouettes
 from ._shifted import make_shifted_classification, make_shifted_regression
 
-__all__ = ["load_animal_silhouettes", "make_shifted_classification", "make_shifted_regression"]
+__all__ = [
+    "load_animal_attributes",
+    "load_animal_silhouettes",
+    "make_shifted_classification",
+    "make_shifted_regression",
+]

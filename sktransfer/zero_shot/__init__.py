@@ -1,0 +1,21 @@
+"""Zero-shot learning: classes without training images, recognised by their description."""
+
+from ._attribute_zero_shot import AttributeZeroShot
+from ._evaluation import (
+    ClassHoldoutSplit,
+    harmonic_mean_score,
+    harmonic_mean_scorer,
+    per_class_accuracy_score,
+    per_class_accuracy_scorer,
+    seen_unseen_accuracy,
+)
+
+__all__ = [
+    "AttributeZeroShot",
+    "ClassHoldoutSplit",
+    "harmonic_mean_score",
+    "harmonic_mean_scorer",
+    "per_class_accuracy_score",
+    "per_class_accuracy_scorer",
+    "seen_unseen_accuracy",
+]

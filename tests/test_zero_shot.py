@@ -1,0 +1,428 @@
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from joblib import parallel_config
+from scipy.linalg import solve_sylvester
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import GridSearchCV, GroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sktransfer.datasets import load_animal_attributes, load_animal_silhouettes
+from sktransfer.feature_extraction import CNNCodeExtractor
+from sktransfer.zero_shot import (
+    AttributeZeroShot,
+    ClassHoldoutSplit,
+    harmonic_mean_score,
+    harmonic_mean_scorer,
+    per_class_accuracy_score,
+    per_class_accuracy_scorer,
+    seen_unseen_accuracy,
+)
+
+METHODS = ["eszsl", "sae", "dap", "iap", "conse"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    # The toy networks gain nothing from intra-op parallelism, and on a busy machine torch's
+    # waiting threads slow their many tiny steps down tenfold.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _binary_problem(n_per_class=20, noise=0.15, n_noise_features=4, seed=0):
+    """Sixteen classes, every pattern of four binary attributes; features that measure them.
+
+    The seen classes cover the patterns nearly in full, so that no attribute is a function of
+    the others over the seen classes: each one can only be learned from its own feature. The
+    features are the attributes plus noise, plus a few features of pure noise. Attributes are
+    coded -1/+1: ESZSL, SAE and ConSE score classes by inner products or cosines, which a 0/1
+    coding biases toward classes with many attributes (about 15 points lost here).
+    """
+    patterns = 2 * np.array(list(np.ndindex(2, 2, 2, 2))) - 1
+    names = [f"c{i}" for i in range(12)] + ["u0", "u1", "u2", "u3"]
+    order = np.random.default_rng(1).permutation(16)
+    table = pd.DataFrame(patterns[order], index=names, columns=[f"attr{i}" for i in range(4)])
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(table.index.to_numpy(), n_per_class)
+    attributes = table.loc[labels].to_numpy(dtype=float)
+    X = np.hstack(
+        [
+            attributes + rng.normal(0, noise, attributes.shape),
+            rng.normal(0, 1, (len(labels), n_noise_features)),
+        ]
+    )
+    seen = np.isin(labels, table.index[:12])
+    return table, X[seen], labels[seen], X[~seen], labels[~seen]
+
+
+def _liger_problem(seed=0):
+    """Seen classes with random continuous vectors; each unseen class is a mix of two of them.
+
+    An image of an unseen class looks half like each of its parents, as a liger looks half
+    like a lion and half like a tiger: the setting ConSE was made for.
+    """
+    rng = np.random.default_rng(seed)
+    seen_vectors = rng.normal(0, 1, (5, 8))
+    parents = [(0, 1), (2, 3), (1, 4)]
+    unseen_vectors = np.array([(seen_vectors[a] + seen_vectors[b]) / 2 for a, b in parents])
+    names = ["lion", "tiger", "horse", "donkey", "wolf", "liger", "mule", "wolf-tiger"]
+    table = dict(zip(names, np.vstack([seen_vectors, unseen_vectors]), strict=True))
+    projection = rng.normal(0, 1, (8, 12))
+
+    def images(vectors, n=40):
+        rows = np.repeat(vectors, n, axis=0)
+        return rows @ projection + rng.normal(0, 0.3, (len(rows), 12))
+
+    X_seen, y_seen = images(seen_vectors), np.repeat(names[:5], 40)
+    X_unseen, y_unseen = images(unseen_vectors), np.repeat(names[5:], 40)
+    return table, X_seen, y_seen, X_unseen, y_unseen
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_unseen_classes_are_recognised_when_attributes_are_predictable(method):
+    table, X, y, X_unseen, y_unseen = _binary_problem()
+    zsl = make_pipeline(StandardScaler(), AttributeZeroShot(table, method=method)).fit(X, y)
+
+    assert zsl.classes_.tolist() == ["u0", "u1", "u2", "u3"]
+    assert per_class_accuracy_score(y_unseen, zsl.predict(X_unseen)) >= 0.95
+
+
+@pytest.mark.parametrize("method", ["eszsl", "sae", "conse"])
+def test_liger_lands_between_its_parents(method):
+    table, X, y, X_unseen, y_unseen = _liger_problem()
+    zsl = make_pipeline(StandardScaler(), AttributeZeroShot(table, method=method, top_t=2))
+    accuracy = per_class_accuracy_score(y_unseen, zsl.fit(X, y).predict(X_unseen))
+    # DAP and IAP are left out: they binarise continuous vectors.
+    assert accuracy >= 0.95
+
+
+def test_eszsl_matches_its_closed_form():
+    table, X, y, _, _ = _binary_problem(n_per_class=6)
+    alpha, gamma = 0.3, 2.0
+    zsl = AttributeZeroShot(table, method="eszsl", alpha=alpha, gamma=gamma).fit(X, y)
+
+    # Romera-Paredes & Torr (2015), eq. (5), with images as rows: Y in {-1, 1}, S columns of
+    # the seen classes' attributes.
+    seen = table.index[:12]
+    S = table.loc[seen].to_numpy(dtype=float).T
+    Y = np.where(y[:, None] == seen.to_numpy()[None, :], 1.0, -1.0)
+    V = (
+        np.linalg.inv(X.T @ X + gamma * np.eye(X.shape[1]))
+        @ X.T
+        @ Y
+        @ S.T
+        @ np.linalg.inv(S @ S.T + alpha * np.eye(S.shape[0]))
+    )
+    np.testing.assert_allclose(zsl.coef_, V, rtol=1e-8, atol=1e-10)
+    unseen_rows = table.loc[["u0", "u1", "u2", "u3"]].to_numpy(dtype=float)
+    np.testing.assert_allclose(zsl.decision_function(X), X @ V @ unseen_rows.T, atol=1e-10)
+
+
+def test_sae_solves_the_sylvester_equation_of_the_paper():
+    table, X, y, _, _ = _binary_problem(n_per_class=6)
+    zsl = AttributeZeroShot(table, method="sae", sae_lambda=0.7).fit(X, y)
+
+    # Kodirov et al. (2017), eq. (6), with features and attributes as columns.
+    S = table.loc[y].to_numpy(dtype=float).T
+    W = zsl.coef_.T
+    lhs = S @ S.T @ W + 0.7 * W @ X.T @ X
+    np.testing.assert_allclose(lhs, 1.7 * S @ X, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(W, solve_sylvester(S @ S.T, 0.7 * X.T @ X, 1.7 * S @ X))
+
+
+def test_conse_mixes_the_top_t_seen_vectors_weighted_by_probability():
+    table, X, y, X_unseen, _ = _liger_problem()
+    zsl = AttributeZeroShot(table, method="conse", top_t=2).fit(X, y)
+
+    proba = zsl.estimator_.predict_proba(X_unseen[:5])
+    top = np.argsort(-proba, axis=1)[:, :2]
+    weights = np.take_along_axis(proba, top, axis=1)
+    vectors = np.array([table[name] for name in zsl.seen_classes_])
+    expected = np.einsum("nt,ntk->nk", weights, vectors[top]) / weights.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(zsl.predict_attributes(X_unseen[:5]), expected)
+
+
+def test_dap_ignores_an_attribute_no_seen_class_varies_on():
+    table, X, y, X_unseen, y_unseen = _binary_problem()
+    # "always" is on for every seen class, off for u0 and u2: it cannot be learned from the
+    # seen classes; "never" is off for every seen class.
+    table = table.assign(always=[1] * 12 + [-1, 1, -1, 1], never=[-1] * 12 + [1, -1, 1, -1])
+    zsl = AttributeZeroShot(table, method="dap").fit(X, y)
+
+    assert zsl.estimators_[-2] is None and zsl.estimators_[-1] is None
+    assert all(learner is not None for learner in zsl.estimators_[:-2])
+    np.testing.assert_array_equal(zsl.predict_attributes(X_unseen)[:, -2:], [[1.0, 0.0]] * 80)
+    # They count for no class: the scores are those of the table without them.
+    reference = AttributeZeroShot(table.iloc[:, :-2], method="dap").fit(X, y)
+    np.testing.assert_allclose(
+        zsl.decision_function(X_unseen), reference.decision_function(X_unseen)
+    )
+
+
+def test_dap_and_iap_binarise_continuous_attributes_at_the_table_mean():
+    table, X, y, X_unseen, y_unseen = _binary_problem()
+    scaled = table * 3.0 + 1.0  # values -2 and 4: binarised the same way as -1 and 1
+    for method in ["dap", "iap"]:
+        binary = AttributeZeroShot(table, method=method).fit(X, y)
+        continuous = AttributeZeroShot(scaled, method=method).fit(X, y)
+        np.testing.assert_allclose(continuous.thresholds_, table.mean().to_numpy() * 3 + 1)
+        np.testing.assert_allclose(
+            continuous.decision_function(X_unseen), binary.decision_function(X_unseen)
+        )
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_output_shapes(method):
+    table, X, y, X_unseen, _ = _binary_problem(n_per_class=10)
+    zsl = AttributeZeroShot(table, method=method, candidates="all").fit(X, y)
+
+    assert zsl.classes_.tolist() == table.index.tolist()
+    assert zsl.seen_classes_.tolist() == table.index[:12].tolist()
+    assert zsl.attributes_.shape == (16, 4)
+    assert zsl.attribute_names_.tolist() == table.columns.tolist()
+    assert zsl.decision_function(X_unseen).shape == (40, 16)
+    assert zsl.predict_attributes(X_unseen).shape == (40, 4)
+    assert set(zsl.predict(X_unseen)) <= set(table.index)
+    if method in ("dap", "iap"):
+        proba = zsl.predict_proba(X_unseen)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+        np.testing.assert_array_equal(zsl.classes_[proba.argmax(axis=1)], zsl.predict(X_unseen))
+    else:
+        assert not hasattr(zsl, "predict_proba")
+
+
+def test_table_as_dataframe_dict_or_array_gives_the_same_model():
+    table, X, y, X_unseen, _ = _binary_problem(n_per_class=10)
+    forms = [
+        {"class_attributes": table},
+        {"class_attributes": {name: row.tolist() for name, row in table.iterrows()}},
+        {"class_attributes": table.to_numpy(), "class_names": table.index.tolist()},
+    ]
+    decisions = []
+    for form in forms:
+        zsl = AttributeZeroShot(**form, method="eszsl").fit(X, y)
+        assert zsl.classes_.tolist() == ["u0", "u1", "u2", "u3"]
+        decisions.append(zsl.decision_function(X_unseen))
+    np.testing.assert_allclose(decisions[0], decisions[1])
+    np.testing.assert_allclose(decisions[0], decisions[2])
+
+
+def test_integer_labels_and_explicit_candidates():
+    table, X, y, X_unseen, y_unseen = _binary_problem(n_per_class=10)
+    codes = {name: i for i, name in enumerate(table.index)}
+    int_table = table.rename(index=codes)
+    zsl = AttributeZeroShot(int_table, candidates=[15, 12]).fit(X, [codes[c] for c in y])
+
+    assert zsl.classes_.tolist() == [12, 15]
+    assert zsl.seen_classes_.dtype.kind == "i"
+    assert set(zsl.predict(X_unseen)) <= {12, 15}
+
+
+def test_calibration_lowers_the_seen_classes_scores():
+    table, X, y, X_unseen, y_unseen = _binary_problem()
+    plain = AttributeZeroShot(table, candidates="all").fit(X, y)
+    shifted = clone(plain).set_params(calibration=0.4).fit(X, y)
+    seen = np.isin(plain.classes_, plain.seen_classes_)
+
+    difference = plain.decision_function(X_unseen) - shifted.decision_function(X_unseen)
+    np.testing.assert_allclose(difference[:, seen], 0.4)
+    np.testing.assert_allclose(difference[:, ~seen], 0.0, atol=1e-12)
+    # Without calibration the seen classes take unseen images; a large one hands all back.
+    assert np.isin(plain.predict(X_unseen), plain.seen_classes_).mean() > 0.2
+    huge = clone(plain).set_params(calibration=1e6).fit(X, y)
+    assert not np.isin(huge.predict(X_unseen), huge.seen_classes_).any()
+
+
+def test_fitted_model_pickles():
+    table, X, y, X_unseen, _ = _binary_problem(n_per_class=10)
+    for method in METHODS:
+        zsl = AttributeZeroShot(table, method=method).fit(X, y)
+        restored = pickle.loads(pickle.dumps(zsl))
+        np.testing.assert_array_equal(restored.predict(X_unseen), zsl.predict(X_unseen))
+        np.testing.assert_allclose(
+            restored.decision_function(X_unseen), zsl.decision_function(X_unseen)
+        )
+
+
+def test_dap_uses_any_probabilistic_estimator_and_fits_in_parallel():
+    table, X, y, X_unseen, _ = _binary_problem(n_per_class=10)
+    learner = LogisticRegression(C=0.5)
+    # Threads: worker processes would take longer to start than these small fits.
+    with parallel_config(backend="threading"):
+        zsl = AttributeZeroShot(table, method="dap", estimator=learner, n_jobs=2).fit(X, y)
+    sequential = AttributeZeroShot(table, method="dap", estimator=learner).fit(X, y)
+
+    assert all(est.C == 0.5 and est is not learner for est in zsl.estimators_)
+    np.testing.assert_allclose(zsl.predict_proba(X_unseen), sequential.predict_proba(X_unseen))
+
+
+@pytest.mark.parametrize(
+    "params, labels, message",
+    [
+        ({}, ["c0", "c1", "zebra"], r"not rows of class_attributes: \['zebra'\]"),
+        ({}, ["c0"] * 3, "at least 2 seen classes"),
+        ({"candidates": ["u0", "okapi"]}, ["c0", "c1", "c2"], r"candidates .*\['okapi'\]"),
+        ({"class_names": ["a"] * 8}, ["c0", "c1", "c2"], "class_names must be None"),
+    ],
+)
+def test_bad_labels_and_candidates_are_refused(params, labels, message):
+    table, X, _, _, _ = _binary_problem(n_per_class=1)
+    with pytest.raises(ValueError, match=message):
+        AttributeZeroShot(table, **params).fit(X[:3], labels)
+
+
+def test_bad_tables_are_refused():
+    X, y = np.ones((4, 2)), ["a", "a", "b", "b"]
+    rows = {"a": [1, 0], "b": [0, 1], "c": [1, 1]}
+    with pytest.raises(ValueError, match="NaN or infinite values"):
+        AttributeZeroShot({**rows, "c": [np.nan, 1]}).fit(X, y)
+    with pytest.raises(ValueError, match=r"identical rows.*\['c', 'd'\]"):
+        AttributeZeroShot({**rows, "d": [1, 1]}).fit(X, y)
+    with pytest.raises(ValueError, match="class_names is required"):
+        AttributeZeroShot(np.eye(3)).fit(X, y)
+    with pytest.raises(ValueError, match="one name per row"):
+        AttributeZeroShot(np.eye(3), class_names=["a", "b"]).fit(X, y)
+    with pytest.raises(ValueError, match="names a class twice"):
+        AttributeZeroShot(np.eye(3), class_names=["a", "b", "a"]).fit(X, y)
+    with pytest.raises(ValueError, match="must hold numbers"):
+        AttributeZeroShot({"a": ["x", "y"], "b": [0, 1], "c": [1, 1]}).fit(X, y)
+    with pytest.raises(ValueError, match="every class of class_attributes appears in y"):
+        AttributeZeroShot({"a": [1, 0], "b": [0, 1]}).fit(X, y)
+    # Twins among seen classes only do no harm: they are never told apart.
+    AttributeZeroShot({**rows, "b": [1, 0]}).fit(X, y)
+
+
+def test_refused_fit_leaves_no_fitted_state():
+    zsl = AttributeZeroShot({"a": [1, 0], "b": [0, 1], "c": [1, 1]})
+    with pytest.raises(ValueError):
+        zsl.fit(np.ones((4, 2)), ["a", "a", "z", "z"])
+    assert not [key for key in vars(zsl) if key.endswith("_")]
+    with pytest.raises(NotFittedError):
+        zsl.predict(np.ones((1, 2)))
+
+
+def test_per_class_accuracy_equals_balanced_accuracy_without_its_warning():
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 4, 50)
+    y_pred = np.where(rng.uniform(size=50) < 0.6, y_true, rng.integers(0, 4, 50))
+    assert per_class_accuracy_score(y_true, y_pred) == pytest.approx(
+        balanced_accuracy_score(y_true, y_pred)
+    )
+    # A predicted class absent from y_true (a candidate not in this fold): no warning.
+    assert per_class_accuracy_score([0, 0, 1], [0, 5, 1]) == pytest.approx(0.75)
+
+
+def test_harmonic_mean_of_seen_and_unseen_accuracy():
+    y_true = ["a", "a", "b", "b", "u", "u", "v", "v"]
+    y_pred = ["a", "a", "b", "a", "u", "a", "a", "a"]
+    u, s = seen_unseen_accuracy(y_true, y_pred, seen_classes=["a", "b"])
+    assert (u, s) == (0.25, 0.75)
+    assert harmonic_mean_score(y_true, y_pred, seen_classes=["a", "b"]) == pytest.approx(0.375)
+    assert harmonic_mean_score(y_true, ["a"] * 8, seen_classes=["a", "b"]) == 0.0
+    with pytest.raises(ValueError, match="no row of a seen class"):
+        seen_unseen_accuracy(["u", "v"], ["u", "v"], seen_classes=["a", "b"])
+
+
+def test_class_holdout_split_holds_out_whole_classes_and_some_rows_of_the_others():
+    y = np.repeat(np.arange(7), 10)
+    splitter = ClassHoldoutSplit(n_splits=4, n_unseen=2, seen_test_size=0.2, random_state=0)
+    folds = list(splitter.split(np.zeros((70, 1)), y))
+
+    assert len(folds) == splitter.get_n_splits() == 4
+    for train, test in folds:
+        assert np.intersect1d(train, test).size == 0 and len(train) + len(test) == 70
+        unseen = np.setdiff1d(y, y[train])
+        assert len(unseen) == 2
+        assert set(y[test]) == set(range(7))
+        for k in np.setdiff1d(np.arange(7), unseen):
+            assert np.sum(y[test] == k) == 2
+    again = list(splitter.split(np.zeros((70, 1)), y))
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, again, strict=True))
+    with pytest.raises(ValueError, match="at least one unseen and two seen"):
+        next(ClassHoldoutSplit(n_unseen=6).split(y, y))
+
+
+def test_grid_search_on_class_disjoint_folds():
+    table, X, y, X_unseen, y_unseen = _binary_problem(n_per_class=20, noise=0.3)
+    pipe = make_pipeline(StandardScaler(), AttributeZeroShot(table))
+    search = GridSearchCV(
+        pipe,
+        {"attributezeroshot__gamma": [0.1, 10.0], "attributezeroshot__alpha": [0.1, 10.0]},
+        cv=GroupKFold(n_splits=5),
+        scoring=per_class_accuracy_scorer,
+    )
+    search.fit(X, y, groups=y)
+
+    # Each fold trains on four seen classes and predicts the fifth among the unseen ones.
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_estimator_[-1].seen_classes_.tolist() == table.index[:12].tolist()
+    assert per_class_accuracy_score(y_unseen, search.predict(X_unseen)) >= 0.9
+
+
+def test_grid_search_over_calibration_with_the_harmonic_mean():
+    # Noisy features: DAP then favours the seen classes, and calibration pays off.
+    table, X, y, X_unseen, y_unseen = _binary_problem(n_per_class=20, noise=0.7)
+    pipe = make_pipeline(StandardScaler(), AttributeZeroShot(table, method="dap", candidates="all"))
+    search = GridSearchCV(
+        pipe,
+        {"attributezeroshot__calibration": [0.0, 0.5, 1.0, 2.0, 4.0]},
+        cv=ClassHoldoutSplit(n_splits=3, n_unseen=1, random_state=0),
+        scoring={"H": harmonic_mean_scorer, "top1": per_class_accuracy_scorer},
+        refit="H",
+    )
+    search.fit(X, y)
+
+    scores = search.cv_results_["mean_test_H"]
+    assert np.all(np.isfinite(search.cv_results_["mean_test_top1"]))
+    assert scores.max() > scores[0] + 0.05
+    assert search.best_params_["attributezeroshot__calibration"] > 0
+
+
+def test_harmonic_mean_scorer_needs_a_zero_shot_model():
+    with pytest.raises(TypeError, match="needs a fitted model with seen_classes_"):
+        harmonic_mean_scorer(LogisticRegression().fit([[0], [1]], [0, 1]), [[0]], [0])
+
+
+def test_pipeline_from_images_in_a_class_disjoint_grid_search():
+    images, target = load_animal_silhouettes(return_X_y=True)
+    names = np.asarray(load_animal_silhouettes().target_names)
+    table = load_animal_attributes(as_frame=True).frame
+    rows = np.flatnonzero(np.isin(target, [0, 1, 2, 3, 5, 6]))[::6]
+    pipe = make_pipeline(
+        CNNCodeExtractor("toy_cnn", layer="block2", random_state=0, device="cpu"),
+        StandardScaler(),
+        AttributeZeroShot(table),
+    )
+    search = GridSearchCV(
+        pipe,
+        {"attributezeroshot__method": ["eszsl", "conse"]},
+        cv=GroupKFold(n_splits=3),
+        scoring=per_class_accuracy_scorer,
+    )
+    search.fit(images[rows], names[target[rows]], groups=target[rows])
+
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert set(search.predict(images[:20])) <= {"dog", "horse", "sheep", "zebra"}
+    restored = pickle.loads(pickle.dumps(search.best_estimator_))
+    np.testing.assert_array_equal(restored.predict(images[:20]), search.predict(images[:20]))
+
+
+def test_animal_attribute_table():
+    bunch = load_animal_attributes(as_frame=True)
+    assert bunch.data.shape == (10, len(bunch.attribute_names))
+    assert bunch.class_names == load_animal_silhouettes().target_names
+    assert set(np.unique(bunch.data)) == {0, 1}
+    # Every class has its own row, so every class can be a zero-shot candidate.
+    assert len(np.unique(bunch.data, axis=0)) == 10
+    assert bunch.frame.loc["elephant", "trunk"] == 1 and bunch.frame["trunk"].sum() == 1
+    assert load_animal_attributes().frame is None
