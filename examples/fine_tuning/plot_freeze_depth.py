@@ -110,11 +110,12 @@ plt.show()
 # little data, CNN codes and a linear model are the method of choice.
 #
 # With 30 images per class, the picture turns: adapting some of the last layers beats training
-# the head alone (by 3 to 4 points at ``freeze_depth`` 12, 16 and 17) and comes close to the
+# the head alone (by about 3 points at ``freeze_depth`` 12, 16 and 17) and comes close to the
 # CNN-codes line, since the silhouettes are far from ImageNet photographs and their best
 # features are not the source task's. The curves come from one split and one seed: differences
-# of a point or two, such as the dip at 14, are noise. To choose ``freeze_depth`` for a real task, search it by cross-validation on the
-# training data; ``memory=`` shares the frozen layers' outputs across folds and depths:
+# of a point or two, such as the dip at 14, are noise. To choose ``freeze_depth`` for a real
+# task, search it by cross-validation on the training data; ``memory=`` shares the frozen
+# layers' outputs across folds and depths:
 #
 # .. code-block:: python
 #
