@@ -1,6 +1,12 @@
 """Offline data for examples, tests and benchmarks."""
 
 from ._animals import load_animal_silhouettes
+from ._digits_m import make_digits_m
 from ._shifted import make_shifted_classification, make_shifted_regression
 
-__all__ = ["load_animal_silhouettes", "make_shifted_classification", "make_shifted_regression"]
+__all__ = [
+    "load_animal_silhouettes",
+    "make_digits_m",
+    "make_shifted_classification",
+    "make_shifted_regression",
+]
