@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
+from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from skorch import NeuralNet
@@ -442,9 +442,29 @@ class DANNClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return self._run(X, "features")
 
+    def fit_transform(self, X, y, *, sample_domain=None):
+        """Fit, then return the learned features of ``X``.
+
+        Parameters
+        ----------
+        X : images or array-like of shape (n_samples, n_features)
+            As in :meth:`fit`.
+        y : array-like of shape (n_samples,)
+            As in :meth:`fit`.
+        sample_domain : array-like of shape (n_samples,), default=None
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_out_)
+        """
+        return self.fit(X, y, sample_domain=sample_domain).transform(X)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        # transform gives the learned features, computed in float32 whatever the input dtype.
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
         return tags
 
 
