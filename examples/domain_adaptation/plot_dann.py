@@ -19,12 +19,13 @@ head behind a gradient reversal layer, so that its features stop telling the dom
   covariance (:class:`~sktransfer.domain_adaptation.CORAL`), then a logistic regression;
 * **target-trained**: the same network trained on the labelled target digits, the upper bound.
 
-The images are 16 pixels wide and the budget is 8 epochs, so that the example runs in about a
-minute on a CPU: at this budget the networks are under-trained and the numbers below are
-noisy. ``benchmarks/bench_dann.py`` runs the comparison at 28 px for 30 epochs over 3 seeds;
-there (measured on a CPU) source-only reaches 0.520 target accuracy, DANN 0.647, CORAL 0.538
-and target-trained 0.884: DANN closes 35% of the gap, and lowers the proxy A-distance of the
-features from 1.62 to 1.48.
+The images are 16 pixels wide and only 500 source digits are used, so that the example runs
+in about half a minute on a CPU. At this small scale the adversarial training is fragile: in
+our run DANN did not beat source-only here (see the printed table). ``benchmarks/bench_dann.py``
+runs the comparison at 28 px on every digit for 30 epochs over 3 seeds; there (measured on a
+CPU) source-only reaches 0.520 target accuracy, DANN 0.647, CORAL 0.538 and target-trained
+0.884: DANN closes 35% of the gap, and lowers the proxy A-distance of the features from 1.62
+to 1.48.
 """
 
 # %%
@@ -41,7 +42,9 @@ from sktransfer.domain_adaptation import CORAL, DANNClassifier, proxy_a_distance
 from sktransfer.utils import pack_domains
 
 X_source, y_source, X_target, y_target = make_digits_m(image_size=16, random_state=0)
-cut = int(0.7 * len(X_target))
+# 500 source digits, 500 target digits to adapt to and 399 to test on keep the example fast.
+X_source, y_source = X_source[:500], y_source[:500]
+cut = 500
 X_target_train, X_test, y_target_train, y_test = (
     X_target[:cut],
     X_target[cut:],
@@ -62,7 +65,7 @@ fig.suptitle("source digits (top) and target digits (bottom)")
 # ---------------------------------------------
 # Every network is the ConvNet Ganin et al. used for MNIST, trained with the same optimiser,
 # schedules and number of epochs; only the domain weight and the training rows differ.
-params = {"hidden_layer_sizes": (), "batch_size": 32, "max_epochs": 8, "random_state": 0}
+params = {"hidden_layer_sizes": (), "batch_size": 32, "max_epochs": 30, "random_state": 0}
 
 source_only = DANNClassifier(domain_weight=0, **params).fit(X, y, sample_domain=sample_domain)
 dann = DANNClassifier(**params).fit(X, y, sample_domain=sample_domain)

@@ -437,7 +437,7 @@ class DANNClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out_)
+        features : ndarray of shape (n_samples, `n_features_out_`)
         """
         check_is_fitted(self)
         return self._run(X, "features")
@@ -456,7 +456,7 @@ class DANNClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out_)
+        features : ndarray of shape (n_samples, `n_features_out_`)
         """
         return self.fit(X, y, sample_domain=sample_domain).transform(X)
 
