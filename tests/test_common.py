@@ -22,6 +22,16 @@ INIT_PARAMS = {
         "candidates": "seen",
     },
     "CNNCodeExtractor": {"backbone": "toy_mlp", "random_state": 0, "device": "cpu"},
+    "DANNClassifier": {
+        "hidden_layer_sizes": (16,),
+        "domain_hidden_layer_sizes": (8,),
+        "optimizer": "adam",
+        "lr": 0.05,
+        "lr_schedule": "constant",
+        "max_epochs": 20,
+        "random_state": 0,
+        "device": "cpu",
+    },
     # A random toy network learns the tiny check datasets only with every layer at a high rate.
     "FineTuneClassifier": {
         "backbone": "toy_mlp",
@@ -48,6 +58,13 @@ EXPECTED_FAILED_CHECKS = {
             "check_sample_weight_equivalence_on_dense_data",
             "check_sample_weight_equivalence_on_sparse_data",
         ]
+    },
+    "DANNClassifier": {
+        "check_classifiers_classes": (
+            "The check uses -1 as a class label, but y == -1 marks unlabelled target rows "
+            "(scikit-learn's semi-supervised convention, which the domain convention of the "
+            "library follows), so DANNClassifier sees a single labelled class."
+        ),
     },
     "FineTuneClassifier": {
         "check_methods_subset_invariance": (

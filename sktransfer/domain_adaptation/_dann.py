@@ -1,0 +1,538 @@
+"""DANN: domain-adversarial training of a network, through a gradient reversal layer."""
+
+from __future__ import annotations
+
+import copy
+import os
+from contextlib import nullcontext
+from enum import Enum
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from PIL import Image
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import TransformerTags, check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from skorch import NeuralNet
+from skorch.callbacks import LRScheduler, ProgressBar
+from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
+
+from ..backbones import Backbone, load_backbone
+from ..utils._domains import UNLABELED, check_sample_domain
+from ..utils._images import Preprocessor, check_images, check_input_kind, is_table
+from ..utils._sklearn import Interval, StrOptions, _fit_context
+from ..utils._torch import resolve_device, seeded
+from ._dann_network import (
+    DANNLoss,
+    DANNNetwork,
+    DomainRows,
+    DomainWeightSchedule,
+    GaninLRFactor,
+    PairedBatches,
+    ganin_cnn,
+    mlp,
+)
+
+__all__ = ["DANNClassifier"]
+
+_OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+
+
+class DANNClassifier(ClassifierMixin, BaseEstimator):
+    """Domain-adversarial neural network: a classifier whose features cannot tell the domains apart.
+
+    A feature extractor feeds two heads: a label head trained on the labelled rows, and a
+    domain head that learns to tell source rows from target rows. Between the extractor and the
+    domain head sits a gradient reversal layer (:class:`~sktransfer.nn.GradientReversal`): the
+    domain head minimises its loss while the extractor receives the reversed gradient and
+    *maximises* it, so the features become discriminative for the label and indiscriminate
+    between the domains (Ganin et al., 2016). A classifier on such features, trained on the
+    source labels, carries over to the target.
+
+    Each optimisation step draws ``batch_size`` shuffled source rows and as many target rows.
+    The factor of the reversed gradient grows from 0 to ``domain_weight`` as
+    ``2 / (1 + exp(-10 p)) - 1`` with the training progress ``p``, and the learning rate decays
+    as ``lr / (1 + 10 p) ** 0.75``, the schedules of the paper.
+
+    Source and target rows travel in one ``X``: ``sample_domain`` marks them (positive for
+    source rows, negative for target rows), or, without it, target rows are those with
+    ``y == -1``. Target rows with a label join the label loss (semi-supervised adaptation).
+    Without target rows the model trains as a plain supervised network.
+
+    Read more in the :ref:`User Guide <domain_adaptation>`.
+
+    Parameters
+    ----------
+    backbone : None, str, callable or Backbone, default=None
+        The first part of the feature extractor. ``None`` takes nothing for 2-D input (the
+        extractor is then the multilayer perceptron of ``hidden_layer_sizes``) and, for images,
+        the two-block ConvNet Ganin et al. used for MNIST. Otherwise a name from
+        :func:`~sktransfer.backbones.available_backbones`, a callable returning an
+        ``nn.Module``, or a :class:`~sktransfer.backbones.Backbone` (copied, never changed):
+        its layers and pooling step are kept, its head dropped, and every layer trains.
+    weights : None, str, path or weights enum, default=None
+        Pretrained weights of ``backbone``, see :func:`~sktransfer.backbones.load_backbone`.
+    hidden_layer_sizes : tuple of int, default=(256,)
+        Linear layers with ReLU that end the feature extractor, after the backbone; their
+        output is the representation that :meth:`transform` returns and the domain head sees.
+        ``()`` uses the backbone's output (or, for 2-D input without a backbone, the input).
+    domain_hidden_layer_sizes : tuple of int, default=(100,)
+        Hidden layers of the domain head, which ends in one logit trained with
+        ``BCEWithLogitsLoss``.
+    domain_weight : float, default=1.0
+        The weight ``lambda`` of the domain loss for the feature extractor: the factor of the
+        reversed gradient at the end of the schedule. ``0`` is source-only training: the domain
+        head still learns (on the features, as a diagnostic) but never changes them.
+    domain_weight_schedule : {"ganin", "constant"}, default="ganin"
+        ``"ganin"`` ramps the factor as ``domain_weight * (2 / (1 + exp(-10 p)) - 1)``, so that
+        the domain head's early, noisy gradient does not disturb the extractor;
+        ``"constant"`` uses ``domain_weight`` from the first step.
+    lr : float, default=0.01
+        Learning rate of the heads at the start of training.
+    lr_schedule : {"ganin", "constant"}, default="ganin"
+        ``"ganin"`` anneals every learning rate by ``1 / (1 + 10 p) ** 0.75``.
+    extractor_lr_multiplier : float, default=1.0
+        The feature extractor learns at ``lr * extractor_lr_multiplier``; below 1 it adapts a
+        pretrained backbone more gently than the new heads learn.
+    max_epochs : int, default=10
+        Passes over the source rows; target rows are drawn alongside, cycling as needed.
+    batch_size : int, default=64
+        Source rows per step; each step draws as many target rows.
+    optimizer : {"sgd", "adam", "adamw"} or callable, default="sgd"
+        The torch optimizer, by name or as a class; ``"sgd"`` uses momentum 0.9, as the paper.
+    image_size : int, default=None
+        Resize images so that their shorter side is ``image_size`` and keep the centre square,
+        instead of the backbone's own size (the default ConvNet keeps images as they are).
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks.
+    device : str or torch.device, default="auto"
+        Where the network trains; ``"auto"`` takes CUDA when a GPU is visible.
+    verbose : int, default=0
+        ``1`` prints skorch's table of epochs, ``2`` adds a progress bar over the steps.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights and the order of the source and target rows (torch's global
+        RNG is left as it was). Fits with the same integer are identical on the CPU.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    net_ : skorch.NeuralNet
+        The trained network, ``net_.module_``: ``extractor``, ``label_head``, ``reversal``
+        (the gradient reversal layer) and ``domain_head``.
+    n_features_out_ : int
+        Width of the learned features that :meth:`transform` returns.
+    n_features_in_ : int
+        Number of features of 2-D input.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the input features, for 2-D input given as a DataFrame.
+
+    See Also
+    --------
+    sktransfer.nn.GradientReversal : The gradient reversal layer, to build your own networks.
+    sktransfer.fine_tuning.FineTuneClassifier : Transfer with labelled target rows only.
+
+    Notes
+    -----
+    With ``domain_weight=0`` the fit is source-only training: the extractor and label head
+    receive exactly the gradients of the label loss (the reversed domain gradient is
+    multiplied by 0), source rows are shuffled by their own generator and run through the
+    extractor in their own pass, so the weights equal, bit for bit on the CPU, those of a fit on
+    the source rows alone. An extractor with batch normalisation is the one exception: its
+    running statistics, used at prediction, also see the target rows.
+
+    Training inputs are prepared once per fit (images decoded, resized, normalised) and held
+    in memory as float32.
+
+    References
+    ----------
+    .. [1] Y. Ganin, E. Ustinova, H. Ajakan, P. Germain, H. Larochelle, F. Laviolette,
+       M. Marchand and V. Lempitsky, "Domain-Adversarial Training of Neural Networks", JMLR
+       17(59), 2016.
+    .. [2] Y. Ganin and V. Lempitsky, "Unsupervised Domain Adaptation by Backpropagation",
+       ICML, 2015.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransfer.domain_adaptation import DANNClassifier
+    >>> from sktransfer.utils import pack_domains
+    >>> rng = np.random.default_rng(0)
+    >>> Xs = rng.normal(size=(100, 2)); ys = (Xs[:, 0] > 0).astype(int)
+    >>> Xt = rng.normal(size=(100, 2)) + [0.0, 3.0]
+    >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    >>> clf = DANNClassifier(max_epochs=5, random_state=0)
+    >>> clf.fit(X, y, sample_domain=sample_domain).predict(Xt).shape
+    (100,)
+    >>> clf.transform(Xt).shape
+    (100, 256)
+    """
+
+    _parameter_constraints: dict = {
+        "backbone": [None, str, callable, Backbone],
+        "weights": [None, str, os.PathLike, Enum],
+        "hidden_layer_sizes": [tuple, list],
+        "domain_hidden_layer_sizes": [tuple, list],
+        "domain_weight": [Interval(Real, 0, None, closed="left")],
+        "domain_weight_schedule": [StrOptions({"ganin", "constant"})],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions({"ganin", "constant"})],
+        "extractor_lr_multiplier": [Interval(Real, 0, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
+        "image_size": [Interval(Integral, 1, None, closed="left"), None],
+        "callbacks": [None, list],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        backbone=None,
+        weights=None,
+        *,
+        hidden_layer_sizes=(256,),
+        domain_hidden_layer_sizes=(100,),
+        domain_weight=1.0,
+        domain_weight_schedule="ganin",
+        lr=0.01,
+        lr_schedule="ganin",
+        extractor_lr_multiplier=1.0,
+        max_epochs=10,
+        batch_size=64,
+        optimizer="sgd",
+        image_size=None,
+        callbacks=None,
+        device="auto",
+        verbose=0,
+        random_state=None,
+    ):
+        self.backbone = backbone
+        self.weights = weights
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.domain_hidden_layer_sizes = domain_hidden_layer_sizes
+        self.domain_weight = domain_weight
+        self.domain_weight_schedule = domain_weight_schedule
+        self.lr = lr
+        self.lr_schedule = lr_schedule
+        self.extractor_lr_multiplier = extractor_lr_multiplier
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.image_size = image_size
+        self.callbacks = callbacks
+        self.device = device
+        self.verbose = verbose
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, *, sample_domain=None):
+        """Train the network on labelled rows and both domains at once.
+
+        Parameters
+        ----------
+        X : images or array-like of shape (n_samples, n_features)
+            Source and target rows together: a 2-D array, or images (a 4-D array or tensor,
+            NCHW or NHWC; a 3-D array of grayscale images; file paths; PIL images).
+        y : array-like of shape (n_samples,)
+            Class labels; ``-1`` marks unlabelled target rows.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Positive for source rows, negative for target rows. If None, rows with ``y == -1``
+            are target rows and all others source rows. Requested through metadata routing, so
+            it flows through :class:`~sklearn.pipeline.Pipeline` and
+            :class:`~sklearn.model_selection.GridSearchCV` once
+            ``set_fit_request(sample_domain=True)`` is set.
+
+        Returns
+        -------
+        self : DANNClassifier
+        """
+        _check_sizes("hidden_layer_sizes", self.hidden_layer_sizes)
+        _check_sizes("domain_hidden_layer_sizes", self.domain_hidden_layer_sizes)
+        vectors = is_table(X)
+        if vectors:
+            X, y = validate_data(self, X, y, dtype=np.float32)
+        else:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        is_target, labelled = _check_domains(y, sample_domain, _num_rows(X))
+        encoder = _fit_labels(y[labelled], type(self).__name__)
+        codes = np.full(len(y), UNLABELED, dtype=np.int64)
+        codes[labelled] = encoder.transform(y[labelled])
+        device = resolve_device(self.device)
+        seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
+        with seeded(int(seeds[0])):
+            backbone = self._load_backbone(X.shape[1] if vectors else None, vectors)
+            inputs = self._prepare(X, backbone, is_target, device)
+            network = self._build_network(backbone, inputs[:1], len(encoder.classes_))
+            rows = DomainRows(
+                inputs,
+                torch.as_tensor(codes),
+                torch.as_tensor(is_target),
+                source_seed=int(seeds[1]),
+                target_seed=int(seeds[2]),
+            )
+            net = self._build_net(network, len(PairedBatches(rows, self.batch_size)), device)
+            net.fit(rows, None)
+        self.classes_ = encoder.classes_
+        self.net_ = net
+        self.n_features_out_ = network.label_head.in_features
+        self._input_kind = backbone.input_kind
+        self._preprocessing = backbone.preprocessing
+        self._in_channels = backbone.in_channels
+        return self
+
+    def _load_backbone(self, in_features, vectors):
+        if isinstance(self.backbone, Backbone):
+            # Training changes weights in place: the user's network stays as it was given.
+            backbone = copy.deepcopy(self.backbone)
+        elif self.backbone is None and vectors:
+            backbone = Backbone(nn.Identity(), [("input", nn.Identity())], input_kind="vector")
+        elif self.backbone is None:
+            backbone = ganin_cnn()
+        else:
+            backbone = load_backbone(self.backbone, self.weights, in_features=in_features)
+        check_input_kind(backbone, vectors)
+        return backbone
+
+    def _prepare(self, X, backbone, is_target, device):
+        """Training inputs as one float32 tensor on the CPU, images preprocessed once."""
+        if backbone.input_kind == "vector":
+            return torch.as_tensor(X, dtype=torch.float32)
+        images = check_images(X, channels=backbone.in_channels)
+        size = self.image_size or backbone.preprocessing.size
+        if size is None:
+            _check_same_size(images, is_target)
+        return self._encode(images, backbone, device).cpu()
+
+    def _encode(self, images, backbone, device):
+        prepare = Preprocessor(
+            backbone.preprocessing,
+            backbone.in_channels,
+            image_size=self.image_size,
+            device=device,
+        )
+        return torch.cat([prepare(batch) for batch in images.batches(self.batch_size)])
+
+    def _build_network(self, backbone, example, n_classes):
+        layers = [backbone.layer(name) for name in backbone.layer_names]
+        trunk = nn.Sequential(*layers, backbone.pool_module, nn.Flatten())
+        trunk.eval()
+        with torch.no_grad():
+            width = trunk(example).shape[1]
+        trunk.train()
+        bottleneck, n_features = mlp(width, self.hidden_layer_sizes)
+        extractor = nn.Sequential(trunk, bottleneck)
+        return DANNNetwork(extractor, n_features, n_classes, self.domain_hidden_layer_sizes)
+
+    def _build_net(self, network, steps_per_epoch, device):
+        n_steps = self.max_epochs * steps_per_epoch
+        callbacks = [
+            (
+                "domain_weight_schedule",
+                DomainWeightSchedule(self.domain_weight, self.domain_weight_schedule, n_steps),
+            )
+        ]
+        if self.lr_schedule == "ganin":
+            schedule = LRScheduler(LambdaLR, lr_lambda=GaninLRFactor(n_steps), step_every="batch")
+            callbacks.append(("lr_schedule", schedule))
+        if self.verbose > 1:
+            callbacks.append(("progress_bar", ProgressBar(batches_per_epoch=steps_per_epoch)))
+        optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
+        extra = {"optimizer__momentum": 0.9} if self.optimizer == "sgd" else {}
+        return NeuralNet(
+            module=network,
+            criterion=DANNLoss,
+            optimizer=optimizer,
+            lr=self.lr,
+            optimizer__param_groups=[
+                ("extractor.*", {"lr": self.lr * self.extractor_lr_multiplier})
+            ],
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=PairedBatches,
+            train_split=None,
+            callbacks=callbacks + list(self.callbacks or []),
+            device=device,
+            verbose=self.verbose,
+            **extra,
+        )
+
+    def _run(self, X, part):
+        """``part`` ("features" or "logits") of every row, batch by batch, as float32."""
+        check_is_fitted(self)
+        module = self.net_.module_
+        module.eval()
+        device = resolve_device(self.device)
+        if self._input_kind == "vector":
+            X = validate_data(self, X, dtype=np.float32, reset=False)
+            batches = (
+                torch.as_tensor(X[start : start + self.batch_size])
+                for start in range(0, len(X), self.batch_size)
+            )
+        else:
+            images = check_images(X, channels=self._in_channels)
+            prepare = Preprocessor(
+                self._preprocessing, self._in_channels, image_size=self.image_size, device=device
+            )
+            batches = (prepare(batch) for batch in images.batches(self.batch_size))
+        autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+        )
+        outputs = []
+        with torch.inference_mode(), autocast:
+            for batch in batches:
+                features = module.extractor(batch.to(device))
+                out = features if part == "features" else module.label_head(features)
+                outputs.append(out.float())
+        return torch.cat(outputs).cpu().numpy()
+
+    def predict_proba(self, X):
+        """Probability of each class.
+
+        Parameters
+        ----------
+        X : images or array-like of shape (n_samples, n_features)
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        check_is_fitted(self)
+        logits = self._run(X, "logits").astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : images or array-like of shape (n_samples, n_features)
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self._run(X, "logits"), axis=1)]
+
+    def transform(self, X):
+        """The learned features: the extractor's output, which the two heads read.
+
+        Parameters
+        ----------
+        X : images or array-like of shape (n_samples, n_features)
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, `n_features_out_`)
+        """
+        check_is_fitted(self)
+        return self._run(X, "features")
+
+    def fit_transform(self, X, y, *, sample_domain=None):
+        """Fit, then return the learned features of ``X``.
+
+        Parameters
+        ----------
+        X : images or array-like of shape (n_samples, n_features)
+            As in :meth:`fit`.
+        y : array-like of shape (n_samples,)
+            As in :meth:`fit`.
+        sample_domain : array-like of shape (n_samples,), default=None
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, `n_features_out_`)
+        """
+        return self.fit(X, y, sample_domain=sample_domain).transform(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        # transform gives the learned features, computed in float32 whatever the input dtype.
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
+        return tags
+
+
+def _check_sizes(name, sizes):
+    if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
+        raise ValueError(f"{name} must hold positive integers; got {sizes!r}.")
+
+
+def _num_rows(X):
+    return X.shape[0] if hasattr(X, "shape") else len(X)
+
+
+def _check_domains(y, sample_domain, n_samples):
+    """Boolean masks of the target rows and of the labelled rows, after checking both."""
+    if len(y) != n_samples:
+        raise ValueError(f"X holds {n_samples} samples but y holds {len(y)} labels.")
+    is_target = check_sample_domain(sample_domain, n_samples, y=y) < 0
+    unlabelled = y == UNLABELED if y.dtype.kind in "iuf" else np.zeros(n_samples, dtype=bool)
+    if is_target.all():
+        raise ValueError(
+            "Every row is a target row: DANN learns the labels from source rows, so at least "
+            "one source row (positive sample_domain, y != -1) is needed."
+        )
+    if np.any(unlabelled & ~is_target):
+        raise ValueError(
+            f"{np.sum(unlabelled & ~is_target)} source rows (positive sample_domain) are "
+            "unlabelled (y == -1): every source row needs a label."
+        )
+    if sample_domain is not None and not is_target.any():
+        raise ValueError(
+            "sample_domain marks no target rows (negative values), so there is nothing to "
+            "adapt to. Add the target rows, or pass sample_domain=None to train a plain "
+            "supervised network on the labelled rows."
+        )
+    return is_target, ~unlabelled
+
+
+def _fit_labels(y, name):
+    encoder = LabelEncoder().fit(y)
+    if len(encoder.classes_) < 2:
+        raise ValueError(
+            f"{name} needs at least two classes to learn; the labelled rows hold 1 class: "
+            f"{encoder.classes_.tolist()[0]!r}."
+        )
+    return encoder
+
+
+def _check_same_size(images, is_target):
+    """Refuse images of different sizes when nothing resizes them, naming the domains."""
+    sizes = _image_sizes(images)
+    if len(set(sizes)) == 1:
+        return
+    source = sorted({s for s, t in zip(sizes, is_target, strict=True) if not t})
+    target = sorted({s for s, t in zip(sizes, is_target, strict=True) if t})
+    raise ValueError(
+        f"The images differ in size (height, width): source rows {source[:3]}, target rows "
+        f"{target[:3]}, and the network does not resize them. Pass image_size to resize every "
+        "image to one size."
+    )
+
+
+def _image_sizes(images):
+    if images.kind == "array":
+        return [tuple(images.data.shape[2:])] * len(images)
+    if images.kind == "paths":
+        sizes = []
+        for path in images.data:
+            with Image.open(path) as image:
+                sizes.append(image.size[::-1])
+        return sizes
+    return [image.size[::-1] for image in images.data]

@@ -1,0 +1,223 @@
+"""The pieces DANNClassifier trains: network, loss, paired batches and the paper's schedules."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import torch
+from skorch.callbacks import Callback
+from torch import nn
+
+from ..backbones import Backbone, Preprocessing
+from ..nn import GradientReversal
+
+
+def ganin_cnn(in_channels=3):
+    """The ConvNet Ganin and Lempitsky (2015) used for MNIST -> MNIST-M, without its heads.
+
+    Two blocks of a 5x5 convolution (32 then 48 filters), 2x2 max pooling and ReLU; the maps
+    are flattened into the features. Inputs are scaled to [-1, 1]; any image size of at least
+    16 px works (28 px gives 768 features, 32 px 1200).
+    """
+    model = nn.Sequential(
+        OrderedDict(
+            block1=nn.Sequential(nn.Conv2d(in_channels, 32, 5), nn.MaxPool2d(2), nn.ReLU()),
+            block2=nn.Sequential(nn.Conv2d(32, 48, 5), nn.MaxPool2d(2), nn.ReLU()),
+        )
+    )
+    layers = [(name, model.get_submodule(name)) for name in ("block1", "block2")]
+    preprocessing = Preprocessing(mean=(0.5,), std=(0.5,))
+    return Backbone(
+        model, layers, pool=nn.Flatten(), preprocessing=preprocessing, in_channels=in_channels
+    )
+
+
+def mlp(in_features, hidden_layer_sizes):
+    """Linear layers, each followed by a ReLU; the identity when ``hidden_layer_sizes`` is empty."""
+    layers, width = [], in_features
+    for size in hidden_layer_sizes:
+        layers += [nn.Linear(width, size), nn.ReLU()]
+        width = size
+    return nn.Sequential(*layers), width
+
+
+class DANNNetwork(nn.Module):
+    """Feature extractor, label head, and a domain head behind a gradient reversal layer.
+
+    ``forward(x, is_target)`` returns the class logits of every row, the domain logits (None
+    for a batch without target rows) and ``is_target``. It runs the source rows and the target
+    rows of a batch through the extractor in two separate passes, so that the source rows are
+    computed exactly as in source-only training (same batch shapes, batch-norm statistics of
+    source rows only).
+
+    Parameters
+    ----------
+    extractor : torch.nn.Module
+        Inputs to features of shape ``(n, n_features)``.
+    n_features : int
+        Width of the features.
+    n_classes : int
+        Outputs of the label head.
+    domain_hidden_layer_sizes : tuple of int
+        Hidden layers of the domain head, which ends in one logit (target vs source).
+    """
+
+    def __init__(self, extractor, n_features, n_classes, domain_hidden_layer_sizes):
+        super().__init__()
+        self.extractor = extractor
+        self.label_head = nn.Linear(n_features, n_classes)
+        self.reversal = GradientReversal(0.0)
+        hidden, width = mlp(n_features, domain_hidden_layer_sizes)
+        self.domain_head = nn.Sequential(hidden, nn.Linear(width, 1))
+
+    def forward(self, x, is_target):
+        source = ~is_target
+        features_source = self.extractor(x[source])
+        if not is_target.any():
+            return self.label_head(features_source), None, is_target
+        features_target = self.extractor(x[is_target])
+        # Two head calls rather than one on the stacked features: with no labelled target rows
+        # the label head then sees exactly the source-only computation.
+        logits = _stack(self.label_head(features_source), self.label_head(features_target), source)
+        features = _stack(features_source, features_target, source)
+        domain_logits = self.domain_head(self.reversal(features)).squeeze(1)
+        return logits, domain_logits, is_target
+
+
+def _stack(source_part, target_part, source):
+    """Rows of both parts put back in batch order."""
+    out = source_part.new_empty((len(source), *source_part.shape[1:]))
+    out[source] = source_part
+    out[~source] = target_part
+    return out
+
+
+class DANNLoss(nn.Module):
+    """Cross-entropy on the labelled rows plus the domain head's binary cross-entropy.
+
+    The criterion that ``net_`` minimises; its ``y_pred`` is ``DANNNetwork``'s output and its
+    ``y_true`` the labels of the batch, ``-1`` for unlabelled target rows. The domain head
+    outputs one logit per row (``BCEWithLogitsLoss``), so it can learn: a softmax over a
+    single output is constant.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.label_loss = nn.CrossEntropyLoss()
+        self.domain_loss = nn.BCEWithLogitsLoss()
+
+    def forward(self, y_pred, y_true):
+        logits, domain_logits, is_target = y_pred
+        labelled = y_true != -1
+        loss = self.label_loss(logits[labelled], y_true[labelled])
+        if domain_logits is None:
+            return loss
+        return loss + self.domain_loss(domain_logits, is_target.to(domain_logits.dtype))
+
+
+class DomainRows(torch.utils.data.Dataset):
+    """Prepared inputs, labels and domains of every row, with the RNGs of the batch order.
+
+    Source and target rows are shuffled by two separate generators, so the source batches do
+    not depend on whether (or how many) target rows are present.
+    """
+
+    def __init__(self, x, y, is_target, *, source_seed, target_seed):
+        self.x = x
+        self.y = y
+        self.is_target = is_target
+        self.source_rows = (~is_target).nonzero()[:, 0]
+        self.target_rows = is_target.nonzero()[:, 0]
+        self.source_generator = torch.Generator().manual_seed(source_seed)
+        self.target_generator = torch.Generator().manual_seed(target_seed)
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, index):
+        return {"x": self.x[index], "is_target": self.is_target[index]}, self.y[index]
+
+
+class PairedBatches:
+    """skorch ``iterator_train``: each step ``batch_size`` shuffled source rows, then as many
+    target rows, cycling through shuffled passes of the target rows.
+
+    One epoch is one pass over the source rows, so the number of steps, and the training budget,
+    is that of source-only training.
+    """
+
+    def __init__(self, dataset, batch_size, **kwargs):
+        self.dataset = dataset
+        self.batch_size = batch_size
+
+    def __len__(self):
+        return math.ceil(len(self.dataset.source_rows) / self.batch_size)
+
+    def __iter__(self):
+        data = self.dataset
+        n_source = len(data.source_rows)
+        source = data.source_rows[torch.randperm(n_source, generator=data.source_generator)]
+        target = self._target_stream(n_source)
+        for start in range(0, n_source, self.batch_size):
+            rows = source[start : start + self.batch_size]
+            if target is not None:
+                rows = torch.cat([rows, target[start : start + len(rows)]])
+            yield {"x": data.x[rows], "is_target": data.is_target[rows]}, data.y[rows]
+
+    def _target_stream(self, n_rows):
+        data = self.dataset
+        n_target = len(data.target_rows)
+        if n_target == 0:
+            return None
+        passes = [
+            data.target_rows[torch.randperm(n_target, generator=data.target_generator)]
+            for _ in range(math.ceil(n_rows / n_target))
+        ]
+        return torch.cat(passes)
+
+
+def ganin_domain_weight(progress):
+    """The paper's ramp of the reversal factor, ``2 / (1 + exp(-10 p)) - 1``, from 0 to ~1."""
+    return 2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0
+
+
+class GaninLRFactor:
+    """The paper's annealing ``1 / (1 + 10 p) ** 0.75`` of the learning rate, as a function of
+    the optimisation step, for ``torch.optim.lr_scheduler.LambdaLR``."""
+
+    def __init__(self, n_steps):
+        self.n_steps = n_steps
+
+    def __call__(self, step):
+        return 1.0 / (1.0 + 10.0 * min(step / self.n_steps, 1.0)) ** 0.75
+
+
+class DomainWeightSchedule(Callback):
+    """Set the gradient reversal factor before every training step.
+
+    ``domain_weight`` times :func:`ganin_domain_weight` of the training progress ``p`` (steps
+    done over ``n_steps``) with ``schedule="ganin"``, or ``domain_weight`` throughout with
+    ``schedule="constant"``.
+    """
+
+    def __init__(self, domain_weight, schedule, n_steps):
+        self.domain_weight = domain_weight
+        self.schedule = schedule
+        self.n_steps = n_steps
+
+    def initialize(self):
+        self.step_ = 0
+        return self
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            return
+        factor = 1.0
+        if self.schedule == "ganin":
+            factor = ganin_domain_weight(min(self.step_ / self.n_steps, 1.0))
+        net.module_.reversal.lambda_ = self.domain_weight * factor
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.step_ += 1
