@@ -22,7 +22,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from ..backbones import Backbone, load_backbone
-from ..utils._domains import UNLABELED, check_sample_domain
+from ..utils._domains import UNLABELED, _num_rows, check_sample_domain
 from ..utils._images import Preprocessor, check_images, check_input_kind, is_table
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 from ..utils._torch import resolve_device, seeded
@@ -471,10 +471,6 @@ class DANNClassifier(ClassifierMixin, BaseEstimator):
 def _check_sizes(name, sizes):
     if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
         raise ValueError(f"{name} must hold positive integers; got {sizes!r}.")
-
-
-def _num_rows(X):
-    return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
 def _check_domains(y, sample_domain, n_samples):
