@@ -140,16 +140,35 @@ def test_sae_solves_the_sylvester_equation_of_the_paper():
     np.testing.assert_allclose(W, solve_sylvester(S @ S.T, 0.7 * X.T @ X, 1.7 * S @ X))
 
 
-def test_conse_mixes_the_top_t_seen_vectors_weighted_by_probability():
+@pytest.mark.parametrize("center", [True, False])
+def test_conse_mixes_the_top_t_seen_vectors_weighted_by_probability(center):
     table, X, y, X_unseen, _ = _liger_problem()
-    zsl = AttributeZeroShot(table, method="conse", top_t=2).fit(X, y)
+    zsl = AttributeZeroShot(table, method="conse", top_t=2, center_attributes=center).fit(X, y)
 
     proba = zsl.estimator_.predict_proba(X_unseen[:5])
     top = np.argsort(-proba, axis=1)[:, :2]
     weights = np.take_along_axis(proba, top, axis=1)
     vectors = np.array([table[name] for name in zsl.seen_classes_])
+    if center:
+        vectors = vectors - np.mean(list(table.values()), axis=0)
     expected = np.einsum("nt,ntk->nk", weights, vectors[top]) / weights.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(zsl.predict_attributes(X_unseen[:5]), expected)
+
+
+@pytest.mark.parametrize("method", ["eszsl", "sae", "conse"])
+def test_centred_attributes_ignore_what_every_class_shares(method):
+    table, X, y, X_unseen, _ = _liger_problem()
+    # Every class is alive and breathes: with the rows centred, the scores are unchanged.
+    shared = {name: np.r_[vector + 2.0, 1.0, 1.0] for name, vector in table.items()}
+    scores = [
+        AttributeZeroShot(t, method=method, center_attributes=center)
+        .fit(X, y)
+        .decision_function(X_unseen)
+        for t in (table, shared)
+        for center in (True, False)
+    ]
+    np.testing.assert_allclose(scores[0], scores[2], atol=1e-8)
+    assert not np.allclose(scores[1], scores[3], atol=1e-3)
 
 
 def test_dap_ignores_an_attribute_no_seen_class_varies_on():

@@ -88,6 +88,14 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         the method's scores (log-probabilities for DAP and IAP, cosines for SAE and ConSE,
         compatibilities for ESZSL).
 
+    center_attributes : bool, default=True
+        Subtract from every attribute its mean over all classes of the table before fitting,
+        so that a row says how its class differs from the average class. Cosines (SAE,
+        ConSE) and ESZSL's compatibilities then compare what is distinctive about classes
+        rather than what they share: an attribute nearly every class has (four legs, say)
+        no longer makes every row look alike. DAP and IAP ignore it: they binarise each
+        attribute at that same mean.
+
     alpha : float, default=1.0
         ESZSL: ridge regulariser on the attribute side (the paper's lambda).
 
@@ -115,10 +123,11 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         The classes of ``y``, in the order of the table, with the type of ``y``.
 
     attributes_ : ndarray of shape (n_classes, n_attributes)
-        The rows of ``classes_`` in the table, as floats.
+        The rows of ``classes_`` in the table, as floats; centred by
+        ``center_attributes`` (ESZSL, SAE and ConSE).
 
     seen_attributes_ : ndarray of shape (n_seen, n_attributes)
-        The rows of ``seen_classes_`` in the table.
+        The rows of ``seen_classes_`` in the table, as ``attributes_``.
 
     attribute_names_ : ndarray of shape (n_attributes,)
         The columns of a DataFrame table; ``"a0", "a1", ...`` otherwise.
@@ -214,6 +223,7 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
         "candidates": [StrOptions({"unseen", "all", "seen"}), "array-like"],
         "calibration": [Interval(Real, None, None, closed="neither")],
+        "center_attributes": ["boolean"],
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "gamma": [Interval(Real, 0, None, closed="neither")],
         "sae_lambda": [Interval(Real, 0, None, closed="neither")],
@@ -230,6 +240,7 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         estimator=None,
         candidates="unseen",
         calibration=0.0,
+        center_attributes=True,
         alpha=1.0,
         gamma=1.0,
         sae_lambda=1.0,
@@ -242,6 +253,7 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         self.estimator = estimator
         self.candidates = candidates
         self.calibration = calibration
+        self.center_attributes = center_attributes
         self.alpha = alpha
         self.gamma = gamma
         self.sae_lambda = sae_lambda
@@ -276,6 +288,8 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
     def _fit(self, X, y):
         check_classification_targets(y)
         table = _ClassTable.from_param(self.class_attributes, self.class_names)
+        if self.center_attributes and self.method not in ("dap", "iap"):
+            table.values = table.values - table.values.mean(axis=0)
         seen, seen_labels = table.seen_rows(y)
         candidates = table.candidate_rows(self.candidates, seen)
         table.check_distinct(candidates)
