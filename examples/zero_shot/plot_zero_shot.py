@@ -15,15 +15,17 @@ and unseen animals compete.
 
 To run in seconds, this example uses 40 images per class at 96 pixels and one class split,
 so its numbers are noisy; ``benchmarks/bench_zero_shot.py`` gives the full numbers (3,000
-images at 128 pixels, ten random splits), summarised in the :ref:`user guide <zero_shot>`.
+images at 224 pixels, all 120 ways to choose three unseen animals), summarised in the
+:ref:`user guide <zero_shot>`.
 """
 
 # %%
 # Images, classes and the attribute table
 # ---------------------------------------
 # :func:`~sktransfer.datasets.load_animal_attributes` describes the ten animals of
-# :func:`~sktransfer.datasets.load_animal_silhouettes` by 21 binary attributes written from
-# common knowledge. Three animals, drawn at random, are held out of training.
+# :func:`~sktransfer.datasets.load_animal_silhouettes` by 22 attributes written from common
+# knowledge, graded from 0 (absent) to 1 (marked), and chosen among what a silhouette can
+# show: outline, proportions, parts. Three animals, drawn at random, are held out of training.
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.metrics import ConfusionMatrixDisplay
@@ -48,12 +50,13 @@ rng = np.random.RandomState(0)
 subset = np.concatenate(
     [rng.permutation(np.flatnonzero(animals.target == k))[:40] for k in range(10)]
 )
-images, labels = animals.images[subset], names[animals.target[subset]]
+# White shapes on black are rare among ImageNet photos; dark silhouettes on white are not.
+images, labels = 255 - animals.images[subset], names[animals.target[subset]]
 
 unseen = np.sort(names[rng.permutation(10)[:3]])
 is_seen = ~np.isin(labels, unseen)
 print("unseen animals:", ", ".join(unseen))
-print(table.loc[unseen].loc[:, lambda t: t.any()].to_string())
+print(table.loc[unseen].loc[:, lambda t: t.any()].T.to_string())
 
 # %%
 # An attribute that every seen animal has, or that none has, cannot be learned from the seen
