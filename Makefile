@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,docs,benchmarks,demo]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,docs,benchmarks,demo,names]"
 	touch $@
 
 demo: $(VENV)/.installed

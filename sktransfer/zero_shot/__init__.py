@@ -1,6 +1,7 @@
 """Zero-shot learning: classes without training images, recognised by their description."""
 
 from ._attribute_zero_shot import AttributeZeroShot
+from ._class_names import embed_class_names
 from ._evaluation import (
     ClassHoldoutSplit,
     harmonic_mean_score,
@@ -13,6 +14,7 @@ from ._evaluation import (
 __all__ = [
     "AttributeZeroShot",
     "ClassHoldoutSplit",
+    "embed_class_names",
     "harmonic_mean_score",
     "harmonic_mean_scorer",
     "per_class_accuracy_score",
