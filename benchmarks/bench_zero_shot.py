@@ -114,9 +114,13 @@ def tune(X, y, table, grid):
     return {"method": method, **best}
 
 
-def choose_calibration(X, y, table, params, seed):
-    """The calibration with the best mean H over class-holdout folds of the seen rows."""
-    spread = np.std(model(table, params, "all").fit(X, y).decision_function(X))
+def choose_calibration(X, y, full_model, table, params, seed):
+    """The calibration with the best mean H over class-holdout folds of the seen rows.
+
+    The candidate values scale with the spread of ``full_model``'s scores on ``X``: the model
+    fitted on all of ``X, y``, uncalibrated.
+    """
+    spread = np.std(full_model.decision_function(X))
     grid = CALIBRATION_STEPS * spread
     folds = ClassHoldoutSplit(n_splits=3, n_unseen=2, random_state=seed).split(X, y)
     scores = []
@@ -169,7 +173,7 @@ def _one_split(X, labels, table, seen, seed):
         zsl_pred = gzsl[-1].classes_[unseen][np.argmax(scores, axis=1)]
         row = {"unseen_top1": per_class_accuracy_score(labels[~is_seen], zsl_pred)}
         gzsl_test = held_out | ~is_seen
-        calibration = choose_calibration(X_train, y_train, table, params, seed)
+        calibration = choose_calibration(X_train, y_train, gzsl, table, params, seed)
         for tag, c in [("", 0.0), ("_calibrated", calibration)]:
             y_pred = gzsl.set_params(attributezeroshot__calibration=c).predict(X[gzsl_test])
             u, s = seen_unseen_accuracy(labels[gzsl_test], y_pred, seen_classes=seen)
