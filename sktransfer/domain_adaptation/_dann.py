@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import copy
-import os
-from contextlib import nullcontext
-from enum import Enum
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from PIL import Image
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import LabelEncoder
+from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import LRScheduler, ProgressBar
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
-from ..backbones import Backbone, load_backbone
+from .._network_base import TrainedNetworkClassifier, fill_doc
+from ..backbones import Backbone
 from ..utils._domains import UNLABELED, _num_rows, check_sample_domain
-from ..utils._images import Preprocessor, check_images, check_input_kind, is_table
 from ..utils._sklearn import Interval, StrOptions, _fit_context
-from ..utils._torch import resolve_device, seeded
+from ..utils._torch import seeded
 from ._dann_network import (
     DANNLoss,
     DANNNetwork,
@@ -39,10 +33,9 @@ from ._dann_network import (
 
 __all__ = ["DANNClassifier"]
 
-_OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 
-
-class DANNClassifier(ClassifierMixin, BaseEstimator):
+@fill_doc
+class DANNClassifier(ClassNamePrefixFeaturesOutMixin, TrainedNetworkClassifier):
     """Domain-adversarial neural network: a classifier whose features cannot tell the domains apart.
 
     A feature extractor feeds two heads: a label head trained on the labelled rows, and a
@@ -67,15 +60,15 @@ class DANNClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    backbone : None, str, callable or Backbone, default=None
+    backbone : None, str, callable, nn.Module or Backbone, default=None
         The first part of the feature extractor. ``None`` takes nothing for 2-D input (the
         extractor is then the multilayer perceptron of ``hidden_layer_sizes``) and, for images,
         the two-block ConvNet Ganin et al. used for MNIST. Otherwise a name from
         :func:`~sktransfer.backbones.available_backbones`, a callable returning an
-        ``nn.Module``, or a :class:`~sktransfer.backbones.Backbone` (copied, never changed):
-        its layers and pooling step are kept, its head dropped, and every layer trains.
-    weights : None, str, path or weights enum, default=None
-        Pretrained weights of ``backbone``, see :func:`~sktransfer.backbones.load_backbone`.
+        ``nn.Module``, an ``nn.Module`` or a :class:`~sktransfer.backbones.Backbone` (both
+        copied, never changed): its layers and pooling step are kept, its head dropped, and
+        every layer trains.
+    %(weights)s
     hidden_layer_sizes : tuple of int, default=(256,)
         Linear layers with ReLU that end the feature extractor, after the backbone; their
         output is the representation that :meth:`transform` returns and the domain head sees.
@@ -104,18 +97,18 @@ class DANNClassifier(ClassifierMixin, BaseEstimator):
         Source rows per step; each step draws as many target rows.
     optimizer : {"sgd", "adam", "adamw"} or callable, default="sgd"
         The torch optimizer, by name or as a class; ``"sgd"`` uses momentum 0.9, as the paper.
-    image_size : int, default=None
-        Resize images so that their shorter side is ``image_size`` and keep the centre square,
-        instead of the backbone's own size (the default ConvNet keeps images as they are).
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks.
-    device : str or torch.device, default="auto"
-        Where the network trains; ``"auto"`` takes CUDA when a GPU is visible.
+    %(image_size)s
+        The default ConvNet keeps images as they are: prediction then needs images of the
+        size seen by ``fit``.
+    %(callbacks)s
+    %(device)s
+    %(precision)s
+        Training itself runs in float32.
+    %(num_workers)s
+    %(compile)s
     verbose : int, default=0
         ``1`` prints skorch's table of epochs, ``2`` adds a progress bar over the steps.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights and the order of the source and target rows (torch's global
-        RNG is left as it was). Fits with the same integer are identical on the CPU.
+    %(random_state)s
 
     Attributes
     ----------
@@ -173,23 +166,14 @@ class DANNClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **TrainedNetworkClassifier._parameter_constraints,
         "backbone": [None, str, callable, Backbone],
-        "weights": [None, str, os.PathLike, Enum],
         "hidden_layer_sizes": [tuple, list],
         "domain_hidden_layer_sizes": [tuple, list],
         "domain_weight": [Interval(Real, 0, None, closed="left")],
         "domain_weight_schedule": [StrOptions({"ganin", "constant"})],
-        "lr": [Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions({"ganin", "constant"})],
         "extractor_lr_multiplier": [Interval(Real, 0, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
-        "image_size": [Interval(Integral, 1, None, closed="left"), None],
-        "callbacks": [None, list],
-        "device": [str, torch.device],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -210,6 +194,9 @@ class DANNClassifier(ClassifierMixin, BaseEstimator):
         image_size=None,
         callbacks=None,
         device="auto",
+        precision="auto",
+        num_workers=0,
+        compile=False,
         verbose=0,
         random_state=None,
     ):
@@ -228,6 +215,9 @@ class DANNClassifier(ClassifierMixin, BaseEstimator):
         self.image_size = image_size
         self.callbacks = callbacks
         self.device = device
+        self.precision = precision
+        self.num_workers = num_workers
+        self.compile = compile
         self.verbose = verbose
         self.random_state = random_state
 
@@ -255,70 +245,59 @@ class DANNClassifier(ClassifierMixin, BaseEstimator):
         """
         _check_sizes("hidden_layer_sizes", self.hidden_layer_sizes)
         _check_sizes("domain_hidden_layer_sizes", self.domain_hidden_layer_sizes)
-        vectors = is_table(X)
-        if vectors:
-            X, y = validate_data(self, X, y, dtype=np.float32)
-        else:
-            y = column_or_1d(y, warn=True)
+        X, y, vectors = self._validate_fit_input(X, y)
         check_classification_targets(y)
         is_target, labelled = _check_domains(y, sample_domain, _num_rows(X))
-        encoder = _fit_labels(y[labelled], type(self).__name__)
+        labels, classes = self._encode_labels(y[labelled], unlabelled=np.count_nonzero(~labelled))
         codes = np.full(len(y), UNLABELED, dtype=np.int64)
-        codes[labelled] = encoder.transform(y[labelled])
-        device = resolve_device(self.device)
+        codes[labelled] = labels
+        device = self._fit_device()
+        callbacks = self._user_callbacks()
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
         with seeded(int(seeds[0])):
             backbone = self._load_backbone(X.shape[1] if vectors else None, vectors)
-            inputs = self._prepare(X, backbone, is_target, device)
-            network = self._build_network(backbone, inputs[:1], len(encoder.classes_))
+            images = self._check_images(X, backbone, vectors)
+            if images is not None and self.image_size is None and not backbone.preprocessing.size:
+                _check_same_size(images, is_target)
+            spec = self._input_spec(backbone, images)
+            inputs = self._prepare(X if vectors else images, spec, device)
+            network = self._build_network(backbone, inputs[:1].cpu(), len(classes))
             rows = DomainRows(
                 inputs,
-                torch.as_tensor(codes),
-                torch.as_tensor(is_target),
+                torch.as_tensor(codes).to(inputs.device),
+                torch.as_tensor(is_target).to(inputs.device),
                 source_seed=int(seeds[1]),
                 target_seed=int(seeds[2]),
             )
-            net = self._build_net(network, len(PairedBatches(rows, self.batch_size)), device)
+            steps = len(PairedBatches(rows, self.batch_size))
+            net = self._build_net(network, steps, device, callbacks)
             net.fit(rows, None)
-        self.classes_ = encoder.classes_
+        self.classes_ = classes
         self.net_ = net
         self.n_features_out_ = network.label_head.in_features
-        self._input_kind = backbone.input_kind
-        self._preprocessing = backbone.preprocessing
-        self._in_channels = backbone.in_channels
+        self._input = spec
         return self
 
+    @property
+    def _n_features_out(self):
+        return self.n_features_out_
+
     def _load_backbone(self, in_features, vectors):
-        if isinstance(self.backbone, Backbone):
-            # Training changes weights in place: the user's network stays as it was given.
-            backbone = copy.deepcopy(self.backbone)
-        elif self.backbone is None and vectors:
-            backbone = Backbone(nn.Identity(), [("input", nn.Identity())], input_kind="vector")
-        elif self.backbone is None:
-            backbone = ganin_cnn()
-        else:
-            backbone = load_backbone(self.backbone, self.weights, in_features=in_features)
-        check_input_kind(backbone, vectors)
-        return backbone
+        if self.backbone is None and vectors:
+            return Backbone(nn.Identity(), [("input", nn.Identity())], input_kind="vector")
+        if self.backbone is None:
+            return ganin_cnn()
+        return self._build_backbone(in_features)
 
-    def _prepare(self, X, backbone, is_target, device):
-        """Training inputs as one float32 tensor on the CPU, images preprocessed once."""
-        if backbone.input_kind == "vector":
-            return torch.as_tensor(X, dtype=torch.float32)
-        images = check_images(X, channels=backbone.in_channels)
-        size = self.image_size or backbone.preprocessing.size
-        if size is None:
-            _check_same_size(images, is_target)
-        return self._encode(images, backbone, device).cpu()
+    def _prepare(self, X, spec, device):
+        """Training inputs as one float32 tensor, images preprocessed once.
 
-    def _encode(self, images, backbone, device):
-        prepare = Preprocessor(
-            backbone.preprocessing,
-            backbone.in_channels,
-            image_size=self.image_size,
-            device=device,
-        )
-        return torch.cat([prepare(batch) for batch in images.batches(self.batch_size)])
+        They stay on the GPU when they take under a quarter of its free memory, so that no
+        step copies its batch from the host.
+        """
+        batches = self._batches(X, device, spec)
+        inputs = torch.cat([batch.to(device) for batch in batches])
+        return inputs if _fits_on(inputs, device) else inputs.cpu()
 
     def _build_network(self, backbone, example, n_classes):
         layers = [backbone.layer(name) for name in backbone.layer_names]
@@ -331,7 +310,7 @@ class DANNClassifier(ClassifierMixin, BaseEstimator):
         extractor = nn.Sequential(trunk, bottleneck)
         return DANNNetwork(extractor, n_features, n_classes, self.domain_hidden_layer_sizes)
 
-    def _build_net(self, network, steps_per_epoch, device):
+    def _build_net(self, network, steps_per_epoch, device, user_callbacks):
         n_steps = self.max_epochs * steps_per_epoch
         callbacks = [
             (
@@ -344,7 +323,7 @@ class DANNClassifier(ClassifierMixin, BaseEstimator):
             callbacks.append(("lr_schedule", schedule))
         if self.verbose > 1:
             callbacks.append(("progress_bar", ProgressBar(batches_per_epoch=steps_per_epoch)))
-        optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
+        optimizer = self._optimizer()
         extra = {"optimizer__momentum": 0.9} if self.optimizer == "sgd" else {}
         return NeuralNet(
             module=network,
@@ -358,74 +337,26 @@ class DANNClassifier(ClassifierMixin, BaseEstimator):
             batch_size=self.batch_size,
             iterator_train=PairedBatches,
             train_split=None,
-            callbacks=callbacks + list(self.callbacks or []),
+            callbacks=callbacks + user_callbacks,
             device=device,
             verbose=self.verbose,
             **extra,
         )
 
-    def _run(self, X, part):
-        """``part`` ("features" or "logits") of every row, batch by batch, as float32."""
-        check_is_fitted(self)
+    def _outputs(self, X, part):
+        """``part`` ("features" or "logits") of every row, as float32."""
+        X = self._validate_input(X, same_size=True)
+        device = self._predict_device()
         module = self.net_.module_
-        module.eval()
-        device = resolve_device(self.device)
-        if self._input_kind == "vector":
-            X = validate_data(self, X, dtype=np.float32, reset=False)
-            batches = (
-                torch.as_tensor(X[start : start + self.batch_size])
-                for start in range(0, len(X), self.batch_size)
-            )
-        else:
-            images = check_images(X, channels=self._in_channels)
-            prepare = Preprocessor(
-                self._preprocessing, self._in_channels, image_size=self.image_size, device=device
-            )
-            batches = (prepare(batch) for batch in images.batches(self.batch_size))
-        autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-        )
-        outputs = []
-        with torch.inference_mode(), autocast:
-            for batch in batches:
-                features = module.extractor(batch.to(device))
-                out = features if part == "features" else module.label_head(features)
-                outputs.append(out.float())
-        return torch.cat(outputs).cpu().numpy()
 
-    def predict_proba(self, X):
-        """Probability of each class.
+        def logits(x):
+            return module.label_head(module.extractor(x))
 
-        Parameters
-        ----------
-        X : images or array-like of shape (n_samples, n_features)
-            As in :meth:`fit`.
+        forward = module.extractor if part == "features" else logits
+        return self._run(module, forward, self._batches(X, device), device)
 
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``.
-        """
-        check_is_fitted(self)
-        logits = self._run(X, "logits").astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
-
-    def predict(self, X):
-        """Most probable class.
-
-        Parameters
-        ----------
-        X : images or array-like of shape (n_samples, n_features)
-            As in :meth:`fit`.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self._run(X, "logits"), axis=1)]
+    def _logits(self, X):
+        return self._outputs(X, "logits")
 
     def transform(self, X):
         """The learned features: the extractor's output, which the two heads read.
@@ -440,7 +371,7 @@ class DANNClassifier(ClassifierMixin, BaseEstimator):
         features : ndarray of shape (n_samples, `n_features_out_`)
         """
         check_is_fitted(self)
-        return self._run(X, "features")
+        return self._outputs(X, "features")
 
     def fit_transform(self, X, y, *, sample_domain=None):
         """Fit, then return the learned features of ``X``.
@@ -462,7 +393,6 @@ class DANNClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
         # transform gives the learned features, computed in float32 whatever the input dtype.
         tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
         return tags
@@ -498,19 +428,9 @@ def _check_domains(y, sample_domain, n_samples):
     return is_target, ~unlabelled
 
 
-def _fit_labels(y, name):
-    encoder = LabelEncoder().fit(y)
-    if len(encoder.classes_) < 2:
-        raise ValueError(
-            f"{name} needs at least two classes to learn; the labelled rows hold 1 class: "
-            f"{encoder.classes_.tolist()[0]!r}."
-        )
-    return encoder
-
-
 def _check_same_size(images, is_target):
     """Refuse images of different sizes when nothing resizes them, naming the domains."""
-    sizes = _image_sizes(images)
+    sizes = images.sizes()
     if len(set(sizes)) == 1:
         return
     source = sorted({s for s, t in zip(sizes, is_target, strict=True) if not t})
@@ -522,13 +442,8 @@ def _check_same_size(images, is_target):
     )
 
 
-def _image_sizes(images):
-    if images.kind == "array":
-        return [tuple(images.data.shape[2:])] * len(images)
-    if images.kind == "paths":
-        sizes = []
-        for path in images.data:
-            with Image.open(path) as image:
-                sizes.append(image.size[::-1])
-        return sizes
-    return [image.size[::-1] for image in images.data]
+def _fits_on(inputs, device):
+    if device.type != "cuda":
+        return False
+    free, _ = torch.cuda.mem_get_info(device)
+    return inputs.element_size() * inputs.nelement() < free // 4

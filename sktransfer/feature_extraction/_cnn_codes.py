@@ -2,36 +2,28 @@
 
 from __future__ import annotations
 
-import copy
 import functools
-import os
-from contextlib import nullcontext
 from enum import Enum
 from numbers import Integral
 
 import joblib
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from ..backbones import Backbone, load_backbone
+from .._network_base import NetworkEstimator, fill_doc
+from ..backbones import load_backbone
 from ..backbones._registry import is_weight_file
 from ..utils._code_cache import CodeCache
-from ..utils._images import (
-    Preprocessor,
-    check_fitted_input,
-    check_images,
-    check_input_kind,
-    is_table,
-    row_digests,
-)
+from ..utils._images import row_digests
 from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
-from ..utils._torch import resolve_device, seeded
+from ..utils._torch import resolved_precision, seeded
 
 
-class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+@fill_doc
+class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetworkEstimator):
     """Features from a layer of a pretrained network, for use by any scikit-learn estimator.
 
     The network stays fixed: each image is preprocessed as the network expects, run up to
@@ -44,16 +36,13 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
     Parameters
     ----------
-    backbone : str, callable or Backbone, default="efficientnet_lite0"
+    backbone : str, callable, nn.Module or Backbone, default="efficientnet_lite0"
         The network: a name from :func:`~sktransfer.backbones.available_backbones` (every
         torchvision classification model, ``"efficientnet_lite0/1/2"``, the toy ``"toy_cnn"``
-        and ``"toy_mlp"``), a callable returning an ``nn.Module``, or a
-        :class:`~sktransfer.backbones.Backbone`.
-    weights : None, str, path or weights enum, default=None
-        Pretrained weights, see :func:`~sktransfer.backbones.load_backbone`: ``"imagenet"``,
-        ``"DEFAULT"``, a torchvision weights enum or name, or a local file. ``None`` keeps a
-        random initialisation (seeded by ``random_state``), which is rarely what you want for
-        transfer: pass ``weights="imagenet"`` for ImageNet features.
+        and ``"toy_mlp"``), a callable returning an ``nn.Module``, an ``nn.Module`` or a
+        :class:`~sktransfer.backbones.Backbone` (both copied, never changed).
+    %(weights)s
+        For transfer, pass ``weights="imagenet"`` for ImageNet features.
     layer : int or str, default=-1
         The layer whose output becomes the codes: an index into the backbone's
         ``layer_names`` (``-1`` is the last layer before the network's pooling and head, ``-2``
@@ -61,32 +50,32 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     pooling : {"avg", "max", "flatten"}, default="avg"
         How a spatial map ``(C, H, W)`` (or a token sequence ``(L, D)``) becomes a vector:
         average or maximum over positions, giving ``C`` features, or all values flattened.
-    image_size : int, default=None
-        Resize images so that their shorter side is ``image_size`` and keep the centre square,
-        instead of the backbone's own size (224 px for most ImageNet networks). Smaller sizes
-        trade accuracy for speed. Ignored for vector backbones.
+    %(image_size)s
+        Smaller sizes trade accuracy for speed.
     preprocess : bool, default=True
         Apply the backbone's resizing and normalisation. With ``False`` images are only scaled
         to [0, 1] (and resized if ``image_size`` is set): use it for inputs already prepared.
+        Without resizing, ``pooling="flatten"`` needs images of the size seen by ``fit``.
     batch_size : int, default=64
         Images per forward pass; memory use is bounded by it.
-    device : str or torch.device, default="auto"
-        Where the network runs; ``"auto"`` takes CUDA when a GPU is visible.
+    %(device)s
+    %(precision)s
+    %(num_workers)s
+    %(compile)s
     memory : None, str or joblib.Memory, default=None
         Cache the codes on disk, per image, under this location: across folds, grid points and
         refits each image is encoded once per configuration. ``Pipeline(memory=...)`` alone
         would recompute the codes of every validation fold at every grid point.
     verbose : int, default=0
-        Show a progress bar over batches when positive.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initialisation of a backbone without pretrained weights (torch's global RNG
-        is left as it was).
+        Show a progress bar over the batches of :meth:`transform` when positive.
+    %(random_state)s
 
     Attributes
     ----------
     backbone_ : Backbone
-        The network, in evaluation mode. Extractors with the same named backbone and
-        pretrained weights share it within a process: do not change its weights in place.
+        The network, in evaluation mode; never the object passed as ``backbone``. Extractors
+        with the same named backbone and pretrained weights share it within a process: do not
+        change its weights in place.
     layer_name_ : str
         Name of the layer the codes come from.
     n_features_in_ : int
@@ -118,17 +107,11 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     """
 
     _parameter_constraints: dict = {
-        "backbone": [str, callable, Backbone],
-        "weights": [None, str, os.PathLike, Enum],
+        **NetworkEstimator._parameter_constraints,
         "layer": [Interval(Integral, None, None, closed="neither"), str],
         "pooling": [StrOptions({"avg", "max", "flatten"})],
-        "image_size": [Interval(Integral, 1, None, closed="left"), None],
         "preprocess": ["boolean"],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "device": [str, torch.device],
         "memory": [None, str, HasMethods(["cache"])],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -142,6 +125,9 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         preprocess=True,
         batch_size=64,
         device="auto",
+        precision="auto",
+        num_workers=0,
+        compile=False,
         memory=None,
         verbose=0,
         random_state=None,
@@ -154,6 +140,9 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.preprocess = preprocess
         self.batch_size = batch_size
         self.device = device
+        self.precision = precision
+        self.num_workers = num_workers
+        self.compile = compile
         self.memory = memory
         self.verbose = verbose
         self.random_state = random_state
@@ -174,27 +163,26 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         -------
         self : CNNCodeExtractor
         """
-        vectors = is_table(X)
-        in_features = None
-        if vectors:
-            X = validate_data(self, X, dtype=np.float32)
-            in_features = X.shape[1]
-        resolve_device(self.device)
-        backbone = self._load_backbone(in_features)
-        check_input_kind(backbone, vectors)
+        X, _, vectors = self._validate_fit_input(X)
+        device = self._fit_device()
+        backbone = self._load_backbone(X.shape[1] if vectors else None)
+        images = self._check_images(X, backbone, vectors)
         layer_name = backbone.resolve_layer(self.layer)
-        sample = X[:1] if vectors else check_images(X, channels=backbone.in_channels).subset([0])
+        spec = self._input_spec(backbone, images, normalize=self.preprocess)
+        sample = X[:1] if vectors else images.subset([0])
         backbone.eval()
+        n_features_out = self._encode(sample, backbone, layer_name, spec, device).shape[1]
         self.backbone_ = backbone
         self.layer_name_ = layer_name
-        self._n_features_out = self._encode(sample, vectors).shape[1]
+        self._input = spec
+        self._n_features_out = n_features_out
         return self
 
     def _load_backbone(self, in_features):
         if isinstance(self.backbone, str) and _names_pretrained_weights(self.weights):
             return _shared_pretrained(self.backbone, self.weights)
         with seeded(self.random_state):
-            return load_backbone(self.backbone, self.weights, in_features=in_features)
+            return self._build_backbone(in_features)
 
     def transform(self, X):
         """Compute the codes of ``X``.
@@ -209,50 +197,39 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         codes : ndarray of shape (n_samples, n_codes), dtype float32
         """
         check_is_fitted(self)
-        vectors = self.backbone_.input_kind == "vector"
-        X = check_fitted_input(self, X, self.backbone_)
-        cache = CodeCache(self.memory, self._cache_config()) if self.memory is not None else None
+        X = self._validate_input(X, same_size=self.pooling == "flatten")
+        device = self._predict_device()
+        cache = None
+        if self.memory is not None:
+            cache = CodeCache(self.memory, self._cache_config(device))
         if cache is None or not cache.enabled:
-            return self._encode(X, vectors)
-        return self._encode_cached(X, vectors, cache)
+            return self._encode_fitted(X, device)
+        return self._encode_cached(X, device, cache)
 
-    def _encode_cached(self, X, vectors, cache):
-        keys = _row_keys(X, vectors)
+    def _encode_cached(self, X, device, cache):
+        keys = row_digests(X) if self._vectors else X.row_keys()
         hits, missing = cache.lookup(keys)
         if len(missing):
-            new = self._encode(_subset(X, missing, vectors), vectors)
+            new = self._encode_fitted(X[missing] if self._vectors else X.subset(missing), device)
             cache.add([keys[i] for i in missing], new)
             hits.update(zip(missing.tolist(), new, strict=True))
         return np.stack([hits[i] for i in range(len(keys))]).astype(np.float32, copy=False)
 
-    def _encode(self, X, vectors):
-        device = resolve_device(self.device)
-        backbone = self.backbone_.to(device)
-        if vectors:
-            batches = _vector_batches(X, self.batch_size)
-            prepare = torch.as_tensor
-        else:
-            batches = X.batches(self.batch_size)
-            prepare = Preprocessor(
-                backbone.preprocessing,
-                backbone.in_channels,
-                image_size=self.image_size,
-                normalize=self.preprocess,
-                device=device,
-            )
-        n_batches = -(-len(X) // self.batch_size)
-        with torch.inference_mode():
-            return _run(
-                backbone,
-                self.layer_name_,
-                self.pooling,
-                batches,
-                prepare,
-                device,
-                progress=tqdm(total=n_batches, disable=not self.verbose, unit="batch"),
-            )
+    @property
+    def _vectors(self):
+        return self._input.kind == "vector"
 
-    def _cache_config(self):
+    def _encode_fitted(self, X, device):
+        n_batches = -(-len(X) // self.batch_size)
+        progress = tqdm(total=n_batches, disable=not self.verbose, unit="batch")
+        with progress:
+            return self._encode(X, self.backbone_, self.layer_name_, self._input, device, progress)
+
+    def _encode(self, X, backbone, layer_name, spec, device, progress=None):
+        batches = self._batches(X, device, spec)
+        return _run(backbone, layer_name, self.pooling, batches, self, device, progress)
+
+    def _cache_config(self, device):
         state = {k: v.cpu().numpy() for k, v in self.backbone_.model.state_dict().items()}
         return {
             "weights": joblib.hash(state),
@@ -262,19 +239,12 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             "image_size": self.image_size,
             "preprocess": self.preprocess,
             "preprocessing": self.backbone_.preprocessing,
+            # bfloat16 codes differ from float32 ones: never serve one for the other.
+            "precision": resolved_precision(self.precision, device),
         }
-
-    def __getstate__(self):
-        # A network fitted on a GPU is stored on the CPU, so the pickle loads on any machine.
-        state = super().__getstate__()
-        backbone = state.get("backbone_")
-        if backbone is not None and any(p.device.type != "cpu" for p in backbone.parameters()):
-            state["backbone_"] = copy.deepcopy(backbone).cpu()
-        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
@@ -291,22 +261,13 @@ def _names_pretrained_weights(weights):
     return isinstance(weights, Enum) or (isinstance(weights, str) and not is_weight_file(weights))
 
 
-def _run(backbone, layer, pooling, batches, prepare, device, progress):
-    """Forward every batch up to ``layer``; the codes are copied to the host once, at the end."""
-    if backbone.input_kind == "image":
-        backbone = backbone.to(memory_format=torch.channels_last)
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-    )
-    outputs = []
-    with progress, autocast:
-        for batch in batches:
-            inputs = prepare(batch).to(device)
-            if inputs.ndim == 4:
-                inputs = inputs.contiguous(memory_format=torch.channels_last)
-            outputs.append(_pool(backbone.features(inputs, stop=layer), pooling).float())
-            progress.update()
-    return torch.cat(outputs).cpu().numpy()
+def _run(backbone, layer, pooling, batches, estimator, device, progress=None):
+    """The pooled activations of ``layer`` for every batch (the shared inference loop)."""
+
+    def codes(x):
+        return _pool(backbone.features(x, stop=layer), pooling)
+
+    return estimator._run(backbone, codes, batches, device, progress)
 
 
 def _pool(activations, pooling):
@@ -316,16 +277,3 @@ def _pool(activations, pooling):
     if pooling == "avg":
         return activations.mean(dim=dims)
     return activations.amax(dim=dims)
-
-
-def _vector_batches(X, batch_size):
-    for start in range(0, len(X), batch_size):
-        yield X[start : start + batch_size]
-
-
-def _row_keys(X, vectors):
-    return row_digests(X) if vectors else X.row_keys()
-
-
-def _subset(X, indices, vectors):
-    return X[indices] if vectors else X.subset(indices)

@@ -4,32 +4,28 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
-from enum import Enum
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_consistent_length
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import column_or_1d
 from torch import nn
 
-from ..backbones import Backbone, load_backbone
-from ..utils._images import check_fitted_input, check_images, check_input_kind, is_table
+from .._network_base import TrainedNetworkClassifier, fill_doc, move_net
 from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
-from ..utils._torch import resolve_device, seeded
-from ._network import Augment, Frozen, FrozenPrefix, TrainableSuffix, WholeNetwork, run_batches
+from ..utils._torch import seeded
+from ._network import Augment, Frozen, FrozenPrefix, TrainableSuffix, WholeNetwork
 from ._prefix_cache import encode_prefix
 from ._training import L2SP, HeadFirst, LwF, RegularizedNet, trained_suffix
 
-_OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 # The papers' values: alpha of L2-SP (Li et al., 2018), lambda_o of LwF (Li and Hoiem, 2016).
 _DEFAULT_STRENGTH = {"l2sp": 0.1, "lwf": 1.0}
 
 
-class FineTuneClassifier(ClassifierMixin, BaseEstimator):
+@fill_doc
+class FineTuneClassifier(TrainedNetworkClassifier):
     """Fine-tune a pretrained network on a classification task.
 
     The backbone's head is replaced by a new linear layer with one output per class, then the
@@ -54,14 +50,14 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    backbone : str, callable or Backbone, default="efficientnet_lite0"
+    backbone : str, callable, nn.Module or Backbone, default="efficientnet_lite0"
         The network: a name from :func:`~sktransfer.backbones.available_backbones`, a callable
-        returning an ``nn.Module``, or a :class:`~sktransfer.backbones.Backbone` (copied, never
-        changed). Its head must be an ``nn.Linear``.
-    weights : None, str, path or weights enum, default=None
-        Pretrained weights, see :func:`~sktransfer.backbones.load_backbone`; ``None`` keeps a
-        random initialisation seeded by ``random_state``, which is training from scratch
-        rather than transfer: pass ``weights="imagenet"`` to fine-tune ImageNet weights.
+        returning an ``nn.Module``, an ``nn.Module`` or a
+        :class:`~sktransfer.backbones.Backbone` (both copied, never changed). Its head must be
+        an ``nn.Linear``.
+    %(weights)s
+        Without weights this is training from scratch rather than transfer: pass
+        ``weights="imagenet"`` to fine-tune ImageNet weights.
     freeze_depth : int, str or "all", default=0
         Layers kept fixed, from the input side: an integer ``k`` freezes the first ``k`` layers
         of the backbone's ``layer_names``, a layer name freezes every layer up to and including
@@ -119,9 +115,7 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         When fitted already, ``fit`` trains the existing network ``max_epochs`` more epochs
         (optimizer state kept) instead of starting over; ``y`` must hold the same classes.
         The other parameters keep the values of the first fit.
-    image_size : int, default=None
-        Resize images so that their shorter side is ``image_size`` and keep the centre square,
-        instead of the backbone's own size. Ignored for vector backbones.
+    %(image_size)s
     memory : None, str or joblib.Memory, default=None
         Cache the outputs of the frozen layers on disk, per image, under this location, so
         that the folds, grid points, refits and random seeds of a search compute them once: a
@@ -133,24 +127,25 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
     train_split : None or callable, default=None
         How skorch holds out validation data during training, e.g. ``skorch.dataset.ValidSplit
         (0.2)``; ``None`` trains on every sample.
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks, e.g. ``skorch.callbacks.EarlyStopping`` with a ``train_split``.
-    device : str or torch.device, default="auto"
-        Where the network runs; ``"auto"`` takes CUDA when a GPU is visible.
+    %(callbacks)s
+        With a ``train_split``, ``EarlyStopping`` works as in skorch.
+    %(device)s
+    %(precision)s
+        Training itself runs in float32.
+    %(num_workers)s
+    %(compile)s
     verbose : int, default=0
         Print skorch's table of epochs when positive.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the new head, a randomly initialised backbone and the shuffling of batches
-        (torch's global RNG is left as it was). Fits with the same integer are identical on
-        the CPU.
+    %(random_state)s
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         The class labels.
     net_ : skorch.NeuralNetClassifier
-        The trained part of the network (trainable layers, pooling step and new head), taking
-        the outputs of the frozen layers; with ``augment``, the whole network.
+        The skorch net that trained the network. Its module is the trained part of the
+        network (trainable layers, pooling step and new head), taking the outputs of the
+        frozen layers; with ``augment``, the whole network.
     prefix_ : torch.nn.Module
         The cached part: input preparation and the frozen first layers (only input
         preparation with ``augment``), in evaluation mode.
@@ -198,14 +193,9 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "backbone": [str, callable, Backbone],
-        "weights": [None, str, os.PathLike, Enum],
+        **TrainedNetworkClassifier._parameter_constraints,
         "freeze_depth": [Interval(Integral, 0, None, closed="left"), str],
-        "lr": [Interval(Real, 0, None, closed="neither")],
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
         "regularization": [StrOptions({"l2sp", "lwf"}), None],
         "regularization_strength": [Interval(Real, 0, None, closed="left"), None],
         "head_weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -215,13 +205,8 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         "reinit_layers": [list, tuple, None],
         "augment": [callable, None],
         "warm_start": ["boolean"],
-        "image_size": [Interval(Integral, 1, None, closed="left"), None],
         "memory": [None, str, HasMethods(["cache"])],
         "train_split": [None, callable],
-        "callbacks": [None, list],
-        "device": [str, torch.device],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
     }
 
     # Tests turn this off to train the whole network with the prefix frozen inside it, the
@@ -253,6 +238,9 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         train_split=None,
         callbacks=None,
         device="auto",
+        precision="auto",
+        num_workers=0,
+        compile=False,
         verbose=0,
         random_state=None,
     ):
@@ -278,6 +266,9 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         self.train_split = train_split
         self.callbacks = callbacks
         self.device = device
+        self.precision = precision
+        self.num_workers = num_workers
+        self.compile = compile
         self.verbose = verbose
         self.random_state = random_state
 
@@ -302,42 +293,33 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         """
         if self.warm_start and hasattr(self, "net_"):
             return self._fit_more(X, y)
-        vectors = is_table(X)
-        if vectors:
-            X, y = validate_data(self, X, y, dtype=np.float32)
-        else:
-            y = np.asarray(y)
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least two classes to learn; y holds 1 class: "
-                f"{encoder.classes_.tolist()[0]!r}."
-            )
-        device = resolve_device(self.device)
+        X, y, vectors = self._validate_fit_input(X, y)
+        codes, classes = self._encode_labels(y)
+        device = self._fit_device()
+        callbacks = self._user_callbacks()
         with seeded(self.random_state):
-            backbone = self._load_backbone(X.shape[1] if vectors else None)
-            check_input_kind(backbone, vectors)
+            backbone = self._build_backbone(X.shape[1] if vectors else None)
+            images = self._check_images(X, backbone, vectors)
+            check_consistent_length(codes, X if vectors else images)
             layers = self._choose_layers(backbone)
-            if not vectors:
-                X = check_images(X, channels=backbone.in_channels)
-            if len(X) != len(y):
-                raise ValueError(f"X holds {len(X)} samples but y holds {len(y)} labels.")
-            prefix, module, plan = self._split(backbone, layers, len(encoder.classes_))
-            inputs = self._encode(prefix, X, device)
-            net = self._build_net(module, plan, len(encoder.classes_), device)
-            net.fit(self._net_input(module, inputs, device), encoder.transform(y))
-        self.classes_ = encoder.classes_
+            spec = self._input_spec(backbone, images)
+            prefix, module, plan = self._split(backbone, layers, len(classes))
+            inputs = self._encode(prefix, X if vectors else images, device)
+            net = self._build_net(module, plan, len(classes), device, callbacks)
+            net.fit(self._net_input(module, inputs, device), codes)
+        self.classes_ = classes
         self.frozen_layers_ = layers.frozen_names(backbone)
         self.prefix_ = prefix
         self.net_ = net
+        self._input = spec
         return self
 
     def _fit_more(self, X, y):
         """Warm start: more epochs of the fitted network, on data with the same classes."""
-        X = check_fitted_input(self, X, self.prefix_)
-        y = np.asarray(y)
+        X = self._validate_input(X)
+        y = column_or_1d(y, warn=True)
         check_classification_targets(y)
+        check_consistent_length(X, y)
         classes = np.unique(y)
         if not np.array_equal(classes, self.classes_):
             raise ValueError(
@@ -345,16 +327,18 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
                 f"{self.classes_.tolist()}, but y holds {classes.tolist()}; fit with "
                 "warm_start=False to start over with the new classes."
             )
-        if len(X) != len(y):
-            raise ValueError(f"X holds {len(X)} samples but y holds {len(y)} labels.")
-        device = resolve_device(self.device)
+        device = self._fit_device()
         inputs = self._encode(self.prefix_, X, device)
+        # A copy trains, so that a failed warm start leaves the fitted network as it was.
+        net = copy.deepcopy(self.net_)
+        move_net(net, device)
         with seeded(self.random_state):
-            self.net_.partial_fit(
-                self._net_input(self.net_.module_, inputs, device),
+            net.partial_fit(
+                self._net_input(net.module_, inputs, device),
                 np.searchsorted(self.classes_, y),
                 epochs=self.max_epochs,
             )
+        self.net_ = net
         return self
 
     def _encode(self, prefix, X, device):
@@ -365,13 +349,9 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
             batch_size=self.batch_size,
             device=device,
             image_size=self.image_size,
+            precision=self.precision,
+            num_workers=self.num_workers,
         )
-
-    def _load_backbone(self, in_features):
-        if isinstance(self.backbone, Backbone):
-            # Training changes weights in place: the user's network stays as it was given.
-            return copy.deepcopy(self.backbone)
-        return load_backbone(self.backbone, self.weights, in_features=in_features)
 
     def _choose_layers(self, backbone):
         """Validate the layer parameters against ``backbone``, before any heavy compute."""
@@ -439,8 +419,8 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
             return LwF(strength, self.temperature)
         return None
 
-    def _build_net(self, module, plan, n_classes, device):
-        optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
+    def _build_net(self, module, plan, n_classes, device, callbacks):
+        optimizer = self._optimizer()
         decay = {}
         if self.regularization == "l2sp" and isinstance(self.optimizer, str):
             # L2-SP replaces weight decay: AdamW's default decay pulls weights towards zero.
@@ -455,7 +435,7 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
             batch_size=self.batch_size,
             iterator_train__shuffle=True,
             train_split=self.train_split,
-            callbacks=[*(self.callbacks or []), *self._schedule(plan)],
+            callbacks=[*callbacks, *self._schedule(plan)],
             classes=np.arange(n_classes),
             device=device,
             verbose=self.verbose,
@@ -473,58 +453,19 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         if trained_suffix(module).source is None or augmented:
             # Without LwF nothing to record; with augmentation the frozen copy runs online.
             return inputs
-        module.to(device)
-        batches = (inputs[i : i + self.batch_size] for i in range(0, len(inputs), self.batch_size))
-        return {"x": inputs, "recorded": run_batches(module.recorded_outputs, batches, device)}
+        recorded = self._run(module, module.recorded_outputs, self._rows(inputs), device)
+        return {"x": inputs, "recorded": recorded}
 
-    def predict_proba(self, X):
-        """Probability of each class.
+    def _rows(self, inputs):
+        inputs = torch.as_tensor(inputs)
+        return (inputs[i : i + self.batch_size] for i in range(0, len(inputs), self.batch_size))
 
-        Parameters
-        ----------
-        X : images or array-like of shape (n_samples, n_features)
-            As in :meth:`fit`.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``.
-        """
-        check_is_fitted(self)
-        X = check_fitted_input(self, X, self.prefix_)
-        device = resolve_device(self.device)
+    def _logits(self, X):
+        X = self._validate_input(X)
+        device = self._predict_device()
         inputs = self._encode(self.prefix_, X, device)
-        proba = self.net_.predict_proba(inputs).astype(np.float64)
-        # The softmax ran in float32: renormalise so that rows sum to one in float64.
-        return proba / proba.sum(axis=1, keepdims=True)
-
-    def predict(self, X):
-        """Most probable class.
-
-        Parameters
-        ----------
-        X : images or array-like of shape (n_samples, n_features)
-            As in :meth:`fit`.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-    def __getstate__(self):
-        # A prefix fitted on a GPU is stored on the CPU, so the pickle loads on any machine.
-        state = super().__getstate__()
-        prefix = state.get("prefix_")
-        if prefix is not None and any(p.device.type != "cpu" for p in prefix.parameters()):
-            state["prefix_"] = copy.deepcopy(prefix).cpu()
-        return state
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        return tags
+        module = self.net_.module_
+        return self._run(module, module, self._rows(inputs), device)
 
 
 def layerwise_param_groups(n_trainable, lr, lr_decay, *, scope=""):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import numpy as np
 import torch
 from torch import nn
 from torchvision.transforms.v2 import functional as TF
 
-from ..utils._images import Preprocessor
+from .._network_base import InputSpec, input_batches, to_device
+from ..utils._torch import run_network
 
 
 class FrozenPrefix(nn.Module):
@@ -49,7 +48,7 @@ class FrozenPrefix(nn.Module):
             x = layer(x)
         return x if self.pool is None else self.pool(x)
 
-    def encode(self, X, *, batch_size, device, image_size=None):
+    def encode(self, X, *, batch_size, device, image_size=None, precision="auto", num_workers=0):
         """Prepare ``X`` (validated vectors or an ImageSet) and run it through the prefix.
 
         The outputs are computed batch by batch without autograd and copied to the host once,
@@ -57,28 +56,10 @@ class FrozenPrefix(nn.Module):
         """
         if self.input_kind == "vector" and not len(self.layers) and self.pool is None:
             return np.asarray(X, dtype=np.float32)
-        if self.input_kind == "vector":
-            batches = (X[i : i + batch_size] for i in range(0, len(X), batch_size))
-            prepare = torch.tensor
-        else:
-            batches = X.batches(batch_size)
-            prepare = Preprocessor(
-                self.preprocessing, self.in_channels, image_size=image_size, device=device
-            )
-        self.to(device)
-        return run_batches(self, (prepare(batch) for batch in batches), device)
-
-
-def run_batches(module, batches, device):
-    """``module`` applied to each batch without autograd, copied to the host once as float32."""
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-    )
-    outputs = []
-    with torch.inference_mode(), autocast:
-        for batch in batches:
-            outputs.append(module(torch.as_tensor(batch).to(device)).float())
-    return torch.cat(outputs).cpu().numpy()
+        spec = InputSpec(self.input_kind, self.in_channels, self.preprocessing, image_size)
+        batches = input_batches(X, spec, batch_size, device, num_workers=num_workers)
+        to_device(self, device)
+        return run_network(self, batches, device=device, precision=precision)
 
 
 class Frozen(nn.Module):

@@ -15,17 +15,18 @@ fine-tuned network that kept its first layers reuses them.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import joblib
 import numpy as np
 import torch
 
 from ..utils._code_cache import CodeCache
 from ..utils._images import row_digests
+from ..utils._torch import resolved_precision, run_network
 
 
-def encode_prefix(prefix, X, *, memory, batch_size, device, image_size=None):
+def encode_prefix(
+    prefix, X, *, memory, batch_size, device, image_size=None, precision="auto", num_workers=0
+):
     """``prefix.encode(X)``, read from and stored in the cache at ``memory`` when there is one.
 
     Parameters
@@ -42,14 +43,19 @@ def encode_prefix(prefix, X, *, memory, batch_size, device, image_size=None):
         Where the prefix runs.
     image_size : int, default=None
         Size the images are resized to, as in :meth:`FrozenPrefix.encode`.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Autocast precision of the frozen layers.
+    num_workers : int, default=0
+        Worker processes decoding image files.
 
     Returns
     -------
     ndarray of float32, one row per sample
     """
-    cache = PrefixCache(memory, prefix, image_size=image_size, device=device)
+    options = {"image_size": image_size, "precision": precision, "num_workers": num_workers}
+    cache = PrefixCache(memory, prefix, device=device, **options)
     if not cache.enabled:
-        return prefix.encode(X, batch_size=batch_size, device=device, image_size=image_size)
+        return prefix.encode(X, batch_size=batch_size, device=device, **options)
     return cache.encode(X, batch_size=batch_size)
 
 
@@ -65,21 +71,26 @@ class PrefixCache:
     image_size : int or None
         Size the images are resized to.
     device : torch.device
-        Where the prefix runs; CUDA computes in bfloat16, so its activations are kept apart
-        from those computed in float32.
+        Where the prefix runs.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Autocast precision; bfloat16 activations are kept apart from float32 ones.
+    num_workers : int, default=0
+        Worker processes decoding image files.
     """
 
-    def __init__(self, memory, prefix, *, image_size, device):
+    def __init__(self, memory, prefix, *, image_size, device, precision="auto", num_workers=0):
         self.prefix = prefix
         self.image_size = image_size
         self.device = device
+        self.precision = resolved_precision(precision, device)
+        self.num_workers = num_workers
         self.stages = list(prefix.layers) + ([] if prefix.pool is None else [prefix.pool])
         self.depths = []
         if memory is not None and self.stages:
             # depths[j - 1] holds the outputs of the first j stages.
             self.depths = [
                 CodeCache(memory, digest)
-                for digest in _depth_digests(prefix, self.stages, image_size, device)
+                for digest in _depth_digests(prefix, self.stages, image_size, self.precision)
             ]
         if self.depths and not self.depths[0].enabled:
             self.depths = []
@@ -97,7 +108,12 @@ class PrefixCache:
         if len(missing):
             subset = X[missing] if vectors else X.subset(missing)
             outputs = self.prefix.encode(
-                subset, batch_size=batch_size, device=self.device, image_size=self.image_size
+                subset,
+                batch_size=batch_size,
+                device=self.device,
+                image_size=self.image_size,
+                precision=self.precision,
+                num_workers=self.num_workers,
             )
             computed.update(zip(missing.tolist(), outputs, strict=True))
         for depth, (indices, activations) in starts.items():
@@ -133,22 +149,20 @@ class PrefixCache:
     def _run_from(self, depth, activations, batch_size):
         """Run the stages after ``depth`` over cached activations, as the prefix would."""
         self.prefix.to(self.device)
-        autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16)
-            if self.device.type == "cuda"
-            else nullcontext()
+
+        def rest(x):
+            for stage in self.stages[depth:]:
+                x = stage(x)
+            return x
+
+        batches = (
+            torch.from_numpy(activations[start : start + batch_size])
+            for start in range(0, len(activations), batch_size)
         )
-        outputs = []
-        with torch.inference_mode(), autocast:
-            for start in range(0, len(activations), batch_size):
-                x = torch.from_numpy(activations[start : start + batch_size]).to(self.device)
-                for stage in self.stages[depth:]:
-                    x = stage(x)
-                outputs.append(x.float())
-        return torch.cat(outputs).cpu().numpy()
+        return run_network(rest, batches, device=self.device, precision=self.precision)
 
 
-def _depth_digests(prefix, stages, image_size, device):
+def _depth_digests(prefix, stages, image_size, precision):
     """One digest per depth, each covering the input preparation and every stage up to it."""
     digest = joblib.hash(
         {
@@ -157,7 +171,7 @@ def _depth_digests(prefix, stages, image_size, device):
             "in_channels": prefix.in_channels,
             "preprocessing": prefix.preprocessing,
             "image_size": image_size if prefix.input_kind == "image" else None,
-            "precision": "bfloat16 autocast" if device.type == "cuda" else "float32",
+            "precision": precision,
         }
     )
     digests = []

@@ -1,13 +1,16 @@
-"""Device choice and seeding that leaves torch's global state as it was."""
+"""Device choice, numeric precision, seeding, and the one inference loop of every network."""
 
-from contextlib import contextmanager
+import warnings
+from contextlib import contextmanager, nullcontext
 
 import torch
 from sklearn.utils import check_random_state
 
+_DEVICE_TYPES = ("cpu", "cuda", "mps")
+
 
 def resolve_device(device):
-    """``"auto"`` becomes ``"cuda"`` when a GPU is visible, else ``"cpu"``.
+    """``"auto"`` becomes CUDA when a GPU is visible, then Apple's MPS, else the CPU.
 
     Raises
     ------
@@ -15,13 +18,125 @@ def resolve_device(device):
         If ``device`` is not a device torch knows.
     """
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
+            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda', 'cuda:N' or "
+            "'mps'."
         ) from exc
+    if resolved.type not in _DEVICE_TYPES:
+        raise ValueError(
+            f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
+        )
+    return resolved
+
+
+def check_device(device):
+    """The torch device of ``device``, refusing one this machine does not have.
+
+    Called before any work, so that a fit never fails half-way deep in torch.
+
+    Raises
+    ------
+    ValueError
+        If ``device`` is unknown, or names a GPU that is not available here.
+    """
+    resolved = resolve_device(device)
+    reason = _unavailable(resolved)
+    if reason:
+        raise ValueError(f"device={device!r} cannot be used: {reason}. Use device='auto' or 'cpu'.")
+    return resolved
+
+
+def inference_device(device):
+    """Where a fitted network runs: ``device``, or the CPU with a warning when it is absent.
+
+    A model fitted on a GPU and loaded on a machine without one still predicts.
+    """
+    resolved = resolve_device(device)
+    reason = _unavailable(resolved)
+    if not reason:
+        return resolved
+    warnings.warn(
+        f"device={device!r} is not available here ({reason}); running on the CPU instead. "
+        "Call set_params(device='cpu') (or 'auto') to silence this warning.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return torch.device("cpu")
+
+
+def _unavailable(device):
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            return "CUDA is not available on this machine (torch.cuda.is_available() is False)"
+        index = device.index or 0
+        if index >= torch.cuda.device_count():
+            return f"this machine has {torch.cuda.device_count()} CUDA device(s)"
+    if device.type == "mps" and not _mps_available():
+        return "Apple's MPS backend is not available on this machine"
+    return ""
+
+
+def _mps_available():
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def resolved_precision(precision, device):
+    """``"auto"`` made explicit: bfloat16 on CUDA, float32 elsewhere."""
+    if precision == "auto":
+        return "bfloat16" if device.type == "cuda" else "float32"
+    return precision
+
+
+def autocast(device, precision):
+    """The autocast context of ``precision`` (see :func:`resolved_precision`)."""
+    if resolved_precision(precision, device) == "float32":
+        return nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def run_network(forward, batches, *, device, precision="auto", progress=None):
+    """``forward`` over every batch without autograd; the outputs reach the host once.
+
+    The one inference loop of the library: inputs are copied without blocking (pinned by the
+    data loader on CUDA), images become channels-last, the outputs stay on the device until
+    the end and come back as one float32 array.
+
+    Parameters
+    ----------
+    forward : callable
+        Takes a batch tensor on ``device``, returns a tensor with one row per sample.
+    batches : iterable of torch.Tensor
+        The inputs, ready for the network.
+    device : torch.device
+        Where ``forward`` runs.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Autocast precision, see :func:`autocast`.
+    progress : tqdm-like, default=None
+        Updated once per batch.
+
+    Returns
+    -------
+    ndarray of float32
+    """
+    outputs = []
+    with torch.inference_mode(), autocast(device, precision):
+        for batch in batches:
+            x = torch.as_tensor(batch).to(device, non_blocking=True)
+            if x.ndim == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
+            outputs.append(forward(x).float())
+            if progress is not None:
+                progress.update()
+    return torch.cat(outputs).cpu().numpy()
 
 
 def torch_seed(random_state):

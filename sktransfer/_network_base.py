@@ -1,0 +1,427 @@
+"""The base of every estimator that runs a torch network.
+
+It owns what network estimators share, so that each of them is its algorithm plus a subclass:
+the shared parameters, their constraints and documentation; device checks made before any
+work; a backbone built without touching the user's object; input checks; the one data path
+(a torch ``DataLoader``, workers decoding files, pinned non-blocking copies, preprocessing on
+the network's device) and the one inference loop (:func:`~sktransfer.utils._torch.run_network`);
+persistence that loads a GPU-fitted model on a CPU-only machine; and atomic fits.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import io
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from enum import Enum
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from scipy.special import softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from skorch.callbacks import Callback
+from skorch.exceptions import DeviceWarning
+from torch import nn
+
+from .backbones import Backbone, load_backbone
+from .utils._images import Preprocessor, check_images, check_input_kind, is_table
+from .utils._sklearn import Interval, StrOptions
+from .utils._torch import check_device, inference_device, run_network
+
+OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+
+# Documentation of the shared parameters, written once: docstrings name them as %(name)s.
+SHARED_PARAMETERS = {
+    "weights": """weights : None, str, path or weights enum, default=None
+        Pretrained weights, see :func:`~sktransfer.backbones.load_backbone`: ``"imagenet"``,
+        ``"DEFAULT"``, a torchvision weights enum or name, or a local file. ``None`` keeps a
+        random initialisation seeded by ``random_state``.""",
+    "image_size": """image_size : int, default=None
+        Resize images so that their shorter side is ``image_size`` and keep the centre square,
+        instead of the backbone's own size. Ignored for vector backbones.""",
+    "device": """device : str or torch.device, default="auto"
+        Where the network runs: ``"auto"`` takes CUDA when a GPU is visible, then Apple's
+        ``"mps"``, else the CPU. A device this machine lacks is refused by ``fit`` before any
+        work; a fitted model loaded where its device is missing runs on the CPU, with a
+        warning.""",
+    "precision": """precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Numeric precision of the forward passes that need no gradient (codes, frozen layers,
+        predictions): ``"auto"`` is bfloat16 autocast on CUDA and float32 elsewhere.""",
+    "num_workers": """num_workers : int, default=0
+        Worker processes of the ``DataLoader`` that decodes image files; ``0`` decodes in the
+        calling process. Arrays already in memory are sliced, not decoded.""",
+    "compile": """compile : bool, default=False
+        Run the forward passes that need no gradient through ``torch.compile``. The first call
+        pays the compilation; it pays off on GPUs and large inputs.""",
+    "verbose": """verbose : int, default=0
+        Progress output when positive.""",
+    "random_state": """random_state : int, RandomState instance or None, default=None
+        Seeds every random choice of the network (initial weights, batch order); torch's
+        global RNG is left as it was. Fits with the same integer are identical on the CPU.""",
+    "callbacks": """callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks (instances of ``skorch.callbacks.Callback``, or
+        ``(name, callback)`` pairs), e.g. ``skorch.callbacks.EarlyStopping``.""",
+}
+
+
+def fill_doc(cls):
+    """Replace ``%(name)s`` in ``cls``'s docstring by the shared parameter's documentation."""
+
+    def replace(match):
+        indent, name = match.group(1), match.group(2)
+        # The entries are written for a class docstring: names at 4 spaces, text at 8.
+        return indent + SHARED_PARAMETERS[name]
+
+    if cls.__doc__:
+        cls.__doc__ = re.sub(r"(\n[ ]*)%\((\w+)\)s", replace, cls.__doc__)
+    return cls
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a fitted network takes: its input kind, channels, preprocessing and image size."""
+
+    kind: str
+    channels: int | None
+    preprocessing: object
+    image_size: int | None
+    normalize: bool = True
+    # (height, width) of the images seen by fit when nothing resizes them, else None.
+    fit_size: tuple | None = None
+
+    @property
+    def resizes(self):
+        return self.image_size is not None or (
+            self.normalize and self.preprocessing.size is not None
+        )
+
+
+def _atomic(fit):
+    """Wrap ``fit`` so that a fit that raises leaves the estimator as it was before the call."""
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        before = dict(self.__dict__)
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    wrapper.__atomic__ = True
+    return wrapper
+
+
+class NetworkEstimator(BaseEstimator):
+    """Shared ground of the estimators that run a torch network (private).
+
+    Subclasses extend ``_parameter_constraints`` with their own, store their parameters in
+    ``__init__`` and implement their algorithm; ``fit`` is made atomic automatically.
+    """
+
+    _parameter_constraints: dict = {
+        "backbone": [str, callable, Backbone],
+        "weights": [None, str, os.PathLike, Enum],
+        "image_size": [Interval(Integral, 1, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
+        "num_workers": [Interval(Integral, 0, None, closed="left")],
+        "compile": ["boolean"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "fit" in cls.__dict__ and not getattr(cls.fit, "__atomic__", False):
+            cls.fit = _atomic(cls.fit)
+
+    # -- fit-time checks --------------------------------------------------------------------
+
+    def _fit_device(self):
+        return check_device(self.device)
+
+    def _predict_device(self):
+        return inference_device(self.device)
+
+    def _build_backbone(self, in_features=None):
+        """The backbone as a new object: the user's network is never changed nor shared."""
+        if isinstance(self.backbone, Backbone):
+            return copy.deepcopy(self.backbone)
+        if isinstance(self.backbone, nn.Module):
+            from .backbones._torchvision import from_module
+
+            return from_module(copy.deepcopy(self.backbone))
+        return load_backbone(self.backbone, self.weights, in_features=in_features)
+
+    def _validate_fit_input(self, X, y=None, **check_params):
+        """``(X, y, vectors)``: a validated table, or images left as they are for later."""
+        vectors = is_table(X)
+        if vectors:
+            if y is None:
+                X = validate_data(self, X, dtype=np.float32, **check_params)
+            else:
+                X, y = validate_data(self, X, y, dtype=np.float32, **check_params)
+        elif y is not None:
+            y = column_or_1d(y, warn=True)
+        return X, y, vectors
+
+    def _input_spec(self, backbone, images=None, *, normalize=True):
+        """Check ``images`` against ``backbone`` and record what the network takes."""
+        spec = InputSpec(
+            kind=backbone.input_kind,
+            channels=backbone.in_channels,
+            preprocessing=backbone.preprocessing,
+            image_size=self.image_size,
+            normalize=normalize,
+        )
+        if images is None or spec.resizes:
+            return spec
+        sizes = set(images.sizes())
+        if len(sizes) > 1:
+            raise ValueError(
+                f"The images differ in size (height, width): {sorted(sizes)[:4]}, and nothing "
+                "resizes them. Pass image_size to resize every image to one size."
+            )
+        return InputSpec(**{**spec.__dict__, "fit_size": sizes.pop()})
+
+    @staticmethod
+    def _check_images(X, backbone, vectors):
+        check_input_kind(backbone, vectors)
+        return None if vectors else check_images(X, channels=backbone.in_channels)
+
+    # -- post-fit checks --------------------------------------------------------------------
+
+    def _validate_input(self, X, *, same_size=False):
+        """Validate ``X`` for the fitted network: a table of the fitted width, or images.
+
+        ``same_size`` requires the size seen by ``fit`` when nothing resizes the images (the
+        network's output width depends on it).
+        """
+        spec = self._input
+        if spec.kind == "vector":
+            return validate_data(self, X, dtype=np.float32, reset=False)
+        if is_table(X):
+            raise ValueError(
+                "Got a 2-D array, but the network takes images: pass images as a 4-D array "
+                "(n, C, H, W) or (n, H, W, C), a 3-D array of grayscale images, file paths or "
+                "PIL images."
+            )
+        images = check_images(X, channels=spec.channels)
+        if spec.resizes:
+            return images
+        sizes = set(images.sizes())
+        if len(sizes) > 1 or (same_size and spec.fit_size not in sizes):
+            raise ValueError(
+                f"The network was fitted on images of size {spec.fit_size} (height, width), "
+                f"and nothing resizes them, but X holds {sorted(sizes)[:4]}. Resize the images, "
+                "or fit with image_size set so that every image is resized to one size."
+            )
+        return images
+
+    # -- the data path and the inference loop -----------------------------------------------
+
+    def _batches(self, X, device, spec=None):
+        """The network's inputs, batch by batch: table rows, or prepared images on ``device``."""
+        return input_batches(
+            X, spec or self._input, self.batch_size, device, num_workers=self.num_workers
+        )
+
+    def _run(self, module, forward, batches, device, progress=None):
+        """``forward`` (a method of ``module``) over ``batches``, as one float32 array."""
+        module.eval()
+        to_device(module, device)
+        if self.compile:
+            # Dynamo caches compiled code per function body, guarded on what it closes over,
+            # so compiling at each call recompiles only when the network changes.
+            forward = torch.compile(forward)
+        return run_network(
+            forward, batches, device=device, precision=self.precision, progress=progress
+        )
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def __getstate__(self):
+        # Every fitted torch object goes through torch.save, so that loading maps tensors fitted
+        # on a GPU to the CPU; the model is moved to its device again on first use.
+        # object.__getstate__ may return the instance's own __dict__: never pop from it.
+        state = dict(super().__getstate__())
+        params = set(self.get_params(deep=False))
+        fitted = {
+            k: state.pop(k) for k in list(state) if k not in params and _holds_torch(state[k])
+        }
+        if fitted:
+            buffer = io.BytesIO()
+            torch.save(fitted, buffer)
+            state["_torch_state"] = buffer.getvalue()
+        return state
+
+    def __setstate__(self, state):
+        blob = state.pop("_torch_state", None)
+        if blob is not None:
+            with warnings.catch_warnings():
+                # skorch warns when a CUDA net loads on the CPU: that is the point here.
+                warnings.filterwarnings("ignore", category=DeviceWarning)
+                state.update(torch.load(io.BytesIO(blob), map_location="cpu", weights_only=False))
+        super().__setstate__(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
+    """Shared ground of network classifiers trained with skorch (private): labels, optimizer,
+    callbacks, and predictions from the network's logits."""
+
+    _parameter_constraints: dict = {
+        **NetworkEstimator._parameter_constraints,
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
+        "callbacks": [None, list],
+    }
+
+    def _encode_labels(self, y, *, unlabelled=0):
+        """Integer codes of ``y`` and the sorted classes, refusing fewer than two classes.
+
+        ``unlabelled`` counts the rows left out of ``y`` as unlabelled (``y == -1``).
+        """
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) < 2:
+            note = (
+                f" ({unlabelled} rows with y == -1 were taken as unlabelled target rows, the "
+                "library's convention, not as a class)"
+                if unlabelled
+                else ""
+            )
+            raise ValueError(
+                f"{type(self).__name__} needs at least two classes to learn; the labelled rows "
+                f"hold 1 class: {encoder.classes_.tolist()[0]!r}{note}."
+            )
+        return encoder.transform(y), encoder.classes_
+
+    def _optimizer(self):
+        return OPTIMIZERS.get(self.optimizer, self.optimizer)
+
+    def _user_callbacks(self):
+        """``callbacks`` checked before training: skorch callbacks or ``(name, callback)``."""
+        for item in self.callbacks or []:
+            callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
+            if isinstance(item, tuple) and not isinstance(item[0], str):
+                callback = None
+            if not isinstance(callback, Callback) and not (
+                isinstance(callback, type) and issubclass(callback, Callback)
+            ):
+                raise TypeError(
+                    "callbacks must hold skorch callbacks (skorch.callbacks.Callback instances) "
+                    f"or (name, callback) pairs; got {item!r}."
+                )
+        return list(self.callbacks or [])
+
+    def _logits(self, X):
+        """The network's class scores for ``X``, one float32 row per sample."""
+        raise NotImplementedError
+
+    def decision_function(self, X):
+        """The network's class scores (logits), before the softmax.
+
+        Parameters
+        ----------
+        X : images or array-like of shape (n_samples, n_features)
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Columns follow ``classes_``; for two classes, the score of the second class minus
+            that of the first, as scikit-learn's binary classifiers give.
+        """
+        check_is_fitted(self)
+        scores = self._logits(X).astype(np.float64)
+        return scores[:, 1] - scores[:, 0] if len(self.classes_) == 2 else scores
+
+    def predict_proba(self, X):
+        """Probability of each class.
+
+        Parameters
+        ----------
+        X : images or array-like of shape (n_samples, n_features)
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        check_is_fitted(self)
+        return softmax(self._logits(X).astype(np.float64), axis=1)
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : images or array-like of shape (n_samples, n_features)
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self._logits(X), axis=1)]
+
+
+def input_batches(X, spec, batch_size, device, *, num_workers=0):
+    """The one data path: rows of a table, or images decoded by a ``DataLoader`` (in
+    ``num_workers`` processes for files, pinned on CUDA) and prepared on ``device``."""
+    if spec.kind == "vector":
+        X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+        return (X[i : i + batch_size] for i in range(0, len(X), batch_size))
+    prepare = Preprocessor(
+        spec.preprocessing,
+        spec.channels,
+        image_size=spec.image_size,
+        normalize=spec.normalize,
+        device=device,
+    )
+    loader = X.loader(batch_size, num_workers=num_workers, pin_memory=device.type == "cuda")
+    return (prepare(batch) for batch in loader)
+
+
+def to_device(module, device):
+    module.to(device)
+    if any(p.ndim == 4 for p in module.parameters()):
+        module.to(memory_format=torch.channels_last)
+
+
+def move_net(net, device):
+    """Move a fitted skorch net, with its optimizer state, to ``device`` (for more training)."""
+    net.device = device
+    net.module_.to(device)
+    net.criterion_.to(device)
+    for state in net.optimizer_.state.values():
+        for key, value in state.items():
+            if torch.is_tensor(value) and value.ndim:
+                state[key] = value.to(device)
+
+
+def _holds_torch(value):
+    if isinstance(value, (torch.Tensor, nn.Module)):
+        return True
+    if isinstance(value, (np.ndarray, str, bytes, Integral, Real, type(None))):
+        return False
+    return True
