@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
@@ -35,7 +35,7 @@ __all__ = ["DANNClassifier"]
 
 
 @fill_doc
-class DANNClassifier(ClassNamePrefixFeaturesOutMixin, TrainedNetworkClassifier):
+class DANNClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedNetworkClassifier):
     """Domain-adversarial neural network: a classifier whose features cannot tell the domains apart.
 
     A feature extractor feeds two heads: a label head trained on the labelled rows, and a

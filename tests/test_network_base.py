@@ -1,0 +1,437 @@
+"""What every network estimator owes its users, checked on images and vectors alike.
+
+scikit-learn's common checks feed 2-D arrays only; these run the same promises through image
+backbones (the toy ConvNet), warm starts and domains: atomic fits, untouched global RNGs,
+devices refused before any work, pickles that load anywhere, inputs checked up front.
+"""
+
+import io
+import os
+import pickle
+import subprocess
+import sys
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import DataConversionWarning, NotFittedError
+from skorch.callbacks import Callback
+from torch import nn
+
+from sktransfer.backbones._toy import toy_cnn
+from sktransfer.domain_adaptation import DANNClassifier
+from sktransfer.feature_extraction import CNNCodeExtractor
+from sktransfer.fine_tuning import FineTuneClassifier
+
+RNG = np.random.default_rng(0)
+IMAGES = RNG.integers(0, 256, size=(24, 32, 32, 3), dtype=np.uint8)
+LABELS = np.array(["cat", "dog", "owl"] * 8)
+VECTORS = RNG.normal(size=(30, 4)).astype(np.float32)
+VECTOR_LABELS = (VECTORS[:, 0] > 0).astype(int)
+
+CUDA = torch.cuda.is_available()
+
+
+def _extractor(**params):
+    return CNNCodeExtractor(**{"backbone": "toy_cnn", "random_state": 0, **params})
+
+
+def _fine_tune(**params):
+    return FineTuneClassifier(
+        **{"backbone": "toy_cnn", "max_epochs": 2, "batch_size": 8, "random_state": 0, **params}
+    )
+
+
+def _dann(**params):
+    return DANNClassifier(
+        **{
+            "backbone": "toy_cnn",
+            "hidden_layer_sizes": (8,),
+            "domain_hidden_layer_sizes": (8,),
+            "max_epochs": 2,
+            "batch_size": 8,
+            "random_state": 0,
+            **params,
+        }
+    )
+
+
+# (estimator factory, fit arguments) on images; DANN adapts to unlabelled target rows.
+_DANN_Y = np.where(np.arange(24) < 16, LABELS, "-1")
+CASES = {
+    "CNNCodeExtractor": (_extractor, (IMAGES,), {}),
+    "FineTuneClassifier": (_fine_tune, (IMAGES, LABELS), {}),
+    "FineTuneClassifier-frozen": (_fine_tune, (IMAGES, LABELS), {}),
+    "FineTuneClassifier-warm": (_fine_tune, (IMAGES, LABELS), {}),
+    "DANNClassifier": (
+        _dann,
+        (IMAGES, np.r_[np.arange(16) % 3, np.full(8, -1)]),
+        {"sample_domain": np.r_[np.ones(16), -np.ones(8)]},
+    ),
+}
+
+
+def _case(name, **params):
+    factory, args, kwargs = CASES[name]
+    if name.endswith("-frozen"):
+        params = {"freeze_depth": 2, **params}
+    if name.endswith("-warm"):
+        params = {"warm_start": True, **params}
+    return factory(**params), args, kwargs
+
+
+def _outputs(estimator, X):
+    method = "transform" if isinstance(estimator, CNNCodeExtractor) else "predict_proba"
+    return getattr(estimator, method)(X)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# --- atomic fit ---------------------------------------------------------------------------
+
+
+def _failing_fits(name):
+    """Fits that must fail after validation started, each with its expected error."""
+    estimator, args, kwargs = _case(name)
+    X = args[0]
+    fails = [
+        (estimator.set_params(device="cpu"), (X[:0], *args[1:]), kwargs, ValueError),
+        (clone(estimator).set_params(batch_size=0), args, kwargs, ValueError),
+    ]
+    if len(args) > 1:
+        fails.append((clone(estimator), (X, args[1][:-3]), kwargs, ValueError))
+    return fails
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_failed_fit_leaves_an_unfitted_estimator_unfitted(name):
+    for estimator, args, kwargs, error in _failing_fits(name):
+        before = dict(vars(estimator))
+        with pytest.raises(error):
+            estimator.fit(*args, **kwargs)
+        assert vars(estimator) == before
+        with pytest.raises(NotFittedError):
+            _outputs(estimator, IMAGES)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_failed_refit_leaves_the_fitted_model_as_it_was(name):
+    estimator, args, kwargs = _case(name, device="cpu")
+    estimator.fit(*args, **kwargs)
+    expected = _outputs(estimator, IMAGES)
+    before = dict(vars(estimator))
+    with pytest.raises(ValueError):
+        estimator.fit(IMAGES[:, :, :, :2], *args[1:], **kwargs)  # two channels
+    assert vars(estimator) == before
+    np.testing.assert_array_equal(_outputs(estimator, IMAGES), expected)
+
+
+class _Interrupt(Callback):
+    armed = False
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.armed:
+            raise RuntimeError("interrupted")
+
+
+def test_a_warm_start_that_fails_mid_training_keeps_the_trained_network():
+    interrupt = _Interrupt()
+    clf = _fine_tune(device="cpu", warm_start=True, callbacks=[interrupt]).fit(IMAGES, LABELS)
+    weights = {k: v.clone() for k, v in clf.net_.module_.state_dict().items()}
+    history = len(clf.net_.history)
+    dict(clf.net_.callbacks_)["_Interrupt"].armed = True
+    with pytest.raises(RuntimeError, match="interrupted"):
+        clf.fit(IMAGES, LABELS)
+    assert len(clf.net_.history) == history
+    assert all(torch.equal(v, weights[k]) for k, v in clf.net_.module_.state_dict().items())
+
+
+# --- global state -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_no_method_changes_the_global_rngs(name):
+    estimator, args, kwargs = _case(name, device="cpu")
+    torch_state, numpy_state = torch.random.get_rng_state(), np.random.get_state()
+    estimator.fit(*args, **kwargs)
+    _outputs(estimator, IMAGES)
+    if hasattr(estimator, "predict"):
+        estimator.predict(IMAGES)
+        estimator.score(IMAGES[:16], np.arange(16) % 3 if name == "DANNClassifier" else LABELS[:16])
+    if hasattr(estimator, "transform"):
+        estimator.transform(IMAGES)
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+    assert np.random.get_state()[1].tolist() == numpy_state[1].tolist()
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_same_random_state_same_model(name):
+    first, args, kwargs = _case(name, device="cpu")
+    second = clone(first)
+    np.testing.assert_array_equal(
+        _outputs(first.fit(*args, **kwargs), IMAGES), _outputs(second.fit(*args, **kwargs), IMAGES)
+    )
+
+
+# --- devices --------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(CUDA, reason="this machine has a GPU")
+@pytest.mark.parametrize("device", ["cuda", "cuda:1"])
+@pytest.mark.parametrize("name", CASES)
+def test_a_missing_gpu_is_refused_before_any_work(name, device):
+    estimator, args, kwargs = _case(name, device=device)
+    with pytest.raises(ValueError, match=f"device='{device}' cannot be used: CUDA"):
+        estimator.fit(*args, **kwargs)
+    assert not [k for k in vars(estimator) if k.endswith("_")]
+
+
+@pytest.mark.skipif(
+    getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
+    reason="this machine has MPS",
+)
+def test_a_missing_mps_is_refused():
+    with pytest.raises(ValueError, match="device='mps' cannot be used: Apple's MPS"):
+        _extractor(device="mps").fit(IMAGES)
+
+
+@pytest.mark.parametrize("device", ["gpu", "xla", 3])
+def test_an_unknown_device_is_refused(device):
+    with pytest.raises(ValueError, match="device"):
+        _extractor(device=device).fit(IMAGES)
+
+
+@pytest.mark.skipif(CUDA, reason="this machine has a GPU")
+@pytest.mark.parametrize("name", CASES)
+def test_a_model_whose_device_is_missing_predicts_on_the_cpu_with_a_warning(name):
+    estimator, args, kwargs = _case(name, device="cpu")
+    expected = _outputs(estimator.fit(*args, **kwargs), IMAGES)
+    estimator.set_params(device="cuda")
+    with pytest.warns(UserWarning, match="running on the CPU"):
+        np.testing.assert_array_equal(_outputs(estimator, IMAGES), expected)
+
+
+# --- persistence ----------------------------------------------------------------------------
+
+
+def _joblib_round_trip(estimator):
+    buffer = io.BytesIO()
+    joblib.dump(estimator, buffer)
+    buffer.seek(0)
+    return joblib.load(buffer)
+
+
+def _pickle_round_trip(estimator):
+    return pickle.loads(pickle.dumps(estimator))
+
+
+@pytest.mark.parametrize("round_trip", [_pickle_round_trip, _joblib_round_trip])
+@pytest.mark.parametrize("name", CASES)
+def test_pickles_round_trip_and_hold_torch_state_in_one_cpu_mapped_blob(
+    name, round_trip, monkeypatch
+):
+    estimator, args, kwargs = _case(name, device="cpu")
+    estimator.fit(*args, **kwargs)
+    state = estimator.__getstate__()
+    assert isinstance(state["_torch_state"], bytes)
+    assert not any(isinstance(v, (nn.Module, torch.Tensor)) for v in state.values())
+    calls = []
+    real_load = torch.load
+
+    def recording_load(*load_args, **load_kwargs):
+        calls.append(load_kwargs.get("map_location"))
+        return real_load(*load_args, **load_kwargs)
+
+    monkeypatch.setattr(torch, "load", recording_load)
+    loaded = round_trip(estimator)
+    assert calls[0] == "cpu"  # tensors saved on a GPU come back on the CPU
+    np.testing.assert_array_equal(_outputs(loaded, IMAGES), _outputs(estimator, IMAGES))
+    assert vars(estimator).keys() == vars(loaded).keys()
+
+
+# --- backbones given as objects -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("factory", [_extractor, _fine_tune, _dann])
+def test_a_users_backbone_is_copied_never_changed(factory):
+    backbone = toy_cnn()
+    before = {k: v.clone() for k, v in backbone.state_dict().items()}
+    strides = [p.stride() for p in backbone.parameters()]
+    estimator = factory(backbone=backbone, device="cpu")
+    y = None if factory is _extractor else np.arange(24) % 3
+    estimator.fit(IMAGES, y)
+    fitted = getattr(estimator, "backbone_", None)
+    assert fitted is not backbone
+    assert all(torch.equal(v, before[k]) for k, v in backbone.state_dict().items())
+    assert [p.stride() for p in backbone.parameters()] == strides  # not made channels-last
+
+
+def test_an_nn_module_instance_is_accepted_as_backbone():
+    module = nn.Sequential(nn.Linear(4, 8), nn.ReLU())
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    clf = DANNClassifier(module, hidden_layer_sizes=(), max_epochs=2, device="cpu", random_state=0)
+    assert clf.fit(VECTORS, VECTOR_LABELS).predict(VECTORS).shape == (30,)
+    assert clf.transform(VECTORS).shape == (30, 8)
+    assert all(torch.equal(v, before[k]) for k, v in module.state_dict().items())
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["FineTuneClassifier", "DANNClassifier"])
+@pytest.mark.parametrize("callbacks", [["x"], [("name", 3)], [(1, Callback())]])
+def test_bad_callbacks_are_refused_before_training(name, callbacks):
+    estimator, args, kwargs = _case(name, device="cpu", callbacks=callbacks)
+    with pytest.raises(TypeError, match="callbacks must hold skorch callbacks"):
+        estimator.fit(*args, **kwargs)
+    assert not hasattr(estimator, "net_")
+
+
+def test_named_callbacks_are_accepted():
+    clf = _fine_tune(device="cpu", callbacks=[("mine", Callback())]).fit(IMAGES, LABELS)
+    assert "mine" in dict(clf.net_.callbacks_)
+
+
+def test_dann_refuses_images_of_another_size_at_prediction():
+    images = IMAGES[:, :28, :28]
+    y = np.r_[np.arange(16) % 3, np.full(8, -1)]
+    clf = DANNClassifier(max_epochs=1, device="cpu", random_state=0).fit(images, y)
+    with pytest.raises(ValueError, match=r"fitted on images of size \(28, 28\).*\(32, 32\)"):
+        clf.predict(IMAGES)
+    assert clf.predict(images).shape == (24,)
+
+
+def test_flattened_codes_need_the_size_seen_by_fit_when_nothing_resizes():
+    extractor = _extractor(pooling="flatten", preprocess=False, layer="block1").fit(IMAGES)
+    codes = extractor.transform(IMAGES)
+    assert codes.shape[1] == len(extractor.get_feature_names_out())
+    with pytest.raises(ValueError, match=r"fitted on images of size \(32, 32\)"):
+        extractor.transform(IMAGES[:, :16, :16])
+
+
+def test_images_of_mixed_sizes_that_nothing_resizes_are_refused_at_fit():
+    from PIL import Image
+
+    images = [Image.fromarray(IMAGES[0]), Image.fromarray(IMAGES[1, :16, :16])]
+    with pytest.raises(ValueError, match="differ in size.*image_size"):
+        _extractor(preprocess=False).fit(images)
+
+
+def test_warm_start_accepts_a_column_vector_y():
+    clf = _fine_tune(device="cpu", warm_start=True).fit(IMAGES, LABELS)
+    with pytest.warns(DataConversionWarning):
+        clf.fit(IMAGES, LABELS[:, None])
+    assert len(clf.net_.history) == 4
+
+
+def test_unlabelled_rows_are_named_when_too_few_classes_remain():
+    y = np.r_[np.ones(16, dtype=int), np.full(8, -1)]
+    with pytest.raises(ValueError, match="8 rows with y == -1 were taken as unlabelled"):
+        _dann(device="cpu").fit(IMAGES, y)
+
+
+# --- feature names and outputs ----------------------------------------------------------------
+
+
+def test_dann_features_have_names_and_follow_set_output():
+    pd = pytest.importorskip("pandas")
+    clf = _dann(device="cpu").set_output(transform="pandas")
+    clf.fit(*CASES["DANNClassifier"][1], **CASES["DANNClassifier"][2])
+    features = clf.transform(IMAGES)
+    assert isinstance(features, pd.DataFrame)
+    assert list(features.columns) == [f"dannclassifier{i}" for i in range(8)]
+
+
+def test_decision_function_orders_like_predict_proba():
+    clf = _fine_tune(device="cpu").fit(IMAGES, LABELS)
+    scores, proba = clf.decision_function(IMAGES), clf.predict_proba(IMAGES)
+    np.testing.assert_array_equal(scores.argmax(1), proba.argmax(1))
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+
+
+# --- precision and compilation ----------------------------------------------------------------
+
+
+def test_bfloat16_codes_are_close_to_float32_ones():
+    full = _extractor(device="cpu", precision="float32").fit_transform(IMAGES)
+    half = _extractor(device="cpu", precision="bfloat16").fit_transform(IMAGES)
+    assert not np.array_equal(full, half)
+    np.testing.assert_allclose(half, full, atol=0.05 * np.abs(full).max())
+
+
+@pytest.mark.slow
+def test_compiled_codes_equal_eager_ones():
+    eager = _extractor(device="cpu").fit_transform(IMAGES)
+    compiled = _extractor(device="cpu", compile=True).fit_transform(IMAGES)
+    np.testing.assert_allclose(compiled, eager, atol=1e-4)
+
+
+# --- GPU ------------------------------------------------------------------------------------
+
+_FINE_TUNE_VARIANTS = {
+    "head-only": {"freeze_depth": "all"},
+    "freeze-2": {"freeze_depth": 2},
+    "whole": {},
+    "l2sp": {"regularization": "l2sp", "freeze_depth": 1},
+    "lwf": {"regularization": "lwf", "freeze_depth": 1},
+    "head-first": {"head_epochs": 1},
+    "reinit": {"reinit_layers": ["block3"]},
+    "augment": {"augment": lambda image: image.flip(-1)},
+}
+
+_LOAD_ON_CPU = """
+import sys, joblib, numpy as np, torch
+assert not torch.cuda.is_available()
+estimator = joblib.load(sys.argv[1])
+images = np.load(sys.argv[2])
+method = "transform" if hasattr(estimator, "layer_name_") else "predict_proba"
+np.save(sys.argv[3], getattr(estimator.set_params(device="cpu"), method)(images))
+"""
+
+
+def _gpu_fitted():
+    yield "CNNCodeExtractor", _extractor(device="cuda").fit(IMAGES)
+    for variant, params in _FINE_TUNE_VARIANTS.items():
+        yield f"FineTune-{variant}", _fine_tune(device="cuda", **params).fit(IMAGES, LABELS)
+    name = "DANNClassifier"
+    yield name, _dann(device="cuda").fit(*CASES[name][1], **CASES[name][2])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
+def test_models_fitted_on_a_gpu_load_and_predict_in_a_cpu_only_process(tmp_path):
+    images = tmp_path / "images.npy"
+    np.save(images, IMAGES)
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    for name, estimator in _gpu_fitted():
+        model, out = tmp_path / f"{name}.joblib", tmp_path / f"{name}.npy"
+        joblib.dump(estimator, model)
+        subprocess.run(
+            [sys.executable, "-c", _LOAD_ON_CPU, str(model), str(images), str(out)],
+            check=True,
+            env=env,
+        )
+        on_gpu = _outputs(estimator, IMAGES)
+        # bfloat16 autocast on the GPU, float32 on the CPU.
+        np.testing.assert_allclose(np.load(out), on_gpu, atol=0.05, err_msg=name)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
+def test_gpu_fitted_models_round_trip_in_process():
+    for name, estimator in _gpu_fitted():
+        loaded = pickle.loads(pickle.dumps(estimator))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            np.testing.assert_allclose(
+                _outputs(loaded, IMAGES), _outputs(estimator, IMAGES), atol=1e-5, err_msg=name
+            )
