@@ -116,11 +116,11 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The candidate classes, in the order of the table: the columns of
-        ``decision_function`` and ``predict_proba``.
+        The candidate classes, sorted (as ``np.unique`` sorts them, whatever the order of
+        the table's rows): the columns of ``decision_function`` and ``predict_proba``.
 
     seen_classes_ : ndarray of shape (n_seen,)
-        The classes of ``y``, in the order of the table, with the type of ``y``.
+        The classes of ``y``, sorted, with the type of ``y``.
 
     attributes_ : ndarray of shape (n_classes, n_attributes)
         The rows of ``classes_`` in the table, as floats; centred by
@@ -211,7 +211,7 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
     >>> X = np.array([table[animal] for animal in y]) + noise
     >>> zsl = AttributeZeroShot(table, method="dap").fit(X, y)
     >>> zsl.classes_
-    array(['zebra', 'lion'], dtype='<U5')
+    array(['lion', 'zebra'], dtype='<U5')
     >>> zsl.predict([[1, 1, 0, 1], [0, 0, 1, 1]])
     array(['zebra', 'lion'], dtype='<U5')
     """
@@ -290,19 +290,14 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         table = _ClassTable.from_param(self.class_attributes, self.class_names)
         if self.center_attributes and self.method not in ("dap", "iap"):
             table.values = table.values - table.values.mean(axis=0)
-        seen, seen_labels = table.seen_rows(y)
-        candidates = table.candidate_rows(self.candidates, seen)
+        # Classes in sorted order, whatever the table's: scikit-learn's scorers read the
+        # columns of predict_proba as np.unique(y) orders the labels.
+        seen_labels, y_index = np.unique(y, return_inverse=True)
+        seen = table.seen_rows(seen_labels)
+        candidates, self.classes_ = table.candidate_classes(self.candidates, seen, seen_labels)
         table.check_distinct(candidates)
-        y_index = np.searchsorted(seen, table.rows_of(y))
         fitted = _FITS[self.method](self, X, y_index, table, seen)
 
-        # Labels keep the type of y where they can (a table may name classes of mixed types).
-        seen_only = np.isin(candidates, seen).all()
-        self.classes_ = (
-            seen_labels[np.searchsorted(seen, candidates)]
-            if seen_only
-            else (table.names[candidates])
-        )
         self.seen_classes_ = seen_labels
         self.attributes_ = table.values[candidates]
         self.seen_attributes_ = table.values[seen]
@@ -559,9 +554,8 @@ class _ClassTable:
     def rows_of(self, labels):
         return np.array([self._row[label] for label in labels.tolist()], dtype=np.intp)
 
-    def seen_rows(self, y):
-        """Rows of the classes of ``y`` in table order, and those labels as ``y`` types them."""
-        unique = np.unique(y)
+    def seen_rows(self, unique):
+        """Rows of the classes of ``y``, given as ``np.unique(y)``, in that order."""
         labels = unique.tolist()
         missing = [label for label in labels if label not in self._row]
         if missing:
@@ -574,9 +568,19 @@ class _ClassTable:
                 f"y holds {len(labels)} class; zero-shot learning needs at least 2 seen classes "
                 "to relate images to attributes."
             )
-        rows = self.rows_of(unique)
-        order = np.argsort(rows)
-        return rows[order], unique[order]
+        return self.rows_of(unique)
+
+    def candidate_classes(self, candidates, seen, seen_labels):
+        """Rows and labels of the candidate classes, sorted by label."""
+        rows = self.candidate_rows(candidates, seen)
+        # Labels keep the type of y where they can (a table may name classes of mixed types).
+        if np.isin(rows, seen).all():
+            position = {row: i for i, row in enumerate(seen.tolist())}
+            labels = seen_labels[[position[row] for row in rows.tolist()]]
+        else:
+            labels = self.names[rows]
+        order = _label_order(labels)
+        return rows[order], labels[order]
 
     def candidate_rows(self, candidates, seen):
         all_rows = np.arange(len(self.names))
@@ -633,6 +637,19 @@ def _table_values(rows, n_names):
             "every class needs every attribute."
         )
     return values
+
+
+def _label_order(labels):
+    """Indices that sort labels as np.unique does; mixed types sort by type, then value."""
+    try:
+        return np.argsort(labels, kind="stable")
+    except TypeError:
+        # np.unique cannot order ints among strings, but the candidates still need an order.
+        keys = labels.tolist()
+        return np.array(
+            sorted(range(len(keys)), key=lambda i: (type(keys[i]).__name__, keys[i])),
+            dtype=np.intp,
+        )
 
 
 def _label_array(names):
