@@ -376,6 +376,35 @@ def test_bad_tables_are_refused():
     AttributeZeroShot({**rows, "b": [1, 0]}).fit(X, y)
 
 
+@pytest.mark.parametrize(
+    "table, center, refused_by",
+    [
+        # Binarised at the attribute means (0.675), c and d both have both attributes.
+        ({"a": [1, 0], "b": [0, 1], "c": [0.8, 0.9], "d": [0.9, 0.8]}, True, {"dap", "iap"}),
+        # d's row is twice c's: the same cosine with any vector.
+        ({"a": [1, 0], "b": [0, 1], "c": [1, 1], "d": [2, 2]}, False, {"sae", "conse"}),
+        # Centred on the mean (0, 0.75), d's row is five times c's, and binarises alike.
+        (
+            {"a": [1, 0], "b": [-1, 0], "c": [0, 1], "d": [0, 2]},
+            True,
+            {"sae", "conse", "dap", "iap"},
+        ),
+    ],
+)
+def test_candidates_the_method_scores_alike_are_refused(table, center, refused_by):
+    rng = np.random.default_rng(0)
+    y = np.repeat(["a", "b"], 10)
+    X = np.array([table[label] for label in y]) + rng.normal(0, 0.1, (20, 2))
+    for method in METHODS:
+        zsl = AttributeZeroShot(table, method=method, center_attributes=center)
+        if method in refused_by:
+            with pytest.raises(ValueError, match=rf"method='{method}' cannot tell.*\['c', 'd'\]"):
+                zsl.fit(X, y)
+        else:
+            # The rows differ where this method looks.
+            assert zsl.fit(X, y).classes_.tolist() == ["c", "d"]
+
+
 def test_refused_fit_leaves_no_fitted_state():
     zsl = AttributeZeroShot({"a": [1, 0], "b": [0, 1], "c": [1, 1]})
     with pytest.raises(ValueError):

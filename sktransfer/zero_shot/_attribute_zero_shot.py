@@ -175,7 +175,9 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
     construction). Two candidate classes that differ only on such attributes are confused.
 
     Two candidate classes with the same row of the table cannot be told apart by any method,
-    so ``fit`` refuses them.
+    so ``fit`` refuses them. It refuses as well rows that only differ where the method does
+    not look: rows that binarise alike for DAP and IAP, rows that are positive multiples of
+    each other for the cosines of SAE and ConSE (after centring, if ``center_attributes``).
 
     References
     ----------
@@ -295,7 +297,7 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         seen_labels, y_index = np.unique(y, return_inverse=True)
         seen = table.seen_rows(seen_labels)
         candidates, self.classes_ = table.candidate_classes(self.candidates, seen, seen_labels)
-        table.check_distinct(candidates)
+        table.check_distinct(candidates, self.method)
         fitted = _FITS[self.method](self, X, y_index, table, seen)
 
         self.seen_classes_ = seen_labels
@@ -605,19 +607,30 @@ class _ClassTable:
             )
         return np.unique(self.rows_of(np.asarray(labels, dtype=object)))
 
-    def check_distinct(self, rows):
-        _, first, counts = np.unique(
-            self.values[rows], axis=0, return_index=True, return_counts=True
-        )
+    def check_distinct(self, rows, method):
+        """Refuse candidate classes whose rows ``method`` would score alike for every image."""
+        scored, how = _rows_as_scored(self.values, method)
+        _, group, counts = np.unique(scored[rows], axis=0, return_inverse=True, return_counts=True)
         if np.any(counts > 1):
-            twins = [
-                self.names[rows][np.all(self.values[rows] == self.values[rows][i], axis=1)]
-                for i in first[counts > 1]
-            ]
+            names, group = self.names[rows], group.ravel()
+            twins = [names[group == k].tolist() for k in np.flatnonzero(counts > 1)]
             raise ValueError(
-                "class_attributes gives candidate classes identical rows, so no method can tell "
-                f"them apart: {[t.tolist() for t in twins]}. Add an attribute that separates them."
+                f"class_attributes gives candidate classes identical rows{how}, so "
+                f"method={method!r} cannot tell them apart: {twins}. Add an attribute that "
+                "separates them."
             )
+
+
+def _rows_as_scored(values, method):
+    """The table as ``method`` compares classes, and how that differs from its values."""
+    if method in ("dap", "iap"):
+        return _binarise(values)[0], " once binarised at each attribute's mean"
+    if method in ("sae", "conse"):
+        # Cosines ignore a row's length. Rounding absorbs the last bits of the division, so
+        # that a row and its multiple compare equal.
+        unit = values / np.maximum(np.linalg.norm(values, axis=1, keepdims=True), 1e-12)
+        return np.round(unit, 10), " up to their length (the method scores by cosine)"
+    return values, ""
 
 
 def _table_values(rows, n_names):
