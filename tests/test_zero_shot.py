@@ -302,6 +302,25 @@ def test_integer_labels_and_explicit_candidates():
     assert set(zsl.predict(X_unseen)) <= {12, 15}
 
 
+def test_scoring_seen_classes_that_are_not_candidates_warns():
+    table, X, y, X_unseen, y_unseen = _binary_problem(n_per_class=10)
+    zsl = AttributeZeroShot(table)
+    # Stratified folds test the classes the model trained on, which "unseen" leaves out.
+    with pytest.warns(UserWarning, match=r"seen classes.*candidates='all'"):
+        scores = cross_val_score(zsl, X, y, cv=StratifiedKFold(3), error_score="raise")
+    np.testing.assert_array_equal(scores, 0.0)
+    explicit = clone(zsl).set_params(candidates=["u0", "c1"]).fit(X, y)
+    with pytest.warns(UserWarning, match=r"seen classes \['c0', 'c10'.*leave them out"):
+        explicit.score(X, y)
+
+    # No warning where the test classes can be predicted: class-disjoint folds, unseen test
+    # rows, and generalised zero-shot learning.
+    cross_val_score(zsl, X, y, cv=GroupKFold(3), groups=y, error_score="raise")
+    assert zsl.fit(X, y).score(X_unseen, y_unseen) > 0.9
+    gzsl = clone(zsl).set_params(candidates="all")
+    cross_val_score(gzsl, X, y, cv=StratifiedKFold(3), error_score="raise")
+
+
 def test_calibration_lowers_the_seen_classes_scores():
     table, X, y, X_unseen, y_unseen = _binary_problem()
     plain = AttributeZeroShot(table, candidates="all").fit(X, y)

@@ -1,5 +1,6 @@
 """AttributeZeroShot: recognise classes that had no training image, from their attributes."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -480,6 +481,51 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return self.classes_[np.argmax(self._scores(X), axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of ``predict(X)`` against ``y``.
+
+        Warns when ``y`` holds seen classes that are not candidates: ``predict`` never returns
+        them, so their rows all count as wrong (as in ``cross_val_score`` with stratified
+        folds and the default ``candidates="unseen"``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Image features.
+        y : array-like of shape (n_samples,)
+            True classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy.
+        """
+        check_is_fitted(self)
+        self._warn_if_seen_classes_cannot_be_predicted(y)
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def _warn_if_seen_classes_cannot_be_predicted(self, y):
+        # Only seen classes: rows of classes held out of training (class-disjoint folds, the
+        # usual zero-shot evaluation) are what the candidates are for.
+        left_out = set(self.seen_classes_.tolist()) - set(self.classes_.tolist())
+        scored = [label for label in np.unique(np.asarray(y)).tolist() if label in left_out]
+        if not scored:
+            return
+        why = (
+            "candidates='unseen' can only predict unseen classes"
+            if isinstance(self.candidates, str)
+            else "predict returns only the candidates, which leave them out"
+        )
+        warnings.warn(
+            f"Scoring rows of seen classes {scored[:5]!r}, but {why}: those rows all count as "
+            "wrong. Use candidates='all' for generalised zero-shot learning, or score on "
+            "classes held out of training (GroupKFold with groups=y).",
+            UserWarning,
+            stacklevel=3,  # the caller of score
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
