@@ -13,7 +13,7 @@ import sktransfer
 
 # Small, fast settings: the checks fit every estimator dozens of times.
 INIT_PARAMS = {
-    # A row for every label the checks fit with, in sorted order as np.unique(y) gives them;
+    # A row for every label the checks fit with (in any order: classes_ is sorted regardless);
     # the seen classes as candidates, so that the checks' training classes are predicted.
     "AttributeZeroShot": {
         "class_attributes": {

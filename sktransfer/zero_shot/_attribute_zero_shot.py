@@ -1,5 +1,6 @@
 """AttributeZeroShot: recognise classes that had no training image, from their attributes."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -116,11 +117,11 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The candidate classes, in the order of the table: the columns of
-        ``decision_function`` and ``predict_proba``.
+        The candidate classes, sorted (as ``np.unique`` sorts them, whatever the order of
+        the table's rows): the columns of ``decision_function`` and ``predict_proba``.
 
     seen_classes_ : ndarray of shape (n_seen,)
-        The classes of ``y``, in the order of the table, with the type of ``y``.
+        The classes of ``y``, sorted, with the type of ``y``.
 
     attributes_ : ndarray of shape (n_classes, n_attributes)
         The rows of ``classes_`` in the table, as floats; centred by
@@ -175,7 +176,9 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
     construction). Two candidate classes that differ only on such attributes are confused.
 
     Two candidate classes with the same row of the table cannot be told apart by any method,
-    so ``fit`` refuses them.
+    so ``fit`` refuses them. It refuses as well rows that only differ where the method does
+    not look: rows that binarise alike for DAP and IAP, rows that are positive multiples of
+    each other for the cosines of SAE and ConSE (after centring, if ``center_attributes``).
 
     References
     ----------
@@ -211,7 +214,7 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
     >>> X = np.array([table[animal] for animal in y]) + noise
     >>> zsl = AttributeZeroShot(table, method="dap").fit(X, y)
     >>> zsl.classes_
-    array(['zebra', 'lion'], dtype='<U5')
+    array(['lion', 'zebra'], dtype='<U5')
     >>> zsl.predict([[1, 1, 0, 1], [0, 0, 1, 1]])
     array(['zebra', 'lion'], dtype='<U5')
     """
@@ -290,19 +293,14 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         table = _ClassTable.from_param(self.class_attributes, self.class_names)
         if self.center_attributes and self.method not in ("dap", "iap"):
             table.values = table.values - table.values.mean(axis=0)
-        seen, seen_labels = table.seen_rows(y)
-        candidates = table.candidate_rows(self.candidates, seen)
-        table.check_distinct(candidates)
-        y_index = np.searchsorted(seen, table.rows_of(y))
+        # Classes in sorted order, whatever the table's: scikit-learn's scorers read the
+        # columns of predict_proba as np.unique(y) orders the labels.
+        seen_labels, y_index = np.unique(y, return_inverse=True)
+        seen = table.seen_rows(seen_labels)
+        candidates, self.classes_ = table.candidate_classes(self.candidates, seen, seen_labels)
+        table.check_distinct(candidates, self.method)
         fitted = _FITS[self.method](self, X, y_index, table, seen)
 
-        # Labels keep the type of y where they can (a table may name classes of mixed types).
-        seen_only = np.isin(candidates, seen).all()
-        self.classes_ = (
-            seen_labels[np.searchsorted(seen, candidates)]
-            if seen_only
-            else (table.names[candidates])
-        )
         self.seen_classes_ = seen_labels
         self.attributes_ = table.values[candidates]
         self.seen_attributes_ = table.values[seen]
@@ -484,6 +482,51 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return self.classes_[np.argmax(self._scores(X), axis=1)]
 
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of ``predict(X)`` against ``y``.
+
+        Warns when ``y`` holds seen classes that are not candidates: ``predict`` never returns
+        them, so their rows all count as wrong (as in ``cross_val_score`` with stratified
+        folds and the default ``candidates="unseen"``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Image features.
+        y : array-like of shape (n_samples,)
+            True classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy.
+        """
+        check_is_fitted(self)
+        self._warn_if_seen_classes_cannot_be_predicted(y)
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def _warn_if_seen_classes_cannot_be_predicted(self, y):
+        # Only seen classes: rows of classes held out of training (class-disjoint folds, the
+        # usual zero-shot evaluation) are what the candidates are for.
+        left_out = set(self.seen_classes_.tolist()) - set(self.classes_.tolist())
+        scored = [label for label in np.unique(np.asarray(y)).tolist() if label in left_out]
+        if not scored:
+            return
+        why = (
+            "candidates='unseen' can only predict unseen classes"
+            if isinstance(self.candidates, str)
+            else "predict returns only the candidates, which leave them out"
+        )
+        warnings.warn(
+            f"Scoring rows of seen classes {scored[:5]!r}, but {why}: those rows all count as "
+            "wrong. Use candidates='all' for generalised zero-shot learning, or score on "
+            "classes held out of training (GroupKFold with groups=y).",
+            UserWarning,
+            stacklevel=3,  # the caller of score
+        )
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
@@ -559,9 +602,8 @@ class _ClassTable:
     def rows_of(self, labels):
         return np.array([self._row[label] for label in labels.tolist()], dtype=np.intp)
 
-    def seen_rows(self, y):
-        """Rows of the classes of ``y`` in table order, and those labels as ``y`` types them."""
-        unique = np.unique(y)
+    def seen_rows(self, unique):
+        """Rows of the classes of ``y``, given as ``np.unique(y)``, in that order."""
         labels = unique.tolist()
         missing = [label for label in labels if label not in self._row]
         if missing:
@@ -574,9 +616,19 @@ class _ClassTable:
                 f"y holds {len(labels)} class; zero-shot learning needs at least 2 seen classes "
                 "to relate images to attributes."
             )
-        rows = self.rows_of(unique)
-        order = np.argsort(rows)
-        return rows[order], unique[order]
+        return self.rows_of(unique)
+
+    def candidate_classes(self, candidates, seen, seen_labels):
+        """Rows and labels of the candidate classes, sorted by label."""
+        rows = self.candidate_rows(candidates, seen)
+        # Labels keep the type of y where they can (a table may name classes of mixed types).
+        if np.isin(rows, seen).all():
+            position = {row: i for i, row in enumerate(seen.tolist())}
+            labels = seen_labels[[position[row] for row in rows.tolist()]]
+        else:
+            labels = self.names[rows]
+        order = _label_order(labels)
+        return rows[order], labels[order]
 
     def candidate_rows(self, candidates, seen):
         all_rows = np.arange(len(self.names))
@@ -601,19 +653,30 @@ class _ClassTable:
             )
         return np.unique(self.rows_of(np.asarray(labels, dtype=object)))
 
-    def check_distinct(self, rows):
-        _, first, counts = np.unique(
-            self.values[rows], axis=0, return_index=True, return_counts=True
-        )
+    def check_distinct(self, rows, method):
+        """Refuse candidate classes whose rows ``method`` would score alike for every image."""
+        scored, how = _rows_as_scored(self.values, method)
+        _, group, counts = np.unique(scored[rows], axis=0, return_inverse=True, return_counts=True)
         if np.any(counts > 1):
-            twins = [
-                self.names[rows][np.all(self.values[rows] == self.values[rows][i], axis=1)]
-                for i in first[counts > 1]
-            ]
+            names, group = self.names[rows], group.ravel()
+            twins = [names[group == k].tolist() for k in np.flatnonzero(counts > 1)]
             raise ValueError(
-                "class_attributes gives candidate classes identical rows, so no method can tell "
-                f"them apart: {[t.tolist() for t in twins]}. Add an attribute that separates them."
+                f"class_attributes gives candidate classes identical rows{how}, so "
+                f"method={method!r} cannot tell them apart: {twins}. Add an attribute that "
+                "separates them."
             )
+
+
+def _rows_as_scored(values, method):
+    """The table as ``method`` compares classes, and how that differs from its values."""
+    if method in ("dap", "iap"):
+        return _binarise(values)[0], " once binarised at each attribute's mean"
+    if method in ("sae", "conse"):
+        # Cosines ignore a row's length. Rounding absorbs the last bits of the division, so
+        # that a row and its multiple compare equal.
+        unit = values / np.maximum(np.linalg.norm(values, axis=1, keepdims=True), 1e-12)
+        return np.round(unit, 10), " up to their length (the method scores by cosine)"
+    return values, ""
 
 
 def _table_values(rows, n_names):
@@ -633,6 +696,19 @@ def _table_values(rows, n_names):
             "every class needs every attribute."
         )
     return values
+
+
+def _label_order(labels):
+    """Indices that sort labels as np.unique does; mixed types sort by type, then value."""
+    try:
+        return np.argsort(labels, kind="stable")
+    except TypeError:
+        # np.unique cannot order ints among strings, but the candidates still need an order.
+        keys = labels.tolist()
+        return np.array(
+            sorted(range(len(keys)), key=lambda i: (type(keys[i]).__name__, keys[i])),
+            dtype=np.intp,
+        )
 
 
 def _label_array(names):
