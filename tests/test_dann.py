@@ -17,15 +17,7 @@ from sktransfer.domain_adaptation._dann_network import (
 )
 from sktransfer.utils import pack_domains
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # Tiny networks gain nothing from intra-op parallelism, and on a busy machine torch's
-    # waiting threads slow their many small steps down tenfold.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _rotate(X, degrees):

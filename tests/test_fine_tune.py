@@ -20,14 +20,7 @@ VECTORS = (_DIGITS.data / 16).astype(np.float32)
 LABELS = _DIGITS.target
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # The toy networks gain nothing from intra-op parallelism, and on a busy machine torch's
-    # waiting threads slow their many tiny steps down tenfold.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _toy_cnn(**params):

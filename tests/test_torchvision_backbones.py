@@ -134,14 +134,7 @@ def _input_size(backbone, name):
     return max(32, tvm.get_model_weights(name).DEFAULT.meta["min_size"][0])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Run torch on one thread: inputs here are tiny, and on a busy machine the spinning of a
-    second intra-op thread made this module about 7 times slower (282 s instead of 41 s)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

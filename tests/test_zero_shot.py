@@ -4,7 +4,6 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from joblib import parallel_config
 from scipy.linalg import solve_sylvester
 from sklearn.base import clone
@@ -35,14 +34,7 @@ from sktransfer.zero_shot import (
 METHODS = ["eszsl", "sae", "dap", "iap", "conse"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # The toy networks gain nothing from intra-op parallelism, and on a busy machine torch's
-    # waiting threads slow their many tiny steps down tenfold.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _binary_problem(n_per_class=20, noise=0.15, n_noise_features=4, seed=0):

@@ -114,11 +114,32 @@ class Backbone(nn.Module):
         return None if self.head_name is None else self.model.get_submodule(self.head_name)
 
     def layer(self, name):
-        """The module of layer ``name``."""
+        """The module of a layer.
+
+        Parameters
+        ----------
+        name : int or str
+            The layer: its name, or its position (negative from the end).
+
+        Returns
+        -------
+        torch.nn.Module
+            The layer's module, which shares its submodules with ``model``.
+        """
         return self._layers[self.layer_index(name)][1]
 
     def layer_index(self, layer):
-        """Position of ``layer`` (an int, negative from the end, or a layer name).
+        """Position of a layer, from the input side.
+
+        Parameters
+        ----------
+        layer : int or str
+            A layer name, or a position (negative from the end).
+
+        Returns
+        -------
+        int
+            The position in ``layer_names``, in ``[0, len(layer_names))``.
 
         Raises
         ------
@@ -143,7 +164,18 @@ class Backbone(nn.Module):
         return layer % len(names)
 
     def resolve_layer(self, layer):
-        """Qualified name of ``layer``: a layer, or any submodule of ``model`` inside one.
+        """Qualified name of a layer, or of any submodule of ``model`` inside one.
+
+        Parameters
+        ----------
+        layer : int or str
+            A layer name or position (negative from the end), or the full name in ``model`` of a
+            submodule inside a layer (e.g. ``"layer3.1.conv2"`` for a ResNet).
+
+        Returns
+        -------
+        str
+            The layer's name, or the submodule's full name as given.
 
         Raises
         ------
@@ -168,9 +200,21 @@ class Backbone(nn.Module):
     def features(self, x, *, start=None, stop=None):
         """Run the layers from ``start`` to ``stop`` (both included) on ``x``.
 
-        ``start=None`` begins at the input; ``stop=None`` runs every layer. ``stop`` may also be
-        the full name of a submodule inside a layer: the pass ends when that submodule's output
-        is ready, and that output is returned.
+        Parameters
+        ----------
+        x : torch.Tensor
+            The input of layer ``start``: prepared images or vectors when ``start=None``.
+        start : int or str, default=None
+            The first layer to run, by name or position; ``None`` begins at the input.
+        stop : int or str, default=None
+            The last layer to run, by name or position; ``None`` runs every layer. It may also be
+            the full name of a submodule inside a layer: the pass ends when that submodule's
+            output is ready.
+
+        Returns
+        -------
+        torch.Tensor
+            The output of ``stop`` (of the submodule, when ``stop`` names one), before pooling.
         """
         first = 0 if start is None else self.layer_index(start)
         if isinstance(stop, str) and stop not in self.layer_names:
@@ -203,10 +247,34 @@ class Backbone(nn.Module):
         return self._pool
 
     def pool(self, x):
-        """The network's own step from its last layer's output to its head's input."""
+        """Apply the network's own step from its last layer's output to its head's input.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            The output of the last layer.
+
+        Returns
+        -------
+        torch.Tensor
+            The head's input (for most ConvNets, globally pooled and flattened maps).
+        """
         return self._pool(x)
 
     def forward(self, x):
+        """Run the whole network: its layers, its pooling step and its head.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Prepared images ``(n, C, H, W)`` or vectors ``(n, n_features)``.
+
+        Returns
+        -------
+        torch.Tensor
+            The original network's output: the head's logits, or the pooled features of a
+            network without a head.
+        """
         x = self.pool(self.features(x))
         head = self.head
         return x if head is None else head(x)
@@ -229,7 +297,23 @@ def sequential(*modules):
 class GlobalAvgPool(nn.Module):
     """Average ``(n, C, H, W)`` maps over space to ``(n, C)``; other shapes pass through."""
 
+    # Declared so that the signature shows no parameter (nn.Module's is (*args, **kwargs)).
+    def __init__(self):
+        super().__init__()
+
     def forward(self, x):
+        """Average the maps over space.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Maps ``(n, C, H, W)``, or a tensor of another rank.
+
+        Returns
+        -------
+        torch.Tensor
+            The ``(n, C)`` spatial means of 4-D maps; any other input unchanged.
+        """
         if x.ndim == 4:
             x = torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
         return x

@@ -17,8 +17,13 @@ _EFFICIENTNET_LITE = {"efficientnet_lite0", "efficientnet_lite1", "efficientnet_
 
 
 def available_backbones():
-    """Names that :func:`load_backbone` accepts: toy networks, EfficientNet-Lite and torchvision's
-    classification models."""
+    """List the names that :func:`load_backbone` accepts.
+
+    Returns
+    -------
+    list of str
+        The toy networks, EfficientNet-Lite0/1/2 and torchvision's classification models, sorted.
+    """
     from ._torchvision import torchvision_names
 
     return sorted(_TOY | _EFFICIENTNET_LITE | set(torchvision_names()))
@@ -49,6 +54,7 @@ def load_backbone(backbone, weights=None, *, in_channels=3, in_features=None):
     Returns
     -------
     Backbone
+        The network cut into layers, with its weights loaded.
     """
     if isinstance(backbone, Backbone):
         return backbone
@@ -121,9 +127,19 @@ def is_weight_file(weights):
 
 
 def read_weight_file(path):
-    """The state dict stored in ``path``, read with ``torch.load(weights_only=True)``.
+    """Read the state dict stored in a weight file, with ``torch.load(weights_only=True)``.
 
     A checkpoint that wraps the state dict under ``"state_dict"`` or ``"model"`` is unwrapped.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.pth`` or ``.pt`` file.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        The state dict, on the CPU.
 
     Raises
     ------

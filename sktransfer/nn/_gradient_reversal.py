@@ -63,6 +63,18 @@ class GradientReversal(nn.Module):
         self.lambda_ = lambda_
 
     def forward(self, x):
+        """Return ``x`` unchanged; its gradient comes back times ``-lambda_``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Features on their way to a domain classifier.
+
+        Returns
+        -------
+        torch.Tensor
+            A view of ``x``.
+        """
         return _ReverseGradient.apply(x, float(self.lambda_))
 
     def extra_repr(self):

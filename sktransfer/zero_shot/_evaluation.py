@@ -147,6 +147,7 @@ def per_class_accuracy_scorer(estimator, X, y):
     Returns
     -------
     score : float
+        The mean over the classes of ``y`` of each class's accuracy.
     """
     return per_class_accuracy_score(y, estimator.predict(X))
 
@@ -171,6 +172,7 @@ def harmonic_mean_scorer(estimator, X, y):
     Returns
     -------
     H : float
+        The harmonic mean of the per-class accuracies on the seen and on the unseen classes.
     """
     model = estimator[-1] if hasattr(estimator, "steps") else estimator
     if not hasattr(model, "seen_classes_"):
@@ -274,6 +276,7 @@ class ClassHoldoutSplit(BaseCrossValidator):
         Returns
         -------
         n_splits : int
+            The number of folds.
         """
         return self.n_splits
 

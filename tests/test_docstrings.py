@@ -1,0 +1,145 @@
+"""Every public docstring through numpydoc's validator, on the checks that matter to a reader."""
+
+import inspect
+import pkgutil
+import warnings
+from importlib import import_module
+
+import pytest
+from numpydoc.validate import validate
+
+import sktransfer
+
+# The numpydoc codes that fail the test. Left out, and why:
+# - GL01, GL02: where the quotes sit, which is layout rather than content.
+# - SS05 (summary in the infinitive) and SS06 (summary on one line): a descriptive summary ("The
+#   module of layer ``name``.") reads as well, and a 100-column line wraps some good ones.
+# - ES01, SA01, EX01: not every method needs an extended summary, a See Also or an example; the
+#   class docstrings carry the examples, which run as doctests.
+# - RT02: scikit-learn's convention names the returned value (``self : object``,
+#   ``y_pred : ndarray of shape (n_samples,)``), which numpydoc would have as a bare type.
+CHECKED_CODES = {
+    "GL03",  # double blank line
+    "GL05",  # tabs
+    "GL06",  # unknown section
+    "GL07",  # sections in the wrong order
+    "GL08",  # no docstring
+    "GL09",  # deprecation note after the extended summary
+    "GL10",  # reST directive with one colon
+    "SS01",  # no summary
+    "SS02",  # summary not capitalised
+    "SS03",  # summary without a final period
+    "SS04",  # summary with leading whitespace
+    "PR01",  # parameter not documented
+    "PR02",  # documented parameter the signature does not have
+    "PR03",  # parameters documented in another order than the signature's
+    "PR04",  # parameter without a type
+    "PR05",  # parameter type ending with a period
+    "PR06",  # "integer", "boolean", "string" instead of int, bool, str
+    "PR07",  # parameter without a description
+    "PR08",  # parameter description not capitalised
+    "PR09",  # parameter description without a final period
+    "PR10",  # no space before the colon after the parameter name
+    "RT01",  # no Returns section in a function that returns
+    "RT03",  # returned value without a description
+    "RT04",  # return description not capitalised
+    "RT05",  # return description without a final period
+    "YD01",  # no Yields section in a generator
+    "SA02",  # See Also description without a final period
+    "SA03",  # See Also description not capitalised
+    "SA04",  # See Also reference without a description
+}
+
+# Public methods whose contract the parent library documents: torch's repr hook.
+# (Methods inherited from scikit-learn or torch, such as set_params, get_params, set_output,
+# set_fit_request or train, are never collected: only those whose code lives in sktransfer are.)
+SKIPPED_METHODS = {"extra_repr"}
+
+# Temporary: docstrings that fail today in files being rewritten with the network base, so not
+# edited here. Remove an entry once its docstring passes; strict xfail reports it when it does.
+KNOWN_FAILURES = {
+    "sktransfer.domain_adaptation.DANNClassifier.fit": "RT03",
+    "sktransfer.domain_adaptation.DANNClassifier.fit_transform": "RT03",
+    "sktransfer.domain_adaptation.DANNClassifier.predict": "RT03",
+    "sktransfer.domain_adaptation.DANNClassifier.transform": "RT03",
+    "sktransfer.feature_extraction.CNNCodeExtractor.fit": "RT03",
+    "sktransfer.feature_extraction.CNNCodeExtractor.transform": "RT03",
+    "sktransfer.fine_tuning.FineTuneClassifier.fit": "RT03",
+    "sktransfer.fine_tuning.FineTuneClassifier.predict": "RT03",
+    "sktransfer.utils.ImageSet": "PR01 (data, kind, channels)",
+    "sktransfer.utils.ImageSet.batches": "PR01 (batch_size), YD01",
+    "sktransfer.utils.ImageSet.row_keys": "RT01",
+    "sktransfer.utils.ImageSet.subset": "PR01 (indices), RT01",
+    "sktransfer.utils.resolve_device": "PR01 (device), RT01",
+    "sktransfer.zero_shot.AttributeZeroShot.fit": "RT03",
+}
+
+
+def _defined_in_sktransfer(cls, name):
+    """Whether ``cls.name`` is a method or property whose code is sktransfer's."""
+    static = inspect.getattr_static(cls, name)
+    if isinstance(static, property):
+        member = static.fget
+    elif isinstance(static, (staticmethod, classmethod)):
+        member = static.__func__
+    else:
+        member = getattr(cls, name)  # resolves descriptors such as sklearn's available_if
+        if not callable(member) or inspect.isclass(member):
+            return False
+    # unwrap: scikit-learn's set_output wraps transform in the subclass, keeping the original
+    module = getattr(inspect.unwrap(member), "__module__", None) or ""
+    return module.startswith("sktransfer")
+
+
+def _public_objects():
+    names = set()
+    for module_info in pkgutil.walk_packages(sktransfer.__path__, "sktransfer."):
+        if any(part.startswith("_") for part in module_info.name.split(".")[1:]):
+            continue
+        module = import_module(module_info.name)
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            path = f"{module_info.name}.{name}"
+            names.add(path)
+            if not inspect.isclass(obj):
+                continue
+            for attr in dir(obj):
+                if attr.startswith("_") or attr in SKIPPED_METHODS:
+                    continue
+                if _defined_in_sktransfer(obj, attr):
+                    names.add(f"{path}.{attr}")
+    return sorted(names)
+
+
+PUBLIC_OBJECTS = _public_objects()
+
+
+def _params():
+    for name in PUBLIC_OBJECTS:
+        marks = []
+        if name in KNOWN_FAILURES:
+            reason = f"docstring being rewritten with the network base ({KNOWN_FAILURES[name]})"
+            marks.append(pytest.mark.xfail(strict=True, reason=reason))
+        yield pytest.param(name, id=name, marks=marks)
+
+
+def test_public_objects_are_found():
+    assert "sktransfer.feature_extraction.CNNCodeExtractor" in PUBLIC_OBJECTS
+    assert "sktransfer.feature_extraction.CNNCodeExtractor.transform" in PUBLIC_OBJECTS
+    assert "sktransfer.instance_transfer.TrAdaBoost.predict_proba" in PUBLIC_OBJECTS
+    assert "sktransfer.instance_transfer.TrAdaBoost.set_params" not in PUBLIC_OBJECTS
+
+
+def test_known_failures_name_public_objects():
+    # An entry that no longer names anything (a rename) would otherwise go unnoticed.
+    assert set(KNOWN_FAILURES) <= set(PUBLIC_OBJECTS)
+
+
+@pytest.mark.parametrize("name", list(_params()))
+def test_docstring(name):
+    # numpydoc also warns about what it reports as GL06; the report is what this test reads.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = validate(name)
+    errors = [f"{code}: {message}" for code, message in result["errors"] if code in CHECKED_CODES]
+    assert not errors, f"{name} ({result['file']}:{result['file_line']}):\n" + "\n".join(errors)
