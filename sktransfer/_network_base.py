@@ -380,6 +380,7 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
         Returns
         -------
         y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
         """
         check_is_fitted(self)
         return self.classes_[np.argmax(self._logits(X), axis=1)]

@@ -58,20 +58,10 @@ SKIPPED_METHODS = {"extra_repr"}
 # Temporary: docstrings that fail today in files being rewritten with the network base, so not
 # edited here. Remove an entry once its docstring passes; strict xfail reports it when it does.
 KNOWN_FAILURES = {
-    "sktransfer.domain_adaptation.DANNClassifier.fit": "RT03",
-    "sktransfer.domain_adaptation.DANNClassifier.fit_transform": "RT03",
-    "sktransfer.domain_adaptation.DANNClassifier.predict": "RT03",
-    "sktransfer.domain_adaptation.DANNClassifier.transform": "RT03",
-    "sktransfer.feature_extraction.CNNCodeExtractor.fit": "RT03",
-    "sktransfer.feature_extraction.CNNCodeExtractor.transform": "RT03",
-    "sktransfer.fine_tuning.FineTuneClassifier.fit": "RT03",
-    "sktransfer.fine_tuning.FineTuneClassifier.predict": "RT03",
     "sktransfer.utils.ImageSet": "PR01 (data, kind, channels)",
     "sktransfer.utils.ImageSet.batches": "PR01 (batch_size), YD01",
     "sktransfer.utils.ImageSet.row_keys": "RT01",
     "sktransfer.utils.ImageSet.subset": "PR01 (indices), RT01",
-    "sktransfer.utils.resolve_device": "PR01 (device), RT01",
-    "sktransfer.zero_shot.AttributeZeroShot.fit": "RT03",
 }
 
 

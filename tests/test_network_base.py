@@ -34,6 +34,8 @@ VECTOR_LABELS = (VECTORS[:, 0] > 0).astype(int)
 
 CUDA = torch.cuda.is_available()
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def _extractor(**params):
     return CNNCodeExtractor(**{"backbone": "toy_cnn", "random_state": 0, **params})
@@ -86,14 +88,6 @@ def _case(name, **params):
 def _outputs(estimator, X):
     method = "transform" if isinstance(estimator, CNNCodeExtractor) else "predict_proba"
     return getattr(estimator, method)(X)
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # --- atomic fit ---------------------------------------------------------------------------

@@ -242,6 +242,7 @@ class DANNClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedN
         Returns
         -------
         self : DANNClassifier
+            The fitted classifier.
         """
         _check_sizes("hidden_layer_sizes", self.hidden_layer_sizes)
         _check_sizes("domain_hidden_layer_sizes", self.domain_hidden_layer_sizes)
@@ -369,6 +370,7 @@ class DANNClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedN
         Returns
         -------
         features : ndarray of shape (n_samples, `n_features_out_`)
+            The extractor's output, one row per input.
         """
         check_is_fitted(self)
         return self._outputs(X, "features")
@@ -388,6 +390,7 @@ class DANNClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedN
         Returns
         -------
         features : ndarray of shape (n_samples, `n_features_out_`)
+            The extractor's output, one row per input.
         """
         return self.fit(X, y, sample_domain=sample_domain).transform(X)
 

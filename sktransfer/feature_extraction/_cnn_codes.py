@@ -162,6 +162,7 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Networ
         Returns
         -------
         self : CNNCodeExtractor
+            The fitted extractor.
         """
         X, _, vectors = self._validate_fit_input(X)
         device = self._fit_device()
@@ -195,6 +196,7 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Networ
         Returns
         -------
         codes : ndarray of shape (n_samples, n_codes), dtype float32
+            The pooled activations of ``layer``, one row per input.
         """
         check_is_fitted(self)
         X = self._validate_input(X, same_size=self.pooling == "flatten")

@@ -290,6 +290,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         Returns
         -------
         self : FineTuneClassifier
+            The fitted classifier.
         """
         if self.warm_start and hasattr(self, "net_"):
             return self._fit_more(X, y)

@@ -12,6 +12,16 @@ _DEVICE_TYPES = ("cpu", "cuda", "mps")
 def resolve_device(device):
     """``"auto"`` becomes CUDA when a GPU is visible, then Apple's MPS, else the CPU.
 
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"auto"``, or a device torch knows: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``.
+
+    Returns
+    -------
+    torch.device
+        The device; whether this machine has it is not checked.
+
     Raises
     ------
     ValueError

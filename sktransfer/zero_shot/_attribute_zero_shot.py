@@ -277,6 +277,7 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : AttributeZeroShot
+            The fitted estimator.
         """
         X, y = validate_data(self, X, y, dtype=np.float64)
         try:
