@@ -409,6 +409,16 @@ def to_device(module, device):
         module.to(memory_format=torch.channels_last)
 
 
+def keep_on_device(data, device):
+    """Training data as a tensor on the GPU when it takes under a quarter of the free memory
+    there, so that no step copies its batch from the host; otherwise ``data`` unchanged."""
+    if device.type != "cuda":
+        return data
+    tensor = torch.as_tensor(data)
+    free, _ = torch.cuda.mem_get_info(device)
+    return tensor.to(device) if tensor.element_size() * tensor.nelement() < free // 4 else data
+
+
 def move_net(net, device):
     """Move a fitted skorch net, with its optimizer state, to ``device`` (for more training)."""
     net.device = device

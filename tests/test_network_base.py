@@ -18,13 +18,16 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning, NotFittedError
+from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
+from skorch.dataset import Dataset, ValidSplit
 from torch import nn
 
 from sktransfer.backbones._toy import toy_cnn
 from sktransfer.domain_adaptation import DANNClassifier
 from sktransfer.feature_extraction import CNNCodeExtractor
 from sktransfer.fine_tuning import FineTuneClassifier
+from sktransfer.utils._skorch import InMemoryBatches, OneSyncPerEpoch
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, size=(24, 32, 32, 3), dtype=np.uint8)
@@ -155,7 +158,7 @@ def test_a_warm_start_that_fails_mid_training_keeps_the_trained_network():
 @pytest.mark.parametrize("name", CASES)
 def test_no_method_changes_the_global_rngs(name):
     estimator, args, kwargs = _case(name, device="cpu")
-    torch_state, numpy_state = torch.random.get_rng_state(), np.random.get_state()
+    torch_state, numpy_state = torch.random.get_rng_state(), np.random.get_state()  # noqa: NPY002
     estimator.fit(*args, **kwargs)
     _outputs(estimator, IMAGES)
     if hasattr(estimator, "predict"):
@@ -164,7 +167,8 @@ def test_no_method_changes_the_global_rngs(name):
     if hasattr(estimator, "transform"):
         estimator.transform(IMAGES)
     assert torch.equal(torch.random.get_rng_state(), torch_state)
-    assert np.random.get_state()[1].tolist() == numpy_state[1].tolist()
+    numpy_now = np.random.get_state()  # noqa: NPY002
+    assert numpy_now[1].tolist() == numpy_state[1].tolist()
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -429,3 +433,48 @@ def test_gpu_fitted_models_round_trip_in_process():
             np.testing.assert_allclose(
                 _outputs(loaded, IMAGES), _outputs(estimator, IMAGES), atol=1e-5, err_msg=name
             )
+
+
+# --- the training loop's skorch glue ----------------------------------------------------------
+
+
+class _DeferredEverywhere(OneSyncPerEpoch, NeuralNetClassifier):
+    def _defer_losses(self):
+        return True
+
+
+def _toy_net(cls):
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    return cls(
+        module, criterion=nn.CrossEntropyLoss, max_epochs=3, batch_size=7, train_split=ValidSplit(4)
+    )
+
+
+def test_losses_read_once_per_epoch_give_skorchs_history():
+    with torch.random.fork_rng():
+        plain = _toy_net(NeuralNetClassifier).fit(VECTORS, VECTOR_LABELS)
+    with torch.random.fork_rng():
+        deferred = _toy_net(_DeferredEverywhere).fit(VECTORS, VECTOR_LABELS)
+    for key in ["train_loss", "valid_loss", "train_batch_count", "valid_batch_count"]:
+        assert deferred.history[:, key] == plain.history[:, key], key
+    assert deferred.history[-1, "batches", -1, "valid_loss"] == pytest.approx(
+        plain.history[-1, "batches", -1, "valid_loss"]
+    )
+
+
+def test_in_memory_batches_cover_every_row_once_per_epoch():
+    X = {"x": torch.arange(10.0)[:, None], "w": np.arange(10)}
+    dataset = Dataset(X, np.arange(10))
+    ordered = list(InMemoryBatches(dataset, batch_size=4))
+    assert [len(y) for _, y in ordered] == [4, 4, 2]
+    assert np.concatenate([y for _, y in ordered]).tolist() == list(range(10))
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        shuffled = list(InMemoryBatches(dataset, batch_size=4, shuffle=True))
+    rows = np.concatenate([y for _, y in shuffled])
+    assert sorted(rows.tolist()) == list(range(10)) and rows.tolist() != list(range(10))
+    for batch, y in shuffled:
+        assert batch["x"][:, 0].long().tolist() == batch["w"].tolist() == y.tolist()
+    subset = torch.utils.data.Subset(dataset, [1, 3, 5])
+    assert np.concatenate([y for _, y in InMemoryBatches(subset, 2)]).tolist() == [1, 3, 5]

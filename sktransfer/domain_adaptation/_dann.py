@@ -12,13 +12,15 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import LRScheduler, ProgressBar
+from skorch.utils import to_tensor
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
-from .._network_base import TrainedNetworkClassifier, fill_doc
+from .._network_base import TrainedNetworkClassifier, fill_doc, keep_on_device
 from ..backbones import Backbone
 from ..utils._domains import UNLABELED, _num_rows, check_sample_domain
 from ..utils._sklearn import Interval, StrOptions, _fit_context
+from ..utils._skorch import OneSyncPerEpoch
 from ..utils._torch import seeded
 from ._dann_network import (
     DANNLoss,
@@ -291,14 +293,10 @@ class DANNClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedN
         return self._build_backbone(in_features)
 
     def _prepare(self, X, spec, device):
-        """Training inputs as one float32 tensor, images preprocessed once.
-
-        They stay on the GPU when they take under a quarter of its free memory, so that no
-        step copies its batch from the host.
-        """
-        batches = self._batches(X, device, spec)
-        inputs = torch.cat([batch.to(device) for batch in batches])
-        return inputs if _fits_on(inputs, device) else inputs.cpu()
+        """Training inputs as one float32 tensor, images preprocessed once, kept on the GPU
+        when they fit there."""
+        inputs = torch.cat([batch.cpu() for batch in self._batches(X, device, spec)])
+        return keep_on_device(inputs, device)
 
     def _build_network(self, backbone, example, n_classes):
         layers = [backbone.layer(name) for name in backbone.layer_names]
@@ -326,7 +324,7 @@ class DANNClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedN
             callbacks.append(("progress_bar", ProgressBar(batches_per_epoch=steps_per_epoch)))
         optimizer = self._optimizer()
         extra = {"optimizer__momentum": 0.9} if self.optimizer == "sgd" else {}
-        return NeuralNet(
+        return _DANNNet(
             module=network,
             criterion=DANNLoss,
             optimizer=optimizer,
@@ -445,8 +443,11 @@ def _check_same_size(images, is_target):
     )
 
 
-def _fits_on(inputs, device):
-    if device.type != "cuda":
-        return False
-    free, _ = torch.cuda.mem_get_info(device)
-    return inputs.element_size() * inputs.nelement() < free // 4
+class _DANNNet(OneSyncPerEpoch, NeuralNet):
+    """skorch's net, with no step waiting for the GPU: the batch's source rows are counted on
+    the host, and the losses are read back once per epoch."""
+
+    def infer(self, x, **fit_params):
+        is_target = x["is_target"]
+        n_source = len(is_target) - int(is_target.sum())
+        return self.module_(to_tensor(x["x"], device=self.device), n_source, **fit_params)

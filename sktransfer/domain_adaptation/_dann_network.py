@@ -45,11 +45,12 @@ def mlp(in_features, hidden_layer_sizes):
 class DANNNetwork(nn.Module):
     """Feature extractor, label head, and a domain head behind a gradient reversal layer.
 
-    ``forward(x, is_target)`` returns the class logits of every row, the domain logits (None
-    for a batch without target rows) and ``is_target``. It runs the source rows and the target
-    rows of a batch through the extractor in two separate passes, so that the source rows are
-    computed exactly as in source-only training (same batch shapes, batch-norm statistics of
-    source rows only).
+    ``forward(x, n_source)`` takes a batch whose first ``n_source`` rows are source rows and
+    the rest target rows, and returns the class logits of every row, the domain logits (None
+    for a batch without target rows) and ``n_source``. The two parts run through the
+    extractor in separate passes, so that the source rows are computed exactly as in
+    source-only training (same batch shapes, batch-norm statistics of source rows only). The
+    split is a host integer: no step waits for a value from the GPU.
 
     Parameters
     ----------
@@ -71,49 +72,42 @@ class DANNNetwork(nn.Module):
         hidden, width = mlp(n_features, domain_hidden_layer_sizes)
         self.domain_head = nn.Sequential(hidden, nn.Linear(width, 1))
 
-    def forward(self, x, is_target):
-        source = ~is_target
-        features_source = self.extractor(x[source])
-        if not is_target.any():
-            return self.label_head(features_source), None, is_target
-        features_target = self.extractor(x[is_target])
+    def forward(self, x, n_source):
+        features_source = self.extractor(x[:n_source])
+        if n_source == len(x):
+            return self.label_head(features_source), None, n_source
+        features_target = self.extractor(x[n_source:])
         # Two head calls rather than one on the stacked features: with no labelled target rows
         # the label head then sees exactly the source-only computation.
-        logits = _stack(self.label_head(features_source), self.label_head(features_target), source)
-        features = _stack(features_source, features_target, source)
+        logits = torch.cat([self.label_head(features_source), self.label_head(features_target)])
+        features = torch.cat([features_source, features_target])
         domain_logits = self.domain_head(self.reversal(features)).squeeze(1)
-        return logits, domain_logits, is_target
-
-
-def _stack(source_part, target_part, source):
-    """Rows of both parts put back in batch order."""
-    out = source_part.new_empty((len(source), *source_part.shape[1:]))
-    out[source] = source_part
-    out[~source] = target_part
-    return out
+        return logits, domain_logits, n_source
 
 
 class DANNLoss(nn.Module):
     """Cross-entropy on the labelled rows plus the domain head's binary cross-entropy.
 
     The criterion that ``net_`` minimises; its ``y_pred`` is ``DANNNetwork``'s output and its
-    ``y_true`` the labels of the batch, ``-1`` for unlabelled target rows. The domain head
-    outputs one logit per row (``BCEWithLogitsLoss``), so it can learn: a softmax over a
-    single output is constant.
+    ``y_true`` the labels of the batch, ``-1`` for unlabelled target rows, which the
+    cross-entropy ignores (no boolean mask, so no wait for the GPU). The domain head outputs
+    one logit per row (``BCEWithLogitsLoss``), so it can learn: a softmax over a single
+    output is constant.
     """
 
     def __init__(self):
         super().__init__()
-        self.label_loss = nn.CrossEntropyLoss()
+        self.label_loss = nn.CrossEntropyLoss(ignore_index=-1)
         self.domain_loss = nn.BCEWithLogitsLoss()
 
     def forward(self, y_pred, y_true):
-        logits, domain_logits, is_target = y_pred
-        labelled = y_true != -1
-        loss = self.label_loss(logits[labelled], y_true[labelled])
+        logits, domain_logits, n_source = y_pred
+        loss = self.label_loss(logits, y_true)
         if domain_logits is None:
             return loss
-        return loss + self.domain_loss(domain_logits, is_target.to(domain_logits.dtype))
+        is_target = torch.ones_like(domain_logits)
+        is_target[:n_source] = 0.0
+        return loss + self.domain_loss(domain_logits, is_target)
 
 
 class DomainRows(torch.utils.data.Dataset):
@@ -126,9 +120,11 @@ class DomainRows(torch.utils.data.Dataset):
     def __init__(self, x, y, is_target, *, source_seed, target_seed):
         self.x = x
         self.y = y
-        self.is_target = is_target
-        self.source_rows = (~is_target).nonzero()[:, 0]
-        self.target_rows = is_target.nonzero()[:, 0]
+        # Domains and row indices live on the host, where the batch order is drawn and the
+        # source rows of a batch are counted; inputs and labels may live on the GPU.
+        self.is_target = is_target.cpu()
+        self.source_rows = (~self.is_target).nonzero()[:, 0]
+        self.target_rows = self.is_target.nonzero()[:, 0]
         self.source_generator = torch.Generator().manual_seed(source_seed)
         self.target_generator = torch.Generator().manual_seed(target_seed)
 
@@ -161,9 +157,10 @@ class PairedBatches:
         target = self._target_stream(n_source)
         for start in range(0, n_source, self.batch_size):
             rows = source[start : start + self.batch_size]
-            if target is not None:
-                rows = torch.cat([rows, target[start : start + len(rows)]])
-            yield {"x": data.x[rows], "is_target": data.is_target[rows]}, data.y[rows]
+            paired = rows[:0] if target is None else target[start : start + len(rows)]
+            both = torch.cat([rows, paired])
+            on_device = both.to(data.x.device, non_blocking=True)
+            yield {"x": data.x[on_device], "is_target": data.is_target[both]}, data.y[on_device]
 
     def _target_stream(self, n_rows):
         data = self.dataset

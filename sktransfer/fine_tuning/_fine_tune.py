@@ -13,8 +13,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 from torch import nn
 
-from .._network_base import TrainedNetworkClassifier, fill_doc, move_net
+from .._network_base import TrainedNetworkClassifier, fill_doc, keep_on_device, move_net
 from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
+from ..utils._skorch import InMemoryBatches
 from ..utils._torch import seeded
 from ._network import Augment, Frozen, FrozenPrefix, TrainableSuffix, WholeNetwork
 from ._prefix_cache import encode_prefix
@@ -434,6 +435,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
             optimizer__param_groups=plan.param_groups(self.lr, self.lr_decay),
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
+            **_iterator(device),
             iterator_train__shuffle=True,
             train_split=self.train_split,
             callbacks=[*callbacks, *self._schedule(plan)],
@@ -453,9 +455,9 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         augmented = getattr(module, "augment", None) is not None
         if trained_suffix(module).source is None or augmented:
             # Without LwF nothing to record; with augmentation the frozen copy runs online.
-            return inputs
+            return keep_on_device(inputs, device)
         recorded = self._run(module, module.recorded_outputs, self._rows(inputs), device)
-        return {"x": inputs, "recorded": recorded}
+        return {"x": keep_on_device(inputs, device), "recorded": keep_on_device(recorded, device)}
 
     def _rows(self, inputs):
         inputs = torch.as_tensor(inputs)
@@ -467,6 +469,12 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         inputs = self._encode(self.prefix_, X, device)
         module = self.net_.module_
         return self._run(module, module, self._rows(inputs), device)
+
+
+def _iterator(device):
+    # On a GPU the training inputs live there (keep_on_device): whole batches are gathered in
+    # place. On the CPU skorch's DataLoader serves them as always.
+    return {"iterator_train": InMemoryBatches} if device.type == "cuda" else {}
 
 
 def layerwise_param_groups(n_trainable, lr, lr_decay, *, scope=""):

@@ -7,6 +7,8 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.nn import functional as F
 
+from ..utils._skorch import OneSyncPerEpoch
+
 
 class L2SP(nn.Module):
     """The L2-SP penalty of Li, Grandvalet and Davoine (2018).
@@ -82,7 +84,7 @@ class LwF(nn.Module):
         return self.strength * t**2 * divergence
 
 
-class RegularizedNet(NeuralNetClassifier):
+class RegularizedNet(OneSyncPerEpoch, NeuralNetClassifier):
     """skorch's classifier with the trained network's regularizer added to the training loss.
 
     The network may return a tuple whose first item is the logits. The validation loss stays

@@ -146,7 +146,8 @@ def run_network(forward, batches, *, device, precision="auto", progress=None):
             outputs.append(forward(x).float())
             if progress is not None:
                 progress.update()
-    return torch.cat(outputs).cpu().numpy()
+    # Channels-last activations come back in the usual (C-contiguous) layout.
+    return torch.cat(outputs).contiguous().cpu().numpy()
 
 
 def torch_seed(random_state):
