@@ -7,7 +7,17 @@ from importlib import import_module
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator
-from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import (
+    check_get_feature_names_out_error,
+    check_global_output_transform_pandas,
+    check_param_validation,
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+    check_transformer_get_feature_names_out,
+    check_transformer_get_feature_names_out_pandas,
+    parametrize_with_checks,
+)
 
 import sktransfer
 
@@ -112,3 +122,28 @@ def test_sklearn_compatible_estimator(estimator, check):
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda est: type(est).__name__)
 def test_param_validation(estimator):
     check_param_validation(type(estimator).__name__, estimator)
+
+
+# scikit-learn's set_output and feature-name checks, which parametrize_with_checks does not yield.
+OUTPUT_CHECKS = [
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+    check_global_output_transform_pandas,
+    check_transformer_get_feature_names_out,
+    check_transformer_get_feature_names_out_pandas,
+    check_get_feature_names_out_error,
+]
+
+
+# The pandas checks fit on a DataFrame and transform an array on purpose: the warning that this
+# raises is the one scikit-learn's own estimators raise too.
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names:UserWarning")
+@pytest.mark.parametrize("check", OUTPUT_CHECKS, ids=lambda check: check.__name__)
+@pytest.mark.parametrize(
+    "estimator",
+    [est for est in ESTIMATORS if hasattr(est, "transform")],
+    ids=lambda est: type(est).__name__,
+)
+def test_transformers_follow_set_output_and_name_their_features(estimator, check):
+    pytest.importorskip("pandas")
+    check(type(estimator).__name__, clone(estimator))
