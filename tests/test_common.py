@@ -6,8 +6,7 @@ from importlib import import_module
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils.estimator_checks import (
     check_get_feature_names_out_error,
     check_global_output_transform_pandas,
@@ -135,9 +134,10 @@ OUTPUT_CHECKS = [
 ]
 
 
-# The pandas checks fit on a DataFrame and transform an array on purpose: the warning that this
-# raises is the one scikit-learn's own estimators raise too.
+# The pandas checks fit on a DataFrame and transform an array, and the other way round, on
+# purpose: the warnings this raises are those scikit-learn's own estimators raise too.
 @pytest.mark.filterwarnings("ignore:X does not have valid feature names:UserWarning")
+@pytest.mark.filterwarnings("ignore:X has feature names:UserWarning")
 @pytest.mark.parametrize("check", OUTPUT_CHECKS, ids=lambda check: check.__name__)
 @pytest.mark.parametrize(
     "estimator",
