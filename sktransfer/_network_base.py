@@ -66,6 +66,8 @@ SHARED_PARAMETERS = {
     "random_state": """random_state : int, RandomState instance or None, default=None
         Seeds every random choice of the network (initial weights, batch order); torch's
         global RNG is left as it was. Fits with the same integer are identical on the CPU.""",
+    "X": """X : images or array-like of shape (n_samples, n_features)
+        As in :meth:`fit`: images, or a 2-D array for a network that takes vectors.""",
     "callbacks": """callbacks : list of skorch callbacks, default=None
         Extra skorch callbacks (instances of ``skorch.callbacks.Callback``, or
         ``(name, callback)`` pairs), e.g. ``skorch.callbacks.EarlyStopping``.""",
@@ -73,15 +75,18 @@ SHARED_PARAMETERS = {
 
 
 def fill_doc(cls):
-    """Replace ``%(name)s`` in ``cls``'s docstring by the shared parameter's documentation."""
+    """Replace ``%(name)s`` in the docstrings of ``cls`` and of the methods it defines by the
+    shared parameter's documentation, indented as the placeholder is."""
 
     def replace(match):
-        indent, name = match.group(1), match.group(2)
-        # The entries are written for a class docstring: names at 4 spaces, text at 8.
-        return indent + SHARED_PARAMETERS[name]
+        newline_indent, name = match.group(1), match.group(2)
+        first, *rest = SHARED_PARAMETERS[name].split("\n")
+        # Entries are written for a class docstring (names at 4 spaces, text at 8): re-indent.
+        return newline_indent + first + "".join(newline_indent + "    " + line[8:] for line in rest)
 
-    if cls.__doc__:
-        cls.__doc__ = re.sub(r"(\n[ ]*)%\((\w+)\)s", replace, cls.__doc__)
+    for owner in [cls, *(v for v in vars(cls).values() if callable(v) and v.__doc__)]:
+        if owner.__doc__:
+            owner.__doc__ = re.sub(r"(\n[ ]*)%\((\w+)\)s", replace, owner.__doc__)
     return cls
 
 
@@ -281,6 +286,7 @@ class NetworkEstimator(BaseEstimator):
         return tags
 
 
+@fill_doc
 class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
     """Shared ground of network classifiers trained with skorch (private): labels, optimizer,
     callbacks, and predictions from the network's logits."""
@@ -340,8 +346,7 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
 
         Parameters
         ----------
-        X : images or array-like of shape (n_samples, n_features)
-            As in :meth:`fit`.
+        %(X)s
 
         Returns
         -------
@@ -358,8 +363,7 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
 
         Parameters
         ----------
-        X : images or array-like of shape (n_samples, n_features)
-            As in :meth:`fit`.
+        %(X)s
 
         Returns
         -------
@@ -374,8 +378,7 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
 
         Parameters
         ----------
-        X : images or array-like of shape (n_samples, n_features)
-            As in :meth:`fit`.
+        %(X)s
 
         Returns
         -------

@@ -362,8 +362,7 @@ class DANNClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedN
 
         Parameters
         ----------
-        X : images or array-like of shape (n_samples, n_features)
-            As in :meth:`fit`.
+        %(X)s
 
         Returns
         -------
@@ -378,8 +377,7 @@ class DANNClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedN
 
         Parameters
         ----------
-        X : images or array-like of shape (n_samples, n_features)
-            As in :meth:`fit`.
+        %(X)s
         y : array-like of shape (n_samples,)
             As in :meth:`fit`.
         sample_domain : array-like of shape (n_samples,), default=None

@@ -190,8 +190,7 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Networ
 
         Parameters
         ----------
-        X : images or array-like of shape (n_samples, n_features)
-            As in :meth:`fit`.
+        %(X)s
 
         Returns
         -------
