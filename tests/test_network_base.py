@@ -478,3 +478,10 @@ def test_in_memory_batches_cover_every_row_once_per_epoch():
         assert batch["x"][:, 0].long().tolist() == batch["w"].tolist() == y.tolist()
     subset = torch.utils.data.Subset(dataset, [1, 3, 5])
     assert np.concatenate([y for _, y in InMemoryBatches(subset, 2)]).tolist() == [1, 3, 5]
+
+
+def test_verbose_shows_progress_for_transform_only(capsys):
+    extractor = _extractor(verbose=1, batch_size=8, device="cpu").fit(IMAGES)
+    assert "batch" not in capsys.readouterr().err  # fit encodes one image, silently
+    extractor.transform(IMAGES)
+    assert "3/3" in capsys.readouterr().err
