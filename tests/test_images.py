@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageFile
 
 from sktransfer.backbones import Preprocessing
 from sktransfer.utils import check_images
@@ -118,3 +118,52 @@ def test_file_that_is_not_an_image_is_named(tmp_path):
     text.write_text("not an image")
     with pytest.raises(ValueError, match="notes.txt.*not an image"):
         check_images([text])
+
+
+def _save(images, directory, suffix=".png", **save_kwargs):
+    paths = []
+    for i, image in enumerate(images):
+        paths.append(directory / f"{i}{suffix}")
+        image = image if isinstance(image, Image.Image) else Image.fromarray(image)
+        image.save(paths[-1], **save_kwargs)
+    return paths
+
+
+def _truncate(path, n_bytes):
+    data = path.read_bytes()
+    path.write_bytes(data[:-n_bytes])
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".gif", ".webp", ".bmp"])
+def test_truncated_file_is_named_before_any_decoding(tmp_path, suffix):
+    paths = _save(NHWC[:3], tmp_path, suffix)
+    _truncate(paths[1], 20)
+    with pytest.raises(ValueError, match=rf"1{suffix}.*truncated"):
+        check_images(paths)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_zero_padding_and_bytes_after_the_end_marker_are_accepted(tmp_path, suffix):
+    padded, extra = _save(NHWC[:2], tmp_path, suffix)
+    expected = _read_all(check_images([padded, extra]))
+    padded.write_bytes(padded.read_bytes() + bytes(100))
+    extra.write_bytes(extra.read_bytes() + b"trailing metadata")
+    torch.testing.assert_close(_read_all(check_images([padded, extra])), expected)
+
+
+def test_whole_and_truncated_files_are_told_apart_without_decoding(tmp_path, monkeypatch):
+    paths = _save(NHWC[:2], tmp_path, ".png") + _save(NHWC[2:4], tmp_path, ".jpg")
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda image: pytest.fail("decoded"))
+    assert len(check_images(paths)) == 4
+    _truncate(paths[1], 1)
+    with pytest.raises(ValueError, match="1.png.*truncated"):
+        check_images(paths)
+
+
+def test_file_that_breaks_after_the_check_is_named_when_decoded(tmp_path):
+    paths = _save(NHWC[:3], tmp_path)
+    images = check_images(paths)
+    paths[2].write_bytes(paths[2].read_bytes()[:60])
+    with pytest.raises(ValueError, match="2.png"):
+        for _ in images.batches(2):
+            pass

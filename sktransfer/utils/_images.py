@@ -94,7 +94,7 @@ def check_images(X, *, channels=3, input_name="X"):
     ValueError
         Empty input, wrong number of dimensions, channels that do not match, NaN or infinite
         values, floats outside [0, 1], a path that does not exist (named), a file that is not an
-        image (named).
+        image or is truncated (named).
     TypeError
         Input of a type that is not one of the above.
     """
@@ -171,22 +171,72 @@ def _check_paths(paths, input_name):
             raise ImageFileNotFoundError(
                 f"Image file {str(path)!r} in {input_name} does not exist."
             )
-        try:
-            # Opening reads only the header, so this check stays cheap.
-            with Image.open(path):
-                pass
-        except (UnidentifiedImageError, OSError) as exc:
-            raise ValueError(f"File {str(path)!r} in {input_name} is not an image: {exc}") from exc
+        _check_file(path, input_name)
     return paths
 
 
+def _check_file(path, input_name):
+    """Check that a file is an image and is whole, decoding it only when in doubt."""
+    try:
+        image = Image.open(path)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(
+            f"File {str(path)!r} in {input_name} is not an image, or is truncated: {exc}"
+        ) from exc
+    with image:
+        try:
+            whole = _ends_whole(path, image.format)
+            if not whole:
+                # No end marker where one was expected (or no cheap marker for this format):
+                # only a full decode tells a truncated file from one with bytes after its end.
+                image.load()
+        except Exception as exc:
+            raise ValueError(
+                f"Image file {str(path)!r} in {input_name} is truncated or unreadable: {exc}"
+            ) from exc
+
+
+# The bytes a complete file of each format ends with, before any zero padding.
+# (MPO: JPEGs from cameras that hold several pictures; the first one is the image.)
+_END_MARKERS = {"JPEG": b"\xff\xd9", "MPO": b"\xff\xd9", "GIF": b";"}
+# PNG's last chunk, IEND, with its CRC: eight bytes that compressed data almost never holds.
+_PNG_END = b"IEND\xaeB`\x82"
+
+
+def _ends_whole(path, image_format):
+    """Whether the file's last bytes are its format's end marker; False when none is known.
+
+    Raises ValueError for a PNG without its IEND chunk, which no decoder needs to confirm.
+    """
+    with open(path, "rb") as file:
+        size = file.seek(0, os.SEEK_END)
+        if image_format == "WEBP":
+            file.seek(4)
+            return size >= int.from_bytes(file.read(4), "little") + 8
+        file.seek(max(0, size - 4096))
+        tail = file.read()
+    if image_format == "PNG":
+        # Decoders stop at IEND, so bytes after it are harmless; a file without it was cut.
+        if _PNG_END not in tail:
+            raise ValueError("it does not end with PNG's IEND chunk")
+        return True
+    return image_format in _END_MARKERS and tail.rstrip(b"\0").endswith(_END_MARKERS[image_format])
+
+
 def _decode_file(path, channels):
-    with Image.open(path) as image:
-        return _pil_to_tensor(image, channels)
+    """Decode one file to a ``(C, H, W)`` tensor; any failure is a ValueError naming the file."""
+    try:
+        with Image.open(path) as image:
+            return _pil_to_tensor(image, channels)
+    except Exception as exc:
+        raise ValueError(f"Could not decode image file {str(path)!r}: {exc}") from exc
+
+
+_GRAY_MODES = ("1", "L", "I;16", "I", "F")
 
 
 def _pil_to_tensor(image, channels):
-    mode = "L" if channels == 1 or image.mode in ("1", "L", "I;16", "I", "F") else "RGB"
+    mode = "L" if channels == 1 or image.mode in _GRAY_MODES else "RGB"
     return TF.pil_to_tensor(image.convert(mode))
 
 
