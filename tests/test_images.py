@@ -167,3 +167,15 @@ def test_file_that_breaks_after_the_check_is_named_when_decoded(tmp_path):
     with pytest.raises(ValueError, match="2.png"):
         for _ in images.batches(2):
             pass
+
+
+def test_sizes_are_known_without_decoding(tmp_path, monkeypatch):
+    images = [NHWC[0], NHWC[1, :7, :9], NHWC[2, :5]]
+    paths = _save(images, tmp_path)
+    expected = [(12, 10), (7, 9), (5, 10)]
+    from_paths = check_images(paths)
+    monkeypatch.setattr(Image, "open", lambda *args: pytest.fail("reopened a file"))
+    assert from_paths.sizes() == expected
+    assert from_paths.subset([2, 0]).sizes() == [(5, 10), (12, 10)]
+    assert check_images([Image.fromarray(image) for image in images]).sizes() == expected
+    assert check_images(NHWC).sizes() == [(12, 10)] * len(NHWC)

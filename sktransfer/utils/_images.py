@@ -6,6 +6,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -37,10 +38,12 @@ class ImageSet:
     memory is bounded by the batch size, not by the number of images.
     """
 
-    def __init__(self, kind, data, channels):
+    def __init__(self, kind, data, channels, *, headers=None):
         self.kind = kind
         self.data = data
         self.channels = channels
+        # Per file: format, mode and size read from its header when the paths were checked.
+        self._headers = headers
 
     def __len__(self):
         return len(self.data)
@@ -49,7 +52,16 @@ class ImageSet:
         """The images at ``indices``, as an ImageSet of the same kind."""
         if self.kind == "array":
             return ImageSet(self.kind, self.data[indices], self.channels)
-        return ImageSet(self.kind, [self.data[i] for i in indices], self.channels)
+        headers = None if self._headers is None else [self._headers[i] for i in indices]
+        return ImageSet(self.kind, [self.data[i] for i in indices], self.channels, headers=headers)
+
+    def sizes(self):
+        """The ``(height, width)`` of each image, known without decoding any file."""
+        if self.kind == "array":
+            return [tuple(int(side) for side in self.data.shape[2:])] * len(self)
+        if self.kind == "paths":
+            return [header.size for header in self._file_headers()]
+        return [image.size[::-1] for image in self.data]
 
     def batches(self, batch_size):
         """Yield ``(n, C, H, W)`` tensors, or lists of ``(C, H, W)`` tensors when sizes vary."""
@@ -69,6 +81,11 @@ class ImageSet:
         if self.kind == "paths":
             return [_file_key(path) for path in self.data]
         return [_digest(f"{im.mode}{im.size}".encode(), im.tobytes()) for im in self.data]
+
+    def _file_headers(self):
+        if self._headers is None:
+            self._headers = [_read_header(path) for path in self.data]
+        return self._headers
 
 
 def check_images(X, *, channels=3, input_name="X"):
@@ -107,7 +124,8 @@ def check_images(X, *, channels=3, input_name="X"):
     if len(X) == 0:
         raise ValueError(f"{input_name} is empty: at least one image is needed.")
     if all(isinstance(item, (str, os.PathLike)) for item in X):
-        return ImageSet("paths", _check_paths(X, input_name), channels)
+        paths, headers = _check_paths(X, input_name)
+        return ImageSet("paths", paths, channels, headers=headers)
     if all(isinstance(item, Image.Image) for item in X):
         return ImageSet("pil", list(X), channels)
     try:
@@ -164,19 +182,28 @@ def _check_values(X, input_name):
     return X
 
 
+class _FileHeader(NamedTuple):
+    """What an image file's header says, read once when the paths are checked."""
+
+    format: str | None
+    mode: str
+    size: tuple[int, int]  # (height, width)
+
+
 def _check_paths(paths, input_name):
     paths = [Path(path) for path in paths]
+    headers = []
     for path in paths:
         if not path.is_file():
             raise ImageFileNotFoundError(
                 f"Image file {str(path)!r} in {input_name} does not exist."
             )
-        _check_file(path, input_name)
-    return paths
+        headers.append(_read_header(path, input_name))
+    return paths, headers
 
 
-def _check_file(path, input_name):
-    """Check that a file is an image and is whole, decoding it only when in doubt."""
+def _read_header(path, input_name="X"):
+    """Read a file's header and check that the file is whole, decoding it only when in doubt."""
     try:
         image = Image.open(path)
     except (UnidentifiedImageError, OSError) as exc:
@@ -194,6 +221,7 @@ def _check_file(path, input_name):
             raise ValueError(
                 f"Image file {str(path)!r} in {input_name} is truncated or unreadable: {exc}"
             ) from exc
+        return _FileHeader(image.format, image.mode, image.size[::-1])
 
 
 # The bytes a complete file of each format ends with, before any zero padding.
