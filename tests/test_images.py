@@ -1,10 +1,13 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageFile
 
 from sktransfer.backbones import Preprocessing
-from sktransfer.utils import check_images
+from sktransfer.utils import _images, check_images
 from sktransfer.utils._images import Preprocessor
 
 RNG = np.random.default_rng(0)
@@ -37,12 +40,16 @@ def test_file_paths_are_decoded_batch_by_batch(tmp_path, monkeypatch):
         paths.append(tmp_path / f"{i}.png")
         Image.fromarray(image).save(paths[-1])
     images = check_images([str(p) for p in paths])
-    opened = []
-    real_open = Image.open
-    monkeypatch.setattr(Image, "open", lambda path: opened.append(path) or real_open(path))
+    decoded = []
+    real_decode = _images._decode_file
+    monkeypatch.setattr(
+        _images,
+        "_decode_file",
+        lambda path, *args: decoded.append(path) or real_decode(path, *args),
+    )
     batches = images.batches(2)
     next(batches)
-    assert len(opened) == 2  # only the first batch was read
+    assert len(decoded) == 2  # only the first batch was read
     torch.testing.assert_close(_read_all(images), _read_all(check_images(NHWC)))
 
 
@@ -160,12 +167,13 @@ def test_whole_and_truncated_files_are_told_apart_without_decoding(tmp_path, mon
         check_images(paths)
 
 
-def test_file_that_breaks_after_the_check_is_named_when_decoded(tmp_path):
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_file_that_breaks_after_the_check_is_named_when_decoded(tmp_path, num_workers):
     paths = _save(NHWC[:3], tmp_path)
     images = check_images(paths)
     paths[2].write_bytes(paths[2].read_bytes()[:60])
     with pytest.raises(ValueError, match="2.png"):
-        for _ in images.batches(2):
+        for _ in images.loader(2, num_workers=num_workers):
             pass
 
 
@@ -179,3 +187,115 @@ def test_sizes_are_known_without_decoding(tmp_path, monkeypatch):
     assert from_paths.subset([2, 0]).sizes() == [(5, 10), (12, 10)]
     assert check_images([Image.fromarray(image) for image in images]).sizes() == expected
     assert check_images(NHWC).sizes() == [(12, 10)] * len(NHWC)
+
+
+def _files_of_two_sizes(directory, n_images=20):
+    images = RNG.integers(0, 256, size=(n_images, 12, 10, 3), dtype=np.uint8)
+    return _save(
+        [image if i < 10 else image[:8, :6] for i, image in enumerate(images)],
+        directory,
+    )
+
+
+def _same_batches(first, second):
+    assert len(first) == len(second)
+    for a, b in zip(first, second, strict=True):
+        assert type(a) is type(b)
+        if isinstance(a, list):
+            assert len(a) == len(b)
+            for image_a, image_b in zip(a, b, strict=True):
+                assert torch.equal(image_a, image_b)
+        else:
+            assert torch.equal(a, b)
+
+
+def test_loader_batches_stack_equal_sizes_and_list_mixed_ones(tmp_path):
+    images = check_images(_files_of_two_sizes(tmp_path))
+    loader = images.loader(4)
+    assert isinstance(loader, torch.utils.data.DataLoader)
+    batches = list(loader)
+    assert [type(batch) for batch in batches] == [torch.Tensor] * 2 + [list] + [torch.Tensor] * 2
+    assert batches[0].shape == (4, 3, 12, 10) and batches[0].dtype == torch.uint8
+    assert [image.shape for image in batches[2]] == [(3, 12, 10)] * 2 + [(3, 8, 6)] * 2
+    assert batches[-1].shape == (4, 3, 8, 6)
+    _same_batches(batches, list(images.batches(4)))
+
+
+def test_worker_processes_give_the_same_batches(tmp_path):
+    images = check_images(_files_of_two_sizes(tmp_path))
+    _same_batches(list(images.loader(3, num_workers=2)), list(images.loader(3)))
+
+
+def test_arrays_are_sliced_through_the_same_kind_of_loader():
+    loader = check_images(NHWC).loader(2)
+    assert isinstance(loader, torch.utils.data.DataLoader)
+    batches = list(loader)
+    assert [len(batch) for batch in batches] == [2, 2, 1]
+    assert all(batch.dtype == torch.uint8 for batch in batches)
+    assert torch.equal(torch.cat(batches), torch.from_numpy(NHWC).permute(0, 3, 1, 2))
+    read_only = NHWC[::-1]
+    read_only.flags.writeable = False
+    (batch,) = check_images(read_only).loader(5)
+    assert torch.equal(batch, torch.from_numpy(read_only.transpose(0, 3, 1, 2).copy()))
+
+
+@pytest.mark.parametrize("kind", ["array", "paths", "pil"])
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_loading_leaves_the_global_random_state_alone(tmp_path, kind, num_workers):
+    X = {
+        "array": NHWC,
+        "paths": _save(NHWC, tmp_path),
+        "pil": [Image.fromarray(image) for image in NHWC],
+    }[kind]
+    images = check_images(X)
+    state = torch.random.get_rng_state()
+    for _ in images.loader(2, num_workers=num_workers):
+        pass
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+@pytest.mark.parametrize(
+    "mode, transparency",
+    [
+        ("1", None),
+        ("L", None),
+        ("L", 3),
+        ("LA", None),
+        ("P", None),
+        ("P", 3),
+        ("RGB", None),
+    ]
+    + [("RGBA", None)],
+)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_png_decoded_by_torchvision_matches_pil(tmp_path, mode, transparency, channels):
+    image = Image.fromarray(NHWC[0]).convert(mode)
+    path = tmp_path / "image.png"
+    image.save(path, **({} if transparency is None else {"transparency": transparency}))
+    header = _images._read_header(path)
+    assert header.torchvision
+    with Image.open(path) as reopened:
+        expected = _images._pil_to_tensor(reopened, channels)
+    decoded = _images._decode_file(path, channels, header)
+    assert decoded.dtype == expected.dtype
+    assert torch.equal(decoded, expected)
+
+
+def test_jpeg_decoded_by_torchvision_matches_pil(tmp_path):
+    paths = _save([NHWC[0], NHWC[1, ..., 0]], tmp_path, ".jpg", quality=90)
+    for path in paths:
+        with Image.open(path) as image:
+            assert torch.equal(_images._decode_file(path, 3), _images._pil_to_tensor(image, 3))
+
+
+def test_importing_pulls_in_nothing_beyond_torch_torchvision_pil_and_sklearn():
+    code = (
+        "import sys, numpy, sklearn.utils.validation, torch, PIL.Image;"
+        "import torchvision.transforms.v2.functional;"
+        "before = set(sys.modules);"
+        "import sktransfer.utils._images;"
+        "print(sorted(m for m in set(sys.modules) - before if not m.startswith('sktransfer')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

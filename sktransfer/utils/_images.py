@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -12,8 +13,14 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from sklearn.utils.validation import validate_data
+from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
+
+try:
+    from torchvision.io import ImageReadMode, decode_image, read_file
+except ImportError:  # torchvision 0.29 deprecates its image decoders; PIL stands in once they go
+    decode_image = None
 
 _INTERPOLATIONS = {
     "nearest": InterpolationMode.NEAREST,
@@ -63,16 +70,55 @@ class ImageSet:
             return [header.size for header in self._file_headers()]
         return [image.size[::-1] for image in self.data]
 
+    def loader(self, batch_size, *, num_workers=0, pin_memory=False):
+        """The images in order, ``batch_size`` at a time, through a torch ``DataLoader``.
+
+        Parameters
+        ----------
+        batch_size : int
+            Images per batch; the last batch may be smaller.
+        num_workers : int, default=0
+            Worker processes that decode files and PIL images (0: decode in this process).
+            Arrays and tensors are already in memory and are sliced here whatever its value.
+        pin_memory : bool, default=False
+            Put batches in page-locked memory, for faster non-blocking copies to a GPU.
+
+        Returns
+        -------
+        torch.utils.data.DataLoader
+            Yields a ``(n, C, H, W)`` tensor when the images of a batch share their shape, a
+            list of ``(C, H, W)`` tensors otherwise. Tensors are uint8 (0-255), or float (0-1)
+            for float input. Iterating it leaves torch's global random state untouched.
+        """
+        common = {
+            "shuffle": False,
+            "pin_memory": pin_memory and not _on_accelerator(self.data),
+            # Without its own generator, every iteration draws a seed from the global one.
+            "generator": torch.Generator(),
+        }
+        if self.kind == "array":
+            return DataLoader(
+                _ArrayBatches(self.data, batch_size),
+                batch_size=None,
+                collate_fn=_unchanged,
+                **common,
+            )
+        if self.kind == "paths":
+            dataset = _DecodedImages(self.data, self.channels, self._file_headers())
+        else:
+            dataset = _DecodedImages(self.data, self.channels)
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            collate_fn=_collate,
+            num_workers=num_workers,
+            persistent_workers=False,
+            **common,
+        )
+
     def batches(self, batch_size):
         """Yield ``(n, C, H, W)`` tensors, or lists of ``(C, H, W)`` tensors when sizes vary."""
-        for start in range(0, len(self), batch_size):
-            chunk = self.data[start : start + batch_size]
-            if self.kind == "array":
-                yield chunk
-            elif self.kind == "paths":
-                yield [_decode_file(path, self.channels) for path in chunk]
-            else:
-                yield [_pil_to_tensor(image, self.channels) for image in chunk]
+        yield from self.loader(batch_size)
 
     def row_keys(self):
         """A digest per image that changes when the image does: the cache key of its codes."""
@@ -188,6 +234,8 @@ class _FileHeader(NamedTuple):
     format: str | None
     mode: str
     size: tuple[int, int]  # (height, width)
+    # Whether torchvision decodes it to the same pixels as PIL; otherwise PIL does.
+    torchvision: bool
 
 
 def _check_paths(paths, input_name):
@@ -221,7 +269,9 @@ def _read_header(path, input_name="X"):
             raise ValueError(
                 f"Image file {str(path)!r} in {input_name} is truncated or unreadable: {exc}"
             ) from exc
-        return _FileHeader(image.format, image.mode, image.size[::-1])
+        return _FileHeader(
+            image.format, image.mode, image.size[::-1], whole and _torchvision_reads(image)
+        )
 
 
 # The bytes a complete file of each format ends with, before any zero padding.
@@ -251,14 +301,58 @@ def _ends_whole(path, image_format):
     return image_format in _END_MARKERS and tail.rstrip(b"\0").endswith(_END_MARKERS[image_format])
 
 
-def _decode_file(path, channels):
+def _torchvision_reads(image):
+    # CMYK JPEGs, 16-bit grayscale PNGs and other formats go through PIL, whose conversions
+    # define the pixels.
+    if decode_image is None:
+        return False
+    if image.format == "PNG":
+        return image.mode not in ("I;16", "I;16B", "I")
+    return image.format in ("JPEG", "MPO") and image.mode in ("L", "RGB")
+
+
+def _decode_file(path, channels, header=None):
     """Decode one file to a ``(C, H, W)`` tensor; any failure is a ValueError naming the file."""
     try:
+        header = header or _read_header(path)
+        if header.torchvision:
+            try:
+                return _decode_with_torchvision(path, channels, header.mode)
+            except RuntimeError:
+                pass  # a torchvision built without libpng or libjpeg, or a file it rejects
         with Image.open(path) as image:
             return _pil_to_tensor(image, channels)
     except Exception as exc:
         raise ValueError(f"Could not decode image file {str(path)!r}: {exc}") from exc
 
+
+def _decode_with_torchvision(path, channels, mode):
+    """Decode as :func:`_pil_to_tensor` would, from the mode PIL reported for the file."""
+    one_channel = channels == 1 or mode in _GRAY_MODES
+    gray = one_channel and (mode in _GRAY_MODES or mode == "LA")
+    with warnings.catch_warnings():
+        # torchvision 0.29 deprecates its decoders in favour of TorchCodec's (not a
+        # dependency here); when they are removed, ``decode_image`` is None and PIL decodes.
+        warnings.filterwarnings("ignore", _TORCHVISION_DEPRECATION, DeprecationWarning)
+        image = decode_image(
+            read_file(str(path)), mode=ImageReadMode.GRAY if gray else ImageReadMode.RGB
+        )
+    if image.dtype == torch.uint16:
+        # PIL reads 16-bit colour PNGs as 8-bit RGB, keeping the high byte.
+        image = (image.to(torch.int32) >> 8).to(torch.uint8)
+    if one_channel and image.shape[0] == 3:
+        image = _luminance(image)
+    return image
+
+
+def _luminance(image):
+    """PIL's RGB to L conversion (ITU-R 601-2 luma, in 16-bit fixed point)."""
+    red, green, blue = image.to(torch.int32)
+    luma = (red * 19595 + green * 38470 + blue * 7471 + 0x8000) >> 16
+    return luma.to(torch.uint8)[None]
+
+
+_TORCHVISION_DEPRECATION = "The image decoding and encoding capabilities of TorchVision"
 
 _GRAY_MODES = ("1", "L", "I;16", "I", "F")
 
@@ -266,6 +360,62 @@ _GRAY_MODES = ("1", "L", "I;16", "I", "F")
 def _pil_to_tensor(image, channels):
     mode = "L" if channels == 1 or image.mode in _GRAY_MODES else "RGB"
     return TF.pil_to_tensor(image.convert(mode))
+
+
+class _DecodedImages(Dataset):
+    """Files or PIL images, each decoded to a ``(C, H, W)`` tensor when it is asked for."""
+
+    def __init__(self, items, channels, headers=None):
+        self.items = items
+        self.channels = channels
+        self.headers = headers
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, index):
+        if self.headers is not None:
+            return _decode_file(self.items[index], self.channels, self.headers[index])
+        try:
+            return _pil_to_tensor(self.items[index], self.channels)
+        except Exception as exc:
+            raise ValueError(f"Could not read PIL image {index}: {exc}") from exc
+
+
+class _ArrayBatches(Dataset):
+    """An array or tensor already in memory, one slice of ``batch_size`` images per item."""
+
+    def __init__(self, data, batch_size):
+        self.data = data
+        self.batch_size = batch_size
+
+    def __len__(self):
+        return -(-len(self.data) // self.batch_size)
+
+    def __getitem__(self, index):
+        chunk = self.data[index * self.batch_size : (index + 1) * self.batch_size]
+        if not torch.is_tensor(chunk):
+            # torch wraps numpy memory only when it is writable, not reversed, in native order.
+            if chunk.flags.writeable and min(chunk.strides) >= 0 and chunk.dtype.isnative:
+                chunk = torch.from_numpy(chunk)
+            else:
+                chunk = torch.from_numpy(np.array(chunk, dtype=chunk.dtype.newbyteorder("=")))
+        return chunk
+
+
+def _collate(images):
+    """Stack images of one shape into a batch; keep a list when their shapes differ."""
+    if len({image.shape for image in images}) > 1:
+        return list(images)
+    return torch.stack(images)
+
+
+def _unchanged(batch):
+    return batch
+
+
+def _on_accelerator(data):
+    return torch.is_tensor(data) and data.device.type != "cpu"
 
 
 def row_digests(X):
