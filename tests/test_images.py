@@ -1,5 +1,7 @@
+import struct
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -233,10 +235,12 @@ def test_arrays_are_sliced_through_the_same_kind_of_loader():
     assert [len(batch) for batch in batches] == [2, 2, 1]
     assert all(batch.dtype == torch.uint8 for batch in batches)
     assert torch.equal(torch.cat(batches), torch.from_numpy(NHWC).permute(0, 3, 1, 2))
-    read_only = NHWC[::-1]
+    read_only = NHWC.astype(">u2")[::-1]
     read_only.flags.writeable = False
     (batch,) = check_images(read_only).loader(5)
-    assert torch.equal(batch, torch.from_numpy(read_only.transpose(0, 3, 1, 2).copy()))
+    torch.testing.assert_close(
+        batch, torch.from_numpy(read_only.transpose(0, 3, 1, 2) / 65535).float()
+    )
 
 
 @pytest.mark.parametrize("kind", ["array", "paths", "pil"])
@@ -265,11 +269,14 @@ def test_loading_leaves_the_global_random_state_alone(tmp_path, kind, num_worker
         ("P", 3),
         ("RGB", None),
     ]
-    + [("RGBA", None)],
+    + [("RGBA", None), ("I;16", None)],
 )
 @pytest.mark.parametrize("channels", [1, 3])
 def test_png_decoded_by_torchvision_matches_pil(tmp_path, mode, transparency, channels):
-    image = Image.fromarray(NHWC[0]).convert(mode)
+    if mode == "I;16":
+        image = Image.fromarray(_png_gradient(12, 10))
+    else:
+        image = Image.fromarray(NHWC[0]).convert(mode)
     path = tmp_path / "image.png"
     image.save(path, **({} if transparency is None else {"transparency": transparency}))
     header = _images._read_header(path)
@@ -299,3 +306,100 @@ def test_importing_pulls_in_nothing_beyond_torch_torchvision_pil_and_sklearn():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def _png_gradient(height=6, width=9):
+    gradient = np.linspace(0, 65535, height * width).round().astype(np.uint16)
+    return gradient.reshape(height, width)
+
+
+def test_16_bit_png_is_scaled_to_one_not_clipped(tmp_path):
+    gradient = _png_gradient()
+    path = tmp_path / "deep.png"
+    Image.fromarray(gradient).save(path)
+    with Image.open(path) as image:
+        assert image.mode == "I;16"
+    (batch,) = check_images([path]).batches(4)
+    assert batch.dtype == torch.float32 and batch.shape == (1, 1, 6, 9)
+    assert batch.max() == 1.0
+    torch.testing.assert_close(batch[0, 0], torch.from_numpy(gradient / 65535).float())
+    shallow = tmp_path / "shallow.png"
+    Image.fromarray(NHWC[0, :6, :9, 0]).save(shallow)
+    (mixed,) = check_images([path, shallow]).batches(2)
+    assert mixed.dtype == torch.float32
+    torch.testing.assert_close(mixed[1, 0], torch.from_numpy(NHWC[0, :6, :9, 0] / 255).float())
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I;16B", "I"])
+def test_deep_pil_images_are_scaled_to_one(mode):
+    gradient = _png_gradient()
+    image = Image.fromarray(gradient).convert("I") if mode == "I" else Image.fromarray(gradient)
+    if mode == "I;16B":
+        image = Image.frombytes("I;16B", image.size, gradient.astype(">u2").tobytes())
+    assert image.mode == mode
+    (batch,) = check_images([image]).batches(1)
+    assert batch.dtype == torch.float32 and batch.max() == 1.0
+    torch.testing.assert_close(batch[0, 0], torch.from_numpy(gradient / 65535).float())
+
+
+def test_float_pil_images_must_lie_in_unit_range():
+    inside = Image.fromarray(np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4))
+    (batch,) = check_images([inside]).batches(1)
+    torch.testing.assert_close(batch[0, 0], torch.linspace(0, 1, 12).reshape(3, 4))
+    outside = Image.fromarray(np.full((3, 4), 200.0, dtype=np.float32))
+    with pytest.raises(ValueError, match=r"Image 1 of X.*\[0, 1\]"):
+        check_images([inside, outside])
+
+
+def test_float_image_file_out_of_range_is_named(tmp_path):
+    fine, too_bright = tmp_path / "fine.tif", tmp_path / "too_bright.tif"
+    Image.fromarray(np.full((3, 4), 0.5, dtype=np.float32)).save(fine)
+    Image.fromarray(np.full((3, 4), 200.0, dtype=np.float32)).save(too_bright)
+    (batch,) = check_images([fine]).batches(1)
+    assert batch.dtype == torch.float32 and torch.all(batch == 0.5)
+    with pytest.raises(ValueError, match=r"too_bright.tif.*\[0, 1\]"):
+        check_images([fine, too_bright])
+
+
+def test_uint16_arrays_are_scaled_by_65535():
+    deep = np.stack([_png_gradient()] * 2)
+    for X in (deep, torch.from_numpy(deep)):
+        (batch,) = check_images(X).batches(2)
+        assert batch.dtype == torch.float32 and batch.max() == 1.0
+        torch.testing.assert_close(batch[:, 0], torch.from_numpy(deep / 65535).float())
+    with pytest.raises(ValueError, match=r"\[0, 255\]"):
+        check_images(deep.astype(np.int32))
+    # The preprocessing scales a uint16 batch that did not come through the loader alike.
+    prepare = Preprocessor(Preprocessing(size=8), 3)
+    expected = _read_all(check_images(deep))
+    torch.testing.assert_close(prepare(torch.from_numpy(deep[:, None])), expected)
+
+
+def _write_16_bit_png(path, pixels):
+    # PIL writes 16 bits only for grayscale PNGs: colour ones are written by hand.
+    height, width, n_channels = pixels.shape
+    rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in pixels)
+    header = struct.pack(">IIBBBBB", width, height, 16, {3: 2, 4: 6}[n_channels], 0, 0, 0)
+    chunks = [(b"IHDR", header), (b"IDAT", zlib.compress(rows)), (b"IEND", b"")]
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + b"".join(
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+            for kind, data in chunks
+        )
+    )
+
+
+@pytest.mark.parametrize("n_channels", [3, 4])
+def test_16_bit_colour_png_keeps_its_depth(tmp_path, n_channels):
+    pixels = RNG.integers(0, 65536, size=(5, 7, n_channels)).astype(np.uint16)
+    pixels[0, 0, :3] = 65535
+    path = tmp_path / "deep.png"
+    _write_16_bit_png(path, pixels)
+    rgb = torch.from_numpy(pixels[..., :3].transpose(2, 0, 1) / 65535).float()
+    (batch,) = check_images([path]).batches(1)
+    assert batch.dtype == torch.float32 and batch.max() == 1.0
+    torch.testing.assert_close(batch[0], rgb)
+    (gray,) = check_images([path], channels=1).batches(1)
+    luma = torch.tensor([19595, 38470, 7471]) / 65536
+    torch.testing.assert_close(gray[0, 0], torch.einsum("c,chw->hw", luma, rgb))

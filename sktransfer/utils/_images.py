@@ -87,8 +87,9 @@ class ImageSet:
         -------
         torch.utils.data.DataLoader
             Yields a ``(n, C, H, W)`` tensor when the images of a batch share their shape, a
-            list of ``(C, H, W)`` tensors otherwise. Tensors are uint8 (0-255), or float (0-1)
-            for float input. Iterating it leaves torch's global random state untouched.
+            list of ``(C, H, W)`` tensors otherwise. Tensors are uint8 (0-255), or float32
+            (0-1) for float input and images deeper than 8 bits. Iterating it leaves torch's
+            global random state untouched.
         """
         common = {
             "shuffle": False,
@@ -140,8 +141,11 @@ def check_images(X, *, channels=3, input_name="X"):
     Parameters
     ----------
     X : array-like, tensor, sequence of paths or sequence of PIL images
-        Images as described in the user guide: NCHW or NHWC, uint8 (0-255) or float (0-1);
-        grayscale inputs are expanded to ``channels``.
+        Images as described in the user guide: NCHW or NHWC, uint8 (0-255), uint16 (0-65535,
+        read as ``value / 65535``) or float (0-1); other integer types must hold 0-255.
+        Grayscale inputs are expanded to ``channels``. Files and PIL images deeper than 8 bits
+        (16-bit PNGs, PIL modes ``"I;16"``, ``"I"``) are read as floats in [0, 1]; PIL mode
+        ``"F"`` must already lie in [0, 1].
     channels : int, default=3
         Channels the network expects.
     input_name : str, default="X"
@@ -150,14 +154,15 @@ def check_images(X, *, channels=3, input_name="X"):
     Returns
     -------
     ImageSet
-        Arrays come back as uint8 or float32 ``(n, C, H, W)`` with ``channels`` channels.
+        Arrays come back ``(n, C, H, W)`` with 1 or ``channels`` channels, as uint8, uint16 or
+        float; :meth:`ImageSet.loader` turns uint16 into float32 batch by batch.
 
     Raises
     ------
     ValueError
         Empty input, wrong number of dimensions, channels that do not match, NaN or infinite
         values, floats outside [0, 1], a path that does not exist (named), a file that is not an
-        image or is truncated (named).
+        image or is truncated (named), a PIL image with values out of range (its position).
     TypeError
         Input of a type that is not one of the above.
     """
@@ -173,7 +178,7 @@ def check_images(X, *, channels=3, input_name="X"):
         paths, headers = _check_paths(X, input_name)
         return ImageSet("paths", paths, channels, headers=headers)
     if all(isinstance(item, Image.Image) for item in X):
-        return ImageSet("pil", list(X), channels)
+        return ImageSet("pil", _check_pil_images(X, channels, input_name), channels)
     try:
         array = np.asarray(X)
     except ValueError as exc:
@@ -221,11 +226,28 @@ def _check_values(X, input_name):
         raise TypeError(f"{input_name} must hold numbers, got a {X.dtype} tensor.")
     if not torch.is_tensor(X) and not np.issubdtype(dtype, np.integer):
         raise TypeError(f"{input_name} must hold numbers, got dtype {dtype}.")
+    uint16 = (dtype == torch.uint16) if torch.is_tensor(X) else dtype.str[1:] == "u2"
+    if uint16:
+        # Any byte order. Every value is a valid 16-bit pixel; batches scale it by 65535, as
+        # torchvision's ``to_dtype(..., scale=True)`` does.
+        return X
     if X.dtype not in (np.uint8, torch.uint8):
         if X.min() < 0 or X.max() > 255:
             raise ValueError(f"Integer images must lie in [0, 255]; {input_name} does not.")
         X = X.to(torch.uint8) if torch.is_tensor(X) else X.astype(np.uint8)
     return X
+
+
+def _check_pil_images(images, channels, input_name):
+    images = list(images)
+    for position, image in enumerate(images):
+        if image.mode in ("I", "F"):
+            # Only these modes can hold values out of range; reading them is a check in memory.
+            try:
+                _pil_to_tensor(image, channels)
+            except ValueError as exc:
+                raise ValueError(f"Image {position} of {input_name}: {exc}") from exc
+    return images
 
 
 class _FileHeader(NamedTuple):
@@ -269,6 +291,12 @@ def _read_header(path, input_name="X"):
             raise ValueError(
                 f"Image file {str(path)!r} in {input_name} is truncated or unreadable: {exc}"
             ) from exc
+        if not whole and image.mode in ("I", "F"):
+            # Decoded already, so values out of range are found now rather than mid-extraction.
+            try:
+                _deep_pil_to_tensor(image)
+            except ValueError as exc:
+                raise ValueError(f"Image file {str(path)!r} in {input_name}: {exc}") from exc
         return _FileHeader(
             image.format, image.mode, image.size[::-1], whole and _torchvision_reads(image)
         )
@@ -302,13 +330,10 @@ def _ends_whole(path, image_format):
 
 
 def _torchvision_reads(image):
-    # CMYK JPEGs, 16-bit grayscale PNGs and other formats go through PIL, whose conversions
-    # define the pixels.
+    # CMYK JPEGs and other formats go through PIL, whose conversions define the pixels.
     if decode_image is None:
         return False
-    if image.format == "PNG":
-        return image.mode not in ("I;16", "I;16B", "I")
-    return image.format in ("JPEG", "MPO") and image.mode in ("L", "RGB")
+    return image.format == "PNG" or (image.format in ("JPEG", "MPO") and image.mode in ("L", "RGB"))
 
 
 def _decode_file(path, channels, header=None):
@@ -327,7 +352,10 @@ def _decode_file(path, channels, header=None):
 
 
 def _decode_with_torchvision(path, channels, mode):
-    """Decode as :func:`_pil_to_tensor` would, from the mode PIL reported for the file."""
+    """Decode as :func:`_pil_to_tensor` would, from the mode PIL reported for the file.
+
+    Unlike PIL, torchvision keeps all 16 bits of colour PNGs.
+    """
     one_channel = channels == 1 or mode in _GRAY_MODES
     gray = one_channel and (mode in _GRAY_MODES or mode == "LA")
     with warnings.catch_warnings():
@@ -338,8 +366,7 @@ def _decode_with_torchvision(path, channels, mode):
             read_file(str(path)), mode=ImageReadMode.GRAY if gray else ImageReadMode.RGB
         )
     if image.dtype == torch.uint16:
-        # PIL reads 16-bit colour PNGs as 8-bit RGB, keeping the high byte.
-        image = (image.to(torch.int32) >> 8).to(torch.uint8)
+        image = image.to(torch.float32).div_(65535)
     if one_channel and image.shape[0] == 3:
         image = _luminance(image)
     return image
@@ -347,19 +374,47 @@ def _decode_with_torchvision(path, channels, mode):
 
 def _luminance(image):
     """PIL's RGB to L conversion (ITU-R 601-2 luma, in 16-bit fixed point)."""
-    red, green, blue = image.to(torch.int32)
-    luma = (red * 19595 + green * 38470 + blue * 7471 + 0x8000) >> 16
-    return luma.to(torch.uint8)[None]
+    if image.dtype == torch.uint8:
+        red, green, blue = image.to(torch.int32)
+        luma = (red * 19595 + green * 38470 + blue * 7471 + 0x8000) >> 16
+        return luma.to(torch.uint8)[None]
+    red, green, blue = image
+    return ((red * 19595 + green * 38470 + blue * 7471) / 65536)[None]
 
 
 _TORCHVISION_DEPRECATION = "The image decoding and encoding capabilities of TorchVision"
 
-_GRAY_MODES = ("1", "L", "I;16", "I", "F")
+# PIL modes of one channel; those after "L" hold more than 8 bits and are read as floats.
+_DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+_GRAY_MODES = ("1", "L", *_DEEP_MODES)
 
 
 def _pil_to_tensor(image, channels):
+    if image.mode in _DEEP_MODES:
+        return _deep_pil_to_tensor(image)
     mode = "L" if channels == 1 or image.mode in _GRAY_MODES else "RGB"
     return TF.pil_to_tensor(image.convert(mode))
+
+
+def _deep_pil_to_tensor(image):
+    """A 1-channel float32 tensor in [0, 1]: integers divided by 65535, floats as they are."""
+    values = np.array(image, dtype=np.float32)
+    if image.mode != "F":
+        low, high = float(values.min()), float(values.max())
+        if low < 0 or high > 65535:
+            raise ValueError(
+                f"16-bit images must lie in [0, 65535]; this {image.mode!r} image spans "
+                f"[{low:.6g}, {high:.6g}]."
+            )
+        values = values / 65535
+    elif not np.isfinite(values).all():
+        raise ValueError("this 'F' image contains NaN or infinite values.")
+    elif values.min() < -1e-3 or values.max() > 1 + 1e-3:
+        raise ValueError(
+            f"Float images must lie in [0, 1]; this 'F' image spans "
+            f"[{values.min():.3g}, {values.max():.3g}]."
+        )
+    return torch.from_numpy(values)[None]
 
 
 class _DecodedImages(Dataset):
@@ -400,6 +455,8 @@ class _ArrayBatches(Dataset):
                 chunk = torch.from_numpy(chunk)
             else:
                 chunk = torch.from_numpy(np.array(chunk, dtype=chunk.dtype.newbyteorder("=")))
+        if chunk.dtype == torch.uint16:
+            chunk = chunk.to(torch.float32).div_(65535)
         return chunk
 
 
@@ -407,6 +464,8 @@ def _collate(images):
     """Stack images of one shape into a batch; keep a list when their shapes differ."""
     if len({image.shape for image in images}) > 1:
         return list(images)
+    if len({image.dtype for image in images}) > 1:
+        images = [_to_float(image) for image in images]
     return torch.stack(images)
 
 
@@ -489,6 +548,8 @@ class Preprocessor:
 def _to_float(images):
     if images.dtype == torch.uint8:
         return images.float().div_(255)
+    if images.dtype == torch.uint16:
+        return images.float().div_(65535)
     return images.float()
 
 
