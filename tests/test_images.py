@@ -1,10 +1,15 @@
+import struct
+import subprocess
+import sys
+import zlib
+
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageFile
 
 from sktransfer.backbones import Preprocessing
-from sktransfer.utils import check_images
+from sktransfer.utils import _images, check_images
 from sktransfer.utils._images import Preprocessor
 
 RNG = np.random.default_rng(0)
@@ -37,12 +42,16 @@ def test_file_paths_are_decoded_batch_by_batch(tmp_path, monkeypatch):
         paths.append(tmp_path / f"{i}.png")
         Image.fromarray(image).save(paths[-1])
     images = check_images([str(p) for p in paths])
-    opened = []
-    real_open = Image.open
-    monkeypatch.setattr(Image, "open", lambda path: opened.append(path) or real_open(path))
+    decoded = []
+    real_decode = _images._decode_file
+    monkeypatch.setattr(
+        _images,
+        "_decode_file",
+        lambda path, *args: decoded.append(path) or real_decode(path, *args),
+    )
     batches = images.batches(2)
     next(batches)
-    assert len(opened) == 2  # only the first batch was read
+    assert len(decoded) == 2  # only the first batch was read
     torch.testing.assert_close(_read_all(images), _read_all(check_images(NHWC)))
 
 
@@ -118,3 +127,279 @@ def test_file_that_is_not_an_image_is_named(tmp_path):
     text.write_text("not an image")
     with pytest.raises(ValueError, match="notes.txt.*not an image"):
         check_images([text])
+
+
+def _save(images, directory, suffix=".png", **save_kwargs):
+    paths = []
+    for i, image in enumerate(images):
+        paths.append(directory / f"{i}{suffix}")
+        image = image if isinstance(image, Image.Image) else Image.fromarray(image)
+        image.save(paths[-1], **save_kwargs)
+    return paths
+
+
+def _truncate(path, n_bytes):
+    data = path.read_bytes()
+    path.write_bytes(data[:-n_bytes])
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".gif", ".webp", ".bmp"])
+def test_truncated_file_is_named_before_any_decoding(tmp_path, suffix):
+    paths = _save(NHWC[:3], tmp_path, suffix)
+    _truncate(paths[1], 20)
+    with pytest.raises(ValueError, match=rf"1{suffix}.*truncated"):
+        check_images(paths)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_zero_padding_and_bytes_after_the_end_marker_are_accepted(tmp_path, suffix):
+    padded, extra = _save(NHWC[:2], tmp_path, suffix)
+    expected = _read_all(check_images([padded, extra]))
+    padded.write_bytes(padded.read_bytes() + bytes(100))
+    extra.write_bytes(extra.read_bytes() + b"trailing metadata")
+    torch.testing.assert_close(_read_all(check_images([padded, extra])), expected)
+
+
+def test_whole_and_truncated_files_are_told_apart_without_decoding(tmp_path, monkeypatch):
+    paths = _save(NHWC[:2], tmp_path, ".png") + _save(NHWC[2:4], tmp_path, ".jpg")
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda image: pytest.fail("decoded"))
+    assert len(check_images(paths)) == 4
+    _truncate(paths[1], 1)
+    with pytest.raises(ValueError, match="1.png.*truncated"):
+        check_images(paths)
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_file_that_breaks_after_the_check_is_named_when_decoded(tmp_path, num_workers):
+    paths = _save(NHWC[:3], tmp_path)
+    images = check_images(paths)
+    paths[2].write_bytes(paths[2].read_bytes()[:60])
+    with pytest.raises(ValueError, match="2.png"):
+        for _ in images.loader(2, num_workers=num_workers):
+            pass
+
+
+def test_sizes_are_known_without_decoding(tmp_path, monkeypatch):
+    images = [NHWC[0], NHWC[1, :7, :9], NHWC[2, :5]]
+    paths = _save(images, tmp_path)
+    expected = [(12, 10), (7, 9), (5, 10)]
+    from_paths = check_images(paths)
+    monkeypatch.setattr(Image, "open", lambda *args: pytest.fail("reopened a file"))
+    assert from_paths.sizes() == expected
+    assert from_paths.subset([2, 0]).sizes() == [(5, 10), (12, 10)]
+    assert check_images([Image.fromarray(image) for image in images]).sizes() == expected
+    assert check_images(NHWC).sizes() == [(12, 10)] * len(NHWC)
+
+
+def _files_of_two_sizes(directory, n_images=20):
+    images = RNG.integers(0, 256, size=(n_images, 12, 10, 3), dtype=np.uint8)
+    return _save(
+        [image if i < 10 else image[:8, :6] for i, image in enumerate(images)],
+        directory,
+    )
+
+
+def _same_batches(first, second):
+    assert len(first) == len(second)
+    for a, b in zip(first, second, strict=True):
+        assert type(a) is type(b)
+        if isinstance(a, list):
+            assert len(a) == len(b)
+            for image_a, image_b in zip(a, b, strict=True):
+                assert torch.equal(image_a, image_b)
+        else:
+            assert torch.equal(a, b)
+
+
+def test_loader_batches_stack_equal_sizes_and_list_mixed_ones(tmp_path):
+    images = check_images(_files_of_two_sizes(tmp_path))
+    loader = images.loader(4)
+    assert isinstance(loader, torch.utils.data.DataLoader)
+    batches = list(loader)
+    assert [type(batch) for batch in batches] == [torch.Tensor] * 2 + [list] + [torch.Tensor] * 2
+    assert batches[0].shape == (4, 3, 12, 10) and batches[0].dtype == torch.uint8
+    assert [image.shape for image in batches[2]] == [(3, 12, 10)] * 2 + [(3, 8, 6)] * 2
+    assert batches[-1].shape == (4, 3, 8, 6)
+    _same_batches(batches, list(images.batches(4)))
+
+
+def test_worker_processes_give_the_same_batches(tmp_path):
+    images = check_images(_files_of_two_sizes(tmp_path))
+    _same_batches(list(images.loader(3, num_workers=2)), list(images.loader(3)))
+
+
+def test_arrays_are_sliced_through_the_same_kind_of_loader():
+    loader = check_images(NHWC).loader(2)
+    assert isinstance(loader, torch.utils.data.DataLoader)
+    batches = list(loader)
+    assert [len(batch) for batch in batches] == [2, 2, 1]
+    assert all(batch.dtype == torch.uint8 for batch in batches)
+    assert torch.equal(torch.cat(batches), torch.from_numpy(NHWC).permute(0, 3, 1, 2))
+    read_only = NHWC.astype(">u2")[::-1]
+    read_only.flags.writeable = False
+    (batch,) = check_images(read_only).loader(5)
+    torch.testing.assert_close(
+        batch, torch.from_numpy(read_only.transpose(0, 3, 1, 2) / 65535).float()
+    )
+
+
+@pytest.mark.parametrize("kind", ["array", "paths", "pil"])
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_loading_leaves_the_global_random_state_alone(tmp_path, kind, num_workers):
+    X = {
+        "array": NHWC,
+        "paths": _save(NHWC, tmp_path),
+        "pil": [Image.fromarray(image) for image in NHWC],
+    }[kind]
+    images = check_images(X)
+    state = torch.random.get_rng_state()
+    for _ in images.loader(2, num_workers=num_workers):
+        pass
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+@pytest.mark.parametrize(
+    "mode, transparency",
+    [
+        ("1", None),
+        ("L", None),
+        ("L", 3),
+        ("LA", None),
+        ("P", None),
+        ("P", 3),
+        ("RGB", None),
+    ]
+    + [("RGBA", None), ("I;16", None)],
+)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_png_decoded_by_torchvision_matches_pil(tmp_path, mode, transparency, channels):
+    if mode == "I;16":
+        image = Image.fromarray(_png_gradient(12, 10))
+    else:
+        image = Image.fromarray(NHWC[0]).convert(mode)
+    path = tmp_path / "image.png"
+    image.save(path, **({} if transparency is None else {"transparency": transparency}))
+    header = _images._read_header(path)
+    assert header.torchvision
+    with Image.open(path) as reopened:
+        expected = _images._pil_to_tensor(reopened, channels)
+    decoded = _images._decode_file(path, channels, header)
+    assert decoded.dtype == expected.dtype
+    assert torch.equal(decoded, expected)
+
+
+def test_jpeg_decoded_by_torchvision_matches_pil(tmp_path):
+    paths = _save([NHWC[0], NHWC[1, ..., 0]], tmp_path, ".jpg", quality=90)
+    for path in paths:
+        with Image.open(path) as image:
+            assert torch.equal(_images._decode_file(path, 3), _images._pil_to_tensor(image, 3))
+
+
+def test_importing_pulls_in_nothing_beyond_torch_torchvision_pil_and_sklearn():
+    code = (
+        "import sys, numpy, sklearn.utils.validation, torch, PIL.Image;"
+        "import torchvision.transforms.v2.functional;"
+        "before = set(sys.modules);"
+        "import sktransfer.utils._images;"
+        "print(sorted(m for m in set(sys.modules) - before if not m.startswith('sktransfer')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def _png_gradient(height=6, width=9):
+    gradient = np.linspace(0, 65535, height * width).round().astype(np.uint16)
+    return gradient.reshape(height, width)
+
+
+def test_16_bit_png_is_scaled_to_one_not_clipped(tmp_path):
+    gradient = _png_gradient()
+    path = tmp_path / "deep.png"
+    Image.fromarray(gradient).save(path)
+    with Image.open(path) as image:
+        assert image.mode == "I;16"
+    (batch,) = check_images([path]).batches(4)
+    assert batch.dtype == torch.float32 and batch.shape == (1, 1, 6, 9)
+    assert batch.max() == 1.0
+    torch.testing.assert_close(batch[0, 0], torch.from_numpy(gradient / 65535).float())
+    shallow = tmp_path / "shallow.png"
+    Image.fromarray(NHWC[0, :6, :9, 0]).save(shallow)
+    (mixed,) = check_images([path, shallow]).batches(2)
+    assert mixed.dtype == torch.float32
+    torch.testing.assert_close(mixed[1, 0], torch.from_numpy(NHWC[0, :6, :9, 0] / 255).float())
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I;16B", "I"])
+def test_deep_pil_images_are_scaled_to_one(mode):
+    gradient = _png_gradient()
+    image = Image.fromarray(gradient).convert("I") if mode == "I" else Image.fromarray(gradient)
+    if mode == "I;16B":
+        image = Image.frombytes("I;16B", image.size, gradient.astype(">u2").tobytes())
+    assert image.mode == mode
+    (batch,) = check_images([image]).batches(1)
+    assert batch.dtype == torch.float32 and batch.max() == 1.0
+    torch.testing.assert_close(batch[0, 0], torch.from_numpy(gradient / 65535).float())
+
+
+def test_float_pil_images_must_lie_in_unit_range():
+    inside = Image.fromarray(np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4))
+    (batch,) = check_images([inside]).batches(1)
+    torch.testing.assert_close(batch[0, 0], torch.linspace(0, 1, 12).reshape(3, 4))
+    outside = Image.fromarray(np.full((3, 4), 200.0, dtype=np.float32))
+    with pytest.raises(ValueError, match=r"Image 1 of X.*\[0, 1\]"):
+        check_images([inside, outside])
+
+
+def test_float_image_file_out_of_range_is_named(tmp_path):
+    fine, too_bright = tmp_path / "fine.tif", tmp_path / "too_bright.tif"
+    Image.fromarray(np.full((3, 4), 0.5, dtype=np.float32)).save(fine)
+    Image.fromarray(np.full((3, 4), 200.0, dtype=np.float32)).save(too_bright)
+    (batch,) = check_images([fine]).batches(1)
+    assert batch.dtype == torch.float32 and torch.all(batch == 0.5)
+    with pytest.raises(ValueError, match=r"too_bright.tif.*\[0, 1\]"):
+        check_images([fine, too_bright])
+
+
+def test_uint16_arrays_are_scaled_by_65535():
+    deep = np.stack([_png_gradient()] * 2)
+    for X in (deep, torch.from_numpy(deep)):
+        (batch,) = check_images(X).batches(2)
+        assert batch.dtype == torch.float32 and batch.max() == 1.0
+        torch.testing.assert_close(batch[:, 0], torch.from_numpy(deep / 65535).float())
+    with pytest.raises(ValueError, match=r"\[0, 255\]"):
+        check_images(deep.astype(np.int32))
+    # The preprocessing scales a uint16 batch that did not come through the loader alike.
+    prepare = Preprocessor(Preprocessing(size=8), 3)
+    expected = _read_all(check_images(deep))
+    torch.testing.assert_close(prepare(torch.from_numpy(deep[:, None])), expected)
+
+
+def _write_16_bit_png(path, pixels):
+    # PIL writes 16 bits only for grayscale PNGs: colour ones are written by hand.
+    height, width, n_channels = pixels.shape
+    rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in pixels)
+    header = struct.pack(">IIBBBBB", width, height, 16, {3: 2, 4: 6}[n_channels], 0, 0, 0)
+    chunks = [(b"IHDR", header), (b"IDAT", zlib.compress(rows)), (b"IEND", b"")]
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + b"".join(
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+            for kind, data in chunks
+        )
+    )
+
+
+@pytest.mark.parametrize("n_channels", [3, 4])
+def test_16_bit_colour_png_keeps_its_depth(tmp_path, n_channels):
+    pixels = RNG.integers(0, 65536, size=(5, 7, n_channels)).astype(np.uint16)
+    pixels[0, 0, :3] = 65535
+    path = tmp_path / "deep.png"
+    _write_16_bit_png(path, pixels)
+    rgb = torch.from_numpy(pixels[..., :3].transpose(2, 0, 1) / 65535).float()
+    (batch,) = check_images([path]).batches(1)
+    assert batch.dtype == torch.float32 and batch.max() == 1.0
+    torch.testing.assert_close(batch[0], rgb)
+    (gray,) = check_images([path], channels=1).batches(1)
+    luma = torch.tensor([19595, 38470, 7471]) / 65536
+    torch.testing.assert_close(gray[0, 0], torch.einsum("c,chw->hw", luma, rgb))

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from sklearn.utils.validation import validate_data
+from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
+
+try:
+    from torchvision.io import ImageReadMode, decode_image, read_file
+except ImportError:  # torchvision 0.29 deprecates its image decoders; PIL stands in once they go
+    decode_image = None
 
 _INTERPOLATIONS = {
     "nearest": InterpolationMode.NEAREST,
@@ -37,10 +45,12 @@ class ImageSet:
     memory is bounded by the batch size, not by the number of images.
     """
 
-    def __init__(self, kind, data, channels):
+    def __init__(self, kind, data, channels, *, headers=None):
         self.kind = kind
         self.data = data
         self.channels = channels
+        # Per file: format, mode and size read from its header when the paths were checked.
+        self._headers = headers
 
     def __len__(self):
         return len(self.data)
@@ -49,18 +59,67 @@ class ImageSet:
         """The images at ``indices``, as an ImageSet of the same kind."""
         if self.kind == "array":
             return ImageSet(self.kind, self.data[indices], self.channels)
-        return ImageSet(self.kind, [self.data[i] for i in indices], self.channels)
+        headers = None if self._headers is None else [self._headers[i] for i in indices]
+        return ImageSet(self.kind, [self.data[i] for i in indices], self.channels, headers=headers)
+
+    def sizes(self):
+        """The ``(height, width)`` of each image, known without decoding any file."""
+        if self.kind == "array":
+            return [tuple(int(side) for side in self.data.shape[2:])] * len(self)
+        if self.kind == "paths":
+            return [header.size for header in self._file_headers()]
+        return [image.size[::-1] for image in self.data]
+
+    def loader(self, batch_size, *, num_workers=0, pin_memory=False):
+        """The images in order, ``batch_size`` at a time, through a torch ``DataLoader``.
+
+        Parameters
+        ----------
+        batch_size : int
+            Images per batch; the last batch may be smaller.
+        num_workers : int, default=0
+            Worker processes that decode files and PIL images (0: decode in this process).
+            Arrays and tensors are already in memory and are sliced here whatever its value.
+        pin_memory : bool, default=False
+            Put batches in page-locked memory, for faster non-blocking copies to a GPU.
+
+        Returns
+        -------
+        torch.utils.data.DataLoader
+            Yields a ``(n, C, H, W)`` tensor when the images of a batch share their shape, a
+            list of ``(C, H, W)`` tensors otherwise. Tensors are uint8 (0-255), or float32
+            (0-1) for float input and images deeper than 8 bits. Iterating it leaves torch's
+            global random state untouched.
+        """
+        common = {
+            "shuffle": False,
+            "pin_memory": pin_memory and not _on_accelerator(self.data),
+            # Without its own generator, every iteration draws a seed from the global one.
+            "generator": torch.Generator(),
+        }
+        if self.kind == "array":
+            return DataLoader(
+                _ArrayBatches(self.data, batch_size),
+                batch_size=None,
+                collate_fn=_unchanged,
+                **common,
+            )
+        if self.kind == "paths":
+            dataset = _DecodedImages(self.data, self.channels, self._file_headers())
+        else:
+            dataset = _DecodedImages(self.data, self.channels)
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            collate_fn=_collate,
+            num_workers=num_workers,
+            persistent_workers=False,
+            **common,
+        )
 
     def batches(self, batch_size):
         """Yield ``(n, C, H, W)`` tensors, or lists of ``(C, H, W)`` tensors when sizes vary."""
-        for start in range(0, len(self), batch_size):
-            chunk = self.data[start : start + batch_size]
-            if self.kind == "array":
-                yield chunk
-            elif self.kind == "paths":
-                yield [_decode_file(path, self.channels) for path in chunk]
-            else:
-                yield [_pil_to_tensor(image, self.channels) for image in chunk]
+        yield from self.loader(batch_size)
 
     def row_keys(self):
         """A digest per image that changes when the image does: the cache key of its codes."""
@@ -70,6 +129,11 @@ class ImageSet:
             return [_file_key(path) for path in self.data]
         return [_digest(f"{im.mode}{im.size}".encode(), im.tobytes()) for im in self.data]
 
+    def _file_headers(self):
+        if self._headers is None:
+            self._headers = [_read_header(path) for path in self.data]
+        return self._headers
+
 
 def check_images(X, *, channels=3, input_name="X"):
     """Validate images and return an :class:`ImageSet`, before any heavy compute.
@@ -77,8 +141,11 @@ def check_images(X, *, channels=3, input_name="X"):
     Parameters
     ----------
     X : array-like, tensor, sequence of paths or sequence of PIL images
-        Images as described in the user guide: NCHW or NHWC, uint8 (0-255) or float (0-1);
-        grayscale inputs are expanded to ``channels``.
+        Images as described in the user guide: NCHW or NHWC, uint8 (0-255), uint16 (0-65535,
+        read as ``value / 65535``) or float (0-1); other integer types must hold 0-255.
+        Grayscale inputs are expanded to ``channels``. Files and PIL images deeper than 8 bits
+        (16-bit PNGs, PIL modes ``"I;16"``, ``"I"``) are read as floats in [0, 1]; PIL mode
+        ``"F"`` must already lie in [0, 1].
     channels : int, default=3
         Channels the network expects.
     input_name : str, default="X"
@@ -87,14 +154,15 @@ def check_images(X, *, channels=3, input_name="X"):
     Returns
     -------
     ImageSet
-        Arrays come back as uint8 or float32 ``(n, C, H, W)`` with ``channels`` channels.
+        Arrays come back ``(n, C, H, W)`` with 1 or ``channels`` channels, as uint8, uint16 or
+        float; :meth:`ImageSet.loader` turns uint16 into float32 batch by batch.
 
     Raises
     ------
     ValueError
         Empty input, wrong number of dimensions, channels that do not match, NaN or infinite
         values, floats outside [0, 1], a path that does not exist (named), a file that is not an
-        image (named).
+        image or is truncated (named), a PIL image with values out of range (its position).
     TypeError
         Input of a type that is not one of the above.
     """
@@ -107,9 +175,10 @@ def check_images(X, *, channels=3, input_name="X"):
     if len(X) == 0:
         raise ValueError(f"{input_name} is empty: at least one image is needed.")
     if all(isinstance(item, (str, os.PathLike)) for item in X):
-        return ImageSet("paths", _check_paths(X, input_name), channels)
+        paths, headers = _check_paths(X, input_name)
+        return ImageSet("paths", paths, channels, headers=headers)
     if all(isinstance(item, Image.Image) for item in X):
-        return ImageSet("pil", list(X), channels)
+        return ImageSet("pil", _check_pil_images(X, channels, input_name), channels)
     try:
         array = np.asarray(X)
     except ValueError as exc:
@@ -157,6 +226,11 @@ def _check_values(X, input_name):
         raise TypeError(f"{input_name} must hold numbers, got a {X.dtype} tensor.")
     if not torch.is_tensor(X) and not np.issubdtype(dtype, np.integer):
         raise TypeError(f"{input_name} must hold numbers, got dtype {dtype}.")
+    uint16 = (dtype == torch.uint16) if torch.is_tensor(X) else dtype.str[1:] == "u2"
+    if uint16:
+        # Any byte order. Every value is a valid 16-bit pixel; batches scale it by 65535, as
+        # torchvision's ``to_dtype(..., scale=True)`` does.
+        return X
     if X.dtype not in (np.uint8, torch.uint8):
         if X.min() < 0 or X.max() > 255:
             raise ValueError(f"Integer images must lie in [0, 255]; {input_name} does not.")
@@ -164,30 +238,243 @@ def _check_values(X, input_name):
     return X
 
 
+def _check_pil_images(images, channels, input_name):
+    images = list(images)
+    for position, image in enumerate(images):
+        if image.mode in ("I", "F"):
+            # Only these modes can hold values out of range; reading them is a check in memory.
+            try:
+                _pil_to_tensor(image, channels)
+            except ValueError as exc:
+                raise ValueError(f"Image {position} of {input_name}: {exc}") from exc
+    return images
+
+
+class _FileHeader(NamedTuple):
+    """What an image file's header says, read once when the paths are checked."""
+
+    format: str | None
+    mode: str
+    size: tuple[int, int]  # (height, width)
+    # Whether torchvision decodes it to the same pixels as PIL; otherwise PIL does.
+    torchvision: bool
+
+
 def _check_paths(paths, input_name):
     paths = [Path(path) for path in paths]
+    headers = []
     for path in paths:
         if not path.is_file():
             raise ImageFileNotFoundError(
                 f"Image file {str(path)!r} in {input_name} does not exist."
             )
+        headers.append(_read_header(path, input_name))
+    return paths, headers
+
+
+def _read_header(path, input_name="X"):
+    """Read a file's header and check that the file is whole, decoding it only when in doubt."""
+    try:
+        image = Image.open(path)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(
+            f"File {str(path)!r} in {input_name} is not an image, or is truncated: {exc}"
+        ) from exc
+    with image:
         try:
-            # Opening reads only the header, so this check stays cheap.
-            with Image.open(path):
-                pass
-        except (UnidentifiedImageError, OSError) as exc:
-            raise ValueError(f"File {str(path)!r} in {input_name} is not an image: {exc}") from exc
-    return paths
+            whole = _ends_whole(path, image.format)
+            if not whole:
+                # No end marker where one was expected (or no cheap marker for this format):
+                # only a full decode tells a truncated file from one with bytes after its end.
+                image.load()
+        except Exception as exc:
+            raise ValueError(
+                f"Image file {str(path)!r} in {input_name} is truncated or unreadable: {exc}"
+            ) from exc
+        if not whole and image.mode in ("I", "F"):
+            # Decoded already, so values out of range are found now rather than mid-extraction.
+            try:
+                _deep_pil_to_tensor(image)
+            except ValueError as exc:
+                raise ValueError(f"Image file {str(path)!r} in {input_name}: {exc}") from exc
+        return _FileHeader(
+            image.format, image.mode, image.size[::-1], whole and _torchvision_reads(image)
+        )
 
 
-def _decode_file(path, channels):
-    with Image.open(path) as image:
-        return _pil_to_tensor(image, channels)
+# The bytes a complete file of each format ends with, before any zero padding.
+# (MPO: JPEGs from cameras that hold several pictures; the first one is the image.)
+_END_MARKERS = {"JPEG": b"\xff\xd9", "MPO": b"\xff\xd9", "GIF": b";"}
+# PNG's last chunk, IEND, with its CRC: eight bytes that compressed data almost never holds.
+_PNG_END = b"IEND\xaeB`\x82"
+
+
+def _ends_whole(path, image_format):
+    """Whether the file's last bytes are its format's end marker; False when none is known.
+
+    Raises ValueError for a PNG without its IEND chunk, which no decoder needs to confirm.
+    """
+    with open(path, "rb") as file:
+        size = file.seek(0, os.SEEK_END)
+        if image_format == "WEBP":
+            file.seek(4)
+            return size >= int.from_bytes(file.read(4), "little") + 8
+        file.seek(max(0, size - 4096))
+        tail = file.read()
+    if image_format == "PNG":
+        # Decoders stop at IEND, so bytes after it are harmless; a file without it was cut.
+        if _PNG_END not in tail:
+            raise ValueError("it does not end with PNG's IEND chunk")
+        return True
+    return image_format in _END_MARKERS and tail.rstrip(b"\0").endswith(_END_MARKERS[image_format])
+
+
+def _torchvision_reads(image):
+    # CMYK JPEGs and other formats go through PIL, whose conversions define the pixels.
+    if decode_image is None:
+        return False
+    return image.format == "PNG" or (image.format in ("JPEG", "MPO") and image.mode in ("L", "RGB"))
+
+
+def _decode_file(path, channels, header=None):
+    """Decode one file to a ``(C, H, W)`` tensor; any failure is a ValueError naming the file."""
+    try:
+        header = header or _read_header(path)
+        if header.torchvision:
+            try:
+                return _decode_with_torchvision(path, channels, header.mode)
+            except RuntimeError:
+                pass  # a torchvision built without libpng or libjpeg, or a file it rejects
+        with Image.open(path) as image:
+            return _pil_to_tensor(image, channels)
+    except Exception as exc:
+        raise ValueError(f"Could not decode image file {str(path)!r}: {exc}") from exc
+
+
+def _decode_with_torchvision(path, channels, mode):
+    """Decode as :func:`_pil_to_tensor` would, from the mode PIL reported for the file.
+
+    Unlike PIL, torchvision keeps all 16 bits of colour PNGs.
+    """
+    one_channel = channels == 1 or mode in _GRAY_MODES
+    gray = one_channel and (mode in _GRAY_MODES or mode == "LA")
+    with warnings.catch_warnings():
+        # torchvision 0.29 deprecates its decoders in favour of TorchCodec's (not a
+        # dependency here); when they are removed, ``decode_image`` is None and PIL decodes.
+        warnings.filterwarnings("ignore", _TORCHVISION_DEPRECATION, DeprecationWarning)
+        image = decode_image(
+            read_file(str(path)), mode=ImageReadMode.GRAY if gray else ImageReadMode.RGB
+        )
+    if image.dtype == torch.uint16:
+        image = image.to(torch.float32).div_(65535)
+    if one_channel and image.shape[0] == 3:
+        image = _luminance(image)
+    return image
+
+
+def _luminance(image):
+    """PIL's RGB to L conversion (ITU-R 601-2 luma, in 16-bit fixed point)."""
+    if image.dtype == torch.uint8:
+        red, green, blue = image.to(torch.int32)
+        luma = (red * 19595 + green * 38470 + blue * 7471 + 0x8000) >> 16
+        return luma.to(torch.uint8)[None]
+    red, green, blue = image
+    return ((red * 19595 + green * 38470 + blue * 7471) / 65536)[None]
+
+
+_TORCHVISION_DEPRECATION = "The image decoding and encoding capabilities of TorchVision"
+
+# PIL modes of one channel; those after "L" hold more than 8 bits and are read as floats.
+_DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+_GRAY_MODES = ("1", "L", *_DEEP_MODES)
 
 
 def _pil_to_tensor(image, channels):
-    mode = "L" if channels == 1 or image.mode in ("1", "L", "I;16", "I", "F") else "RGB"
+    if image.mode in _DEEP_MODES:
+        return _deep_pil_to_tensor(image)
+    mode = "L" if channels == 1 or image.mode in _GRAY_MODES else "RGB"
     return TF.pil_to_tensor(image.convert(mode))
+
+
+def _deep_pil_to_tensor(image):
+    """A 1-channel float32 tensor in [0, 1]: integers divided by 65535, floats as they are."""
+    values = np.array(image, dtype=np.float32)
+    if image.mode != "F":
+        low, high = float(values.min()), float(values.max())
+        if low < 0 or high > 65535:
+            raise ValueError(
+                f"16-bit images must lie in [0, 65535]; this {image.mode!r} image spans "
+                f"[{low:.6g}, {high:.6g}]."
+            )
+        values = values / 65535
+    elif not np.isfinite(values).all():
+        raise ValueError("this 'F' image contains NaN or infinite values.")
+    elif values.min() < -1e-3 or values.max() > 1 + 1e-3:
+        raise ValueError(
+            f"Float images must lie in [0, 1]; this 'F' image spans "
+            f"[{values.min():.3g}, {values.max():.3g}]."
+        )
+    return torch.from_numpy(values)[None]
+
+
+class _DecodedImages(Dataset):
+    """Files or PIL images, each decoded to a ``(C, H, W)`` tensor when it is asked for."""
+
+    def __init__(self, items, channels, headers=None):
+        self.items = items
+        self.channels = channels
+        self.headers = headers
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, index):
+        if self.headers is not None:
+            return _decode_file(self.items[index], self.channels, self.headers[index])
+        try:
+            return _pil_to_tensor(self.items[index], self.channels)
+        except Exception as exc:
+            raise ValueError(f"Could not read PIL image {index}: {exc}") from exc
+
+
+class _ArrayBatches(Dataset):
+    """An array or tensor already in memory, one slice of ``batch_size`` images per item."""
+
+    def __init__(self, data, batch_size):
+        self.data = data
+        self.batch_size = batch_size
+
+    def __len__(self):
+        return -(-len(self.data) // self.batch_size)
+
+    def __getitem__(self, index):
+        chunk = self.data[index * self.batch_size : (index + 1) * self.batch_size]
+        if not torch.is_tensor(chunk):
+            # torch wraps numpy memory only when it is writable, not reversed, in native order.
+            if chunk.flags.writeable and min(chunk.strides) >= 0 and chunk.dtype.isnative:
+                chunk = torch.from_numpy(chunk)
+            else:
+                chunk = torch.from_numpy(np.array(chunk, dtype=chunk.dtype.newbyteorder("=")))
+        if chunk.dtype == torch.uint16:
+            chunk = chunk.to(torch.float32).div_(65535)
+        return chunk
+
+
+def _collate(images):
+    """Stack images of one shape into a batch; keep a list when their shapes differ."""
+    if len({image.shape for image in images}) > 1:
+        return list(images)
+    if len({image.dtype for image in images}) > 1:
+        images = [_to_float(image) for image in images]
+    return torch.stack(images)
+
+
+def _unchanged(batch):
+    return batch
+
+
+def _on_accelerator(data):
+    return torch.is_tensor(data) and data.device.type != "cpu"
 
 
 def row_digests(X):
@@ -261,6 +548,8 @@ class Preprocessor:
 def _to_float(images):
     if images.dtype == torch.uint8:
         return images.float().div_(255)
+    if images.dtype == torch.uint16:
+        return images.float().div_(65535)
     return images.float()
 
 
