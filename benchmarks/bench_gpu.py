@@ -59,6 +59,7 @@ from bench_fine_tune import ours as fine_tune_ours
 from bench_fine_tune import skorch_freezer, warm_up
 from bench_fine_tune import split as silhouettes_split
 from PIL import Image
+from sklearn.base import clone
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision.io import ImageReadMode, decode_jpeg, read_file
@@ -344,9 +345,15 @@ def files(args, device, ratios):
             f" num_workers={workers}" if NEW_PARAMS["num_workers"] else " (no num_workers)"
         )
         runs = {ours_name: lambda: extractor.transform(paths), "DataLoader + tuned loop": reference}
+        references = {"dataloader": "DataLoader + tuned loop"}
+        if NEW_PARAMS["num_workers"]:
+            # Decoding in the calling process, as before num_workers existed.
+            serial = clone(extractor).set_params(num_workers=0).fit(paths[:1])
+            runs["sktransfer num_workers=0"] = lambda: serial.transform(paths)
+            references["serial"] = "sktransfer num_workers=0"
         times, outputs, skipped = best_times(runs, args.repeats, device)
     rows = speed_rows("files", name, times, outputs, skipped, len(paths), "DataLoader + tuned loop")
-    add_ratios(rows, ratios, "files", name, [ours_name], {"dataloader": "DataLoader + tuned loop"})
+    add_ratios(rows, ratios, "files", name, [ours_name], references)
     for row in rows:
         row["workers"] = workers
     return rows

@@ -55,15 +55,6 @@ CHECKED_CODES = {
 # set_fit_request or train, are never collected: only those whose code lives in sktransfer are.)
 SKIPPED_METHODS = {"extra_repr"}
 
-# Temporary: docstrings that fail today in files being rewritten with the network base, so not
-# edited here. Remove an entry once its docstring passes; strict xfail reports it when it does.
-KNOWN_FAILURES = {
-    "sktransfer.utils.ImageSet": "PR01 (data, kind, channels)",
-    "sktransfer.utils.ImageSet.batches": "PR01 (batch_size), YD01",
-    "sktransfer.utils.ImageSet.row_keys": "RT01",
-    "sktransfer.utils.ImageSet.subset": "PR01 (indices), RT01",
-}
-
 
 def _defined_in_sktransfer(cls, name):
     """Whether ``cls.name`` is a method or property whose code is sktransfer's."""
@@ -104,15 +95,6 @@ def _public_objects():
 PUBLIC_OBJECTS = _public_objects()
 
 
-def _params():
-    for name in PUBLIC_OBJECTS:
-        marks = []
-        if name in KNOWN_FAILURES:
-            reason = f"docstring being rewritten with the network base ({KNOWN_FAILURES[name]})"
-            marks.append(pytest.mark.xfail(strict=True, reason=reason))
-        yield pytest.param(name, id=name, marks=marks)
-
-
 def test_public_objects_are_found():
     assert "sktransfer.feature_extraction.CNNCodeExtractor" in PUBLIC_OBJECTS
     assert "sktransfer.feature_extraction.CNNCodeExtractor.transform" in PUBLIC_OBJECTS
@@ -120,12 +102,7 @@ def test_public_objects_are_found():
     assert "sktransfer.instance_transfer.TrAdaBoost.set_params" not in PUBLIC_OBJECTS
 
 
-def test_known_failures_name_public_objects():
-    # An entry that no longer names anything (a rename) would otherwise go unnoticed.
-    assert set(KNOWN_FAILURES) <= set(PUBLIC_OBJECTS)
-
-
-@pytest.mark.parametrize("name", list(_params()))
+@pytest.mark.parametrize("name", PUBLIC_OBJECTS)
 def test_docstring(name):
     # numpydoc also warns about what it reports as GL06; the report is what this test reads.
     with warnings.catch_warnings():

@@ -42,7 +42,19 @@ class ImageSet:
     """Images checked once, then read batch by batch as ``(n, C, H, W)`` tensors.
 
     Arrays and tensors are sliced; file paths are decoded only when their batch is read, so
-    memory is bounded by the batch size, not by the number of images.
+    memory is bounded by the batch size, not by the number of images. Built by
+    :func:`check_images`, not by hand.
+
+    Parameters
+    ----------
+    kind : {"array", "paths", "pil"}
+        What ``data`` holds.
+    data : ndarray, torch.Tensor or list
+        ``(n, C, H, W)`` images, file paths, or PIL images.
+    channels : int
+        Channels the network expects.
+    headers : list, default=None
+        For file paths: each file's format, mode and size, read when the paths were checked.
     """
 
     def __init__(self, kind, data, channels, *, headers=None):
@@ -56,14 +68,31 @@ class ImageSet:
         return len(self.data)
 
     def subset(self, indices):
-        """The images at ``indices``, as an ImageSet of the same kind."""
+        """The images at ``indices``, as an ImageSet of the same kind.
+
+        Parameters
+        ----------
+        indices : array-like of int
+            Positions of the images to keep.
+
+        Returns
+        -------
+        ImageSet
+            The chosen images.
+        """
         if self.kind == "array":
             return ImageSet(self.kind, self.data[indices], self.channels)
         headers = None if self._headers is None else [self._headers[i] for i in indices]
         return ImageSet(self.kind, [self.data[i] for i in indices], self.channels, headers=headers)
 
     def sizes(self):
-        """The ``(height, width)`` of each image, known without decoding any file."""
+        """The ``(height, width)`` of each image, known without decoding any file.
+
+        Returns
+        -------
+        list of tuple of int
+            One ``(height, width)`` per image.
+        """
         if self.kind == "array":
             return [tuple(int(side) for side in self.data.shape[2:])] * len(self)
         if self.kind == "paths":
@@ -118,11 +147,28 @@ class ImageSet:
         )
 
     def batches(self, batch_size):
-        """Yield ``(n, C, H, W)`` tensors, or lists of ``(C, H, W)`` tensors when sizes vary."""
+        """The batches of :meth:`loader` without worker processes.
+
+        Parameters
+        ----------
+        batch_size : int
+            Images per batch.
+
+        Yields
+        ------
+        torch.Tensor or list of torch.Tensor
+            ``(n, C, H, W)`` tensors, or lists of ``(C, H, W)`` tensors when sizes vary.
+        """
         yield from self.loader(batch_size)
 
     def row_keys(self):
-        """A digest per image that changes when the image does: the cache key of its codes."""
+        """A digest per image that changes when the image does: the cache key of its codes.
+
+        Returns
+        -------
+        list of str
+            One hexadecimal digest per image.
+        """
         if self.kind == "array":
             return row_digests(self.data)
         if self.kind == "paths":
