@@ -18,7 +18,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from .._network_base import TrainedNetworkClassifier, fill_doc, keep_on_device
 from ..backbones import Backbone
-from ..utils._domains import UNLABELED, _num_rows, check_sample_domain
+from ..utils._domains import UNLABELED, _num_rows, domain_rows
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 from ..utils._skorch import OneSyncPerEpoch
 from ..utils._torch import seeded
@@ -404,27 +404,19 @@ def _check_sizes(name, sizes):
 
 def _check_domains(y, sample_domain, n_samples):
     """Boolean masks of the target rows and of the labelled rows, after checking both."""
-    if len(y) != n_samples:
-        raise ValueError(f"X holds {n_samples} samples but y holds {len(y)} labels.")
-    is_target = check_sample_domain(sample_domain, n_samples, y=y) < 0
-    unlabelled = y == UNLABELED if y.dtype.kind in "iuf" else np.zeros(n_samples, dtype=bool)
-    if is_target.all():
+    rows = domain_rows(y, sample_domain, n_samples)
+    if rows.is_target.all():
         raise ValueError(
             "Every row is a target row: DANN learns the labels from source rows, so at least "
             "one source row (positive sample_domain, y != -1) is needed."
         )
-    if np.any(unlabelled & ~is_target):
-        raise ValueError(
-            f"{np.sum(unlabelled & ~is_target)} source rows (positive sample_domain) are "
-            "unlabelled (y == -1): every source row needs a label."
-        )
-    if sample_domain is not None and not is_target.any():
+    if sample_domain is not None and not rows.has_target:
         raise ValueError(
             "sample_domain marks no target rows (negative values), so there is nothing to "
             "adapt to. Add the target rows, or pass sample_domain=None to train a plain "
             "supervised network on the labelled rows."
         )
-    return is_target, ~unlabelled
+    return rows.is_target, rows.labelled
 
 
 def _check_same_size(images, is_target):

@@ -5,14 +5,114 @@ so that a :class:`~sklearn.pipeline.Pipeline` preprocesses both domains together
 target rows carry ``y == -1`` (scikit-learn's semi-supervised convention).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["check_sample_domain", "pack_domains", "split_domains"]
+__all__ = ["DomainRows", "check_sample_domain", "domain_rows", "pack_domains", "split_domains"]
 
 SOURCE_DOMAIN = 1
 TARGET_DOMAIN = -2
 UNLABELED = -1
+
+
+@dataclass(frozen=True)
+class DomainRows:
+    """Which rows are source, target, labelled and unlabelled: the library's one domain policy.
+
+    Attributes
+    ----------
+    domain : ndarray of shape (n_samples,), dtype int64
+        Positive for source rows (``1, 2, ...`` for several sources), negative for target rows.
+    labelled : ndarray of shape (n_samples,), dtype bool
+        Rows whose label is not ``-1``; all rows when no ``y`` was given.
+    """
+
+    domain: np.ndarray
+    labelled: np.ndarray
+
+    @property
+    def is_source(self):
+        """Boolean mask of the source rows."""
+        return self.domain > 0
+
+    @property
+    def is_target(self):
+        """Boolean mask of the target rows."""
+        return self.domain < 0
+
+    @property
+    def has_target(self):
+        """Whether any row is a target row."""
+        return bool(self.is_target.any())
+
+
+def domain_rows(y, sample_domain, n_samples, *, require_source_labels=True):
+    """The one domain policy: which rows are source, target, labelled, unlabelled.
+
+    ``sample_domain`` marks source rows (positive) and target rows (negative). Without it, rows
+    with ``y == -1`` are target rows and all others source rows; with neither, every row is a
+    source row and the estimator trains as a plain supervised model. ``y == -1`` always means
+    an unlabelled row, never a class.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or None
+        Labels, ``-1`` for unlabelled rows.
+    sample_domain : array-like of shape (n_samples,) or None
+        Non-zero integers, see :func:`check_sample_domain`.
+    n_samples : int
+        The number of rows of ``X``.
+    require_source_labels : bool, default=True
+        Refuse source rows with ``y == -1``: a source row is labelled by definition.
+
+    Returns
+    -------
+    DomainRows
+        The domains and the labelled rows.
+
+    Raises
+    ------
+    ValueError
+        If ``sample_domain`` is invalid (see :func:`check_sample_domain`), or a source row is
+        unlabelled while ``require_source_labels`` is set.
+
+    Examples
+    --------
+    >>> from sktransfer.utils._domains import domain_rows
+    >>> rows = domain_rows([0, 1, -1, -1], None, 4)
+    >>> rows.is_target.tolist(), rows.labelled.tolist()
+    ([False, False, True, True], [True, True, False, False])
+    """
+    if y is None:
+        labelled = np.ones(n_samples, dtype=bool)
+        domain = (
+            np.full(n_samples, SOURCE_DOMAIN, dtype=np.int64)
+            if sample_domain is None
+            else check_sample_domain(sample_domain, n_samples)
+        )
+        return DomainRows(domain, labelled)
+    y = _as_labels(y, n_samples, "y")
+    labelled = ~is_unlabelled(y)
+    domain = check_sample_domain(sample_domain, n_samples, y=y)
+    unlabelled_source = ~labelled & (domain > 0)
+    if require_source_labels and unlabelled_source.any():
+        raise ValueError(
+            f"{np.count_nonzero(unlabelled_source)} source rows (positive sample_domain) are "
+            "unlabelled (y == -1): every source row needs a label. y == -1 marks unlabelled "
+            "target rows, never a class."
+        )
+    return DomainRows(domain, labelled)
+
+
+def is_unlabelled(y):
+    """Boolean mask of the rows with ``y == -1``; string labels are never unlabelled."""
+    y = np.asarray(y)
+    # Comparing string labels with -1 would raise a FutureWarning in NumPy and is never true.
+    if y.dtype.kind not in "iuf":
+        return np.zeros(y.shape[0], dtype=bool)
+    return y == UNLABELED
 
 
 def pack_domains(source, target):
@@ -193,9 +293,7 @@ def _domain_from_labels(y, n_samples):
             "sample_domain (positive for source rows, negative for target rows)."
         )
     y = _as_labels(y, n_samples, "y")
-    # Comparing string labels with -1 would raise a FutureWarning in NumPy and is never true.
-    unlabeled = y == UNLABELED if y.dtype.kind in "iuf" else np.zeros(n_samples, dtype=bool)
-    return np.where(unlabeled, TARGET_DOMAIN, SOURCE_DOMAIN).astype(np.int64)
+    return np.where(is_unlabelled(y), TARGET_DOMAIN, SOURCE_DOMAIN).astype(np.int64)
 
 
 def _as_integers(sample_domain):
