@@ -3,9 +3,13 @@
 from ._coral import CORAL
 from ._dann import DANNClassifier
 from ._diagnostics import proxy_a_distance
+from ._feature_mapping import TCA, DomainRevealingFeatureSelector, SubspaceAlignment
 
 __all__ = [
     "CORAL",
     "DANNClassifier",
+    "DomainRevealingFeatureSelector",
+    "SubspaceAlignment",
+    "TCA",
     "proxy_a_distance",
 ]

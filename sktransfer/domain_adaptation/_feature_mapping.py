@@ -1,0 +1,685 @@
+"""Feature transfer: a space shared by source and target, or features that do not betray the domain.
+
+Three transformers in the library's domain convention (source and target rows in one ``X``,
+``sample_domain`` positive for source rows and negative for target rows, requested through
+metadata routing):
+
+* :class:`TCA` maps every row into transfer components, directions of a kernel space in which
+  the source and target distributions are close (Pan, Tsang, Kwok and Yang, 2011);
+* :class:`SubspaceAlignment` projects each domain on its own principal axes and turns the
+  source axes onto the target's (Fernando, Habrard, Sebban and Tuytelaars, 2013);
+* :class:`DomainRevealingFeatureSelector` drops the features that best tell the domains apart.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import linalg, stats
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    clone,
+    is_classifier,
+)
+from sklearn.feature_selection import SelectorMixin
+from sklearn.metrics.pairwise import pairwise_kernels
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils.extmath import svd_flip
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..utils._domains import check_sample_domain, domain_rows
+from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
+
+__all__ = ["TCA", "DomainRevealingFeatureSelector", "SubspaceAlignment"]
+
+_KERNELS = {"linear", "rbf", "laplacian", "poly", "sigmoid", "cosine"}
+# Rows of a new X whose kernel against the fitted rows is computed at once in ``transform``.
+_TRANSFORM_BATCH = 2048
+
+
+def _rows(X, y, sample_domain):
+    """The library's domain policy; transformers read no labels, so any source row may be -1."""
+    return domain_rows(y, sample_domain, X.shape[0], require_source_labels=False)
+
+
+class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Transfer component analysis: a kernel feature space in which the two domains look alike.
+
+    TCA (Pan, Tsang, Kwok and Yang, 2011) looks for ``n_components`` directions of a kernel
+    feature space along which the source and target rows have close distributions, measured
+    by the maximum mean discrepancy (MMD), while the rows keep as much of their variance as
+    possible. With the kernel matrix ``K`` of the fitted rows, the MMD matrix ``L`` and the
+    centring matrix ``H``, the directions ``W`` are the leading eigenvectors of
+    ``(K L K + mu I)^(-1) K H K``, and a row ``x`` maps to ``k(x, X_fit) W``.
+
+    Every row, source or target, goes through the same map, so ``transform`` needs no
+    ``sample_domain``: a classifier trained on the mapped source rows applies to mapped target
+    rows, including new rows at prediction time. Several source domains (``sample_domain``
+    1, 2, ...) are pooled into one source distribution, as are several target domains.
+
+    Without any target row (no ``sample_domain`` and no ``y == -1``), the MMD term is zero
+    and TCA is kernel PCA with a ridge ``mu``.
+
+    Read more in the :ref:`User Guide <feature_transfer>`.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        The number of transfer components, at most the number of fitted rows.
+
+    kernel : {"linear", "rbf", "laplacian", "poly", "sigmoid", "cosine"}, default="linear"
+        The kernel, computed by :func:`sklearn.metrics.pairwise.pairwise_kernels`.
+
+    mu : float, default=1.0
+        The trade-off of the paper: larger values favour variance over a small MMD. It also
+        keeps the eigenproblem well posed, so it must be positive.
+
+    gamma : float, default=None
+        Kernel coefficient of the "rbf", "laplacian", "poly" and "sigmoid" kernels; None uses
+        ``1 / n_features``.
+
+    degree : float, default=3
+        Degree of the "poly" kernel.
+
+    coef0 : float, default=1
+        Independent term of the "poly" and "sigmoid" kernels.
+
+    max_samples : int, default=1000
+        The most rows TCA is fitted on. Its memory grows as the square and its time as the
+        cube of that number (1000 rows: three 8 MB matrices and about a second). Above it, a
+        random subset is drawn, half from each domain where the smaller domain has enough
+        rows; the rest of the rows are then mapped like new rows.
+
+    random_state : int, RandomState instance or None, default=None
+        The draw of the subset when there are more than ``max_samples`` rows. Pass an int for
+        reproducible results.
+
+    Attributes
+    ----------
+    X_fit_ : ndarray of shape (n_fit_rows, n_features)
+        The rows TCA was fitted on; new rows are mapped through their kernel against them.
+
+    components_ : ndarray of shape (n_fit_rows, n_components)
+        The transfer directions ``W``, one column each, in decreasing order of
+        ``eigenvalues_``.
+
+    eigenvalues_ : ndarray of shape (n_components,)
+        The eigenvalues of the directions: the variance kept per unit of MMD and ridge.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``. Defined only when `X` has feature names that
+        are all strings.
+
+    See Also
+    --------
+    SubspaceAlignment : Align the principal axes of the source with the target's.
+    sklearn.decomposition.KernelPCA : TCA without the MMD term.
+
+    Notes
+    -----
+    A shared map cannot undo a shift it cannot see as a mean difference: a rotation of the
+    target, or a shift along the direction that carries the label, where removing the shift
+    removes the label too. The benchmark ``benchmarks/bench_da_features.py`` shows both.
+
+    References
+    ----------
+    .. [1] S. J. Pan, I. W. Tsang, J. T. Kwok and Q. Yang, "Domain Adaptation via Transfer
+           Component Analysis", IEEE Transactions on Neural Networks 22(2), 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktransfer.domain_adaptation import TCA
+    >>> from sktransfer.utils import pack_domains
+    >>> rng = np.random.RandomState(0)
+    >>> def draw(n):  # two noisy readings of the same quantity z; the label is z > 0
+    ...     z = rng.normal(size=n)
+    ...     X = np.c_[z + 0.5 * rng.normal(size=n), z + 0.5 * rng.normal(size=n)]
+    ...     return X, (z > 0).astype(int)
+    >>> Xs, ys = draw(200); Xt, yt = draw(200)
+    >>> Xt[:, 1] += 3.0  # the target's second sensor reads 3 units high
+    >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    >>> tca = TCA(n_components=1).fit(X, y, sample_domain=sample_domain)
+    >>> clf = LogisticRegression().fit(tca.transform(Xs), ys)
+    >>> print(f"target accuracy: {clf.score(tca.transform(Xt), yt):.2f}")
+    target accuracy: 0.86
+    >>> print(f"without TCA: {LogisticRegression().fit(Xs, ys).score(Xt, yt):.2f}")
+    without TCA: 0.55
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "kernel": [StrOptions(_KERNELS)],
+        "mu": [Interval(Real, 0, None, closed="neither")],
+        "gamma": [Interval(Real, 0, None, closed="neither"), None],
+        "degree": [Interval(Real, 0, None, closed="left")],
+        "coef0": [Interval(Real, None, None, closed="neither")],
+        "max_samples": [Interval(Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        kernel="linear",
+        mu=1.0,
+        gamma=None,
+        degree=3,
+        coef0=1,
+        max_samples=1000,
+        random_state=None,
+    ):
+        self.n_components = n_components
+        self.kernel = kernel
+        self.mu = mu
+        self.gamma = gamma
+        self.degree = degree
+        self.coef0 = coef0
+        self.max_samples = max_samples
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, *, sample_domain=None):
+        """Learn the transfer components from the source and target rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source and target rows together.
+
+        y : array-like of shape (n_samples,), default=None
+            Labels, ``-1`` for unlabelled target rows. Only read to find the target rows when
+            ``sample_domain`` is None.
+
+        sample_domain : array-like of shape (n_samples,), default=None
+            Positive for source rows, negative for target rows. Requested through metadata
+            routing (``set_fit_request(sample_domain=True)``).
+
+        Returns
+        -------
+        self : object
+            Fitted transformer.
+        """
+        X = validate_data(self, X, dtype=np.float64)
+        is_target = _rows(X, y, sample_domain).is_target
+        keep = _balanced_subset(is_target, self.max_samples, check_random_state(self.random_state))
+        n_fit = keep.shape[0]
+        if self.n_components > n_fit:
+            raise ValueError(
+                f"n_components={self.n_components} is larger than the {n_fit} sample(s) TCA "
+                "is fitted on; lower n_components."
+            )
+        self.X_fit_, is_target = X[keep], is_target[keep]
+        K = self._kernel(self.X_fit_)
+        n_target = np.count_nonzero(is_target)
+        # The MMD matrix L = e e^T, e = 1/n_s on source rows and -1/n_t on target rows.
+        e = np.zeros(n_fit)
+        if 0 < n_target < n_fit:
+            e = np.where(is_target, -1.0 / n_target, 1.0 / (n_fit - n_target))
+        Ke = K @ e
+        K_centred = K - K.mean(axis=0)  # H K
+        spread = K_centred.T @ K_centred  # K H K, as H H = H
+        mmd = np.outer(Ke, Ke) + self.mu * np.eye(n_fit)  # K L K + mu I
+        eigenvalues, W = linalg.eigh(
+            spread, mmd, subset_by_index=[n_fit - self.n_components, n_fit - 1]
+        )
+        W, eigenvalues = W[:, ::-1], eigenvalues[::-1]
+        # Eigenvectors have no sign: fix one so that refits give the same features.
+        _, W = svd_flip(None, W.T, u_based_decision=False)
+        self.components_ = W.T
+        self.eigenvalues_ = eigenvalues
+        self._n_features_out = self.n_components
+        return self
+
+    def transform(self, X):
+        """Map rows, source or target, onto the transfer components.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows to map.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The rows in the shared space.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X_new = np.empty((X.shape[0], self.n_components))
+        # In batches, so that the kernel against the fitted rows stays small.
+        for batch in gen_batches(X.shape[0], _TRANSFORM_BATCH):
+            X_new[batch] = self._kernel(X[batch], self.X_fit_) @ self.components_
+        return X_new
+
+    def _kernel(self, X, Y=None):
+        params = {"linear": {}, "cosine": {}}.get(self.kernel)
+        if params is None:
+            params = {"gamma": self.gamma, "degree": self.degree, "coef0": self.coef0}
+            params = {k: v for k, v in params.items() if k in _KERNEL_PARAMS[self.kernel]}
+        return pairwise_kernels(X, Y, metric=self.kernel, filter_params=False, **params)
+
+
+_KERNEL_PARAMS = {
+    "rbf": {"gamma"},
+    "laplacian": {"gamma"},
+    "poly": {"gamma", "degree", "coef0"},
+    "sigmoid": {"gamma", "coef0"},
+}
+
+
+def _balanced_subset(is_target, max_samples, random_state):
+    """Indices of at most ``max_samples`` rows, half from each domain where both have enough."""
+    n_samples = is_target.shape[0]
+    if n_samples <= max_samples:
+        return np.arange(n_samples)
+    target, source = np.flatnonzero(is_target), np.flatnonzero(~is_target)
+    smaller, larger = sorted([source, target], key=len)
+    n_smaller = min(len(smaller), max_samples // 2)
+    chosen = np.concatenate(
+        [
+            random_state.choice(smaller, n_smaller, replace=False),
+            random_state.choice(larger, max_samples - n_smaller, replace=False),
+        ]
+    )
+    return np.sort(chosen)
+
+
+class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Subspace alignment: each domain on its principal axes, the source axes turned to the target.
+
+    Subspace alignment (Fernando, Habrard, Sebban and Tuytelaars, 2013) computes the
+    ``n_components`` principal axes ``P_s`` of the source rows and ``P_t`` of the target rows,
+    each domain centred on its own mean. Target rows are projected on ``P_t``; source rows
+    are projected on ``P_s`` and then multiplied by the alignment ``M = P_s^T P_t``, which
+    expresses the source axes in the target's. A classifier trained on the aligned source rows
+    applies to projected target rows.
+
+    Which rows are aligned follows :class:`CORAL`:
+
+    * ``fit_transform(X, y, sample_domain=...)``, as a :class:`~sklearn.pipeline.Pipeline`
+      calls it during ``fit``: source rows are aligned, target rows projected on ``P_t``;
+    * ``transform(X)``, as a pipeline calls it during ``predict`` or ``score``: the rows are
+      taken as target rows and projected on ``P_t``;
+    * ``transform(X, sample_domain=...)``: source rows aligned, target rows projected.
+
+    Several source domains are pooled into one source subspace, as are several target domains.
+    Without any target row, the target subspace is the source's, and subspace alignment is PCA.
+
+    Read more in the :ref:`User Guide <feature_transfer>`.
+
+    Parameters
+    ----------
+    n_components : int, default=None
+        The dimension of the subspaces, at most the number of features and of rows in each
+        domain. None keeps ``min(n_features, n_source_rows, n_target_rows)``.
+
+    Attributes
+    ----------
+    source_components_ : ndarray of shape (n_components, n_features)
+        The principal axes of the source rows, one per row.
+
+    target_components_ : ndarray of shape (n_components, n_features)
+        The principal axes of the target rows, one per row.
+
+    alignment_ : ndarray of shape (n_components, n_components)
+        ``M = P_s^T P_t``: source coordinates are multiplied by it on the right.
+
+    source_mean_ : ndarray of shape (n_features,)
+        The mean of the source rows, subtracted from source rows.
+
+    target_mean_ : ndarray of shape (n_features,)
+        The mean of the target rows, subtracted from target rows.
+
+    n_components_ : int
+        The dimension of the subspaces.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``. Defined only when `X` has feature names that
+        are all strings.
+
+    See Also
+    --------
+    TCA : One kernel map for both domains, chosen to make them alike.
+    CORAL : Align the full covariances rather than a few principal axes.
+
+    Notes
+    -----
+    A principal axis has no sign: when the target's axis comes out pointing the other way
+    from its source counterpart, the alignment mirrors the source along it and a classifier
+    learns the opposite rule there. Axes of nearly equal variance can also swap. Both happen
+    when the target is rotated far from the source; the benchmark
+    ``benchmarks/bench_da_features.py`` shows where.
+
+    References
+    ----------
+    .. [1] B. Fernando, A. Habrard, M. Sebban and T. Tuytelaars, "Unsupervised Visual Domain
+           Adaptation Using Subspace Alignment", ICCV 2013.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn import set_config
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktransfer.domain_adaptation import SubspaceAlignment
+    >>> from sktransfer.utils import pack_domains
+    >>> rng = np.random.RandomState(0)
+    >>> Xs = rng.normal(size=(200, 2)) * [3.0, 1.0]; ys = (Xs[:, 0] > 0).astype(int)
+    >>> Xt = rng.normal(size=(200, 2)) * [3.0, 1.0]; yt = (Xt[:, 0] > 0).astype(int)
+    >>> angle = np.deg2rad(20); rotation = [[np.cos(angle), np.sin(angle)],
+    ...                                     [-np.sin(angle), np.cos(angle)]]
+    >>> Xt = Xt @ rotation + 5.0  # the target is turned and moved
+    >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    >>> sa = SubspaceAlignment(n_components=2)
+    >>> Xnew = sa.fit_transform(X, y, sample_domain=sample_domain)
+    >>> clf = LogisticRegression().fit(Xnew[:200], ys)
+    >>> print(f"target accuracy: {clf.score(sa.transform(Xt), yt):.2f}")
+    target accuracy: 0.96
+    >>> print(f"without alignment: {LogisticRegression().fit(Xs, ys).score(Xt, yt):.2f}")
+    without alignment: 0.49
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(self, n_components=None):
+        self.n_components = n_components
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, *, sample_domain=None):
+        """Learn both principal subspaces and the alignment of the source onto the target.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source and target rows together.
+
+        y : array-like of shape (n_samples,), default=None
+            Labels, ``-1`` for unlabelled target rows. Only read to find the target rows when
+            ``sample_domain`` is None.
+
+        sample_domain : array-like of shape (n_samples,), default=None
+            Positive for source rows, negative for target rows. Requested through metadata
+            routing (``set_fit_request(sample_domain=True)``).
+
+        Returns
+        -------
+        self : object
+            Fitted transformer.
+        """
+        X = validate_data(self, X, dtype=np.float64)
+        rows = _rows(X, y, sample_domain)
+        X_source = X[rows.is_source] if rows.is_source.any() else X[rows.is_target]
+        X_target = X[rows.is_target] if rows.has_target else X_source
+        largest = min(X.shape[1], X_source.shape[0], X_target.shape[0])
+        n_components = largest if self.n_components is None else self.n_components
+        if n_components > largest:
+            raise ValueError(
+                f"n_components={n_components} is larger than min(n_features, source rows, "
+                f"target rows) = {largest} (n_features = {X.shape[1]}, "
+                f"{X_source.shape[0]} source and {X_target.shape[0]} target sample(s))."
+            )
+        self.source_mean_, self.source_components_ = _principal_axes(X_source, n_components)
+        self.target_mean_, self.target_components_ = _principal_axes(X_target, n_components)
+        self.alignment_ = self.source_components_ @ self.target_components_.T
+        self.n_components_ = self._n_features_out = n_components
+        return self
+
+    def transform(self, X, sample_domain=None):
+        """Project target rows on the target axes and align source rows onto them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows to transform.
+
+        sample_domain : array-like of shape (n_samples,), default=None
+            Positive for source rows, negative for target rows. If None, every row is a
+            target row, which is what a pipeline needs at prediction time. Requested through
+            metadata routing (``set_transform_request(sample_domain=True)``).
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            The rows in the target's subspace.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        is_source = np.zeros(X.shape[0], dtype=bool)
+        if sample_domain is not None:
+            is_source = check_sample_domain(sample_domain, X.shape[0]) > 0
+        return self._map(X, is_source)
+
+    def fit_transform(self, X, y=None, *, sample_domain=None):
+        """Fit, then align the source rows of ``X`` and project its target rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source and target rows together.
+
+        y : array-like of shape (n_samples,), default=None
+            Labels, ``-1`` for unlabelled target rows; marks the target rows when
+            ``sample_domain`` is None.
+
+        sample_domain : array-like of shape (n_samples,), default=None
+            Positive for source rows, negative for target rows.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            The rows in the target's subspace.
+        """
+        self.fit(X, y, sample_domain=sample_domain)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return self._map(X, _rows(X, y, sample_domain).is_source)
+
+    def _map(self, X, is_source):
+        X_new = (X - self.target_mean_) @ self.target_components_.T
+        source = (X[is_source] - self.source_mean_) @ self.source_components_.T
+        X_new[is_source] = source @ self.alignment_
+        return X_new
+
+
+def _principal_axes(X, n_components):
+    """The mean of ``X`` and its ``n_components`` leading principal axes, signs fixed."""
+    mean = X.mean(axis=0)
+    _, _, Vt = linalg.svd(X - mean, full_matrices=False)
+    # The axis of a single centred row is arbitrary; svd_flip at least makes it reproducible.
+    _, Vt = svd_flip(None, Vt, u_based_decision=False)
+    return mean, Vt[:n_components]
+
+
+class DomainRevealingFeatureSelector(SelectorMixin, BaseEstimator):
+    """Drop the features that best tell the source rows from the target rows.
+
+    A feature whose distribution differs between the domains lets a classifier trained on the
+    source rows lean on a relation that does not hold on the target. This selector scores every
+    feature by how well it reveals the domain and drops the most revealing ones, in the spirit
+    of feature selection for transfer (Uguroglu and Carbonell, 2011, who find the features
+    whose distribution varies between the domains and leave them out).
+
+    The score of a feature is, with ``estimator=None``, its own power to separate the domains:
+    ``|2 AUC - 1|``, from 0 (same distribution ranks) to 1 (the domains do not overlap), where
+    AUC is the area under the ROC curve of the feature as a score for "target row". With an
+    ``estimator``, a classifier is fitted to tell target rows from source rows and its
+    ``feature_importances_`` or absolute ``coef_`` are the scores; it sees features jointly.
+
+    The same features are dropped from every row, so ``transform`` needs no
+    ``sample_domain``. Without any target row, no score can be computed: every score is 0 and
+    no feature is dropped. Several source (or target) domains are pooled into one.
+
+    Read more in the :ref:`User Guide <feature_transfer>`.
+
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        A classifier exposing ``feature_importances_`` or ``coef_`` after ``fit``, fitted to
+        predict the domain (1 for target rows, 0 for source rows). None scores each feature
+        alone by its domain AUC.
+
+    n_features_to_drop : int, default=1
+        The number of most revealing features to drop. None drops every feature scoring above
+        ``threshold``. With both set, at most ``n_features_to_drop`` features are dropped, and
+        only those scoring above ``threshold``.
+
+    threshold : float, default=None
+        Keep the features scoring at or below it. For the default scores it is on the
+        ``|2 AUC - 1|`` scale, from 0 to 1; with an ``estimator``, on its importances' scale.
+
+    Attributes
+    ----------
+    scores_ : ndarray of shape (n_features,)
+        How much each feature reveals the domain; larger reveals more.
+
+    dropped_ : ndarray of shape (n_dropped,)
+        The indices of the dropped features, most revealing first.
+
+    estimator_ : classifier
+        The fitted domain classifier. Only when ``estimator`` is not None and there are target
+        rows.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``. Defined only when `X` has feature names that
+        are all strings.
+
+    See Also
+    --------
+    proxy_a_distance : How well a linear classifier tells the two domains apart.
+    TCA : Map the features rather than drop them.
+
+    Notes
+    -----
+    A feature that carries both the label and the shift is dropped too when it reveals the
+    domain most: the selector reads no label. Dropping helps when the domain is carried by
+    features the label does not need.
+
+    References
+    ----------
+    .. [1] S. Uguroglu and J. Carbonell, "Feature Selection for Transfer Learning",
+           ECML PKDD 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransfer.domain_adaptation import DomainRevealingFeatureSelector
+    >>> from sktransfer.utils import pack_domains
+    >>> rng = np.random.RandomState(0)
+    >>> Xs = rng.normal(size=(100, 3)); Xt = rng.normal(size=(100, 3))
+    >>> Xt[:, 2] += 3.0  # only the third feature differs between the domains
+    >>> X, y, sample_domain = pack_domains(source=(Xs, np.zeros(100)), target=(Xt, None))
+    >>> selector = DomainRevealingFeatureSelector().fit(X, sample_domain=sample_domain)
+    >>> selector.get_support().tolist()
+    [True, True, False]
+    >>> selector.transform(Xt).shape
+    (100, 2)
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit"]), None],
+        "n_features_to_drop": [Interval(Integral, 0, None, closed="left"), None],
+        "threshold": [Interval(Real, None, None, closed="neither"), None],
+    }
+
+    def __init__(self, estimator=None, *, n_features_to_drop=1, threshold=None):
+        self.estimator = estimator
+        self.n_features_to_drop = n_features_to_drop
+        self.threshold = threshold
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, *, sample_domain=None):
+        """Score every feature by how well it reveals the domain, and choose those to drop.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source and target rows together.
+
+        y : array-like of shape (n_samples,), default=None
+            Labels, ``-1`` for unlabelled target rows. Only read to find the target rows when
+            ``sample_domain`` is None.
+
+        sample_domain : array-like of shape (n_samples,), default=None
+            Positive for source rows, negative for target rows. Requested through metadata
+            routing (``set_fit_request(sample_domain=True)``).
+
+        Returns
+        -------
+        self : object
+            Fitted selector.
+        """
+        if self.n_features_to_drop is None and self.threshold is None:
+            raise ValueError(
+                "n_features_to_drop and threshold are both None: set at least one of them."
+            )
+        if self.estimator is not None and not is_classifier(self.estimator):
+            raise TypeError(
+                f"estimator must be a classifier of the domain; got {self.estimator!r}."
+            )
+        X = validate_data(self, X, dtype=np.float64)
+        n_features = X.shape[1]
+        if self.n_features_to_drop is not None and self.n_features_to_drop >= n_features:
+            raise ValueError(
+                f"n_features_to_drop={self.n_features_to_drop} would drop all of the "
+                f"n_features = {n_features} of X; at least one must be kept."
+            )
+        is_target = _rows(X, y, sample_domain).is_target
+        self.scores_ = np.zeros(n_features)
+        if 0 < np.count_nonzero(is_target) < X.shape[0]:
+            self.scores_ = self._domain_scores(X, is_target)
+        # Most revealing first; a stable sort keeps ties in column order.
+        order = np.argsort(-self.scores_, kind="stable")
+        if self.threshold is not None:
+            order = order[self.scores_[order] > self.threshold]
+        if self.n_features_to_drop is not None:
+            order = order[: self.n_features_to_drop]
+        if order.shape[0] == n_features:
+            raise ValueError(
+                f"Every one of the {n_features} features scores above threshold="
+                f"{self.threshold}, so none would be kept; raise threshold or set "
+                "n_features_to_drop."
+            )
+        self.dropped_ = order if np.any(self.scores_[order] > 0) else order[:0]
+        return self
+
+    def _domain_scores(self, X, is_target):
+        if self.estimator is None:
+            return _domain_auc_strength(X, is_target)
+        self.estimator_ = clone(self.estimator).fit(X, is_target.astype(np.int64))
+        if hasattr(self.estimator_, "feature_importances_"):
+            return np.asarray(self.estimator_.feature_importances_, dtype=np.float64)
+        if hasattr(self.estimator_, "coef_"):
+            return np.abs(np.asarray(self.estimator_.coef_, dtype=np.float64)).reshape(-1)
+        raise TypeError(
+            f"estimator {type(self.estimator).__name__} exposes neither feature_importances_ "
+            "nor coef_ after fit, so it cannot score the features."
+        )
+
+    def _get_support_mask(self):
+        check_is_fitted(self)
+        mask = np.ones(self.n_features_in_, dtype=bool)
+        mask[self.dropped_] = False
+        return mask
+
+
+def _domain_auc_strength(X, is_target):
+    """``|2 AUC - 1|`` of each column as a score for "target row" (Mann-Whitney, with ties)."""
+    ranks = stats.rankdata(X, axis=0)
+    n_target = np.count_nonzero(is_target)
+    n_source = X.shape[0] - n_target
+    u_statistic = ranks[is_target].sum(axis=0) - n_target * (n_target + 1) / 2
+    auc = u_statistic / (n_target * n_source)
+    return np.abs(2.0 * auc - 1.0)
