@@ -15,6 +15,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg, stats
+from scipy.sparse import linalg as sparse_linalg
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -208,7 +209,8 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=np.float64)
         is_target = _rows(X, y, sample_domain).is_target
-        keep = _balanced_subset(is_target, self.max_samples, check_random_state(self.random_state))
+        random_state = check_random_state(self.random_state)
+        keep = _balanced_subset(is_target, self.max_samples, random_state)
         n_fit = keep.shape[0]
         if self.n_components > n_fit:
             raise ValueError(
@@ -222,14 +224,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         e = np.zeros(n_fit)
         if 0 < n_target < n_fit:
             e = np.where(is_target, -1.0 / n_target, 1.0 / (n_fit - n_target))
-        Ke = K @ e
-        K_centred = K - K.mean(axis=0)  # H K
-        spread = K_centred.T @ K_centred  # K H K, as H H = H
-        mmd = np.outer(Ke, Ke) + self.mu * np.eye(n_fit)  # K L K + mu I
-        eigenvalues, W = linalg.eigh(
-            spread, mmd, subset_by_index=[n_fit - self.n_components, n_fit - 1]
-        )
-        W, eigenvalues = W[:, ::-1], eigenvalues[::-1]
+        W, eigenvalues = _transfer_directions(K, K @ e, self.mu, self.n_components, random_state)
         # Eigenvectors have no sign: fix one so that refits give the same features.
         _, W = svd_flip(None, W.T, u_based_decision=False)
         self.components_ = W.T
@@ -274,6 +269,42 @@ _KERNEL_PARAMS = {
 }
 
 
+def _transfer_directions(K, Ke, mu, n_components, random_state):
+    """The leading solutions of ``K H K w = lambda (K L K + mu I) w``, largest first.
+
+    ``K L K + mu I = mu I + Ke Ke^T`` is a rank-one update of ``mu I``, so its inverse square
+    root ``R`` has a closed form, and the problem becomes the ordinary symmetric one of
+    ``R K H K R``. Its few leading eigenvectors are found by ARPACK through products with
+    ``K``, without forming ``K H K``; small problems go to the dense solver.
+    """
+    n_fit = K.shape[0]
+    norm2 = Ke @ Ke
+    shrink = 0.0 if norm2 == 0 else (1.0 - np.sqrt(mu / (mu + norm2))) / norm2
+
+    def inv_sqrt(V):  # (mu I + Ke Ke^T)^(-1/2) V
+        return (V - shrink * np.outer(Ke, Ke @ V).reshape(V.shape)) / np.sqrt(mu)
+
+    K_centred = K - K.mean(axis=0)  # H K, and K H K = (H K)^T (H K) as H H = H
+
+    def matvec(V):
+        RV = inv_sqrt(V)
+        return inv_sqrt(K_centred.T @ (K_centred @ RV))
+
+    if n_fit <= 200 or 2 * n_components >= n_fit:
+        dense = matvec(np.eye(n_fit))
+        eigenvalues, U = linalg.eigh(
+            (dense + dense.T) / 2, subset_by_index=[n_fit - n_components, n_fit - 1]
+        )
+    else:
+        operator = sparse_linalg.LinearOperator((n_fit, n_fit), matvec=matvec, dtype=K.dtype)
+        # A start vector from random_state, as KernelPCA does, keeps ARPACK reproducible.
+        v0 = random_state.uniform(-1, 1, n_fit)
+        eigenvalues, U = sparse_linalg.eigsh(operator, k=n_components, which="LA", v0=v0)
+        order = np.argsort(eigenvalues)
+        eigenvalues, U = eigenvalues[order], U[:, order]
+    return inv_sqrt(U)[:, ::-1], eigenvalues[::-1]
+
+
 def _balanced_subset(is_target, max_samples, random_state):
     """Indices of at most ``max_samples`` rows, half from each domain where both have enough."""
     n_samples = is_target.shape[0]
@@ -292,14 +323,15 @@ def _balanced_subset(is_target, max_samples, random_state):
 
 
 class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
-    """Subspace alignment: each domain on its principal axes, the source axes turned to the target.
+    """Subspace alignment: each domain on its principal axes, the source read in the target's.
 
     Subspace alignment (Fernando, Habrard, Sebban and Tuytelaars, 2013) computes the
     ``n_components`` principal axes ``P_s`` of the source rows and ``P_t`` of the target rows,
     each domain centred on its own mean. Target rows are projected on ``P_t``; source rows
     are projected on ``P_s`` and then multiplied by the alignment ``M = P_s^T P_t``, which
     expresses the source axes in the target's. A classifier trained on the aligned source rows
-    applies to projected target rows.
+    applies to projected target rows. What it removes is the part of the source that lies
+    outside the target's subspace, and, by the centring, any translation between the domains.
 
     Which rows are aligned follows :class:`CORAL`:
 
@@ -354,11 +386,13 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
     Notes
     -----
-    A principal axis has no sign: when the target's axis comes out pointing the other way
-    from its source counterpart, the alignment mirrors the source along it and a classifier
-    learns the opposite rule there. Axes of nearly equal variance can also swap. Both happen
-    when the target is rotated far from the source; the benchmark
-    ``benchmarks/bench_da_features.py`` shows where.
+    With ``n_components`` equal to the number of features, ``M`` is orthogonal: the source
+    rows are only centred and turned with the same rotation as the target rows, so a
+    rotation-invariant classifier sees what it would see after centring each domain. The
+    method earns more than centring only when the two subspaces differ and ``n_components``
+    is smaller than the number of features. It does not undo a rotation of the target within
+    a subspace; the benchmark ``benchmarks/bench_da_features.py`` shows the gains and the
+    losses, among them a target turned by 90 degrees and a change of class priors.
 
     References
     ----------
@@ -377,7 +411,7 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     >>> Xt = rng.normal(size=(200, 2)) * [3.0, 1.0]; yt = (Xt[:, 0] > 0).astype(int)
     >>> angle = np.deg2rad(20); rotation = [[np.cos(angle), np.sin(angle)],
     ...                                     [-np.sin(angle), np.cos(angle)]]
-    >>> Xt = Xt @ rotation + 5.0  # the target is turned and moved
+    >>> Xt = Xt @ rotation + 5.0  # the target is turned a little and moved
     >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
     >>> sa = SubspaceAlignment(n_components=2)
     >>> Xnew = sa.fit_transform(X, y, sample_domain=sample_domain)
