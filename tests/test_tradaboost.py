@@ -64,6 +64,16 @@ class MustNotFit(ClassifierMixin, BaseEstimator):
         raise AssertionError("never fitted")
 
 
+class MustNotFitRegressor(RegressorMixin, BaseEstimator):
+    """The regression twin of MustNotFit."""
+
+    def fit(self, X, y, sample_weight=None):
+        raise AssertionError("a learner was fitted before the input was validated")
+
+    def predict(self, X):
+        raise AssertionError("never fitted")
+
+
 def _hand_worked_case():
     """Four source rows (0-3), four target rows (4-7) and three candidate hypotheses.
 
@@ -279,9 +289,9 @@ def test_label_seen_only_in_target_rows_is_learned_from_them():
         ({"sample_domain": np.r_[np.ones(20), np.zeros(20)]}, "sample_domain contains 0"),
         ({"sample_domain": np.r_[np.ones(20), -np.full(20, 0.5)]}, "must hold integers"),
         ({"X": np.r_[[[np.nan, 0.0]], np.zeros((39, 2))]}, "Input X contains NaN"),
-        ({"sample_weight": np.r_[np.nan, np.ones(39)]}, "sample_weight contains NaN"),
-        ({"sample_weight": np.r_[-1.0, np.ones(39)]}, "sample_weight contains negative"),
-        ({"sample_weight": np.ones(39)}, "sample_weight has shape"),
+        ({"sample_weight": np.r_[np.nan, np.ones(39)]}, "Input sample_weight contains NaN"),
+        ({"sample_weight": np.r_[-1.0, np.ones(39)]}, "Negative values in data passed to"),
+        ({"sample_weight": np.ones(39)}, r"sample_weight.shape == \(39,\), expected \(40,\)"),
         ({"sample_weight": np.r_[np.ones(20), np.zeros(20)]}, "zero on every target row"),
     ],
 )
@@ -447,7 +457,7 @@ def test_two_stage_needs_enough_target_rows_for_the_folds():
     X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, yt))
 
     with pytest.raises(ValueError, match="cv=5 folds over the target rows need at least 5"):
-        TwoStageTrAdaBoostR2(MustNotFit()).fit(X, y, sample_domain=sample_domain)
+        TwoStageTrAdaBoostR2(MustNotFitRegressor()).fit(X, y, sample_domain=sample_domain)
 
 
 def test_two_stage_without_source_rows_runs_a_single_step():
