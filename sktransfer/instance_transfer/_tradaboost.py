@@ -477,7 +477,8 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
         learner = self._fit_learner(X, y, weights, random_state)
         incorrect = learner.predict(X) != y
         error = _weighted_mean(incorrect[~is_source], weights[~is_source])
-        stalled = error >= _chance_error(self.n_classes_)
+        # Without source rows nothing outweighs the target: plain AdaBoost, error clipped.
+        stalled = bool(is_source.any()) and error >= _chance_error(self.n_classes_)
         learner_weight = self.learning_rate * _samme_weight(error, self.n_classes_)
         if not incorrect.any():
             return learner, None, learner_weight, error, stalled

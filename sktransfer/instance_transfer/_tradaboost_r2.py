@@ -237,7 +237,7 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
         learner = self._fit_learner(X, y, weights, random_state)
         adjusted = _adjusted_errors(y, learner.predict(X), weights, self.loss)
         error = _weighted_mean(adjusted[~is_source], weights[~is_source])
-        stalled = error >= 0.5
+        stalled = bool(is_source.any()) and error >= 0.5
         learner_weight = self.learning_rate * _r2_weight(error)
         if not adjusted.any():
             return learner, None, learner_weight, error, stalled
