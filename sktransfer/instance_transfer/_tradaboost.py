@@ -242,9 +242,11 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
 
     Source and target rows travel in one ``X``; ``sample_domain`` tells them apart (positive
     for source rows, negative for target rows; see :func:`sktransfer.utils.pack_domains`).
-    With ``sample_domain=None`` every row is a target row and the model is plain
+    With ``sample_domain=None``, rows with ``y == -1`` are unlabelled target rows and the others
+    source rows; without ``y == -1`` either, every row is a target row and the model is plain
     AdaBoost-SAMME, except that the error is clipped instead of stopping the boosting and that
-    the last half of the learners vote.
+    the last half of the learners vote. Unlabelled rows are ignored with a warning: ``-1`` is
+    never a class.
 
     Read more in the :ref:`User Guide <instance_transfer>`.
 
@@ -259,6 +261,11 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
 
     n_estimators : int, default=50
         The number of boosting iterations ``N``. It also sets the source factor ``beta``.
+
+    learning_rate : float, default=1.0
+        Shrinks every update: the source factor becomes ``beta ** learning_rate`` and the
+        target factor and the vote are multiplied by ``learning_rate`` in the exponent, as in
+        :class:`~sklearn.ensemble.AdaBoostClassifier`.
 
     dynamic_correction : bool, default=False
         Multiply the source weights by ``2 (1 - eps_t)`` at every iteration, the correction of
@@ -295,8 +302,16 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
     estimator_errors_ : ndarray of shape (n_learners,)
         The weighted error ``eps_t`` of each learner on the target rows, before clipping.
 
+    source_weights_ : ndarray of shape (n_learners, n_source)
+        The weight of each source row when each learner was fitted (every row's weights sum
+        to one per round), in the order of the source rows in ``X``.
+
+    target_weights_ : ndarray of shape (n_learners, n_target)
+        The same for the labelled target rows used for boosting (without those held out for
+        early stopping).
+
     classes_ : ndarray of shape (n_classes,)
-        The class labels: every label seen in ``y``, source and target rows alike.
+        The class labels: every label seen in the labelled rows, source and target alike.
 
     n_classes_ : int
         The number of classes.
@@ -324,9 +339,14 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
     -----
     Faithful to Dai et al. (2007) for two classes. The differences, all documented choices:
 
-    * The error ``eps_t`` is clipped to ``[1e-10, (K - 1) / K - 1e-10]`` (``1/2`` for two
-      classes) where the paper requires ``eps_t < 1/2``: a learner no better than chance on
-      the target gets a vote of (almost) zero instead of ending the boosting.
+    * The paper requires ``eps_t < 1/2``. A learner no better than chance on the target rows
+      (``eps_t >= (K - 1) / K``, ``1/2`` for two classes) means the source rows outweigh the
+      target rows: the *stall*, where the paper's update would freeze every weight for good.
+      Such a learner gets a vote of (almost) zero (``eps_t`` is clipped below chance), the
+      target rows it got wrong are multiplied by ``(2 - eps_t) / eps_t`` (ADAPT's target
+      factor, 3 at ``eps_t = 1/2``), and the target rows' total weight is then raised to at
+      least the source rows' total, so that the next learner must fit the target. A
+      :class:`~sklearn.exceptions.ConvergenceWarning` names the stalled rounds.
     * More than two classes follow SAMME (Zhu et al., 2009): the target update and the vote
       use ``ln((1 - eps_t) / eps_t) + ln(K - 1)``; the source factor ``beta`` is unchanged.
     * A tied vote goes to the first class of ``classes_`` (the paper gives it to the positive
@@ -346,6 +366,9 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
 
     .. [3] J. Zhu, H. Zou, S. Rosset and T. Hastie, "Multi-class AdaBoost", Statistics and its
            Interface 2(3), 2009.
+
+    .. [4] A. de Mathelin, F. Deheeger, G. Richard, M. Mougeot and N. Vayatis, "ADAPT: Awesome
+           Domain Adaptation Python Toolbox", arXiv:2107.03049, 2021.
 
     Examples
     --------

@@ -112,6 +112,10 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
     n_estimators : int, default=50
         The number of boosting iterations ``N``. It also sets the source factor ``beta``.
 
+    learning_rate : float, default=1.0
+        Shrinks every update: the exponents of the source and target factors and the learner
+        weights are multiplied by it.
+
     loss : {"linear", "square", "exponential"}, default="linear"
         How the absolute error, divided by the largest one, becomes the adjusted error, as in
         :class:`~sklearn.ensemble.AdaBoostRegressor`.
@@ -135,6 +139,12 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
         The weighted adjusted error ``eps_t`` of each learner on the target rows, before
         clipping to ``[1e-10, 1/2 - 1e-10]``.
 
+    source_weights_ : ndarray of shape (n_learners, n_source)
+        The weight of each source row when each learner was fitted (all rows sum to one).
+
+    target_weights_ : ndarray of shape (n_learners, n_target)
+        The same for the target rows.
+
     feature_importances_ : ndarray of shape (n_features,)
         The importances of the voting learners, when they have them.
 
@@ -154,8 +164,10 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
 
     Notes
     -----
-    Where Pardoe and Stone stop the boosting once ``eps_t >= 1/2``, ``eps_t`` is clipped below
-    ``1/2`` here (the learner then gets an almost zero weight), as in :class:`TrAdaBoost`.
+    Where Pardoe and Stone stop the boosting once ``eps_t >= 1/2``, such a round is a stall,
+    handled as in :class:`TrAdaBoost`: the learner gets an almost zero weight, the target rows
+    grow by ``((2 - eps_t) / eps_t) ** e_i`` and their total is raised to at least the source
+    total; a :class:`~sklearn.exceptions.ConvergenceWarning` names the stalled rounds.
     Boosting stops when a learner predicts every row exactly.
 
     References
@@ -265,6 +277,8 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
     AdaBoost.R2 with the source weights frozen (AdaBoost.R2'), scored by ``cv``-fold
     cross-validation on the target rows (shuffled folds; source rows always train). The step
     with the lowest cross-validated mean squared error is refitted on every row.
+    The factor ``beta`` of each step is solved exactly (``scipy.optimize.brentq`` over
+    ``ln beta``), however small it must be, so that every step meets its scheduled share.
 
     Source and target rows travel in one ``X``, told apart by ``sample_domain`` (positive for
     source rows, negative for target rows). With ``sample_domain=None`` every row is a target
@@ -285,6 +299,10 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
 
     n_estimators : int, default=10
         The number of boosting iterations ``N`` of AdaBoost.R2' at each step.
+
+    learning_rate : float, default=1.0
+        Shrinks the updates of AdaBoost.R2' and its learner weights, as in
+        :class:`~sklearn.ensemble.AdaBoostRegressor`.
 
     cv : int, cross-validation generator or iterable, default=5
         How the target rows are split to score each step; the source rows always train. An int
@@ -314,6 +332,13 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
 
     estimator_errors_ : ndarray of shape (n_learners,)
         The weighted adjusted error of each learner over every row, before clipping.
+
+    source_weights_ : ndarray of shape (n_learners, n_source)
+        The weight of each source row when each learner of the final AdaBoost.R2' was fitted:
+        those of the chosen step, frozen.
+
+    target_weights_ : ndarray of shape (n_learners, n_target)
+        The same for the target rows.
 
     cv_errors_ : ndarray of shape (n_candidates,)
         The cross-validated mean squared error on the target rows at each step; ``[nan]`` when
