@@ -2,6 +2,7 @@
 
 import math
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.ensemble import AdaBoostClassifier, AdaBoostRegressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
@@ -18,7 +20,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from sktransfer.datasets._shifted import make_shifted_classification, make_shifted_regression
+from sktransfer.datasets import (
+    make_redrawn_classification,
+    make_shifted_classification,
+    make_shifted_regression,
+)
 from sktransfer.instance_transfer import TrAdaBoost, TrAdaBoostR2, TwoStageTrAdaBoostR2
 from sktransfer.instance_transfer._tradaboost_r2 import _shrink_source, _weighted_median
 from sktransfer.utils._domains import pack_domains
@@ -56,6 +62,16 @@ class PredictFirstColumn(RegressorMixin, BaseEstimator):
 
 class MustNotFit(ClassifierMixin, BaseEstimator):
     """Fails the test if any learner gets fitted: input errors must come first."""
+
+    def fit(self, X, y, sample_weight=None):
+        raise AssertionError("a learner was fitted before the input was validated")
+
+    def predict(self, X):
+        raise AssertionError("never fitted")
+
+
+class MustNotFitRegressor(RegressorMixin, BaseEstimator):
+    """The regression twin of MustNotFit."""
 
     def fit(self, X, y, sample_weight=None):
         raise AssertionError("a learner was fitted before the input was validated")
@@ -279,9 +295,9 @@ def test_label_seen_only_in_target_rows_is_learned_from_them():
         ({"sample_domain": np.r_[np.ones(20), np.zeros(20)]}, "sample_domain contains 0"),
         ({"sample_domain": np.r_[np.ones(20), -np.full(20, 0.5)]}, "must hold integers"),
         ({"X": np.r_[[[np.nan, 0.0]], np.zeros((39, 2))]}, "Input X contains NaN"),
-        ({"sample_weight": np.r_[np.nan, np.ones(39)]}, "sample_weight contains NaN"),
-        ({"sample_weight": np.r_[-1.0, np.ones(39)]}, "sample_weight contains negative"),
-        ({"sample_weight": np.ones(39)}, "sample_weight has shape"),
+        ({"sample_weight": np.r_[np.nan, np.ones(39)]}, "Input sample_weight contains NaN"),
+        ({"sample_weight": np.r_[-1.0, np.ones(39)]}, "Negative values in data passed to"),
+        ({"sample_weight": np.ones(39)}, r"sample_weight.shape == \(39,\), expected \(40,\)"),
         ({"sample_weight": np.r_[np.ones(20), np.zeros(20)]}, "zero on every target row"),
     ],
 )
@@ -447,7 +463,7 @@ def test_two_stage_needs_enough_target_rows_for_the_folds():
     X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, yt))
 
     with pytest.raises(ValueError, match="cv=5 folds over the target rows need at least 5"):
-        TwoStageTrAdaBoostR2(MustNotFit()).fit(X, y, sample_domain=sample_domain)
+        TwoStageTrAdaBoostR2(MustNotFitRegressor()).fit(X, y, sample_domain=sample_domain)
 
 
 def test_two_stage_without_source_rows_runs_a_single_step():
@@ -517,3 +533,170 @@ def test_shifted_generators_are_reproducible_and_controllable():
 def test_shifted_classification_bad_parameters(params, match):
     with pytest.raises(ValueError, match=match):
         make_shifted_classification(**params)
+
+
+def _concept_swap(n_source=2000, n_target=200, n_test=2000, random_state=0):
+    """Source concept ``x0 > 0``, target concept ``x1 > 0``: the source misleads at first."""
+    rng = np.random.RandomState(random_state)
+    Xs = rng.normal(size=(n_source, 2))
+    Xt = rng.normal(size=(n_target + n_test, 2))
+    ys, yt = (Xs[:, 0] > 0).astype(int), (Xt[:, 1] > 0).astype(int)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt[:n_target], yt[:n_target]))
+    return X, y, sample_domain, Xt[n_target:], yt[n_target:]
+
+
+def test_stall_warns_and_boosting_goes_on():
+    X, y, sample_domain, X_test, y_test = _concept_swap()
+    clf = TrAdaBoost(n_estimators=20, random_state=0)
+
+    with pytest.warns(ConvergenceWarning, match=r"stalled at round \d+"):
+        clf.fit(X, y, sample_domain=sample_domain)
+
+    # The old update froze every weight once the target error reached 1/2: 0.50 here. Now the
+    # target rows take over and the source rows that disagree fade out (measured 0.94).
+    assert clf.score(X_test, y_test) >= 0.9
+    assert clf.estimator_errors_[0] >= 0.4
+    assert clf.estimator_errors_[-1] < 0.1
+    # The stall raised the target rows' share of the weight from 200 / 2200.
+    assert clf.target_weights_[-1].sum() > 0.5 > clf.target_weights_[0].sum()
+
+
+def test_no_stall_no_warning():
+    X, y, sample_domain = _shifted_task()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TrAdaBoost(n_estimators=5, random_state=0).fit(X, y, sample_domain=sample_domain)
+
+
+def test_per_round_weights_are_the_weights_each_learner_saw():
+    X, y, sample_domain = _hand_worked_case()
+    clf = TrAdaBoost(PickBestColumn(), n_estimators=3).fit(X, y, sample_domain=sample_domain)
+
+    assert clf.source_weights_.shape == (3, 4) and clf.target_weights_.shape == (3, 4)
+    for t, learner in enumerate(clf.estimators_):
+        seen = np.r_[clf.source_weights_[t], clf.target_weights_[t]]
+        assert_allclose(seen, learner.received_weight_, rtol=1e-12)
+
+
+def test_learning_rate_shrinks_both_updates_by_hand():
+    X, y, sample_domain = _hand_worked_case()
+    clf = TrAdaBoost(PickBestColumn(), n_estimators=2, learning_rate=0.5)
+    clf.fit(X, y, sample_domain=sample_domain)
+
+    beta = 1 / (1 + math.sqrt(2 * math.log(4) / 2))
+    # Learner A errs on source row 0 and target row 4 (eps = 1/4, 1 / beta_1 = 3): both
+    # factors are raised to the learning rate.
+    w2 = np.array([beta**0.5, 1, 1, 1, 3**0.5, 1, 1, 1])
+    assert_allclose(clf.estimators_[1].received_weight_, w2 / w2.sum(), rtol=1e-12)
+    assert clf.estimator_weights_[0] == pytest.approx(0.5 * math.log(3))
+
+
+def test_unlabelled_rows_are_never_a_class():
+    X, y, sample_domain = _shifted_task(n_target=40)
+    y = y.copy()
+    y[np.flatnonzero(sample_domain < 0)[:10]] = -1
+
+    clf = TrAdaBoost(n_estimators=4, random_state=0)
+    with pytest.warns(UserWarning, match="ignores the 10 unlabelled target rows"):
+        clf.fit(X, y, sample_domain=sample_domain)
+
+    assert_array_equal(clf.classes_, [0, 1])
+    assert -1 not in clf.predict(X)
+    assert clf.target_weights_.shape[1] == 30
+
+
+def test_without_sample_domain_unlabelled_rows_are_target_rows():
+    # The old code learnt class -1 here. Without sample_domain, y == -1 marks the target rows,
+    # all unlabelled: there is no labelled target row to boost on.
+    X, y, _ = _shifted_task()
+    y = np.where(np.arange(len(y)) >= 300, -1, y)
+
+    with pytest.raises(ValueError, match="needs labelled target rows"):
+        TrAdaBoost(MustNotFit()).fit(X, y)
+
+
+def test_score_ignores_unlabelled_rows():
+    X, y, sample_domain = _shifted_task(n_target=40)
+    clf = TrAdaBoost(n_estimators=4, random_state=0).fit(X, y, sample_domain=sample_domain)
+    y_partly = np.where(sample_domain < 0, -1, y)
+
+    assert clf.score(X, y_partly) == pytest.approx(clf.score(X[:300], y[:300]))
+    with pytest.raises(ValueError, match="nothing to score"):
+        clf.score(X, np.full(len(y), -1))
+
+
+@pytest.mark.parametrize("estimator_class", [TrAdaBoost, TrAdaBoostR2, TwoStageTrAdaBoostR2])
+def test_positional_sample_domain_is_refused(estimator_class):
+    X, y, sample_domain = _shifted_task()
+
+    with pytest.raises(ValueError, match="sample_domain is keyword-only"):
+        estimator_class(MustNotFit()).fit(X, y, sample_domain)
+
+
+@pytest.mark.parametrize(
+    "estimator, match",
+    [
+        (TrAdaBoost(DecisionTreeRegressor()), "DecisionTreeRegressor is a regressor"),
+        (TrAdaBoostR2(DecisionTreeClassifier()), "DecisionTreeClassifier is a classifier"),
+        (TwoStageTrAdaBoostR2(DecisionTreeClassifier()), "DecisionTreeClassifier is a classifier"),
+    ],
+)
+def test_learner_of_the_wrong_kind_is_refused(estimator, match):
+    X, y, sample_domain = _shifted_task()
+
+    with pytest.raises(ValueError, match=match):
+        estimator.fit(X, y, sample_domain=sample_domain)
+
+
+def test_tradaboost_r2_stall_warns():
+    # Source rows follow the opposite function: the first learner is worse than chance.
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(1100, 1))
+    sample_domain = np.r_[np.ones(1000), -2 * np.ones(100)].astype(int)
+    y = np.where(sample_domain > 0, -X[:, 0], X[:, 0])
+
+    reg = TrAdaBoostR2(n_estimators=10, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="stalled at round 0"):
+        reg.fit(X, y, sample_domain=sample_domain)
+    # The stall hands the target rows at least half of the weight at once.
+    assert reg.target_weights_[1].sum() >= 0.5 - 1e-9 > reg.target_weights_[0].sum()
+
+
+def test_shrink_source_is_exact_when_beta_is_tiny():
+    # Errors of 1e-3 need beta near 1e-2600 for a 99% target share: the old bisection floored
+    # at beta = 2**-60 and missed the schedule.
+    weights = np.full(6, 1 / 6)
+    adjusted = np.array([1e-3, 2e-3, 3e-3, 0.2, 0.3, 0.1])
+    is_source = np.array([True, True, True, False, False, False])
+
+    shrunk = _shrink_source(weights, adjusted, is_source, target_share=0.99)
+
+    assert shrunk[~is_source].sum() == pytest.approx(0.99, rel=1e-9)
+    ratio = shrunk[:3] / shrunk[3]
+    assert np.all(np.diff(np.log(ratio)) < 0)
+
+
+def test_two_stage_candidates_all_differ():
+    Xs, ys, Xt, yt = make_shifted_regression(n_source=200, n_target=30, random_state=0)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, yt))
+    reg = TwoStageTrAdaBoostR2(n_steps=6, n_estimators=3, cv=3, random_state=0)
+    is_source = sample_domain > 0
+    weights = np.full(len(y), 1 / len(y))
+
+    reg._validate_estimator(DecisionTreeRegressor(max_depth=4))
+    steps = reg._stage_one(X, y, weights, is_source, 6, np.random.RandomState(0))
+
+    shares = [w[~is_source].sum() / w.sum() for w in steps]
+    assert_allclose(shares[1:], np.linspace(shares[0], 1, 6)[1:], rtol=1e-9)
+
+
+def test_redrawn_classification_is_reproducible_and_scaled():
+    first = make_redrawn_classification(50, 20, n_features=5, random_state=1)
+    second = make_redrawn_classification(50, 20, n_features=5, random_state=1)
+    for a, b in zip(first, second, strict=True):
+        assert_array_equal(a, b)
+    Xs, ys, Xt, yt = first
+    assert Xs.min() == 0.0 and Xs.max() == 1.0 and Xt.min() == 0.0 and Xt.max() == 1.0
+    assert set(ys) == set(yt) == {0, 1}
+    with pytest.raises(ValueError, match="n_features"):
+        make_redrawn_classification(n_features=1)

@@ -3,9 +3,14 @@
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.datasets import make_classification
 from sklearn.utils import check_random_state, check_scalar
 
-__all__ = ["make_shifted_classification", "make_shifted_regression"]
+__all__ = [
+    "make_redrawn_classification",
+    "make_shifted_classification",
+    "make_shifted_regression",
+]
 
 
 def _check_shape_params(n_source, n_target, n_features, shifted_fraction, twist):
@@ -223,3 +228,100 @@ def make_shifted_regression(
     y_source = y_source + noise * random_state.normal(size=n_source)
     y_target = value(X_target, 0.0) + noise * random_state.normal(size=n_target)
     return X_source, y_source, X_target, y_target
+
+
+def make_redrawn_classification(
+    n_source=1000, n_target=200, *, n_features=2, class_sep=1.0, random_state=None
+):
+    """Generate source and target classification tasks whose class clusters are drawn apart.
+
+    Each domain is drawn on its own by :func:`sklearn.datasets.make_classification`: one
+    Gaussian cluster per class, centred on a random vertex of a hypercube, every feature
+    informative. The target draw places its clusters anew, so the source concept says little
+    about the target one, and the target labels are swapped (class 0 becomes class 1). Each
+    domain is then min-max scaled to ``[0, 1]`` per feature on its own, so that the two
+    domains cover the same range. This is the shape of ADAPT's ``make_classification_da``
+    (de Mathelin et al., 2021), written anew with separate source and target sizes and shuffled
+    rows.
+
+    Parameters
+    ----------
+    n_source : int, default=1000
+        The number of source rows.
+
+    n_target : int, default=200
+        The number of target rows. Draw more than you train on and keep the rest to test.
+
+    n_features : int, default=2
+        The number of features, all informative.
+
+    class_sep : float, default=1.0
+        How far apart the class clusters are, as in
+        :func:`~sklearn.datasets.make_classification`.
+
+    random_state : int, RandomState instance or None, default=None
+        Pass an int for reproducible output across multiple function calls.
+
+    Returns
+    -------
+    X_source : ndarray of shape (n_source, n_features)
+        The source rows.
+
+    y_source : ndarray of shape (n_source,)
+        The source labels, 0 or 1.
+
+    X_target : ndarray of shape (n_target, n_features)
+        The target rows, in random order.
+
+    y_target : ndarray of shape (n_target,)
+        The target labels, 0 or 1.
+
+    See Also
+    --------
+    make_shifted_classification : Source rows that mostly agree with the target concept.
+
+    Notes
+    -----
+    Here the source rows mislead rather than help: a model of the source rows alone is close
+    to chance on the target, and a transfer method must learn mostly from the target rows
+    without being dragged down by the many source rows. It tests that a method never ends
+    below training on the target rows alone.
+
+    References
+    ----------
+    .. [1] A. de Mathelin, F. Deheeger, G. Richard, M. Mougeot and N. Vayatis, "ADAPT: Awesome
+           Domain Adaptation Python Toolbox", arXiv:2107.03049, 2021.
+
+    Examples
+    --------
+    >>> from sktransfer.datasets import make_redrawn_classification
+    >>> Xs, ys, Xt, yt = make_redrawn_classification(
+    ...     n_source=100, n_target=20, n_features=4, random_state=0
+    ... )
+    >>> Xs.shape, Xt.shape, float(Xs.min()), float(Xs.max())
+    ((100, 4), (20, 4), 0.0, 1.0)
+    """
+    check_scalar(n_source, "n_source", Integral, min_val=2)
+    check_scalar(n_target, "n_target", Integral, min_val=2)
+    check_scalar(n_features, "n_features", Integral, min_val=2)
+    check_scalar(class_sep, "class_sep", Real, min_val=0.0)
+    random_state = check_random_state(random_state)
+
+    def draw(n_samples):
+        X, y = make_classification(
+            n_samples=n_samples,
+            n_features=n_features,
+            n_informative=n_features,
+            n_redundant=0,
+            n_repeated=0,
+            n_classes=2,
+            n_clusters_per_class=1,
+            class_sep=class_sep,
+            random_state=random_state,
+        )
+        low, high = X.min(axis=0), X.max(axis=0)
+        return (X - low) / np.where(high > low, high - low, 1.0), y
+
+    X_source, y_source = draw(n_source)
+    X_target, y_target = draw(n_target)
+    return X_source, y_source, X_target, 1 - y_target

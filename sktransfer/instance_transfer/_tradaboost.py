@@ -1,18 +1,21 @@
 """TrAdaBoost: boosting that lowers the weight of the source rows the target disagrees with."""
 
 import math
+import warnings
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_regressor
+from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier, is_regressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
-from ..utils._domains import check_sample_domain
-from ..utils._sklearn import HasMethods, Interval, _fit_context
+from ..utils._domains import domain_rows, is_unlabelled
+from ..utils._sklearn import HasMethods, Interval, _check_sample_weight, _fit_context
 
 __all__ = ["TrAdaBoost"]
 
@@ -20,8 +23,22 @@ __all__ = ["TrAdaBoost"]
 _ERROR_MARGIN = 1e-10
 
 
+class _Boosting(NamedTuple):
+    """What one run of the boosting loop leaves behind."""
+
+    learners: list
+    learner_weights: np.ndarray
+    errors: np.ndarray
+    sample_weights: np.ndarray
+    stalled: np.ndarray
+
+
 class _BaseTransferBoosting(BaseEstimator):
-    """Shared input checks and ensemble plumbing of the TrAdaBoost family.
+    """Shared input checks, boosting loop and ensemble plumbing of the TrAdaBoost family.
+
+    The loop follows scikit-learn's ``BaseWeightBoosting.fit``: one loop over the rounds, one
+    ``_boost`` step per variant, weights normalised in one place. It cannot inherit that
+    ``fit`` because the rounds also need to know which rows are source rows.
 
     Warning: this class should not be used directly. Use the derived classes instead.
     """
@@ -29,16 +46,29 @@ class _BaseTransferBoosting(BaseEstimator):
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"]), None],
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
     }
 
     def _validate_estimator(self, default):
         self.estimator_ = clone(default) if self.estimator is None else clone(self.estimator)
+        name, own = type(self.estimator_).__name__, type(self).__name__
         if not has_fit_parameter(self.estimator_, "sample_weight"):
             raise ValueError(
-                f"{type(self.estimator_).__name__} does not accept sample_weight in fit, which "
-                f"{type(self).__name__} needs to re-weight the rows at every iteration. Pick an "
-                "estimator whose fit takes sample_weight (trees, linear models, SVC, ...)."
+                f"{name} does not accept sample_weight in fit, which {own} needs to re-weight "
+                "the rows at every iteration. Pick an estimator whose fit takes sample_weight "
+                "(trees, linear models, SVC, ...)."
+            )
+        if is_regressor(self) and is_classifier(self.estimator_):
+            raise ValueError(
+                f"{own} boosts regressors, but estimator={name} is a classifier. Use "
+                "TrAdaBoost for classification, or pass a regressor."
+            )
+        if is_classifier(self) and is_regressor(self.estimator_):
+            raise ValueError(
+                f"{own} boosts classifiers, but estimator={name} is a regressor: its "
+                "predictions would be read as class labels. Use TrAdaBoostR2 for regression, "
+                "or pass a classifier."
             )
 
     def _make_estimator(self, random_state):
@@ -55,19 +85,48 @@ class _BaseTransferBoosting(BaseEstimator):
         """Validate everything before any learner is fitted.
 
         Returns ``X, y``, the initial weights (summing to one) and a boolean mask of the
-        source rows (all False when ``sample_domain`` is None).
+        source rows (all False when there are no domains: every row is then a target row).
+        Classifiers drop the unlabelled rows (``y == -1``) here, with a warning.
         """
+        _check_not_a_domain(sample_weight)
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], y_numeric=is_regressor(self))
-        n_samples = X.shape[0]
-        weights = _initial_weights(sample_weight, n_samples)
-        if sample_domain is None:
-            is_source = np.zeros(n_samples, dtype=bool)
-        else:
-            is_source = check_sample_domain(sample_domain, n_samples) > 0
+        weights = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, copy=True, ensure_non_negative=True
+        )
+        if weights.sum() <= 0:
+            raise ValueError("sample_weight sums to zero.")
+        # y == -1 marks unlabelled rows of a classification task; -1 is an ordinary value of a
+        # regression target, so regressors read the domains from sample_domain alone.
+        rows = domain_rows(None if is_regressor(self) else y, sample_domain, X.shape[0])
+        is_source = rows.is_source
+        if sample_domain is not None:
             _check_both_domains(is_source)
+        if not rows.labelled.all():
+            X, y, weights, is_source = self._drop_unlabelled(X, y, weights, rows)
+        if not rows.has_target:
+            # With neither domains nor unlabelled rows: a plain supervised model.
+            is_source = np.zeros_like(is_source)
         if weights[~is_source].sum() <= 0:
             raise ValueError("sample_weight is zero on every target row; nothing to learn from.")
-        return X, y, weights, is_source
+        return X, y, weights / weights.sum(), is_source
+
+    def _drop_unlabelled(self, X, y, weights, rows):
+        labelled_target = rows.labelled & rows.is_target
+        if not labelled_target.any():
+            raise ValueError(
+                f"Every target row is unlabelled (y == -1). {type(self).__name__} needs "
+                "labelled target rows to measure each learner's error on: pass their labels "
+                "to pack_domains."
+            )
+        n_unlabelled = np.count_nonzero(~rows.labelled)
+        warnings.warn(
+            f"{type(self).__name__} ignores the {n_unlabelled} unlabelled target rows "
+            "(y == -1): it learns from labelled rows only, and y == -1 is never a class.",
+            UserWarning,
+            stacklevel=4,
+        )
+        keep = rows.labelled
+        return X[keep], y[keep], weights[keep], rows.is_source[keep]
 
     def _check_X(self, X):
         return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
@@ -78,6 +137,62 @@ class _BaseTransferBoosting(BaseEstimator):
         # (LogisticRegression, SVC); trees do not care about the scale.
         estimator.fit(X, y, sample_weight=weights * weights.shape[0])
         return estimator
+
+    def _boost_loop(self, X, y, weights, is_source, random_state, n_rounds, monitor=None):
+        """The one boosting loop: ``n_rounds`` calls of the variant's ``_boost`` step.
+
+        ``monitor(learner, learner_weights)`` may end the loop early by returning True.
+        """
+        weights = weights / weights.sum()
+        learners, learner_weights, errors, history, stalled = [], [], [], [], []
+        for iboost in range(n_rounds):
+            history.append(weights)
+            learner, new_weights, learner_weight, error, stall = self._boost(
+                iboost, X, y, weights, is_source, random_state
+            )
+            learners.append(learner)
+            learner_weights.append(learner_weight)
+            errors.append(error)
+            stalled.append(stall)
+            if monitor is not None and monitor(learner, learner_weights):
+                break
+            # A learner without mistakes leaves every weight as it is: the next would be alike.
+            if new_weights is None:
+                break
+            weights = new_weights / new_weights.sum()
+        return _Boosting(
+            learners,
+            np.asarray(learner_weights),
+            np.asarray(errors),
+            np.asarray(history),
+            np.asarray(stalled, dtype=bool),
+        )
+
+    def _store_boosting(self, boosting, is_source):
+        """Set the fitted attributes of one boosting run."""
+        self.estimators_ = boosting.learners
+        self.estimator_weights_ = boosting.learner_weights
+        self.estimator_errors_ = boosting.errors
+        self.source_weights_ = boosting.sample_weights[:, is_source]
+        self.target_weights_ = boosting.sample_weights[:, ~is_source]
+
+    def _warn_stall(self, boosting):
+        """One ConvergenceWarning naming the rounds whose learner was no better than chance."""
+        rounds = np.flatnonzero(boosting.stalled)
+        if rounds.size == 0:
+            return
+        shown = ", ".join(str(r) for r in rounds[:10]) + (", ..." if rounds.size > 10 else "")
+        warnings.warn(
+            f"{type(self).__name__} stalled at round {rounds[0]}: the learner's weighted error "
+            f"on the target rows was {boosting.errors[rounds[0]]:.3f}, no better than chance, "
+            "because the source rows outweigh the target rows. Such a round gets (almost) no "
+            "vote and raises the weight of the target rows it got wrong by "
+            f"(2 - eps) / eps, as ADAPT does, so that boosting goes on. Stalled rounds: {shown} "
+            f"of {len(boosting.learners)}. More learners (n_estimators) or more labelled target "
+            "rows reduce the stall.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
 
     def _voters(self, n_learners=None):
         """The slice of learners that vote: t = ceil(N/2), ..., N in Dai et al.'s indexing."""
@@ -127,9 +242,11 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
 
     Source and target rows travel in one ``X``; ``sample_domain`` tells them apart (positive
     for source rows, negative for target rows; see :func:`sktransfer.utils.pack_domains`).
-    With ``sample_domain=None`` every row is a target row and the model is plain
+    With ``sample_domain=None``, rows with ``y == -1`` are unlabelled target rows and the others
+    source rows; without ``y == -1`` either, every row is a target row and the model is plain
     AdaBoost-SAMME, except that the error is clipped instead of stopping the boosting and that
-    the last half of the learners vote.
+    the last half of the learners vote. Unlabelled rows are ignored with a warning: ``-1`` is
+    never a class.
 
     Read more in the :ref:`User Guide <instance_transfer>`.
 
@@ -144,6 +261,11 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
 
     n_estimators : int, default=50
         The number of boosting iterations ``N``. It also sets the source factor ``beta``.
+
+    learning_rate : float, default=1.0
+        Shrinks every update: the source factor becomes ``beta ** learning_rate`` and the
+        target factor and the vote are multiplied by ``learning_rate`` in the exponent, as in
+        :class:`~sklearn.ensemble.AdaBoostClassifier`.
 
     dynamic_correction : bool, default=False
         Multiply the source weights by ``2 (1 - eps_t)`` at every iteration, the correction of
@@ -180,8 +302,16 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
     estimator_errors_ : ndarray of shape (n_learners,)
         The weighted error ``eps_t`` of each learner on the target rows, before clipping.
 
+    source_weights_ : ndarray of shape (n_learners, n_source)
+        The weight of each source row when each learner was fitted (every row's weights sum
+        to one per round), in the order of the source rows in ``X``.
+
+    target_weights_ : ndarray of shape (n_learners, n_target)
+        The same for the labelled target rows used for boosting (without those held out for
+        early stopping).
+
     classes_ : ndarray of shape (n_classes,)
-        The class labels: every label seen in ``y``, source and target rows alike.
+        The class labels: every label seen in the labelled rows, source and target alike.
 
     n_classes_ : int
         The number of classes.
@@ -209,9 +339,14 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
     -----
     Faithful to Dai et al. (2007) for two classes. The differences, all documented choices:
 
-    * The error ``eps_t`` is clipped to ``[1e-10, (K - 1) / K - 1e-10]`` (``1/2`` for two
-      classes) where the paper requires ``eps_t < 1/2``: a learner no better than chance on
-      the target gets a vote of (almost) zero instead of ending the boosting.
+    * The paper requires ``eps_t < 1/2``. A learner no better than chance on the target rows
+      (``eps_t >= (K - 1) / K``, ``1/2`` for two classes) means the source rows outweigh the
+      target rows: the *stall*, where the paper's update would freeze every weight for good.
+      Such a learner gets a vote of (almost) zero (``eps_t`` is clipped below chance), the
+      target rows it got wrong are multiplied by ``(2 - eps_t) / eps_t`` (ADAPT's target
+      factor, 3 at ``eps_t = 1/2``), and the target rows' total weight is then raised to at
+      least the source rows' total, so that the next learner must fit the target. A
+      :class:`~sklearn.exceptions.ConvergenceWarning` names the stalled rounds.
     * More than two classes follow SAMME (Zhu et al., 2009): the target update and the vote
       use ``ln((1 - eps_t) / eps_t) + ln(K - 1)``; the source factor ``beta`` is unchanged.
     * A tied vote goes to the first class of ``classes_`` (the paper gives it to the positive
@@ -231,6 +366,9 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
 
     .. [3] J. Zhu, H. Zou, S. Rosset and T. Hastie, "Multi-class AdaBoost", Statistics and its
            Interface 2(3), 2009.
+
+    .. [4] A. de Mathelin, F. Deheeger, G. Richard, M. Mougeot and N. Vayatis, "ADAPT: Awesome
+           Domain Adaptation Python Toolbox", arXiv:2107.03049, 2021.
 
     Examples
     --------
@@ -260,6 +398,7 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
         estimator=None,
         *,
         n_estimators=50,
+        learning_rate=1.0,
         dynamic_correction=False,
         n_iter_no_change=None,
         validation_fraction=0.2,
@@ -267,6 +406,7 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
     ):
         self.estimator = estimator
         self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
         self.dynamic_correction = dynamic_correction
         self.n_iter_no_change = n_iter_no_change
         self.validation_fraction = validation_fraction
@@ -285,15 +425,19 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
             Source and target rows together.
 
         y : array-like of shape (n_samples,)
-            The class labels of every row (TrAdaBoost needs labelled target rows).
+            The class labels of every row. TrAdaBoost learns from labelled rows only: target
+            rows with ``y == -1`` (unlabelled) are ignored with a warning, and ``-1`` is never
+            a class.
 
         sample_weight : array-like of shape (n_samples,), default=None
             Initial row weights. If None, every row starts with the same weight.
 
         sample_domain : array-like of shape (n_samples,), default=None
-            Positive for source rows, negative for target rows. If None, every row is a target
-            row (plain AdaBoost-SAMME with the last half voting). Requested through metadata
-            routing, so it flows through :class:`~sklearn.pipeline.Pipeline` and
+            Positive for source rows, negative for target rows; keyword-only. If None, rows
+            with ``y == -1`` are unlabelled target rows and all others source rows; with no
+            ``y == -1`` either, every row is a target row (plain AdaBoost-SAMME with the last
+            half voting). Requested through metadata routing, so it flows through
+            :class:`~sklearn.pipeline.Pipeline` and
             :class:`~sklearn.model_selection.GridSearchCV` once
             ``set_fit_request(sample_domain=True)`` is set.
 
@@ -304,7 +448,6 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
         """
         X, y, weights, is_source = self._check_fit_data(X, y, sample_weight, sample_domain)
         check_classification_targets(y)
-        _check_labelled_targets(y, is_source)
         self.classes_ = np.unique(y)
         self.n_classes_ = len(self.classes_)
         if self.n_classes_ < 2:
@@ -320,7 +463,21 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
                 X[validation_rows], y[validation_rows], weights[validation_rows], self
             )
         X, y, weights, is_source = X[fit_rows], y[fit_rows], weights[fit_rows], is_source[fit_rows]
-        self._boost(X, y, weights, is_source, random_state, validation)
+        self._source_factor = _source_factor(is_source.sum(), self.n_estimators)
+        boosting = self._boost_loop(
+            X,
+            y,
+            weights,
+            is_source,
+            random_state,
+            self.n_estimators,
+            monitor=None if validation is None else validation.stop_after,
+        )
+        del self._source_factor
+        self._store_boosting(boosting, is_source)
+        if validation is not None:
+            self.validation_scores_ = np.asarray(validation.scores)
+        self._warn_stall(boosting)
         return self
 
     def _split_validation(self, is_source, random_state):
@@ -338,39 +495,69 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
         validation_rows = np.sort(target_rows[:n_validation])
         return np.setdiff1d(all_rows, validation_rows), validation_rows
 
-    def _boost(self, X, y, weights, is_source, random_state, validation):
-        source_factor = _source_factor(is_source.sum(), self.n_estimators)
-        weights = weights / weights.sum()
-        self.estimators_, learner_weights, errors = [], [], []
-        for _ in range(self.n_estimators):
-            learner = self._fit_learner(X, y, weights, random_state)
-            incorrect = learner.predict(X) != y
-            error = _weighted_mean(incorrect[~is_source], weights[~is_source])
-            self.estimators_.append(learner)
-            learner_weights.append(_samme_weight(error, self.n_classes_))
-            errors.append(error)
-            stop = validation is not None and validation.stop_after(learner, learner_weights)
-            # A learner without mistakes leaves every weight as it is: the next would be alike.
-            if stop or not incorrect.any():
-                break
-            weights = _update_weights(
-                weights,
-                incorrect,
-                is_source,
-                source_factor,
-                learner_weights[-1],
-                self._source_correction(error),
-            )
-        self.estimator_weights_ = np.asarray(learner_weights)
-        self.estimator_errors_ = np.asarray(errors)
-        if validation is not None:
-            self.validation_scores_ = np.asarray(validation.scores)
+    def _boost(self, iboost, X, y, weights, is_source, random_state):
+        """One TrAdaBoost round: fit, measure the error on the target rows, re-weight."""
+        learner = self._fit_learner(X, y, weights, random_state)
+        incorrect = learner.predict(X) != y
+        error = _weighted_mean(incorrect[~is_source], weights[~is_source])
+        # Without source rows nothing outweighs the target: plain AdaBoost, error clipped.
+        stalled = bool(is_source.any()) and error >= _chance_error(self.n_classes_)
+        learner_weight = self.learning_rate * _samme_weight(error, self.n_classes_)
+        if not incorrect.any():
+            return learner, None, learner_weight, error, stalled
+        # Dai et al.'s target factor 1 / beta_t = exp(learner_weight) is 1 at chance level,
+        # which would freeze every weight for good; ADAPT's (2 - eps) / eps stays above one.
+        target_step = (
+            self.learning_rate * math.log((2.0 - error) / max(error, _ERROR_MARGIN))
+            if stalled
+            else learner_weight
+        )
+        weights = weights.copy()
+        source_exponent = self.learning_rate * incorrect[is_source]
+        weights[is_source] *= self._source_correction(error) * self._source_factor**source_exponent
+        weights[~is_source] *= np.exp(target_step * incorrect[~is_source])
+        if stalled:
+            weights = _rebalance(weights, is_source)
+        return learner, weights, learner_weight, error, stalled
 
     def _source_correction(self, error):
         """Al-Stouhi and Reddy's factor ``2 (1 - eps_t)``, or 1 without the correction."""
         if not self.dynamic_correction:
             return 1.0
         return 2.0 * (1.0 - _clip_error(error, self.n_classes_))
+
+    def score(self, X, y, sample_weight=None):
+        """Return the accuracy on the labelled rows of ``X``.
+
+        Rows with ``y == -1`` are unlabelled and left out, so that packed source and target
+        rows can be scored as they are.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input rows.
+
+        y : array-like of shape (n_samples,)
+            The true labels, ``-1`` for unlabelled rows.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        score : float
+            The (weighted) accuracy of :meth:`predict` on the labelled rows.
+        """
+        labelled = ~is_unlabelled(np.asarray(y))
+        if not labelled.any():
+            raise ValueError("Every row is unlabelled (y == -1): there is nothing to score.")
+        if not labelled.all():
+            check_is_fitted(self)
+            X = self._check_X(X)[labelled]
+            y = np.asarray(y)[labelled]
+            if sample_weight is not None:
+                sample_weight = np.asarray(sample_weight)[labelled]
+        return super().score(X, y, sample_weight=sample_weight)
 
     def _class_index(self, predictions):
         return np.searchsorted(self.classes_, predictions)
@@ -532,23 +719,17 @@ class _TargetValidation:
         return _no_improvement(self.scores, self.model.n_iter_no_change)
 
 
-def _initial_weights(sample_weight, n_samples):
-    if sample_weight is None:
-        return np.full(n_samples, 1 / n_samples)
-    weights = np.asarray(sample_weight, dtype=np.float64)
-    if weights.ndim == 0:
-        weights = np.full(n_samples, float(weights))
-    if weights.shape != (n_samples,):
+def _check_not_a_domain(sample_weight):
+    """Catch skada's ``fit(X, y, sample_domain)``: the domains land in ``sample_weight``."""
+    if sample_weight is None or np.isscalar(sample_weight):
+        return
+    values = np.asarray(sample_weight)
+    if values.dtype.kind in "iu" and np.any(values < 0):
         raise ValueError(
-            f"sample_weight has shape {weights.shape}; expected ({n_samples},), one per row of X."
+            "sample_weight holds negative integers, which looks like a sample_domain array "
+            "passed positionally: fit(X, y, sample_domain) puts it in sample_weight. "
+            "sample_domain is keyword-only: call fit(X, y, sample_domain=sample_domain)."
         )
-    if not np.all(np.isfinite(weights)):
-        raise ValueError("sample_weight contains NaN or infinity.")
-    if np.any(weights < 0):
-        raise ValueError("sample_weight contains negative values.")
-    if weights.sum() <= 0:
-        raise ValueError("sample_weight sums to zero.")
-    return weights / weights.sum()
 
 
 def _check_both_domains(is_source):
@@ -564,16 +745,18 @@ def _check_both_domains(is_source):
         )
 
 
-def _check_labelled_targets(y, is_source):
-    """Refuse the semi-supervised mark ``y == -1`` on target rows when no source row has it."""
-    if y.dtype.kind not in "iuf" or not is_source.any():
-        return
-    unlabelled = y == -1
-    if unlabelled[~is_source].any() and not unlabelled[is_source].any():
-        raise ValueError(
-            "Target rows carry y == -1, the mark of unlabelled rows, and no source row does. "
-            "TrAdaBoost needs labelled target rows: pass their labels to pack_domains."
-        )
+def _rebalance(weights, is_source):
+    """After a stall, raise the target rows' total weight to at least the source rows' total.
+
+    The learner was no better than chance on the target because the source rows outweighed the
+    target rows; with both totals equal, the next learner has to fit the target rows as much
+    as the source rows, and the source rows that disagree with the target start to lose weight.
+    """
+    source_total, target_total = weights[is_source].sum(), weights[~is_source].sum()
+    if 0 < target_total < source_total:
+        weights = weights.copy()
+        weights[~is_source] *= source_total / target_total
+    return weights
 
 
 def _source_factor(n_source, n_estimators):
@@ -592,24 +775,19 @@ def _weighted_mean(values, weights):
     return float(np.dot(values, weights) / total) if total > 0 else 0.0
 
 
+def _chance_error(n_classes):
+    """The error of a uniform guess among ``K`` classes, ``(K - 1) / K``."""
+    return (n_classes - 1) / n_classes
+
+
 def _clip_error(error, n_classes):
-    chance = (n_classes - 1) / n_classes
-    return min(max(error, _ERROR_MARGIN), chance - _ERROR_MARGIN)
+    return min(max(error, _ERROR_MARGIN), _chance_error(n_classes) - _ERROR_MARGIN)
 
 
 def _samme_weight(error, n_classes):
     """``ln((1 - eps) / eps) + ln(K - 1)``; for two classes ``ln(1 / beta_t)`` of the paper."""
     error = _clip_error(error, n_classes)
     return math.log((1.0 - error) / error) + math.log(n_classes - 1.0)
-
-
-def _update_weights(weights, incorrect, is_source, source_factor, learner_weight, correction):
-    """One TrAdaBoost step: misclassified source rows shrink, misclassified target rows grow."""
-    source, target = is_source, ~is_source
-    weights = weights.copy()
-    weights[source] *= correction * source_factor ** incorrect[source]
-    weights[target] *= np.exp(learner_weight * incorrect[target])
-    return weights / weights.sum()
 
 
 def _samme_scores(votes, learner_weights, n_classes):

@@ -4,6 +4,8 @@ import math
 from numbers import Integral
 
 import numpy as np
+from scipy.optimize import brentq
+from scipy.special import logsumexp
 from sklearn.base import RegressorMixin
 from sklearn.model_selection import KFold, check_cv
 from sklearn.tree import DecisionTreeRegressor
@@ -12,10 +14,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 from ._tradaboost import (
+    _ERROR_MARGIN,
     _BaseTransferBoosting,
     _clip_error,
+    _rebalance,
     _source_factor,
-    _update_weights,
     _weighted_mean,
 )
 
@@ -109,6 +112,10 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
     n_estimators : int, default=50
         The number of boosting iterations ``N``. It also sets the source factor ``beta``.
 
+    learning_rate : float, default=1.0
+        Shrinks every update: the exponents of the source and target factors and the learner
+        weights are multiplied by it.
+
     loss : {"linear", "square", "exponential"}, default="linear"
         How the absolute error, divided by the largest one, becomes the adjusted error, as in
         :class:`~sklearn.ensemble.AdaBoostRegressor`.
@@ -132,6 +139,12 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
         The weighted adjusted error ``eps_t`` of each learner on the target rows, before
         clipping to ``[1e-10, 1/2 - 1e-10]``.
 
+    source_weights_ : ndarray of shape (n_learners, n_source)
+        The weight of each source row when each learner was fitted (all rows sum to one).
+
+    target_weights_ : ndarray of shape (n_learners, n_target)
+        The same for the target rows.
+
     feature_importances_ : ndarray of shape (n_features,)
         The importances of the voting learners, when they have them.
 
@@ -151,8 +164,10 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
 
     Notes
     -----
-    Where Pardoe and Stone stop the boosting once ``eps_t >= 1/2``, ``eps_t`` is clipped below
-    ``1/2`` here (the learner then gets an almost zero weight), as in :class:`TrAdaBoost`.
+    Where Pardoe and Stone stop the boosting once ``eps_t >= 1/2``, such a round is a stall,
+    handled as in :class:`TrAdaBoost`: the learner gets an almost zero weight, the target rows
+    grow by ``((2 - eps_t) / eps_t) ** e_i`` and their total is raised to at least the source
+    total; a :class:`~sklearn.exceptions.ConvergenceWarning` names the stalled rounds.
     Boosting stops when a learner predicts every row exactly.
 
     References
@@ -177,9 +192,18 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
     target R2: 0.77
     """
 
-    def __init__(self, estimator=None, *, n_estimators=50, loss="linear", random_state=None):
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        n_estimators=50,
+        learning_rate=1.0,
+        loss="linear",
+        random_state=None,
+    ):
         self.estimator = estimator
         self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
         self.loss = loss
         self.random_state = random_state
 
@@ -213,24 +237,34 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
         X, y, weights, is_source, random_state = self._fit_checked(
             X, y, sample_weight, sample_domain
         )
-        source_factor = _source_factor(is_source.sum(), self.n_estimators)
-        self.estimators_, learner_weights, errors = [], [], []
-        for _ in range(self.n_estimators):
-            learner = self._fit_learner(X, y, weights, random_state)
-            adjusted = _adjusted_errors(y, learner.predict(X), weights, self.loss)
-            error = _weighted_mean(adjusted[~is_source], weights[~is_source])
-            learner_weight = _r2_weight(error)
-            self.estimators_.append(learner)
-            learner_weights.append(learner_weight)
-            errors.append(error)
-            if not adjusted.any():
-                break
-            weights = _update_weights(
-                weights, adjusted, is_source, source_factor, learner_weight, 1.0
-            )
-        self.estimator_weights_ = np.asarray(learner_weights)
-        self.estimator_errors_ = np.asarray(errors)
+        self._source_factor = _source_factor(is_source.sum(), self.n_estimators)
+        boosting = self._boost_loop(X, y, weights, is_source, random_state, self.n_estimators)
+        del self._source_factor
+        self._store_boosting(boosting, is_source)
+        self._warn_stall(boosting)
         return self
+
+    def _boost(self, iboost, X, y, weights, is_source, random_state):
+        """One TrAdaBoost.R2 round: fit, measure the adjusted error on the target, re-weight."""
+        learner = self._fit_learner(X, y, weights, random_state)
+        adjusted = _adjusted_errors(y, learner.predict(X), weights, self.loss)
+        error = _weighted_mean(adjusted[~is_source], weights[~is_source])
+        stalled = bool(is_source.any()) and error >= 0.5
+        learner_weight = self.learning_rate * _r2_weight(error)
+        if not adjusted.any():
+            return learner, None, learner_weight, error, stalled
+        # As in TrAdaBoost: at chance level ADAPT's (2 - eps) / eps keeps the target growing.
+        target_step = (
+            self.learning_rate * math.log((2.0 - error) / max(error, _ERROR_MARGIN))
+            if stalled
+            else learner_weight
+        )
+        weights = weights.copy()
+        weights[is_source] *= self._source_factor ** (self.learning_rate * adjusted[is_source])
+        weights[~is_source] *= np.exp(target_step * adjusted[~is_source])
+        if stalled:
+            weights = _rebalance(weights, is_source)
+        return learner, weights, learner_weight, error, stalled
 
 
 class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
@@ -243,6 +277,8 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
     AdaBoost.R2 with the source weights frozen (AdaBoost.R2'), scored by ``cv``-fold
     cross-validation on the target rows (shuffled folds; source rows always train). The step
     with the lowest cross-validated mean squared error is refitted on every row.
+    The factor ``beta`` of each step is solved exactly (``scipy.optimize.brentq`` over
+    ``ln beta``), however small it must be, so that every step meets its scheduled share.
 
     Source and target rows travel in one ``X``, told apart by ``sample_domain`` (positive for
     source rows, negative for target rows). With ``sample_domain=None`` every row is a target
@@ -263,6 +299,10 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
 
     n_estimators : int, default=10
         The number of boosting iterations ``N`` of AdaBoost.R2' at each step.
+
+    learning_rate : float, default=1.0
+        Shrinks the updates of AdaBoost.R2' and its learner weights, as in
+        :class:`~sklearn.ensemble.AdaBoostRegressor`.
 
     cv : int, cross-validation generator or iterable, default=5
         How the target rows are split to score each step; the source rows always train. An int
@@ -292,6 +332,13 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
 
     estimator_errors_ : ndarray of shape (n_learners,)
         The weighted adjusted error of each learner over every row, before clipping.
+
+    source_weights_ : ndarray of shape (n_learners, n_source)
+        The weight of each source row when each learner of the final AdaBoost.R2' was fitted:
+        those of the chosen step, frozen.
+
+    target_weights_ : ndarray of shape (n_learners, n_target)
+        The same for the target rows.
 
     cv_errors_ : ndarray of shape (n_candidates,)
         The cross-validated mean squared error on the target rows at each step; ``[nan]`` when
@@ -353,6 +400,7 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
         *,
         n_steps=10,
         n_estimators=10,
+        learning_rate=1.0,
         cv=5,
         loss="linear",
         random_state=None,
@@ -360,6 +408,7 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
         self.estimator = estimator
         self.n_steps = n_steps
         self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
         self.cv = cv
         self.loss = loss
         self.random_state = random_state
@@ -408,9 +457,10 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
             self.best_step_ = int(np.argmin(self.cv_errors_))
         else:
             self.cv_errors_, self.best_step_ = np.array([np.nan]), 0
-        self.estimators_, self.estimator_weights_, self.estimator_errors_ = self._boost_frozen(
-            X, y, step_weights[self.best_step_], is_source, random_state
+        boosting = self._boost_loop(
+            X, y, step_weights[self.best_step_], is_source, random_state, self.n_estimators
         )
+        self._store_boosting(boosting, is_source)
         return self
 
     def _voters(self, n_learners=None):
@@ -452,34 +502,32 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
         source_rows = np.flatnonzero(is_source)
         for train_target, test in folds:
             train = np.concatenate([source_rows, train_target])
-            learners, learner_weights, _ = self._boost_frozen(
-                X[train], y[train], weights[train], is_source[train], random_state
+            boosting = self._boost_loop(
+                X[train],
+                y[train],
+                weights[train],
+                is_source[train],
+                random_state,
+                self.n_estimators,
             )
-            predictions = [learner.predict(X[test]) for learner in learners]
-            residual = _weighted_median(predictions, learner_weights) - y[test]
+            predictions = [learner.predict(X[test]) for learner in boosting.learners]
+            residual = _weighted_median(predictions, boosting.learner_weights) - y[test]
             squared_error += np.dot(sample_weight[test], residual**2)
             total += sample_weight[test].sum()
         return squared_error / total
 
-    def _boost_frozen(self, X, y, weights, is_source, random_state):
-        """AdaBoost.R2 that never changes the weights of the source rows (AdaBoost.R2')."""
-        weights = weights / weights.sum()
-        learners, learner_weights, errors = [], [], []
-        for _ in range(self.n_estimators):
-            learner = self._fit_learner(X, y, weights, random_state)
-            adjusted = _adjusted_errors(y, learner.predict(X), weights, self.loss)
-            error = _weighted_mean(adjusted, weights)
-            learners.append(learner)
-            learner_weights.append(_r2_weight(error))
-            errors.append(error)
-            if not adjusted.any():
-                break
-            # Drucker's update: rows predicted well lose weight, by beta_k ** (1 - e_i).
-            beta = math.exp(-learner_weights[-1])
-            weights = weights.copy()
-            weights[~is_source] *= beta ** (1.0 - adjusted[~is_source])
-            weights /= weights.sum()
-        return learners, np.asarray(learner_weights), np.asarray(errors)
+    def _boost(self, iboost, X, y, weights, is_source, random_state):
+        """One round of AdaBoost.R2 that never changes the source weights (AdaBoost.R2')."""
+        learner = self._fit_learner(X, y, weights, random_state)
+        adjusted = _adjusted_errors(y, learner.predict(X), weights, self.loss)
+        error = _weighted_mean(adjusted, weights)
+        learner_weight = self.learning_rate * _r2_weight(error)
+        if not adjusted.any():
+            return learner, None, learner_weight, error, False
+        # Drucker's update: rows predicted well lose weight, by beta_k ** (1 - e_i).
+        weights = weights.copy()
+        weights[~is_source] *= np.exp(-learner_weight * (1.0 - adjusted[~is_source]))
+        return learner, weights, learner_weight, error, False
 
 
 def _adjusted_errors(y_true, y_pred, weights, loss):
@@ -512,25 +560,35 @@ def _shrink_source(weights, adjusted, is_source, target_share):
         weights[is_source] = 0.0
         return weights / weights.sum()
     wanted = target_total * (1.0 - target_share) / target_share
-
-    def source_total(beta):
-        return np.dot(source_weights, beta**source_errors)
-
-    low, high = 0.0, 1.0
-    if source_total(high) <= wanted:
-        low = high
-    # Rows the learner predicts exactly keep their weight for any beta; if they alone exceed
-    # the wanted total, beta = 0 is as close as the update can get.
-    for _ in range(60):
-        if low == high:
-            break
-        middle = (low + high) / 2
-        if source_total(middle) > wanted:
-            high = middle
-        else:
-            low = middle
-    weights[is_source] = source_weights * low**source_errors
+    weights[is_source] = source_weights * _solve_beta(source_weights, source_errors, wanted)
     return weights / weights.sum()
+
+
+def _solve_beta(source_weights, source_errors, wanted):
+    """The factors ``beta ** e_i`` that bring the source total to ``wanted``, solved exactly.
+
+    ``sum_i w_i beta ** e_i`` grows with ``beta``; the root is found by ``brentq`` over
+    ``ln beta``, where the total is a log-sum-exp that neither underflows nor floors, however
+    small ``beta`` must be. Rows predicted exactly (``e_i = 0``) keep their weight for every
+    ``beta``; when they alone hold more than ``wanted``, the other rows get no weight and
+    these are scaled down to ``wanted``.
+    """
+    if source_weights.sum() <= wanted:
+        return np.ones_like(source_weights)
+    exact = source_errors <= 0
+    floor = source_weights[exact].sum()
+    if floor >= wanted:
+        return np.where(exact, wanted / floor, 0.0)
+    log_wanted = math.log(wanted)
+
+    def gap(log_beta):
+        return logsumexp(log_beta * source_errors, b=source_weights) - log_wanted
+
+    low = -1.0
+    while gap(low) > 0:
+        low *= 2.0
+    log_beta = brentq(gap, low, 0.0, xtol=1e-14, rtol=1e-14)
+    return np.exp(log_beta * source_errors)
 
 
 def _weighted_median(predictions, learner_weights):
