@@ -223,11 +223,17 @@ class LabelledOnlyClassifier(
         Returns
         -------
         routing : MetadataRouter
-            The routing of ``fit``'s parameters to the wrapped estimator's ``fit``.
+            The routing of ``fit``'s parameters to the wrapped estimator's ``fit``, and this
+            wrapper's own request for ``score``'s ``sample_weight``.
         """
-        return MetadataRouter(owner=self).add(
-            estimator=self._estimator(),
-            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        # score's sample_weight is this wrapper's own: it scores the labelled rows itself.
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                estimator=self._estimator(),
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
         )
 
     def __sklearn_tags__(self):
