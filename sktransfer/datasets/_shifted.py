@@ -7,6 +7,7 @@ from sklearn.datasets import make_classification
 from sklearn.utils import check_random_state, check_scalar
 
 __all__ = [
+    "make_conditional_shift",
     "make_redrawn_classification",
     "make_shifted_classification",
     "make_shifted_regression",
@@ -325,3 +326,129 @@ def make_redrawn_classification(
     X_source, y_source = draw(n_source)
     X_target, y_target = draw(n_target)
     return X_source, y_source, X_target, 1 - y_target
+
+
+def make_conditional_shift(
+    n_source=400,
+    n_target=400,
+    *,
+    n_features=2,
+    scale=0.7,
+    offset=1.0,
+    class_sep=2.0,
+    random_state=None,
+):
+    """Generate a source and a target classification task whose inputs differ by an affine map.
+
+    Both tasks draw their rows from one distribution: each of two classes is a mixture of two
+    elongated Gaussian clusters in the first two features, the classes apart by ``class_sep``
+    along the first feature; further features are standard Gaussian noise. The target rows
+    are then multiplied by ``scale`` and moved by ``offset``, feature by feature: the
+    distribution of the inputs given the class changes (a conditional shift, as in Moreno-Torres
+    et al., 2012), the labelling rule in the source's units does not. A classifier trained on
+    the source rows meets target rows in other units and at another place.
+
+    Parameters
+    ----------
+    n_source : int, default=400
+        The number of source rows.
+
+    n_target : int, default=400
+        The number of target rows. Draw more than you adapt on and keep the rest to test.
+
+    n_features : int, default=2
+        The number of features; the first two are informative, the others Gaussian noise.
+
+    scale : float or array-like of shape (n_features,), default=0.7
+        The factor of each target feature. 1 leaves the scale unchanged.
+
+    offset : float or array-like of shape (n_features,), default=1.0
+        Added to each target feature after scaling. 0 leaves the place unchanged.
+
+    class_sep : float, default=2.0
+        The distance between the class centres along the first feature. Larger is easier.
+
+    random_state : int, RandomState instance or None, default=None
+        Pass an int for reproducible output across multiple function calls.
+
+    Returns
+    -------
+    X_source : ndarray of shape (n_source, n_features)
+        The source rows.
+
+    y_source : ndarray of shape (n_source,)
+        The source labels, 0 or 1.
+
+    X_target : ndarray of shape (n_target, n_features)
+        The target rows, scaled and moved.
+
+    y_target : ndarray of shape (n_target,)
+        The target labels.
+
+    See Also
+    --------
+    sktransfer.domain_adaptation.CORAL : Maps the source rows to the target's mean and
+        covariance.
+    sktransfer.utils.pack_domains : Stack the two tasks into ``X, y, sample_domain``.
+
+    Notes
+    -----
+    Without the map, the two tasks are the same: a model trained on target rows reaches the
+    accuracy of one trained on source rows. Aligning the covariances alone leaves the target
+    rows moved by ``offset``; aligning the means as well undoes a scalar ``scale`` exactly.
+
+    References
+    ----------
+    .. [1] J. G. Moreno-Torres, T. Raeder, R. Alaiz-Rodriguez, N. V. Chawla and F. Herrera,
+           "A unifying view on dataset shift in classification", Pattern Recognition 45(1),
+           2012.
+
+    Examples
+    --------
+    >>> from sktransfer.datasets import make_conditional_shift
+    >>> Xs, ys, Xt, yt = make_conditional_shift(n_source=100, n_target=50, random_state=0)
+    >>> Xs.shape, ys.shape, Xt.shape, yt.shape
+    ((100, 2), (100,), (50, 2), (50,))
+    >>> bool(abs(Xt.mean() - Xs.mean()) > 0.5)
+    True
+    """
+    check_scalar(n_source, "n_source", Integral, min_val=0)
+    check_scalar(n_target, "n_target", Integral, min_val=0)
+    check_scalar(n_features, "n_features", Integral, min_val=2)
+    check_scalar(class_sep, "class_sep", Real, min_val=0.0)
+    scale = _per_feature(scale, "scale", n_features)
+    offset = _per_feature(offset, "offset", n_features)
+    random_state = check_random_state(random_state)
+    X_source, y_source = _draw_clusters(n_source, n_features, class_sep, random_state)
+    X_target, y_target = _draw_clusters(n_target, n_features, class_sep, random_state)
+    return X_source, y_source, X_target * scale + offset, y_target
+
+
+# Two clusters per class in the first two features: centre (along the second feature) and
+# the direction the cluster is stretched along, so that the covariance is not diagonal.
+_CLUSTERS = ((-1.0, (1.0, 1.0)), (1.0, (1.0, -1.0)))
+
+
+def _draw_clusters(n_samples, n_features, class_sep, random_state):
+    y = random_state.randint(2, size=n_samples)
+    cluster = random_state.randint(2, size=n_samples)
+    X = random_state.normal(size=(n_samples, n_features))
+    for index, (height, direction) in enumerate(_CLUSTERS):
+        rows = cluster == index
+        along = np.asarray(direction) / np.sqrt(2.0)
+        stretch = 0.5 * random_state.normal(size=(np.count_nonzero(rows), 1))
+        X[rows, :2] = 0.3 * X[rows, :2] + stretch * along + [0.0, height]
+    X[:, 0] += np.where(y == 1, class_sep / 2, -class_sep / 2)
+    return X, y.astype(np.int64)
+
+
+def _per_feature(value, name, n_features):
+    value = np.asarray(value, dtype=float)
+    if value.ndim == 0:
+        value = np.full(n_features, float(value))
+    if value.shape != (n_features,) or not np.all(np.isfinite(value)):
+        raise ValueError(
+            f"{name} must be a finite number or an array of {n_features} finite numbers (one "
+            f"per feature); got shape {value.shape}."
+        )
+    return value

@@ -1,26 +1,30 @@
-"""CORAL: re-colour the source features with the target covariance."""
+"""CORAL: move and re-colour the source features to the target mean and covariance."""
 
+import warnings
 from numbers import Real
 
 import numpy as np
 from scipy import linalg
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ..utils._domains import check_sample_domain
+from ..utils._domains import check_sample_domain, domain_rows, pipeline_learns_unlabelled_rows
 from ..utils._sklearn import Interval, _fit_context
 
 __all__ = ["CORAL"]
 
 
 class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
-    """Correlation alignment: source features whitened, then coloured like the target's.
+    """Correlation alignment: source features centred, whitened, then coloured like the target's.
 
     CORAL (Sun, Feng and Saenko, 2016) aligns the second-order statistics of the two domains.
     It learns the linear map ``A = (C_s + reg I)^(-1/2) (C_t + reg I)^(1/2)`` from the
-    covariance ``C_s`` of the source rows and ``C_t`` of the target rows, and multiplies the
-    source rows by it; a classifier trained on the re-coloured source rows then applies to
-    target rows as they are.
+    covariance ``C_s`` of the source rows and ``C_t`` of the target rows. A source row ``x``
+    becomes ``(x - m_s) A + m_t``, with ``m_s`` and ``m_t`` the source and target means, so
+    that the source rows take both the mean and the covariance of the target rows; a
+    classifier trained on them then applies to target rows as they are. With
+    ``align_means=False`` a source row becomes ``x A``, the covariance-only map of the paper,
+    which leaves a shift between the domain means in place.
 
     Source and target rows travel in one ``X`` (see :func:`sktransfer.utils.pack_domains`):
     ``sample_domain`` is positive for source rows and negative for target rows, or, when it is
@@ -35,10 +39,14 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     Without any target row (no ``sample_domain`` and no ``y == -1``), there is nothing to
     align with and the map is the identity.
 
+    Several source domains (``sample_domain`` 1, 2, ...) are pooled into one source.
+
     In a pipeline, the step after CORAL receives the unlabelled target rows too, with
-    ``y == -1``. Wrap the classifier in :class:`~sklearn.semi_supervised.SelfTrainingClassifier`
-    with ``max_iter=0`` to fit it on the labelled rows only (a larger ``max_iter`` also
-    pseudo-labels the target rows), as in the example below.
+    ``y == -1``; a plain classifier would learn ``-1`` as a class. Build the pipeline with
+    :func:`sktransfer.pipeline.make_da_pipeline`, which fits the final classifier on the
+    labelled rows only and passes ``sample_domain`` to CORAL, as in the example below.
+    ``fit_transform`` warns when it is given unlabelled rows in a pipeline whose final step
+    would learn them.
 
     Read more in the :ref:`API reference <api>`.
 
@@ -49,10 +57,20 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         paper adds the identity (``reg=1``), which assumes features of unit variance: put a
         :class:`~sklearn.preprocessing.StandardScaler` before CORAL.
 
+    align_means : bool, default=True
+        Move the source rows to the target mean as well as re-colouring them. False gives the
+        covariance-only map of the paper, for features whose domains already share a mean.
+
     Attributes
     ----------
     recoloring_ : ndarray of shape (n_features, n_features)
         The map ``A``: source rows are multiplied by it on the right.
+
+    source_mean_ : ndarray of shape (n_features,)
+        The mean of the source rows. Zero without source rows.
+
+    target_mean_ : ndarray of shape (n_features,)
+        The mean of the target rows. Zero without target rows.
 
     source_covariance_ : ndarray of shape (n_features, n_features)
         The covariance of the source rows, before ``reg`` is added. Zero without source rows.
@@ -74,9 +92,14 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    CORAL aligns covariances only, not means, as in the paper. The map is computed with the
-    symmetric eigendecomposition of each covariance (:func:`scipy.linalg.eigh`), whose
-    eigenvalues are at least ``reg``, so the inverse square root exists for any ``reg > 0``.
+    The paper aligns covariances only: a classifier trained on the re-coloured source rows
+    then still meets target rows centred elsewhere, and on domains that differ by a shift of
+    the mean it does no better than no adaptation. Aligning the means too (the default) is
+    what a user centring each domain by hand would do, and is exact for a target that is an
+    affine image of the source with a map that commutes with the source covariance (and
+    ``reg`` small). The map is computed with the symmetric eigendecomposition of each
+    covariance (:func:`scipy.linalg.eigh`), whose eigenvalues are at least ``reg``, so the
+    inverse square root exists for any ``reg > 0``.
 
     References
     ----------
@@ -86,39 +109,39 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn import set_config
     >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import StandardScaler
-    >>> from sklearn.semi_supervised import SelfTrainingClassifier
     >>> from sktransfer.domain_adaptation import CORAL
+    >>> from sktransfer.pipeline import make_da_pipeline
     >>> from sktransfer.utils import pack_domains
     >>> rng = np.random.RandomState(0)
     >>> Xs = rng.normal(size=(200, 2)); ys = (Xs.sum(axis=1) > 0).astype(int)
     >>> Xt = rng.normal(size=(200, 2)); yt = (Xt.sum(axis=1) > 0).astype(int)
-    >>> Xt = Xt * [1.0, 5.0]  # the target's second feature is measured in other units
+    >>> Xt = Xt * [1.0, 5.0] + [3.0, 0.0]  # the target is measured in other units
     >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
-    >>> set_config(enable_metadata_routing=True)
-    >>> model = make_pipeline(
-    ...     CORAL().set_fit_request(sample_domain=True).set_transform_request(sample_domain=True),
-    ...     SelfTrainingClassifier(LogisticRegression(), max_iter=0),
-    ... )
+    >>> model = make_da_pipeline(CORAL(), LogisticRegression())
     >>> model = model.fit(X, y, sample_domain=sample_domain)
-    >>> print(f"target accuracy: {model.score(Xt, yt):.2f}")
-    target accuracy: 0.96
-    >>> print(f"without CORAL: {LogisticRegression().fit(Xs, ys).score(Xt, yt):.2f}")
-    without CORAL: 0.84
-    >>> set_config(enable_metadata_routing=False)
+    >>> print(f"target accuracy: {model.score(Xt, yt):.3f}")
+    target accuracy: 0.935
+    >>> paper = make_da_pipeline(CORAL(align_means=False), LogisticRegression())
+    >>> paper = paper.fit(X, y, sample_domain=sample_domain)
+    >>> print(f"covariances only: {paper.score(Xt, yt):.3f}")
+    covariances only: 0.505
+    >>> print(f"without CORAL: {LogisticRegression().fit(Xs, ys).score(Xt, yt):.3f}")
+    without CORAL: 0.735
     """
 
-    _parameter_constraints: dict = {"reg": [Interval(Real, 0, None, closed="neither")]}
+    _parameter_constraints: dict = {
+        "reg": [Interval(Real, 0, None, closed="neither")],
+        "align_means": ["boolean"],
+    }
 
-    def __init__(self, reg=1.0):
+    def __init__(self, reg=1.0, align_means=True):
         self.reg = reg
+        self.align_means = align_means
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, sample_domain=None):
-        """Learn the re-colouring map from the source and target covariances.
+        """Learn the map from the source and target means and covariances.
 
         Parameters
         ----------
@@ -139,12 +162,16 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Fitted transformer.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
-        is_source = _source_rows(X.shape[0], y, sample_domain)
+        is_source = _source_rows(X.shape[0], _labels(y), sample_domain)
         n_features = X.shape[1]
+        self.source_mean_ = _mean(X[is_source], n_features)
+        self.target_mean_ = _mean(X[~is_source], n_features)
         self.source_covariance_ = _covariance(X[is_source], n_features)
         self.target_covariance_ = _covariance(X[~is_source], n_features)
         if is_source.all() or not is_source.any():
             self.recoloring_ = np.eye(n_features, dtype=X.dtype)
+            # Nothing to align with: source rows pass unchanged, means included.
+            self.target_mean_ = self.source_mean_
             return self
         whitening = _matrix_power(self.source_covariance_, self.reg, -0.5)
         colouring = _matrix_power(self.target_covariance_, self.reg, 0.5)
@@ -152,7 +179,7 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X, sample_domain=None):
-        """Re-colour the source rows of ``X``; other rows pass unchanged.
+        """Map the source rows of ``X`` onto the target; other rows pass unchanged.
 
         Parameters
         ----------
@@ -168,18 +195,18 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features)
-            The rows, source rows re-coloured.
+            The rows, source rows mapped onto the target.
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False, copy=True)
         if sample_domain is None:
             return X
         is_source = check_sample_domain(sample_domain, X.shape[0]) > 0
-        X[is_source] = X[is_source] @ self.recoloring_
+        X[is_source] = self._map_source(X[is_source])
         return X
 
     def fit_transform(self, X, y=None, *, sample_domain=None):
-        """Fit, then re-colour the source rows of ``X``; target rows pass unchanged.
+        """Fit, then map the source rows of ``X`` onto the target; target rows pass unchanged.
 
         Parameters
         ----------
@@ -196,20 +223,57 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features)
-            The rows, source rows re-coloured.
+            The rows, source rows mapped onto the target.
+
+        Warns
+        -----
+        UserWarning
+            If ``y`` marks unlabelled rows (``y == -1``) and CORAL is a step of a
+            :class:`~sklearn.pipeline.Pipeline` whose final step would learn ``-1`` as a class
+            (a plain classifier). :func:`~sktransfer.pipeline.make_da_pipeline` builds one
+            whose final classifier trains on the labelled rows only.
         """
         self.fit(X, y, sample_domain=sample_domain)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False, copy=True)
-        is_source = _source_rows(X.shape[0], y, sample_domain)
-        X[is_source] = X[is_source] @ self.recoloring_
+        rows = domain_rows(_labels(y), sample_domain, X.shape[0])
+        n_unlabelled = np.count_nonzero(~rows.labelled)
+        if n_unlabelled and pipeline_learns_unlabelled_rows():
+            warnings.warn(
+                f"CORAL was given {n_unlabelled} unlabelled rows (y == -1) in a Pipeline whose "
+                "final step learns -1 as a class. Build the pipeline with "
+                "sktransfer.pipeline.make_da_pipeline, which fits the final classifier on the "
+                "labelled rows only.",
+                UserWarning,
+                stacklevel=2,
+            )
+        X[rows.is_source] = self._map_source(X[rows.is_source])
         return X
+
+    def _map_source(self, X_source):
+        mapped = X_source @ self.recoloring_
+        if self.align_means:
+            # (x - m_s) A + m_t, with the offset computed once; it is exactly zero for the
+            # identity map fitted without target rows.
+            mapped += (self.target_mean_ - self.source_mean_ @ self.recoloring_).astype(
+                X_source.dtype, copy=False
+            )
+        return mapped
+
+
+def _labels(y):
+    # A column of labels is taken as the labels, as scikit-learn's classifiers take it.
+    return None if y is None else column_or_1d(y)
 
 
 def _source_rows(n_samples, y, sample_domain):
     """Source rows from ``sample_domain`` or ``y == -1``; all rows when neither is given."""
-    if sample_domain is None and y is None:
-        return np.ones(n_samples, dtype=bool)
-    return check_sample_domain(sample_domain, n_samples, y=y) > 0
+    return domain_rows(y, sample_domain, n_samples).is_source
+
+
+def _mean(X, n_features):
+    if X.shape[0] == 0:
+        return np.zeros(n_features)
+    return X.mean(axis=0)
 
 
 def _covariance(X, n_features):

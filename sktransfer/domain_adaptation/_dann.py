@@ -18,7 +18,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from .._network_base import TrainedNetworkClassifier, fill_doc, keep_on_device
 from ..backbones import Backbone
-from ..utils._domains import UNLABELED, _num_rows, domain_rows
+from ..utils._domains import UNLABELED, LabelledScoreMixin, _num_rows, domain_rows
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 from ..utils._skorch import OneSyncPerEpoch
 from ..utils._torch import seeded
@@ -37,7 +37,9 @@ __all__ = ["DANNClassifier"]
 
 
 @fill_doc
-class DANNClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedNetworkClassifier):
+class DANNClassifier(
+    LabelledScoreMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, TrainedNetworkClassifier
+):
     """Domain-adversarial neural network: a classifier whose features cannot tell the domains apart.
 
     A feature extractor feeds two heads: a label head trained on the labelled rows, and a

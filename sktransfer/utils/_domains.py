@@ -5,12 +5,27 @@ so that a :class:`~sklearn.pipeline.Pipeline` preprocesses both domains together
 target rows carry ``y == -1`` (scikit-learn's semi-supervised convention).
 """
 
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.metrics import accuracy_score
+from sklearn.semi_supervised import SelfTrainingClassifier
 
-__all__ = ["DomainRows", "check_sample_domain", "domain_rows", "pack_domains", "split_domains"]
+from ._sklearn import BaseLabelPropagation, _safe_indexing
+
+__all__ = [
+    "DomainRows",
+    "LabelledScoreMixin",
+    "check_sample_domain",
+    "domain_rows",
+    "handles_unlabelled_rows",
+    "labelled_subset",
+    "pack_domains",
+    "pipeline_learns_unlabelled_rows",
+    "split_domains",
+]
 
 SOURCE_DOMAIN = 1
 TARGET_DOMAIN = -2
@@ -354,3 +369,92 @@ def _take_rows(X, rows):
     if sp.issparse(X):
         return X[rows]
     return np.asarray(X)[rows]
+
+
+def handles_unlabelled_rows(estimator):
+    """Whether ``estimator`` reads ``y == -1`` as unlabelled rows rather than as a class.
+
+    Domain-aware estimators (their ``fit`` takes ``sample_domain``), scikit-learn's
+    semi-supervised classifiers and estimators marked ``_reads_unlabelled_rows`` do.
+    """
+    if getattr(estimator, "_reads_unlabelled_rows", False):
+        return True
+    if isinstance(estimator, SelfTrainingClassifier | BaseLabelPropagation):
+        return True
+    fit = getattr(estimator, "fit", None)
+    return callable(fit) and "sample_domain" in inspect.signature(fit).parameters
+
+
+def pipeline_learns_unlabelled_rows(max_depth=40):
+    """Whether the caller runs inside a ``Pipeline`` whose final step learns ``y == -1``.
+
+    Walks up the call stack to the nearest :class:`~sklearn.pipeline.Pipeline` being fitted and
+    asks whether its final step reads ``y == -1`` as a class; False outside any pipeline. A
+    transformer that sees unlabelled rows calls it to warn only when they would be learned.
+    """
+    from sklearn.pipeline import Pipeline
+
+    frame = inspect.currentframe()
+    try:
+        for _ in range(max_depth):
+            frame = frame.f_back
+            if frame is None:
+                return False
+            owner = frame.f_locals.get("self")
+            if isinstance(owner, Pipeline):
+                final = owner.steps[-1][1]
+                return final not in (None, "passthrough") and not handles_unlabelled_rows(final)
+        return False
+    finally:
+        del frame
+
+
+def labelled_subset(X, y, *arrays):
+    """The rows of ``X``, ``y`` and each per-row array (or None) whose label is not ``-1``.
+
+    Returns the inputs unchanged when every row is labelled; raises a ``ValueError`` when none
+    is, since nothing can be scored or learned from them.
+    """
+    y = np.asarray(y)
+    labelled = ~is_unlabelled(y)
+    if labelled.all():
+        return (X, y, *arrays)
+    if not labelled.any():
+        raise ValueError(
+            f"Every one of the {y.shape[0]} rows is unlabelled (y == -1): there is nothing to "
+            "learn from or score. y == -1 marks unlabelled target rows, never a class."
+        )
+    rows = np.flatnonzero(labelled)
+    subsets = [None if a is None else _safe_indexing(a, rows) for a in arrays]
+    return (_safe_indexing(X, rows), y[rows], *subsets)
+
+
+class LabelledScoreMixin:
+    """``score``: accuracy on the labelled rows only, for domain-aware classifiers.
+
+    Packed source and target rows carry ``y == -1`` on unlabelled target rows; counting them
+    as errors would make ``score``, ``cross_validate`` and ``GridSearchCV`` compare settings on
+    a meaningless scale. Put it left of the classifier's other bases.
+    """
+
+    def score(self, X, y, sample_weight=None):
+        """Return the accuracy on the labelled rows of ``X``; rows with ``y == -1`` are ignored.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test rows, as the estimator's ``predict`` takes them.
+
+        y : array-like of shape (n_samples,)
+            True labels; ``-1`` marks unlabelled rows, which do not count.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy of ``self.predict(X)`` on the labelled rows.
+        """
+        X, y, sample_weight = labelled_subset(X, y, sample_weight)
+        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)

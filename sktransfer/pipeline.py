@@ -1,0 +1,485 @@
+"""A pipeline for domain adaptation: ``sample_domain`` reaches its steps, y == -1 never a class.
+
+Source and target rows travel together in one ``X`` (see :func:`sktransfer.utils.pack_domains`),
+unlabelled target rows with ``y == -1``. A plain :class:`~sklearn.pipeline.Pipeline` hands every
+row, with its label, to every step: its final classifier learns ``-1`` as a class, and
+``sample_domain`` reaches its steps only once metadata routing is enabled and each step has
+requested it. :func:`make_da_pipeline` builds a pipeline that does both for the user.
+"""
+
+import inspect
+
+import numpy as np
+from sklearn import config_context
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone, is_classifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.utils import get_tags
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .utils._domains import (
+    LabelledScoreMixin,
+    _num_rows,
+    handles_unlabelled_rows,
+    labelled_subset,
+)
+from .utils._sklearn import (
+    HasMethods,
+    _check_method_params,
+    _fit_context,
+    _name_estimators,
+    _routing_enabled,
+)
+
+__all__ = ["DomainAdaptationPipeline", "LabelledOnlyClassifier", "make_da_pipeline"]
+
+
+def _estimator_has(attr):
+    """Whether the fitted, or else the given, estimator has ``attr``."""
+
+    def check(self):
+        estimator = getattr(self, "estimator_", None) or self._estimator()
+        return hasattr(estimator, attr)
+
+    return check
+
+
+class LabelledOnlyClassifier(
+    LabelledScoreMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator
+):
+    """Fit a classifier on the labelled rows only: rows with ``y == -1`` are left out.
+
+    Packed source and target rows carry ``y == -1`` on the unlabelled target rows, the
+    semi-supervised convention of scikit-learn. A classifier fitted on them directly learns
+    ``-1`` as a class. This wrapper fits a clone of ``estimator`` on the other rows, and so is
+    the final step that :func:`make_da_pipeline` puts behind an adaptation step such as
+    :class:`~sktransfer.domain_adaptation.CORAL`: the adaptation step sees every row, the
+    classifier the labelled ones. It is
+    :class:`~sklearn.semi_supervised.SelfTrainingClassifier` with ``max_iter=0``, made plain.
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        The classifier to fit on the labelled rows. None means
+        :class:`~sklearn.linear_model.LogisticRegression`.
+
+    Attributes
+    ----------
+    estimator_ : estimator object
+        The fitted clone of ``estimator``.
+
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, never ``-1`` for numeric labels.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``. Defined only when `X` has feature names that
+        are all strings.
+
+    See Also
+    --------
+    make_da_pipeline : Builds a pipeline ending with this wrapper.
+    sklearn.semi_supervised.SelfTrainingClassifier : Also pseudo-labels the unlabelled rows.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktransfer.pipeline import LabelledOnlyClassifier
+    >>> X = [[0.0], [1.0], [2.0], [3.0], [10.0]]
+    >>> y = [0, 0, 1, 1, -1]
+    >>> model = LabelledOnlyClassifier(LogisticRegression()).fit(X, y)
+    >>> model.classes_
+    array([0, 1])
+    >>> model.score(X, y)  # the unlabelled row does not count
+    1.0
+    """
+
+    _parameter_constraints: dict = {"estimator": [HasMethods(["fit", "predict"]), None]}
+
+    # Read by handles_unlabelled_rows: this wrapper never learns y == -1 as a class.
+    _reads_unlabelled_rows = True
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def _estimator(self):
+        return LogisticRegression() if self.estimator is None else self.estimator
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, **fit_params):
+        """Fit a clone of ``estimator`` on the rows whose label is not ``-1``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows, labelled and unlabelled.
+
+        y : array-like of shape (n_samples,)
+            Labels; ``-1`` marks unlabelled rows, which are left out.
+
+        **fit_params : dict
+            Passed to ``estimator.fit`` on the same rows, such as ``sample_weight``. With
+            metadata routing enabled, only the parameters ``estimator`` requests.
+
+        Returns
+        -------
+        self : object
+            Fitted wrapper.
+
+        Raises
+        ------
+        ValueError
+            If every row is unlabelled.
+        """
+        # Row slicing needs an array; finiteness is the wrapped estimator's to check.
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], ensure_all_finite=False)
+        if _routing_enabled():
+            fit_params = process_routing(self, "fit", **fit_params).estimator.fit
+        X_labelled, y_labelled, fit_params = _labelled_rows(X, y, fit_params)
+        self.estimator_ = clone(self._estimator()).fit(X_labelled, y_labelled, **fit_params)
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def _validated(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self, X, accept_sparse=["csr", "csc"], ensure_all_finite=False, reset=False
+        )
+
+    def predict(self, X):
+        """Predict a class for each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows to classify.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The predicted classes.
+        """
+        X = self._validated(X)
+        return self.estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Predict class probabilities for each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows to classify.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The probabilities, columns in the order of ``classes_``.
+        """
+        X = self._validated(X)
+        return self.estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Predict the logarithm of the class probabilities for each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows to classify.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The log-probabilities, columns in the order of ``classes_``.
+        """
+        X = self._validated(X)
+        return self.estimator_.predict_log_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """The wrapped classifier's decision function for each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows to classify.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The decision values, as the wrapped classifier gives them.
+        """
+        X = self._validated(X)
+        return self.estimator_.decision_function(X)
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object: ``fit`` parameters go to ``estimator``.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing of ``fit``'s parameters to the wrapped estimator's ``fit``, and this
+            wrapper's own request for ``score``'s ``sample_weight``.
+        """
+        # score's sample_weight is this wrapper's own: it scores the labelled rows itself.
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                estimator=self._estimator(),
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self._estimator())
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        return tags
+
+
+class DomainAdaptationPipeline(Pipeline):
+    """A :class:`~sklearn.pipeline.Pipeline` that takes ``sample_domain`` and scores labelled rows.
+
+    Build it with :func:`make_da_pipeline`, which also requests ``sample_domain`` for the steps
+    that accept it and lets the final classifier train on labelled rows only. Beyond a plain
+    pipeline, it:
+
+    * takes ``fit(X, y, sample_domain=...)`` with metadata routing enabled or not: enabled,
+      ``sample_domain`` goes where the steps requested it; disabled, it goes to the ``fit``
+      (and ``fit_transform``) of every step whose ``fit`` has a ``sample_domain`` parameter;
+    * scores only the labelled rows: rows with ``y == -1`` do not count in :meth:`score`, so
+      ``cross_validate`` and ``GridSearchCV`` compare settings on the labelled rows.
+
+    ``predict`` and ``transform`` take new rows as target rows, which adaptation steps such as
+    :class:`~sktransfer.domain_adaptation.CORAL` pass unchanged.
+
+    Parameters
+    ----------
+    steps : list of tuples
+        ``(name, estimator)`` pairs, as for :class:`~sklearn.pipeline.Pipeline`.
+
+    transform_input : list of str, default=None
+        As for :class:`~sklearn.pipeline.Pipeline`; needs metadata routing enabled.
+
+    memory : str or object with the joblib.Memory interface, default=None
+        Used to cache the fitted transformers of the pipeline.
+
+    verbose : bool, default=False
+        If True, the time elapsed while fitting each step is printed.
+
+    Attributes
+    ----------
+    named_steps : :class:`~sklearn.utils.Bunch`
+        The steps by name.
+
+    classes_ : ndarray of shape (n_classes,)
+        The classes of the final classifier.
+
+    n_features_in_ : int
+        Number of features seen by the first step during ``fit``.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen by the first step during ``fit``.
+
+    See Also
+    --------
+    make_da_pipeline : The way to build it.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktransfer.domain_adaptation import CORAL
+    >>> from sktransfer.pipeline import DomainAdaptationPipeline, LabelledOnlyClassifier
+    >>> model = DomainAdaptationPipeline(
+    ...     [("coral", CORAL()), ("classifier", LabelledOnlyClassifier(LogisticRegression()))]
+    ... )
+    >>> X = [[0.0], [1.0], [2.0], [3.0], [20.0], [30.0]]
+    >>> model = model.fit(X, [0, 0, 1, 1, -1, -1], sample_domain=[1, 1, 1, 1, -2, -2])
+    >>> model.predict([[20.0], [30.0]])
+    array([0, 1])
+    """
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, **params):
+        """Fit the steps one after the other, the final one on what it can learn from.
+
+        Parameters
+        ----------
+        X : iterable
+            Source and target rows together, as the first step takes them.
+
+        y : iterable, default=None
+            Labels; ``-1`` marks unlabelled target rows.
+
+        **params : dict of str -> object
+            ``sample_domain`` (positive for source rows, negative for target rows), routed as
+            described above; other parameters as for :meth:`sklearn.pipeline.Pipeline.fit`.
+
+        Returns
+        -------
+        self : object
+            Pipeline with fitted steps.
+        """
+        return super().fit(X, y, **self._route_sample_domain(params, "fit"))
+
+    def score(self, X, y=None, sample_weight=None, **params):
+        """Transform the labelled rows and score them with the final estimator.
+
+        Rows with ``y == -1`` are left out, with their ``sample_weight`` and any other
+        per-row parameter such as ``sample_domain``.
+
+        Parameters
+        ----------
+        X : iterable
+            Rows to score, as the first step takes them.
+
+        y : iterable, default=None
+            True labels; ``-1`` marks unlabelled rows, which do not count.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the final estimator's ``score``.
+
+        **params : dict of str -> object
+            ``sample_domain``, passed to the ``transform`` of the steps that take it (with
+            metadata routing enabled: that requested it), so that source rows are mapped as
+            during ``fit``; with metadata routing enabled, other requested parameters too.
+
+        Returns
+        -------
+        score : float
+            The final estimator's score on the labelled rows.
+        """
+        if y is not None:
+            X, y, params = _labelled_rows(X, y, {"sample_weight": sample_weight, **params})
+            sample_weight = params.pop("sample_weight")
+        if _routing_enabled() or "sample_domain" not in params:
+            return super().score(X, y, sample_weight=sample_weight, **params)
+        check_is_fitted(self)
+        Xt = X
+        for _, _, step in self._iter(with_final=False):
+            Xt = step.transform(Xt, **_domain_kwargs(step, "transform", params["sample_domain"]))
+        score_params = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return self.steps[-1][1].score(Xt, y, **score_params)
+
+    def _route_sample_domain(self, params, method):
+        """Without metadata routing, ``sample_domain`` as ``step__sample_domain`` parameters."""
+        if _routing_enabled() or "sample_domain" not in params:
+            return params
+        params = dict(params)
+        sample_domain = params.pop("sample_domain")
+        for name, step in self.steps:
+            if _accepts_sample_domain(step, method):
+                params[f"{name}__sample_domain"] = sample_domain
+        return params
+
+
+def make_da_pipeline(*steps, memory=None, verbose=False):
+    """Build a pipeline for domain adaptation from its steps, as ``make_pipeline`` does.
+
+    ``make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())`` fits with
+    ``fit(X, y, sample_domain=sample_domain)`` on packed source and target rows
+    (:func:`sktransfer.utils.pack_domains`), with metadata routing enabled or not:
+
+    * every step whose ``fit`` or ``transform`` has a ``sample_domain`` parameter requests it
+      (``set_fit_request`` / ``set_transform_request``), unless the step already says
+      otherwise, so that it also flows through ``GridSearchCV`` and ``cross_validate`` once
+      routing is enabled; without routing the pipeline passes it on itself;
+    * a final classifier that does not handle unlabelled rows itself is wrapped in
+      :class:`LabelledOnlyClassifier`, so that it trains on the labelled rows only. Classifiers
+      that take ``sample_domain`` (such as
+      :class:`~sktransfer.domain_adaptation.DANNClassifier`) and scikit-learn's
+      semi-supervised classifiers use the unlabelled rows themselves and are left as they are.
+
+    Steps are named as :func:`~sklearn.pipeline.make_pipeline` names them; the wrapped
+    classifier keeps its own name, so its parameters are ``<name>__estimator__<parameter>``.
+    A final regressor is left as it is: ``-1`` is a value like any other for it, so give it
+    the labelled rows only.
+
+    Parameters
+    ----------
+    *steps : list of estimators
+        The transformers, then the final estimator.
+
+    memory : str or object with the joblib.Memory interface, default=None
+        Used to cache the fitted transformers, as in :func:`~sklearn.pipeline.make_pipeline`.
+
+    verbose : bool, default=False
+        If True, the time elapsed while fitting each step is printed.
+
+    Returns
+    -------
+    pipeline : DomainAdaptationPipeline
+        The pipeline, its steps' ``sample_domain`` requests set.
+
+    See Also
+    --------
+    DomainAdaptationPipeline : The pipeline it returns.
+    LabelledOnlyClassifier : The wrapper of the final classifier.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sktransfer.domain_adaptation import CORAL
+    >>> from sktransfer.pipeline import make_da_pipeline
+    >>> from sktransfer.utils import pack_domains
+    >>> rng = np.random.RandomState(0)
+    >>> Xs = rng.normal(size=(200, 2)); ys = (Xs[:, 0] > 0).astype(int)
+    >>> Xt = rng.normal(size=(200, 2)); yt = (Xt[:, 0] > 0).astype(int)
+    >>> Xt = 3 * Xt + 5  # the target is the source rescaled and moved
+    >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    >>> model = make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())
+    >>> model.steps[-1]
+    ('logisticregression', LabelledOnlyClassifier(estimator=LogisticRegression()))
+    >>> model = model.fit(X, y, sample_domain=sample_domain)
+    >>> print(f"target accuracy: {model.score(Xt, yt):.2f}")
+    target accuracy: 0.99
+    """
+    named = _name_estimators(steps)
+    if named:
+        name, final = named[-1]
+        if is_classifier(final) and not handles_unlabelled_rows(final):
+            named[-1] = (name, LabelledOnlyClassifier(final))
+    with config_context(enable_metadata_routing=True):
+        for _, step in named:
+            _request_sample_domain(step)
+    return DomainAdaptationPipeline(named, memory=memory, verbose=verbose)
+
+
+def _accepts_sample_domain(step, method):
+    member = getattr(step, method, None)
+    if member is None or not callable(member):
+        return False
+    return "sample_domain" in inspect.signature(member).parameters
+
+
+def _request_sample_domain(step):
+    """Request ``sample_domain`` where ``step`` takes it and has not said otherwise."""
+    if not isinstance(step, BaseEstimator):
+        return
+    requests = step.get_metadata_routing()
+    for method in ("fit", "transform"):
+        if not _accepts_sample_domain(step, method):
+            continue
+        if getattr(requests, method).requests.get("sample_domain") is None:
+            getattr(step, f"set_{method}_request")(sample_domain=True)
+
+
+def _domain_kwargs(step, method, sample_domain):
+    return {"sample_domain": sample_domain} if _accepts_sample_domain(step, method) else {}
+
+
+def _labelled_rows(X, y, params):
+    """``X``, ``y`` and every per-row parameter (``sample_weight``...) on the labelled rows."""
+    X_labelled, y_labelled, rows = labelled_subset(X, y, np.arange(_num_rows(y)))
+    if len(rows) == _num_rows(y):
+        return X, y, params
+    return X_labelled, y_labelled, _check_method_params(X, params=params, indices=rows)

@@ -1,0 +1,163 @@
+"""make_da_pipeline, LabelledOnlyClassifier, and scores that ignore unlabelled rows."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn import config_context
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.semi_supervised import SelfTrainingClassifier
+from threadpoolctl import threadpool_limits
+
+from sktransfer.datasets import make_conditional_shift
+from sktransfer.domain_adaptation import CORAL, DANNClassifier
+from sktransfer.pipeline import DomainAdaptationPipeline, LabelledOnlyClassifier, make_da_pipeline
+from sktransfer.utils import pack_domains
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+def _data(seed=0, n_features=2):
+    Xs, ys, Xt, yt = make_conditional_shift(
+        300, 600, n_features=n_features, random_state=seed, scale=0.7, offset=1.0
+    )
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt[:300], None))
+    return X, y, sample_domain, Xt[300:], yt[300:]
+
+
+def test_make_da_pipeline_wraps_a_plain_classifier_and_requests_sample_domain():
+    model = make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression(C=0.5))
+
+    assert isinstance(model, DomainAdaptationPipeline)
+    assert [name for name, _ in model.steps] == ["standardscaler", "coral", "logisticregression"]
+    final = model.steps[-1][1]
+    assert isinstance(final, LabelledOnlyClassifier)
+    assert final.estimator.C == 0.5
+    requests = model.named_steps["coral"].get_metadata_routing()
+    assert requests.fit.requests["sample_domain"] is True
+    assert requests.transform.requests["sample_domain"] is True
+
+
+@pytest.mark.parametrize(
+    "final",
+    [
+        SelfTrainingClassifier(LogisticRegression()),
+        LabelledOnlyClassifier(LogisticRegression()),
+        DANNClassifier(max_epochs=1, device="cpu"),
+    ],
+    ids=["self-training", "already wrapped", "DANN"],
+)
+def test_a_final_step_that_reads_unlabelled_rows_is_left_as_it_is(final):
+    model = make_da_pipeline(StandardScaler(), final)
+
+    assert model.steps[-1][1] is final
+
+
+@pytest.mark.parametrize("routing", [False, True], ids=["routing off", "routing on"])
+def test_one_line_pipeline_fits_with_or_without_metadata_routing(routing):
+    """Same model either way; the old recipe, a plain pipeline, learns class -1 and fails."""
+    X, y, sample_domain, X_test, y_test = _data()
+    with config_context(enable_metadata_routing=routing):
+        model = make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())
+        model.fit(X, y, sample_domain=sample_domain)
+        accuracy = model.score(X_test, y_test)
+        predictions = model.predict(X_test)
+
+    assert_array_equal(model.classes_, [0, 1])
+    assert set(predictions) <= {0, 1}
+    assert accuracy >= 0.95
+    with config_context(enable_metadata_routing=not routing):
+        other = make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())
+        other.fit(X, y, sample_domain=sample_domain)
+        assert_array_equal(other.predict(X_test), predictions)
+
+
+def test_labelled_only_classifier_leaves_out_unlabelled_rows_and_their_weights():
+    X, y, _, _, _ = _data()
+    weights = np.linspace(0.5, 2.0, len(y))
+    labelled = y != -1
+
+    model = LabelledOnlyClassifier(LogisticRegression()).fit(X, y, sample_weight=weights)
+    direct = LogisticRegression().fit(X[labelled], y[labelled], sample_weight=weights[labelled])
+
+    assert_array_equal(model.classes_, [0, 1])
+    np.testing.assert_allclose(model.estimator_.coef_, direct.coef_)
+    with pytest.raises(ValueError, match="Every one of the 3 rows is unlabelled"):
+        LabelledOnlyClassifier().fit(X[:3], [-1, -1, -1])
+
+
+def test_pipeline_score_ignores_unlabelled_rows():
+    X, y, sample_domain, X_test, y_test = _data()
+    model = make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())
+    model.fit(X, y, sample_domain=sample_domain)
+    X_mixed = np.vstack([X_test, X_test])
+    y_mixed = np.concatenate([y_test, np.full(len(y_test), -1)])
+
+    assert model.score(X_mixed, y_mixed) == model.score(X_test, y_test)
+    # Rows passed with their domain are mapped as in fit; the unlabelled ones still do not count.
+    labelled = y != -1
+    assert model.score(X, y, sample_domain=sample_domain) == model.score(
+        X[labelled], y[labelled], sample_domain=sample_domain[labelled]
+    )
+
+
+@pytest.mark.parametrize(
+    "routing, lowest",
+    [(False, 0.6), (True, 0.9)],
+    ids=["routing off", "routing on"],
+)
+def test_grid_search_runs_on_packed_rows_and_scores_labelled_rows(routing, lowest):
+    """Half the rows are unlabelled: a score counting them as errors would stay below 0.5.
+
+    With routing, the validation rows reach CORAL with their domain and the source rows are
+    mapped as in fit (measured 0.99); without it, GridSearchCV passes no sample_domain to
+    score and the source rows are scored as they are, in the source's units (measured 0.75).
+    """
+    X, y, sample_domain, _, _ = _data()
+    with config_context(enable_metadata_routing=routing):
+        search = GridSearchCV(
+            make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression()),
+            {"coral__reg": [0.1, 1.0]},
+            cv=KFold(3, shuffle=True, random_state=0),
+        )
+        search.fit(X, y, sample_domain=sample_domain)
+
+    assert search.best_score_ > lowest
+
+
+def test_dann_score_ignores_unlabelled_rows():
+    """Before: the unlabelled half of the packed rows counted as errors, halving the score."""
+    X, y, sample_domain, _, _ = _data()
+    X = X.astype(np.float32)
+    dann = DANNClassifier(
+        hidden_layer_sizes=(16,),
+        domain_hidden_layer_sizes=(8,),
+        optimizer="adam",
+        lr=0.01,
+        max_epochs=5,
+        random_state=0,
+        device="cpu",
+    ).fit(X, y, sample_domain=sample_domain)
+    labelled = y != -1
+
+    packed = dann.score(X, y)
+
+    assert packed == dann.score(X[labelled], y[labelled])
+    assert packed > 0.7
+    weights = np.where(labelled, 1.0, 100.0)
+    assert dann.score(X, y, sample_weight=weights) == packed
+
+
+def test_plain_pipeline_learns_the_unlabelled_marker_as_a_class():
+    """The failure make_da_pipeline exists for, kept visible."""
+    X, y, _, X_test, y_test = _data()
+    plain = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+
+    assert -1 in plain.classes_
+    assert plain.score(X_test, y_test) < 0.8
