@@ -20,7 +20,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
-from sklearn.utils.metadata_routing import MetadataRequest
+from sklearn import get_config
+from sklearn.utils.metadata_routing import MetadataRequest, get_routing_for_object
 
 from ..utils._domains import UNLABELED, _num_rows, _stack_rows, _take_rows, domain_rows
 from ..utils._sklearn import HasMethods, Interval, validate_parameter_constraints
@@ -51,9 +52,7 @@ class _DomainScorer:
 
     def _get_params(self):
         names = [
-            name
-            for name in inspect.signature(type(self).__init__).parameters
-            if name != "self"
+            name for name in inspect.signature(type(self).__init__).parameters if name != "self"
         ]
         return {name: getattr(self, name) for name in names}
 
@@ -125,6 +124,19 @@ class _DomainScorer:
         raise NotImplementedError
 
 
+def _call(estimator, method, X, domain):
+    """``estimator.method(X)``, passing the rows' ``sample_domain`` when the estimator asks.
+
+    A pipeline whose transformer maps each domain its own way (CORAL re-colours source rows)
+    must see source rows as source rows to predict them as it was trained.
+    """
+    if get_config()["enable_metadata_routing"]:
+        consumed = get_routing_for_object(estimator).consumes(method, ["sample_domain"])
+        if "sample_domain" in consumed:
+            return getattr(estimator, method)(X, sample_domain=domain)
+    return getattr(estimator, method)(X)
+
+
 def _target_rows(X, rows, name):
     target = np.flatnonzero(rows.is_target)
     if target.size == 0:
@@ -134,7 +146,7 @@ def _target_rows(X, rows, name):
             "rows with y == -1, and split with a domain-aware splitter such as "
             "sktransfer.model_selection.DomainShuffleSplit."
         )
-    return _take_rows(X, target)
+    return target
 
 
 def _labelled_source_rows(rows, y, name):
@@ -221,9 +233,9 @@ def _warn_if_few_effective_rows(weights, name):
         )
 
 
-def _class_probability(estimator, X, y):
+def _class_probability(estimator, X, y, domain):
     """Predicted probability of each row's true class (0 for a class the model never saw)."""
-    proba = estimator.predict_proba(X)
+    proba = _call(estimator, "predict_proba", X, domain)
     classes = np.asarray(estimator.classes_)
     index = np.searchsorted(classes, y)
     index = np.clip(index, 0, classes.size - 1)
@@ -296,7 +308,8 @@ class ImportanceWeightedScorer(_DomainScorer):
             _flat(X), rows, source, self.domain_classifier, self.random_state
         )
         _warn_if_few_effective_rows(weights, name)
-        correct = estimator.predict(_take_rows(X, source)) == y[source]
+        predicted = _call(estimator, "predict", _take_rows(X, source), rows.domain[source])
+        correct = predicted == y[source]
         return np.average(correct, weights=weights)
 
 
@@ -364,12 +377,14 @@ class DeepEmbeddedValidationScorer(_DomainScorer):
         _check_proba(estimator, name)
         source = _labelled_source_rows(rows, y, name)
         _target_rows(X, rows, name)
-        features = _flat(_features(estimator, X))
+        features = _flat(_features(estimator, X, rows.domain))
         weights, domains = _density_ratios(
             features, rows, source, self.domain_classifier, self.random_state
         )
         _warn_if_few_effective_rows(weights, name)
-        p_true = _class_probability(estimator, _take_rows(X, source), y[source])
+        p_true = _class_probability(
+            estimator, _take_rows(X, source), y[source], rows.domain[source]
+        )
         loss = -np.log(np.clip(p_true, 1e-15, None))
         risks, sizes = [], []
         for domain in np.unique(domains):
@@ -388,12 +403,12 @@ def _control_variate_risk(loss, weights):
     return weighted.mean() + eta * weights.mean() - eta
 
 
-def _features(estimator, X):
+def _features(estimator, X, domain):
     """The representation the estimator's classifier reads."""
     if hasattr(estimator, "transform"):
-        return estimator.transform(X)
+        return _call(estimator, "transform", X, domain)
     if isinstance(estimator, Pipeline) and len(estimator) > 1:
-        return estimator[:-1].transform(X)
+        return _call(estimator[:-1], "transform", X, domain)
     return X
 
 
@@ -435,7 +450,8 @@ class PredictionEntropyScorer(_DomainScorer):
     def _score(self, estimator, X, y, rows):
         name = type(self).__name__
         _check_proba(estimator, name)
-        proba = estimator.predict_proba(_target_rows(X, rows, name))
+        target = _target_rows(X, rows, name)
+        proba = _call(estimator, "predict_proba", _take_rows(X, target), rows.domain[target])
         return -entr(proba).sum(axis=1).mean()
 
 
@@ -487,7 +503,8 @@ class SoftNeighborhoodDensityScorer(_DomainScorer):
     def _score(self, estimator, X, y, rows):
         name = type(self).__name__
         _check_proba(estimator, name)
-        proba = estimator.predict_proba(_target_rows(X, rows, name))
+        target = _target_rows(X, rows, name)
+        proba = _call(estimator, "predict_proba", _take_rows(X, target), rows.domain[target])
         proba = proba / np.linalg.norm(proba, axis=1, keepdims=True)
         similarity = proba @ proba.T / self.temperature
         np.fill_diagonal(similarity, -np.inf)  # a row is not its own neighbour
@@ -538,7 +555,8 @@ class ReverseValidationScorer(_DomainScorer):
     def _score(self, estimator, X, y, rows):
         name = type(self).__name__
         source = _labelled_source_rows(rows, y, name)
-        X_target = _target_rows(X, rows, name)
+        target = _target_rows(X, rows, name)
+        X_target = _take_rows(X, target)
         y_source = y[source]
         if y_source.dtype.kind not in "iuf":
             raise ValueError(
@@ -546,7 +564,7 @@ class ReverseValidationScorer(_DomainScorer):
                 f"numeric labels; got labels of dtype {y_source.dtype}. Encode them first, for "
                 "example with sklearn.preprocessing.LabelEncoder."
             )
-        pseudo = np.asarray(estimator.predict(X_target))
+        pseudo = np.asarray(_call(estimator, "predict", X_target, rows.domain[target]))
         if np.unique(pseudo).size < 2:
             warnings.warn(
                 f"{name}: the model predicts one class, {pseudo[0]!r}, for every target row, "
@@ -560,7 +578,9 @@ class ReverseValidationScorer(_DomainScorer):
         X_reverse = _stack_rows(X_target, X_source)
         y_reverse = np.concatenate([pseudo, np.full(source.size, UNLABELED, dtype=pseudo.dtype)])
         reverse = clone(estimator).fit(X_reverse, y_reverse)
-        return np.mean(reverse.predict(X_source) == y_source)
+        # In the reverse fit the source rows were the target rows.
+        as_target = np.full(source.size, -1)
+        return np.mean(_call(reverse, "predict", X_source, as_target) == y_source)
 
 
 class TargetAccuracyScorer(_DomainScorer):
@@ -600,4 +620,5 @@ class TargetAccuracyScorer(_DomainScorer):
                 "TargetAccuracyScorer scores labelled target rows, and the fold holds none: "
                 "every target row has y == -1."
             )
-        return np.mean(estimator.predict(_take_rows(X, labelled)) == y[labelled])
+        predicted = _call(estimator, "predict", _take_rows(X, labelled), rows.domain[labelled])
+        return np.mean(predicted == y[labelled])
