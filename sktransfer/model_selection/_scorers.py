@@ -16,6 +16,7 @@ import numpy as np
 from scipy.special import entr, softmax
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -189,11 +190,13 @@ def _density_ratios(Z, rows, source, domain_classifier, random_state):
     out-of-fold probabilities give the ratio ``n_s / n_t * P(target | z) / P(source | z)``.
     Several sources are kept apart: each gets its own classifier and its weights average 1.
 
-    Returns the weights and the source domain of each row, in the order of ``source``.
+    Returns the weights and the source domain of each row, in the order of ``source``, and
+    the out-of-fold ROC AUC of each domain classifier (1 when it tells the domains apart).
     """
     target = np.flatnonzero(rows.is_target)
     domains = rows.domain[source]
     weights = np.empty(source.size)
+    separation = {}
     rng = check_random_state(random_state)
     for domain in np.unique(domains):
         these = np.flatnonzero(domains == domain)
@@ -213,21 +216,31 @@ def _density_ratios(Z, rows, source, domain_classifier, random_state):
         )
         cv = StratifiedKFold(n_folds, shuffle=True, random_state=rng.randint(2**31 - 1))
         proba = cross_val_predict(classifier, Z_domain, is_target, cv=cv, method="predict_proba")
+        separation[int(domain)] = roc_auc_score(is_target, proba[:, 1])
         p_target = np.clip(proba[: these.size, 1], 1e-6, 1 - 1e-6)
         ratio = p_target / (1 - p_target)
         weights[these] = ratio / ratio.mean()
-    return weights, domains
+    return weights, domains, separation
 
 
-def _warn_if_few_effective_rows(weights, name):
+def _warn_if_unreliable(weights, separation, name):
+    """Warn when the weights rest on few rows, or the domains do not overlap at all (the
+    classifier's probabilities then saturate and the weights say nothing)."""
     effective = weights.sum() ** 2 / (weights**2).sum()
-    if effective < max(_MIN_EFFECTIVE_ROWS, 0.05 * weights.size):
+    separated = {domain: auc for domain, auc in separation.items() if auc >= 0.99}
+    if separated or effective < max(_MIN_EFFECTIVE_ROWS, 0.05 * weights.size):
+        reason = (
+            f"a domain classifier tells source domain(s) {sorted(separated)} from the target "
+            f"rows almost perfectly (out-of-fold ROC AUC >= {min(separated.values()):.3f})"
+            if separated
+            else f"the weights rest on {effective:.1f} effective source rows of {weights.size}"
+        )
         warnings.warn(
-            f"{name}: the importance weights rest on {effective:.1f} effective source rows of "
-            f"{weights.size}: the domain classifier tells the domains apart almost perfectly, "
-            "so the score is noisy. Prefer a scorer that reads the target rows directly "
-            "(PredictionEntropyScorer, SoftNeighborhoodDensityScorer) or the adapted features "
-            "(DeepEmbeddedValidationScorer on an estimator with a transform).",
+            f"{name}: {reason}, so the importance weights are unreliable and the score is "
+            "noisy. Prefer a scorer that reads the target rows directly "
+            "(PredictionEntropyScorer, SoftNeighborhoodDensityScorer, ReverseValidationScorer) "
+            "or the adapted features (DeepEmbeddedValidationScorer on an estimator with a "
+            "transform).",
             UserWarning,
             stacklevel=3,
         )
@@ -278,6 +291,7 @@ class ImportanceWeightedScorer(_DomainScorer):
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
     >>> from sktransfer.model_selection import ImportanceWeightedScorer
     >>> from sktransfer.utils import pack_domains
     >>> rng = np.random.default_rng(0)
@@ -304,10 +318,10 @@ class ImportanceWeightedScorer(_DomainScorer):
         name = type(self).__name__
         source = _labelled_source_rows(rows, y, name)
         _target_rows(X, rows, name)
-        weights, _ = _density_ratios(
+        weights, _, separation = _density_ratios(
             _flat(X), rows, source, self.domain_classifier, self.random_state
         )
-        _warn_if_few_effective_rows(weights, name)
+        _warn_if_unreliable(weights, separation, name)
         predicted = _call(estimator, "predict", _take_rows(X, source), rows.domain[source])
         correct = predicted == y[source]
         return np.average(correct, weights=weights)
@@ -348,6 +362,7 @@ class DeepEmbeddedValidationScorer(_DomainScorer):
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
     >>> from sktransfer.model_selection import DeepEmbeddedValidationScorer
     >>> from sktransfer.utils import pack_domains
     >>> rng = np.random.default_rng(0)
@@ -378,10 +393,10 @@ class DeepEmbeddedValidationScorer(_DomainScorer):
         source = _labelled_source_rows(rows, y, name)
         _target_rows(X, rows, name)
         features = _flat(_features(estimator, X, rows.domain))
-        weights, domains = _density_ratios(
+        weights, domains, separation = _density_ratios(
             features, rows, source, self.domain_classifier, self.random_state
         )
-        _warn_if_few_effective_rows(weights, name)
+        _warn_if_unreliable(weights, separation, name)
         p_true = _class_probability(
             estimator, _take_rows(X, source), y[source], rows.domain[source]
         )
@@ -434,6 +449,7 @@ class PredictionEntropyScorer(_DomainScorer):
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
     >>> from sktransfer.model_selection import PredictionEntropyScorer
     >>> from sktransfer.utils import pack_domains
     >>> rng = np.random.default_rng(0)
@@ -484,6 +500,7 @@ class SoftNeighborhoodDensityScorer(_DomainScorer):
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
     >>> from sktransfer.model_selection import SoftNeighborhoodDensityScorer
     >>> from sktransfer.utils import pack_domains
     >>> rng = np.random.default_rng(0)
@@ -539,6 +556,7 @@ class ReverseValidationScorer(_DomainScorer):
     >>> import numpy as np
     >>> from sklearn.semi_supervised import SelfTrainingClassifier
     >>> from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
     >>> from sktransfer.model_selection import ReverseValidationScorer
     >>> from sktransfer.utils import pack_domains
     >>> rng = np.random.default_rng(0)
@@ -599,6 +617,7 @@ class TargetAccuracyScorer(_DomainScorer):
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
     >>> from sktransfer.model_selection import TargetAccuracyScorer
     >>> from sktransfer.utils import pack_domains
     >>> Xs = np.array([[0.0], [1.0]]); Xt = np.array([[0.2], [0.9], [0.1]])
