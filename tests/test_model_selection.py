@@ -36,9 +36,7 @@ def _blobs(seed=0, n=200):
     ys = rng.integers(0, 2, size=n)
     Xs = np.c_[np.where(ys == 1, 2.0, -2.0), np.zeros(n)] + rng.normal(scale=0.7, size=(n, 2))
     yt = rng.integers(0, 2, size=n)
-    Xt = np.c_[np.where(yt == 1, 2.0, -2.0), np.full(n, 1.0)] + rng.normal(
-        scale=0.7, size=(n, 2)
-    )
+    Xt = np.c_[np.where(yt == 1, 2.0, -2.0), np.full(n, 1.0)] + rng.normal(scale=0.7, size=(n, 2))
     return Xs, ys, Xt, yt
 
 
@@ -165,6 +163,7 @@ def test_importance_weights_kept_apart_per_source():
     X = np.vstack([near, far, rng.normal(size=(100, 2)) + [0.0, 0.3]])
     y = np.r_[(X[:200, 0] > 0).astype(int), np.full(100, -1)]
     sample_domain = np.repeat([1, 2, -3], 100)
+
     # A model right on the near source and wrong on the far one scores about their average.
     class Rule:
         def predict(self, X):

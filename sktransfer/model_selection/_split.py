@@ -178,9 +178,9 @@ class LeaveOneSourceOut(BaseCrossValidator):
     >>> sample_domain = np.array([1, 1, 2, 2, -3, -3, -3, -3])
     >>> cv = LeaveOneSourceOut(test_size=0.5, random_state=0)
     >>> for train, test in cv.split(np.zeros((8, 1)), sample_domain=sample_domain):
-    ...     print(sorted(set(sample_domain[train].tolist())), sorted(set(sample_domain[test].tolist())))
-    [-3, 2] [-3, 1]
-    [-3, 1] [-3, 2]
+    ...     print(np.unique(sample_domain[train]), np.unique(sample_domain[test]))
+    [-3  2] [-3  1]
+    [-3  1] [-3  2]
     """
 
     __metadata_request__split = {"sample_domain": True}
