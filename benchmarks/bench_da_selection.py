@@ -66,7 +66,7 @@ DANN_PARAMS = {
     "optimizer": "sgd",
     "device": "cpu",
 }
-DANN_GRID = [0.0, 0.3, 3.0, 10.0]
+DANN_GRID = [0.0, 0.3, 1.0, 3.0]
 CORAL_GRID = [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0]
 ORACLE = "oracle (target labels)"
 

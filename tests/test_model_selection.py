@@ -267,3 +267,17 @@ def test_repr_and_routing_request():
     assert request.score.requests == {"sample_domain": True}
     assert scorer.set_score_request(sample_domain=False) is scorer
     assert scorer.get_metadata_routing().score.requests == {"sample_domain": False}
+
+
+def test_diverged_model_scores_minus_infinity_with_a_warning():
+    _, _, X, y, sample_domain, _ = _good_and_bad()
+
+    class Diverged:
+        classes_ = np.array([0, 1])
+
+        def predict_proba(self, X):
+            return np.full((len(X), 2), np.nan)
+
+    with pytest.warns(UserWarning, match="not finite"):
+        score = PredictionEntropyScorer()(Diverged(), X, y, sample_domain=sample_domain)
+    assert score == -np.inf

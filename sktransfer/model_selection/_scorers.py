@@ -171,6 +171,19 @@ def _check_proba(estimator, name):
         )
 
 
+def _finite_or_warn(values, name, what):
+    """Whether ``values`` are all finite; a diverged model (NaN outputs) warns and scores -inf,
+    so that a grid search moves on rather than stops."""
+    if np.all(np.isfinite(values)):
+        return True
+    warnings.warn(
+        f"{name}: the model's {what} are not finite (did its training diverge?); it scores -inf.",
+        UserWarning,
+        stacklevel=4,
+    )
+    return False
+
+
 def _flat(Z):
     """Rows as 2-D float features (images are flattened), for a domain classifier."""
     Z = np.asarray(Z)
@@ -393,6 +406,8 @@ class DeepEmbeddedValidationScorer(_DomainScorer):
         source = _labelled_source_rows(rows, y, name)
         _target_rows(X, rows, name)
         features = _flat(_features(estimator, X, rows.domain))
+        if not _finite_or_warn(features, name, "features"):
+            return -np.inf
         weights, domains, separation = _density_ratios(
             features, rows, source, self.domain_classifier, self.random_state
         )
@@ -468,6 +483,8 @@ class PredictionEntropyScorer(_DomainScorer):
         _check_proba(estimator, name)
         target = _target_rows(X, rows, name)
         proba = _call(estimator, "predict_proba", _take_rows(X, target), rows.domain[target])
+        if not _finite_or_warn(proba, name, "probabilities"):
+            return -np.inf
         return -entr(proba).sum(axis=1).mean()
 
 
@@ -522,6 +539,8 @@ class SoftNeighborhoodDensityScorer(_DomainScorer):
         _check_proba(estimator, name)
         target = _target_rows(X, rows, name)
         proba = _call(estimator, "predict_proba", _take_rows(X, target), rows.domain[target])
+        if not _finite_or_warn(proba, name, "probabilities"):
+            return -np.inf
         proba = proba / np.linalg.norm(proba, axis=1, keepdims=True)
         similarity = proba @ proba.T / self.temperature
         np.fill_diagonal(similarity, -np.inf)  # a row is not its own neighbour
