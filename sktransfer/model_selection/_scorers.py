@@ -272,49 +272,48 @@ def _class_probability(estimator, X, y, domain):
 class ImportanceWeightedScorer(_DomainScorer):
     """Importance-weighted validation: source accuracy, each row weighted like the target.
 
-        Under covariate shift the accuracy on target rows equals the accuracy on source rows
-        weighted by the density ratio ``w(x) = p_target(x) / p_source(x)`` (Sugiyama, Krauledat
-        and Müller, 2007). The ratio is estimated by a domain classifier that tells the fold's
-        source rows from its target rows (out-of-fold probabilities, five folds), on the input
-        rows (images are flattened). With several source domains (``sample_domain`` 1, 2, ...),
-        each source gets its own classifier and its weights average 1 within it.
+    Under covariate shift the accuracy on target rows equals the accuracy on source rows
+    weighted by the density ratio ``w(x) = p_target(x) / p_source(x)`` (Sugiyama, Krauledat
+    and Müller, 2007). The ratio is estimated by a domain classifier that tells the fold's
+    source rows from its target rows (out-of-fold probabilities, five folds), on the input
+    rows (images are flattened). With several source domains (``sample_domain`` 1, 2, ...),
+    each source gets its own classifier and its weights average 1 within it.
 
-        Target labels are never read. A large shift that the domain classifier sees almost
-        perfectly leaves few rows with weight; the scorer then warns.
+    Target labels are never read. A large shift that the domain classifier sees almost
+    perfectly leaves few rows with weight; the scorer then warns.
 
-        Parameters
-        ----------
-        domain_classifier : classifier or None, default=None
-            Tells source rows (class 0) from target rows (class 1), with ``predict_proba``.
-            ``None`` uses a standardised logistic regression with ``C=0.1``.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the folds of the domain classifier.
+    Parameters
+    ----------
+    domain_classifier : classifier or None, default=None
+        Tells source rows (class 0) from target rows (class 1), with ``predict_proba``.
+        ``None`` uses a standardised logistic regression with ``C=0.1``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the folds of the domain classifier.
 
-        See Also
-        --------
-        DeepEmbeddedValidationScorer : The same weights on the adapted features, with a control
-            variate.
+    See Also
+    --------
+    DeepEmbeddedValidationScorer : The same weights on the adapted features, with a control
+        variate.
 
-        References
-        ----------
-        .. [1] M. Sugiyama, M. Krauledat and K.-R. Müller, "Covariate Shift Adaptation by
-           Importance Weighted Cross Validation", JMLR 8, 2007.
+    References
+    ----------
+    .. [1] M. Sugiyama, M. Krauledat and K.-R. Müller, "Covariate Shift Adaptation by
+       Importance Weighted Cross Validation", JMLR 8, 2007.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-        >>> from sktransfer.model_selection import ImportanceWeightedScorer
-        >>> from sktransfer.utils import pack_domains
-        >>> rng = np.random.default_rng(0)
-        >>> Xs = rng.normal(size=(200, 2)); ys = (Xs[:, 0] > 0).astype(int)
-        >>> Xt = rng.normal(size=(200, 2)) + [0.5, 0.0]
-        >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
-        >>> clf = LogisticRegression().fit(Xs, ys)
-        >>> scorer = ImportanceWeightedScorer(random_state=0)
-        >>> round(scorer(clf, X, y, sample_domain=sample_domain), 2)
-        1.0
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktransfer.model_selection import ImportanceWeightedScorer
+    >>> from sktransfer.utils import pack_domains
+    >>> rng = np.random.default_rng(0)
+    >>> Xs = rng.normal(size=(200, 2)); ys = (Xs[:, 0] > 0).astype(int)
+    >>> Xt = rng.normal(size=(200, 2)) + [0.5, 0.0]
+    >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    >>> clf = LogisticRegression().fit(Xs, ys)
+    >>> scorer = ImportanceWeightedScorer(random_state=0)
+    >>> round(scorer(clf, X, y, sample_domain=sample_domain), 2)
+    1.0
     """
 
     _parameter_constraints: dict = {
@@ -343,51 +342,50 @@ class ImportanceWeightedScorer(_DomainScorer):
 class DeepEmbeddedValidationScorer(_DomainScorer):
     """Deep embedded validation: importance-weighted source loss on the adapted features.
 
-        You, Wang, Long and Jordan (2019) weight the source rows' loss by the density ratio
-        estimated *in the features the model learned*, where adaptation has made the domains
-        overlap, and reduce the variance of the weighted loss with a control variate: with
-        ``L = w * loss``, ``eta = -Cov(L, w) / Var(w)`` and the risk
-        ``mean(L) + eta * mean(w) - eta``. The score is minus that risk (greater is better).
+    You, Wang, Long and Jordan (2019) weight the source rows' loss by the density ratio
+    estimated *in the features the model learned*, where adaptation has made the domains
+    overlap, and reduce the variance of the weighted loss with a control variate: with
+    ``L = w * loss``, ``eta = -Cov(L, w) / Var(w)`` and the risk
+    ``mean(L) + eta * mean(w) - eta``. The score is minus that risk (greater is better).
 
-        The features are ``estimator.transform(X)`` when the estimator has a ``transform`` (such
-        as :class:`~sktransfer.domain_adaptation.DANNClassifier`), the output of every step but the
-        last for a :class:`~sklearn.pipeline.Pipeline`, and the input rows otherwise. The loss is
-        the cross-entropy of ``predict_proba``. Target labels are never read.
+    The features are ``estimator.transform(X)`` when the estimator has a ``transform`` (such
+    as :class:`~sktransfer.domain_adaptation.DANNClassifier`), the output of every step but the
+    last for a :class:`~sklearn.pipeline.Pipeline`, and the input rows otherwise. The loss is
+    the cross-entropy of ``predict_proba``. Target labels are never read.
 
-        Parameters
-        ----------
-        domain_classifier : classifier or None, default=None
-            Tells source rows (class 0) from target rows (class 1) in the features, with
-            ``predict_proba``. ``None`` uses a standardised logistic regression with ``C=0.1``.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the folds of the domain classifier.
+    Parameters
+    ----------
+    domain_classifier : classifier or None, default=None
+        Tells source rows (class 0) from target rows (class 1) in the features, with
+        ``predict_proba``. ``None`` uses a standardised logistic regression with ``C=0.1``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the folds of the domain classifier.
 
-        See Also
-        --------
-        ImportanceWeightedScorer : The weights on the input rows, without control variate.
+    See Also
+    --------
+    ImportanceWeightedScorer : The weights on the input rows, without control variate.
 
-        References
-        ----------
-        .. [1] K. You, X. Wang, M. Long and M. I. Jordan, "Towards Accurate Model Selection in
-           Deep Unsupervised Domain Adaptation", ICML 2019.
+    References
+    ----------
+    .. [1] K. You, X. Wang, M. Long and M. I. Jordan, "Towards Accurate Model Selection in
+       Deep Unsupervised Domain Adaptation", ICML 2019.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-        >>> from sktransfer.model_selection import DeepEmbeddedValidationScorer
-        >>> from sktransfer.utils import pack_domains
-        >>> rng = np.random.default_rng(0)
-        >>> Xs = rng.normal(size=(200, 2)); ys = (Xs[:, 0] > 0).astype(int)
-        >>> Xt = rng.normal(size=(200, 2)) + [0.5, 0.0]
-        >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
-        >>> good = LogisticRegression().fit(Xs, ys)
-        >>> bad = LogisticRegression().fit(Xs, 1 - ys)
-        >>> scorer = DeepEmbeddedValidationScorer(random_state=0)
-        >>> bool(scorer(good, X, y, sample_domain=sample_domain) > scorer(bad, X, y,
-        ...      sample_domain=sample_domain))
-        True
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktransfer.model_selection import DeepEmbeddedValidationScorer
+    >>> from sktransfer.utils import pack_domains
+    >>> rng = np.random.default_rng(0)
+    >>> Xs = rng.normal(size=(200, 2)); ys = (Xs[:, 0] > 0).astype(int)
+    >>> Xt = rng.normal(size=(200, 2)) + [0.5, 0.0]
+    >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    >>> good = LogisticRegression().fit(Xs, ys)
+    >>> bad = LogisticRegression().fit(Xs, 1 - ys)
+    >>> scorer = DeepEmbeddedValidationScorer(random_state=0)
+    >>> bool(scorer(good, X, y, sample_domain=sample_domain) > scorer(bad, X, y,
+    ...      sample_domain=sample_domain))
+    True
     """
 
     _parameter_constraints: dict = {
@@ -445,34 +443,33 @@ def _features(estimator, X, domain):
 class PredictionEntropyScorer(_DomainScorer):
     """Minus the mean entropy of the predicted class probabilities on the target rows.
 
-        Morerio, Cavazza and Murino (2018) select the adaptation setting whose predictions on the
-        target rows are most confident: low entropy means the target rows sit far from the
-        decision boundaries. The score is minus the mean entropy (in nats), so greater is better.
-        Only the target rows are read, never their labels. A model that collapses onto one class
-        is confident too: combine with a scorer that reads the source labels.
+    Morerio, Cavazza and Murino (2018) select the adaptation setting whose predictions on the
+    target rows are most confident: low entropy means the target rows sit far from the
+    decision boundaries. The score is minus the mean entropy (in nats), so greater is better.
+    Only the target rows are read, never their labels. A model that collapses onto one class
+    is confident too: combine with a scorer that reads the source labels.
 
-        See Also
-        --------
-        SoftNeighborhoodDensityScorer : Rewards target rows that cluster, rather than confidence.
+    See Also
+    --------
+    SoftNeighborhoodDensityScorer : Rewards target rows that cluster, rather than confidence.
 
-        References
-        ----------
-        .. [1] P. Morerio, J. Cavazza and V. Murino, "Minimal-Entropy Correlation Alignment for
-           Unsupervised Deep Domain Adaptation", ICLR 2018.
+    References
+    ----------
+    .. [1] P. Morerio, J. Cavazza and V. Murino, "Minimal-Entropy Correlation Alignment for
+       Unsupervised Deep Domain Adaptation", ICLR 2018.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-        >>> from sktransfer.model_selection import PredictionEntropyScorer
-        >>> from sktransfer.utils import pack_domains
-        >>> rng = np.random.default_rng(0)
-        >>> Xs = rng.normal(size=(100, 2)); ys = (Xs[:, 0] > 0).astype(int)
-        >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xs + 0.1, None))
-        >>> clf = LogisticRegression().fit(Xs, ys)
-        >>> float(PredictionEntropyScorer()(clf, X, y, sample_domain=sample_domain)) < 0
-        True
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktransfer.model_selection import PredictionEntropyScorer
+    >>> from sktransfer.utils import pack_domains
+    >>> rng = np.random.default_rng(0)
+    >>> Xs = rng.normal(size=(100, 2)); ys = (Xs[:, 0] > 0).astype(int)
+    >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xs + 0.1, None))
+    >>> clf = LogisticRegression().fit(Xs, ys)
+    >>> float(PredictionEntropyScorer()(clf, X, y, sample_domain=sample_domain)) < 0
+    True
     """
 
     def __init__(self):
@@ -491,41 +488,40 @@ class PredictionEntropyScorer(_DomainScorer):
 class SoftNeighborhoodDensityScorer(_DomainScorer):
     """Soft neighbourhood density: how tightly the target rows cluster in prediction space.
 
-        Saito, Kim, Teterwak, Sclaroff, Darrell and Saenko (2021) L2-normalise the predicted class
-        probabilities of the target rows, turn their similarities into a soft neighbourhood per
-        row (a softmax with ``temperature`` over the other rows) and score the mean entropy of
-        these neighbourhoods: high when target rows form dense clusters, each with its neighbours,
-        as they do after a good adaptation. Greater is better; target labels are never read. The
-        fold's target rows form an ``n x n`` similarity matrix: keep folds to a few thousand rows.
+    Saito, Kim, Teterwak, Sclaroff, Darrell and Saenko (2021) L2-normalise the predicted class
+    probabilities of the target rows, turn their similarities into a soft neighbourhood per
+    row (a softmax with ``temperature`` over the other rows) and score the mean entropy of
+    these neighbourhoods: high when target rows form dense clusters, each with its neighbours,
+    as they do after a good adaptation. Greater is better; target labels are never read. The
+    fold's target rows form an ``n x n`` similarity matrix: keep folds to a few thousand rows.
 
-        Parameters
-        ----------
-        temperature : float, default=0.05
-            The temperature of the softmax over similarities; 0.05 is the paper's value.
+    Parameters
+    ----------
+    temperature : float, default=0.05
+        The temperature of the softmax over similarities; 0.05 is the paper's value.
 
-        See Also
-        --------
-        PredictionEntropyScorer : Rewards confident predictions on the target rows.
+    See Also
+    --------
+    PredictionEntropyScorer : Rewards confident predictions on the target rows.
 
-        References
-        ----------
-        .. [1] K. Saito, D. Kim, P. Teterwak, S. Sclaroff, T. Darrell and K. Saenko, "Tune it the
-           Right Way: Unsupervised Validation of Domain Adaptation via Soft Neighborhood Density",
-           ICCV 2021.
+    References
+    ----------
+    .. [1] K. Saito, D. Kim, P. Teterwak, S. Sclaroff, T. Darrell and K. Saenko, "Tune it the
+       Right Way: Unsupervised Validation of Domain Adaptation via Soft Neighborhood Density",
+       ICCV 2021.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-        >>> from sktransfer.model_selection import SoftNeighborhoodDensityScorer
-        >>> from sktransfer.utils import pack_domains
-        >>> rng = np.random.default_rng(0)
-        >>> Xs = rng.normal(size=(100, 2)); ys = (Xs[:, 0] > 0).astype(int)
-        >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xs + 0.1, None))
-        >>> clf = LogisticRegression().fit(Xs, ys)
-        >>> float(SoftNeighborhoodDensityScorer()(clf, X, y, sample_domain=sample_domain)) > 0
-        True
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktransfer.model_selection import SoftNeighborhoodDensityScorer
+    >>> from sktransfer.utils import pack_domains
+    >>> rng = np.random.default_rng(0)
+    >>> Xs = rng.normal(size=(100, 2)); ys = (Xs[:, 0] > 0).astype(int)
+    >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xs + 0.1, None))
+    >>> clf = LogisticRegression().fit(Xs, ys)
+    >>> float(SoftNeighborhoodDensityScorer()(clf, X, y, sample_domain=sample_domain)) > 0
+    True
     """
 
     _parameter_constraints: dict = {"temperature": [Interval(Real, 0, None, closed="neither")]}
@@ -551,39 +547,38 @@ class SoftNeighborhoodDensityScorer(_DomainScorer):
 class ReverseValidationScorer(_DomainScorer):
     """Reverse (circular) validation: train back from the pseudo-labelled target to the source.
 
-        Zhong, Fan, Yang, Verscheure and Ren (2010) label the fold's target rows with the model's
-        predictions, train a copy of the model the other way round (the pseudo-labelled target rows
-        as source, the source rows as unlabelled target) and score the reverse model's accuracy on
-        the source rows' true labels. A setting that adapts well transfers its knowledge there and
-        back. The reverse fit is ``clone(estimator).fit(X_reverse, y_reverse)`` with the source rows
-        marked ``y == -1``, so the estimator must read unlabelled target rows that way (as
-        :class:`~sktransfer.domain_adaptation.DANNClassifier` and
-        :class:`~sktransfer.domain_adaptation.CORAL` do). Target labels are never read. The score
-        costs one fit per fold, on the fold's rows.
+    Zhong, Fan, Yang, Verscheure and Ren (2010) label the fold's target rows with the model's
+    predictions, train a copy of the model the other way round (the pseudo-labelled target rows
+    as source, the source rows as unlabelled target) and score the reverse model's accuracy on
+    the source rows' true labels. A setting that adapts well transfers its knowledge there and
+    back. The reverse fit is ``clone(estimator).fit(X_reverse, y_reverse)`` with the source rows
+    marked ``y == -1``, so the estimator must read unlabelled target rows that way (as
+    :class:`~sktransfer.domain_adaptation.DANNClassifier` and
+    :class:`~sktransfer.domain_adaptation.CORAL` do). Target labels are never read. The score
+    costs one fit per fold, on the fold's rows.
 
-        See Also
-        --------
-        ImportanceWeightedScorer : A score without refitting.
+    See Also
+    --------
+    ImportanceWeightedScorer : A score without refitting.
 
-        References
-        ----------
-        .. [1] E. Zhong, W. Fan, Q. Yang, O. Verscheure and J. Ren, "Cross Validation Framework to
-           Choose amongst Models and Datasets for Transfer Learning", ECML PKDD 2010.
+    References
+    ----------
+    .. [1] E. Zhong, W. Fan, Q. Yang, O. Verscheure and J. Ren, "Cross Validation Framework to
+       Choose amongst Models and Datasets for Transfer Learning", ECML PKDD 2010.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.semi_supervised import SelfTrainingClassifier
-        >>> from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-        >>> from sktransfer.model_selection import ReverseValidationScorer
-        >>> from sktransfer.utils import pack_domains
-        >>> rng = np.random.default_rng(0)
-        >>> Xs = rng.normal(size=(100, 2)); ys = (Xs[:, 0] > 0).astype(int)
-        >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xs + 0.1, None))
-        >>> clf = SelfTrainingClassifier(LogisticRegression(), max_iter=1).fit(X, y)
-        >>> round(ReverseValidationScorer()(clf, X, y, sample_domain=sample_domain), 2)
-        0.99
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.semi_supervised import SelfTrainingClassifier
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktransfer.model_selection import ReverseValidationScorer
+    >>> from sktransfer.utils import pack_domains
+    >>> rng = np.random.default_rng(0)
+    >>> Xs = rng.normal(size=(100, 2)); ys = (Xs[:, 0] > 0).astype(int)
+    >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xs + 0.1, None))
+    >>> clf = SelfTrainingClassifier(LogisticRegression(), max_iter=1).fit(X, y)
+    >>> round(ReverseValidationScorer()(clf, X, y, sample_domain=sample_domain), 2)
+    0.99
     """
 
     def __init__(self):
@@ -623,27 +618,26 @@ class ReverseValidationScorer(_DomainScorer):
 class TargetAccuracyScorer(_DomainScorer):
     """Accuracy on the labelled target rows only: the oracle that target labels would give.
 
-        Unsupervised adaptation has no target labels; benchmarks do. This scorer reads the target
-        rows of the fold whose label is not ``-1`` and scores the estimator's accuracy on them,
-        ignoring source rows and unlabelled rows, so that a benchmark can compare the settings the
-        unsupervised scorers pick with the one the target labels would pick.
+    Unsupervised adaptation has no target labels; benchmarks do. This scorer reads the target
+    rows of the fold whose label is not ``-1`` and scores the estimator's accuracy on them,
+    ignoring source rows and unlabelled rows, so that a benchmark can compare the settings the
+    unsupervised scorers pick with the one the target labels would pick.
 
-        See Also
-        --------
-        ImportanceWeightedScorer : An estimate of the same accuracy without target labels.
+    See Also
+    --------
+    ImportanceWeightedScorer : An estimate of the same accuracy without target labels.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-        >>> from sktransfer.model_selection import TargetAccuracyScorer
-        >>> from sktransfer.utils import pack_domains
-        >>> Xs = np.array([[0.0], [1.0]]); Xt = np.array([[0.2], [0.9], [0.1]])
-        >>> X, y, sample_domain = pack_domains(source=(Xs, [0, 1]), target=(Xt, [0, 0, -1]))
-        >>> clf = LogisticRegression().fit(Xs, [0, 1])
-        >>> TargetAccuracyScorer()(clf, X, y, sample_domain=sample_domain)
-        0.5
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktransfer.model_selection import TargetAccuracyScorer
+    >>> from sktransfer.utils import pack_domains
+    >>> Xs = np.array([[0.0], [1.0]]); Xt = np.array([[0.2], [0.9], [0.1]])
+    >>> X, y, sample_domain = pack_domains(source=(Xs, [0, 1]), target=(Xt, [0, 0, -1]))
+    >>> clf = LogisticRegression().fit(Xs, [0, 1])
+    >>> TargetAccuracyScorer()(clf, X, y, sample_domain=sample_domain)
+    0.5
     """
 
     def __init__(self):
