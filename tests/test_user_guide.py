@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 GUIDE = Path(__file__).parents[1] / "docs" / "user_guide"
-PAGES = ["networks.rst"]
+PAGES = ["networks.rst", "model_selection.rst"]
 
 _BLOCK = re.compile(r"^\.\. code-block:: python\n\n((?:(?:   .*)?\n)+)", re.MULTILINE)
 _STATED = [

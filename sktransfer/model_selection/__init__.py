@@ -1,0 +1,28 @@
+"""Model selection without target labels: unsupervised scorers and domain-aware splitters.
+
+Use them as ``scoring=`` and ``cv=`` of :class:`~sklearn.model_selection.GridSearchCV` or
+:func:`~sklearn.model_selection.cross_validate`, with metadata routing enabled
+(``sklearn.config_context(enable_metadata_routing=True)``) so that ``sample_domain`` reaches
+the estimator, the splitter and the scorers.
+"""
+
+from ._scorers import (
+    DeepEmbeddedValidationScorer,
+    ImportanceWeightedScorer,
+    PredictionEntropyScorer,
+    ReverseValidationScorer,
+    SoftNeighborhoodDensityScorer,
+    TargetAccuracyScorer,
+)
+from ._split import DomainShuffleSplit, LeaveOneSourceOut
+
+__all__ = [
+    "DeepEmbeddedValidationScorer",
+    "DomainShuffleSplit",
+    "ImportanceWeightedScorer",
+    "LeaveOneSourceOut",
+    "PredictionEntropyScorer",
+    "ReverseValidationScorer",
+    "SoftNeighborhoodDensityScorer",
+    "TargetAccuracyScorer",
+]

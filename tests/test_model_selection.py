@@ -1,0 +1,283 @@
+"""Scorers and splitters that choose domain-adaptation settings without target labels."""
+
+import numpy as np
+import pytest
+from sklearn import config_context
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.semi_supervised import SelfTrainingClassifier
+
+from sktransfer.domain_adaptation import CORAL, DANNClassifier
+from sktransfer.model_selection import (
+    DeepEmbeddedValidationScorer,
+    DomainShuffleSplit,
+    ImportanceWeightedScorer,
+    LeaveOneSourceOut,
+    PredictionEntropyScorer,
+    ReverseValidationScorer,
+    SoftNeighborhoodDensityScorer,
+    TargetAccuracyScorer,
+)
+from sktransfer.utils import pack_domains
+
+UNSUPERVISED = [
+    ImportanceWeightedScorer(random_state=0),
+    DeepEmbeddedValidationScorer(random_state=0),
+    PredictionEntropyScorer(),
+    SoftNeighborhoodDensityScorer(),
+    ReverseValidationScorer(),
+]
+
+
+def _blobs(seed=0, n=200):
+    """Two classes left and right of x0 = 0; the target is the source moved up by 1."""
+    rng = np.random.default_rng(seed)
+    ys = rng.integers(0, 2, size=n)
+    Xs = np.c_[np.where(ys == 1, 2.0, -2.0), np.zeros(n)] + rng.normal(scale=0.7, size=(n, 2))
+    yt = rng.integers(0, 2, size=n)
+    Xt = np.c_[np.where(yt == 1, 2.0, -2.0), np.full(n, 1.0)] + rng.normal(scale=0.7, size=(n, 2))
+    return Xs, ys, Xt, yt
+
+
+def _classifier(X, y):
+    # SelfTrainingClassifier(max_iter=0) trains on the labelled rows only (y == -1 ignored), so
+    # the reverse fit of ReverseValidationScorer reads unlabelled rows correctly.
+    return SelfTrainingClassifier(LogisticRegression(), max_iter=0).fit(X, y)
+
+
+def _good_and_bad():
+    """A model that carries over to the target (boundary x0 = 0) and one that does not
+    (boundary x1 = 1, which cuts both target classes in half)."""
+    Xs, ys, Xt, yt = _blobs()
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    good = _classifier(X, y)
+    # Fitted on the target rows with a wrong rule: a fixed bad model, whatever trained it.
+    # One unlabelled row keeps SelfTrainingClassifier from warning that none is.
+    bad = _classifier(np.vstack([Xt, Xs[:1]]), np.r_[(Xt[:, 1] > 1.0).astype(int), -1])
+    assert good.score(Xt, yt) > 0.95 > 0.6 > bad.score(Xt, yt)
+    return good, bad, X, y, sample_domain, yt
+
+
+@pytest.mark.parametrize("scorer", UNSUPERVISED, ids=lambda s: type(s).__name__)
+def test_scorer_ranks_good_adaptation_above_bad_without_target_labels(scorer):
+    good, bad, X, y, sample_domain, _ = _good_and_bad()
+    assert np.all(y[sample_domain < 0] == -1)
+    good_score = scorer(good, X, y, sample_domain=sample_domain)
+    bad_score = scorer(bad, X, y, sample_domain=sample_domain)
+    assert good_score > bad_score
+
+
+@pytest.mark.parametrize("scorer", UNSUPERVISED, ids=lambda s: type(s).__name__)
+def test_scorer_never_reads_target_labels(scorer):
+    good, _, X, y, sample_domain, yt = _good_and_bad()
+    revealed = y.copy()
+    revealed[sample_domain < 0] = yt
+    hidden = scorer(good, X, y, sample_domain=sample_domain)
+    assert scorer(good, X, revealed, sample_domain=sample_domain) == pytest.approx(hidden)
+
+
+def test_target_accuracy_scores_labelled_target_rows_only():
+    good, bad, X, y, sample_domain, yt = _good_and_bad()
+    revealed = y.copy()
+    revealed[sample_domain < 0] = yt
+    target = sample_domain < 0
+    scorer = TargetAccuracyScorer()
+    assert scorer(bad, X, revealed, sample_domain=sample_domain) == pytest.approx(
+        bad.score(X[target], yt)
+    )
+    with pytest.raises(ValueError, match="labelled target rows"):
+        scorer(good, X, y, sample_domain=sample_domain)
+
+
+def test_scorers_need_target_rows_and_probabilities():
+    good, _, X, y, sample_domain, _ = _good_and_bad()
+    source = sample_domain > 0
+    with pytest.raises(ValueError, match="target rows"):
+        PredictionEntropyScorer()(good, X[source], y[source], sample_domain=sample_domain[source])
+
+    class NoProba:
+        def predict(self, X):
+            return np.zeros(len(X), dtype=int)
+
+    with pytest.raises(TypeError, match="predict_proba"):
+        SoftNeighborhoodDensityScorer()(NoProba(), X, y, sample_domain=sample_domain)
+
+
+def test_invalid_parameters_are_refused_when_built():
+    with pytest.raises(ValueError, match="temperature"):
+        SoftNeighborhoodDensityScorer(temperature=0)
+    with pytest.raises(ValueError, match="domain_classifier"):
+        ImportanceWeightedScorer(domain_classifier="logistic")
+    with pytest.raises(ValueError, match="test_size"):
+        DomainShuffleSplit(test_size=1.5)
+
+
+def test_importance_weights_warn_when_domains_never_overlap():
+    rng = np.random.default_rng(0)
+    Xs = rng.normal(size=(100, 2))
+    ys = (Xs[:, 0] > 0).astype(int)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xs + [0.0, 50.0], None))
+    clf = LogisticRegression().fit(Xs, ys)
+    with pytest.warns(UserWarning, match="almost perfectly"):
+        ImportanceWeightedScorer(random_state=0)(clf, X, y, sample_domain=sample_domain)
+
+
+def test_domain_shuffle_split_keeps_every_domain_in_both_folds():
+    sample_domain = np.repeat([1, 2, -3], [30, 20, 50])
+    cv = DomainShuffleSplit(n_splits=3, test_size=0.2, random_state=0)
+    X = np.zeros((100, 1))
+    assert cv.get_n_splits() == 3
+    for train, test in cv.split(X, sample_domain=sample_domain):
+        assert not set(train) & set(test)
+        assert len(train) + len(test) == 100
+        for domain, n in [(1, 30), (2, 20), (-3, 50)]:
+            assert np.count_nonzero(sample_domain[test] == domain) == int(np.ceil(0.2 * n))
+    # Without sample_domain, y == -1 marks the target rows.
+    y = np.where(sample_domain < 0, -1, 0)
+    train, test = next(cv.split(X, y))
+    assert set(y[test]) == set(y[train]) == {-1, 0}
+
+
+def test_leave_one_source_out_holds_each_source_out_once():
+    sample_domain = np.repeat([1, 2, 3, -4], [10, 10, 10, 20])
+    cv = LeaveOneSourceOut(test_size=0.25, random_state=0)
+    X = np.zeros((50, 1))
+    assert cv.get_n_splits(X, sample_domain=sample_domain) == 3
+    held_out = []
+    for train, test in cv.split(X, sample_domain=sample_domain):
+        sources = set(sample_domain[test][sample_domain[test] > 0].tolist())
+        assert len(sources) == 1 and not sources & set(sample_domain[train].tolist())
+        assert np.count_nonzero(sample_domain[test] < 0) == 5
+        held_out += sources
+    assert sorted(held_out) == [1, 2, 3]
+    with pytest.raises(ValueError, match="at least 2 source domains"):
+        next(cv.split(X[10:], sample_domain=np.where(sample_domain[10:] > 0, 1, -4)))
+
+
+def test_importance_weights_kept_apart_per_source():
+    """Two sources, one far from the target and one near it: each gets its own weights, so
+    the far source's rows still count (pooled weights would all but drop them)."""
+    rng = np.random.default_rng(0)
+    near, far = rng.normal(size=(100, 2)), rng.normal(size=(100, 2)) + [0.0, 3.0]
+    X = np.vstack([near, far, rng.normal(size=(100, 2)) + [0.0, 0.3]])
+    y = np.r_[(X[:200, 0] > 0).astype(int), np.full(100, -1)]
+    sample_domain = np.repeat([1, 2, -3], 100)
+
+    # A model right on the near source and wrong on the far one scores about their average.
+    class Rule:
+        def predict(self, X):
+            return np.where(X[:, 1] > 1.5, 1 - (X[:, 0] > 0), X[:, 0] > 0).astype(int)
+
+    score = ImportanceWeightedScorer(random_state=0)(Rule(), X, y, sample_domain=sample_domain)
+    assert 0.3 < score < 0.7
+
+
+def _coral_pipeline():
+    return make_pipeline(
+        CORAL().set_fit_request(sample_domain=True).set_transform_request(sample_domain=True),
+        SelfTrainingClassifier(LogisticRegression(), max_iter=0),
+    )
+
+
+def _rescaled_target(seed=0):
+    rng = np.random.RandomState(seed)
+    Xs = rng.normal(size=(400, 2))
+    ys = (Xs.sum(axis=1) > 0).astype(int)
+    Xt = rng.normal(size=(400, 2))
+    yt = (Xt.sum(axis=1) > 0).astype(int)
+    return Xs, ys, Xt * [1.0, 5.0], yt
+
+
+@pytest.mark.parametrize(
+    "scorer",
+    [DeepEmbeddedValidationScorer(random_state=0), ReverseValidationScorer()],
+    ids=lambda s: type(s).__name__,
+)
+def test_grid_search_picks_coral_reg_from_source_labels_and_unlabelled_target(scorer):
+    Xs, ys, Xt, yt = _rescaled_target()
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    grid = {"coral__reg": [0.1, 1e4]}
+    with config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            _coral_pipeline(),
+            grid,
+            scoring=scorer,
+            cv=DomainShuffleSplit(n_splits=3, random_state=0),
+        ).fit(X, y, sample_domain=sample_domain)
+        unadapted = _coral_pipeline().set_params(coral__reg=1e4)
+        unadapted.fit(X, y, sample_domain=sample_domain)
+    assert search.best_params_ == {"coral__reg": 0.1}
+    assert search.best_estimator_.score(Xt, yt) > unadapted.score(Xt, yt) + 0.05
+
+
+def test_cross_validate_routes_sample_domain_to_every_scorer():
+    Xs, ys, Xt, _ = _rescaled_target()
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    scoring = {type(s).__name__: s for s in UNSUPERVISED}
+    with config_context(enable_metadata_routing=True):
+        results = cross_validate(
+            _coral_pipeline(),
+            X,
+            y,
+            scoring=scoring,
+            cv=DomainShuffleSplit(n_splits=2, random_state=0),
+            params={"sample_domain": sample_domain},
+        )
+    for name in scoring:
+        assert np.all(np.isfinite(results[f"test_{name}"]))
+
+
+@pytest.mark.slow
+def test_dann_grid_search_with_deep_embedded_validation_on_its_features():
+    """DEV reads DANN's features (its transform); the search runs on source labels and
+    unlabelled target rows only and picks adaptation on a shift a source-only net misses."""
+    Xs, ys, Xt, yt = _blobs(n=100)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    dann = DANNClassifier(
+        hidden_layer_sizes=(8,),
+        domain_hidden_layer_sizes=(8,),
+        optimizer="adam",
+        lr=0.02,
+        lr_schedule="constant",
+        max_epochs=10,
+        random_state=0,
+        device="cpu",
+    )
+    with config_context(enable_metadata_routing=True):
+        dann.set_fit_request(sample_domain=True)
+        search = GridSearchCV(
+            dann,
+            {"domain_weight": [0.0, 1.0]},
+            scoring={
+                "dev": DeepEmbeddedValidationScorer(random_state=0),
+                "entropy": PredictionEntropyScorer(),
+            },
+            refit="entropy",
+            cv=DomainShuffleSplit(n_splits=2, random_state=0),
+        ).fit(X, y, sample_domain=sample_domain)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_dev"]))
+    assert search.best_estimator_.score(Xt, yt) > 0.9
+
+
+def test_repr_and_routing_request():
+    scorer = SoftNeighborhoodDensityScorer(temperature=0.1)
+    assert repr(scorer) == "SoftNeighborhoodDensityScorer(temperature=0.1)"
+    request = scorer.get_metadata_routing()
+    assert request.score.requests == {"sample_domain": True}
+    assert scorer.set_score_request(sample_domain=False) is scorer
+    assert scorer.get_metadata_routing().score.requests == {"sample_domain": False}
+
+
+def test_diverged_model_scores_minus_infinity_with_a_warning():
+    _, _, X, y, sample_domain, _ = _good_and_bad()
+
+    class Diverged:
+        classes_ = np.array([0, 1])
+
+        def predict_proba(self, X):
+            return np.full((len(X), 2), np.nan)
+
+    with pytest.warns(UserWarning, match="not finite"):
+        score = PredictionEntropyScorer()(Diverged(), X, y, sample_domain=sample_domain)
+    assert score == -np.inf
