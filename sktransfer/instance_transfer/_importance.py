@@ -737,6 +737,11 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         """Fit the weighter on every row, then the estimator on the ``train`` rows, weighted."""
         estimator = self._check_estimator()
         sample_weight = _check_sample_weight(sample_weight, X)
+        if np.any(sample_weight < 0):
+            raise ValueError(
+                "sample_weight has negative values. sample_domain is keyword-only: pass it as "
+                "fit(X, y, sample_domain=...), not as the third positional argument."
+            )
         self.weighter_ = self._make_weighter()
         self.weighter_.fit(X, sample_domain=domain)
         importance = getattr(self.weighter_, "weights_", None)
@@ -924,7 +929,8 @@ class ImportanceWeightedClassifier(ClassifierMixin, _BaseImportanceWeighted):
         if classes.shape[0] < 2:
             raise ValueError(
                 "ImportanceWeightedClassifier needs at least two classes among the labelled "
-                f"rows; got {classes.tolist()}. Rows with y == -1 are unlabelled target rows, "
+                f"rows; got {classes.shape[0]} class: {classes.tolist()}. Rows with y == -1 are "
+                "unlabelled target rows, "
                 "never a class."
             )
         return self._fit_weighted(X, y, sample_weight, rows.domain, labelled)
