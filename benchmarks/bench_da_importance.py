@@ -35,7 +35,7 @@ RESULTS = Path(__file__).parent / "results" / "bench_da_importance.json"
 N_TEST = 5000
 
 
-def models(seed):
+def models(seed, bias):
     """Each model as a function ``(X, y, sample_domain, Xs, ys) -> fitted classifier``."""
 
     def weighted(weighter):
@@ -46,8 +46,8 @@ def models(seed):
         return fit
 
     def oracle(X, y, sample_domain, Xs, ys):
-        # Only meaningful with bias > 0; with bias == 0 every ratio is equal anyway.
-        return LogisticRegression().fit(Xs, ys, sample_weight=1.0 / selection_probability(Xs))
+        ratio = 1.0 / selection_probability(Xs, bias)  # the true ratio, up to a constant
+        return LogisticRegression().fit(Xs, ys, sample_weight=ratio)
 
     return {
         "unweighted": lambda X, y, sample_domain, Xs, ys: LogisticRegression().fit(Xs, ys),
@@ -66,7 +66,7 @@ def one_draw(n_source, n_target, bias, seed):
     X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt[:n_target], None))
     X_test, y_test = Xt[n_target:], yt[n_target:]
     out = {}
-    for name, fit in models(seed).items():
+    for name, fit in models(seed, bias).items():
         start = time.perf_counter()
         model = fit(X, y, sample_domain, Xs, ys)
         seconds = time.perf_counter() - start

@@ -690,9 +690,11 @@ def _estimator_has(attr):
     return check
 
 
-# Below this share of the source rows' count, the effective sample size of the weights means
-# that a handful of source rows carry the whole fit: the estimate is then mostly noise.
-_MIN_EFFECTIVE_SHARE = 0.01
+# Below this effective sample size, a handful of source rows carry the whole fit and the
+# estimate is mostly noise. An absolute count: under strong selection bias even the true ratio
+# leaves a small share of a large source (about 130 of 20,000 rows in the benchmark), and the
+# weighted fit is still the better one.
+_MIN_EFFECTIVE_ROWS = 10.0
 
 
 class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
@@ -766,7 +768,7 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
                 "support, and weighting cannot help. Check sample_domain."
             )
         effective = total**2 / np.sum(weights**2)
-        if effective < _MIN_EFFECTIVE_SHARE * weights.shape[0]:
+        if effective < min(_MIN_EFFECTIVE_ROWS, 0.5 * weights.shape[0]):
             warnings.warn(
                 f"The importance weights leave an effective sample size of {effective:.1f} of "
                 f"{weights.shape[0]} source rows: a few source rows carry the whole fit, as the "
