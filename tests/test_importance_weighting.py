@@ -1,0 +1,247 @@
+"""KMM, KLIEP and the importance-weighted meta-estimators."""
+
+import numpy as np
+import pytest
+from sklearn import config_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sktransfer.datasets._selection_bias import make_selection_bias, selection_probability
+from sktransfer.instance_transfer import (
+    KLIEP,
+    KMM,
+    ImportanceWeightedClassifier,
+    ImportanceWeightedRegressor,
+)
+from sktransfer.utils import pack_domains
+
+
+def gaussian_shift(n=400, seed=0):
+    """Source N(0.5, 1), target N(0, 0.5^2) in 1-D, and the true ratio at the source rows."""
+    rng = np.random.RandomState(seed)
+    Xs = rng.normal(0.5, 1.0, size=(n, 1))
+    Xt = rng.normal(0.0, 0.5, size=(n, 1))
+    ratio = 2.0 * np.exp(-2.0 * Xs[:, 0] ** 2 + (Xs[:, 0] - 0.5) ** 2 / 2)
+    X, _, sample_domain = pack_domains(source=(Xs, np.zeros(n)), target=(Xt, None))
+    return X, sample_domain, ratio
+
+
+@pytest.mark.parametrize(
+    "weighter",
+    [KMM(random_state=0), KMM(n_components=100, random_state=0), KLIEP(random_state=0)],
+    ids=["KMM exact", "KMM Nystroem", "KLIEP"],
+)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_weights_recover_the_density_ratio_of_1d_gaussians(weighter, seed):
+    X, sample_domain, ratio = gaussian_shift(seed=seed)
+    weights = weighter.fit(X, sample_domain=sample_domain).weights_
+    source = sample_domain > 0
+    assert np.corrcoef(weights[source], ratio)[0, 1] > 0.9
+    assert weights[source].mean() == pytest.approx(1.0, abs=0.05)
+    assert np.all(weights[~source] == 1.0)
+
+
+def test_kliep_density_ratio_weights_new_rows_as_fit_did():
+    X, sample_domain, ratio = gaussian_shift()
+    kliep = KLIEP(random_state=0).fit(X, sample_domain=sample_domain)
+    source = sample_domain > 0
+    np.testing.assert_allclose(kliep.density_ratio(X[source]), kliep.weights_[source])
+    grid = np.linspace(-1, 1, 5).reshape(-1, 1)
+    true = 2.0 * np.exp(-2.0 * grid[:, 0] ** 2 + (grid[:, 0] - 0.5) ** 2 / 2)
+    assert np.corrcoef(kliep.density_ratio(grid), true)[0, 1] > 0.9
+
+
+def test_kliep_likelihood_cross_validation_picks_a_width_on_the_grid():
+    X, sample_domain, _ = gaussian_shift()
+    kliep = KLIEP(random_state=0).fit(X, sample_domain=sample_domain)
+    assert kliep.cv_scores_.shape == (5,)
+    assert np.isfinite(kliep.cv_scores_).all()
+    assert kliep.gamma_ == pytest.approx(
+        kliep._grid(X, np.random.RandomState(0))[np.argmax(kliep.cv_scores_)]
+    )
+    # A width far off the data's scale does worse on held-out target rows.
+    assert (
+        kliep.cv_scores_.max() > kliep.cv_scores_[0]
+        or kliep.cv_scores_.max() > kliep.cv_scores_[-1]
+    )
+
+
+def test_nystroem_weights_follow_the_exact_ones():
+    X, sample_domain, _ = gaussian_shift(n=800)
+    exact = KMM(n_components=None, random_state=0).fit(X, sample_domain=sample_domain)
+    approx = KMM(n_components=200, random_state=0).fit(X, sample_domain=sample_domain)
+    source = sample_domain > 0
+    assert np.corrcoef(exact.weights_[source], approx.weights_[source])[0, 1] > 0.95
+
+
+@pytest.mark.parametrize("weighting", ["kmm", "kliep"])
+def test_weighting_beats_the_unweighted_linear_model_under_selection_bias(weighting):
+    gains = []
+    for seed in range(3):
+        Xs, ys, Xt, yt = make_selection_bias(n_source=300, n_target=2300, random_state=seed)
+        X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt[:300], None))
+        clf = ImportanceWeightedClassifier(weighting=weighting, random_state=seed)
+        clf.fit(X, y, sample_domain=sample_domain)
+        plain = LogisticRegression().fit(Xs, ys)
+        gains.append(clf.score(Xt[300:], yt[300:]) - plain.score(Xt[300:], yt[300:]))
+    assert min(gains) > 0.02
+    assert np.mean(gains) > 0.03
+
+
+def test_kmm_weights_follow_the_selection_probability():
+    Xs, ys, Xt, _ = make_selection_bias(n_source=400, n_target=400, random_state=0)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    weights = KMM(random_state=0).fit(X, sample_domain=sample_domain).weights_[:400]
+    true = 1.0 / selection_probability(Xs)
+    assert np.corrcoef(weights, true)[0, 1] > 0.4
+
+
+def test_without_target_rows_the_classifier_is_the_plain_estimator():
+    Xs, ys, _, _ = make_selection_bias(n_source=200, n_target=10, random_state=0)
+    clf = ImportanceWeightedClassifier().fit(Xs, ys)
+    np.testing.assert_array_equal(clf.weighter_.weights_, 1.0)
+    plain = LogisticRegression().fit(Xs, ys)
+    np.testing.assert_allclose(clf.predict_proba(Xs), plain.predict_proba(Xs))
+
+
+def test_unlabelled_rows_are_target_rows_without_sample_domain():
+    Xs, ys, Xt, yt = make_selection_bias(n_source=300, n_target=300, random_state=0)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    by_label = ImportanceWeightedClassifier(random_state=0).fit(X, y)
+    by_domain = ImportanceWeightedClassifier(random_state=0).fit(X, y, sample_domain=sample_domain)
+    assert by_label.classes_.tolist() == [0, 1]
+    np.testing.assert_allclose(by_label.weighter_.weights_, by_domain.weighter_.weights_)
+    # score leaves the unlabelled rows out.
+    assert by_label.score(X, y) == pytest.approx(by_label.score(Xs, ys))
+
+
+def test_several_sources_are_weighted_each_against_the_target():
+    rng = np.random.RandomState(0)
+    X1 = rng.normal(-0.5, 1.0, size=(300, 1))
+    X2 = rng.normal(1.0, 1.0, size=(150, 1))
+    Xt = rng.normal(0.0, 0.5, size=(300, 1))
+    X = np.vstack([X1, X2, Xt])
+    sample_domain = np.r_[np.full(300, 1), np.full(150, 2), np.full(300, -3)]
+    for weighter in [KMM(random_state=0), KLIEP(random_state=0)]:
+        weights = weighter.fit(X, sample_domain=sample_domain).weights_
+        assert weights[:300].mean() == pytest.approx(1.0, abs=0.05)
+        assert weights[300:450].mean() == pytest.approx(1.0, abs=0.05)
+        # Each source's weights peak where the target lies, near 0.
+        for rows in (slice(0, 300), slice(300, 450)):
+            near = np.abs(X[rows, 0]) < 0.5
+            assert weights[rows][near].mean() > weights[rows][~near].mean()
+    kliep = KLIEP(random_state=0).fit(X, sample_domain=sample_domain)
+    assert sorted(kliep.alphas_) == [1, 2]
+    with pytest.raises(ValueError, match="source_domain"):
+        kliep.density_ratio(Xt)
+    pooled = KMM(per_source=False, random_state=0).fit(X, sample_domain=sample_domain)
+    assert pooled.weights_[:450].mean() == pytest.approx(1.0, abs=0.05)
+
+
+def test_regressor_weighting_beats_the_plain_line_on_shimodaira_curve():
+    rng = np.random.RandomState(0)
+    Xs = rng.normal(0.5, 0.5, size=(300, 1))
+    Xt = rng.normal(0.0, 0.3, size=(300, 1))
+
+    def curve(X):
+        return -X[:, 0] + X[:, 0] ** 3
+
+    X = np.vstack([Xs, Xt])
+    sample_domain = np.r_[np.ones(300), -2 * np.ones(300)]
+    y = np.r_[curve(Xs) + 0.1 * rng.normal(size=300), np.full(300, -1.0)]
+    plain = LinearRegression().fit(Xs, y[:300])
+    plain_error = np.mean((plain.predict(Xt) - curve(Xt)) ** 2)
+    for weighting in ["kmm", "kliep"]:
+        reg = ImportanceWeightedRegressor(weighting=weighting, random_state=0)
+        reg.fit(X, y, sample_domain=sample_domain)
+        assert np.mean((reg.predict(Xt) - curve(Xt)) ** 2) < 0.7 * plain_error
+
+
+def test_pipeline_routes_sample_domain():
+    Xs, ys, Xt, yt = make_selection_bias(n_source=300, n_target=300, random_state=0)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    with config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(
+            StandardScaler(),
+            ImportanceWeightedClassifier(random_state=0).set_fit_request(sample_domain=True),
+        )
+        pipe.fit(X, y, sample_domain=sample_domain)
+    assert pipe[-1].weighter_.weights_[:300].std() > 0.1
+
+
+def test_a_weighter_object_keeps_its_parameters():
+    Xs, ys, Xt, _ = make_selection_bias(n_source=200, n_target=200, random_state=0)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    weighter = KMM(B=2.0, random_state=0)
+    clf = ImportanceWeightedClassifier(weighting=weighter).fit(X, y, sample_domain=sample_domain)
+    assert clf.weighter_ is not weighter
+    assert clf.weighter_.weights_.max() <= 2.0 + 1e-9
+    assert not hasattr(weighter, "weights_")
+
+
+def test_weights_piled_on_a_few_rows_warn():
+    rng = np.random.RandomState(0)
+    Xs = rng.normal(0.0, 1.0, size=(400, 2))
+    ys = (Xs[:, 0] > 0).astype(int)
+    Xt = rng.normal(3.0, 0.2, size=(200, 2))
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    with pytest.warns(UserWarning, match="effective sample size"):
+        ImportanceWeightedClassifier(weighting="kliep", random_state=0).fit(
+            X, y, sample_domain=sample_domain
+        )
+
+
+def test_solver_out_of_iterations_warns():
+    X, sample_domain, _ = gaussian_shift()
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        KMM(max_iter=2, random_state=0).fit(X, sample_domain=sample_domain)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        KLIEP(gamma=1.0, max_iter=2, random_state=0).fit(X, sample_domain=sample_domain)
+
+
+class _NoWeights:
+    def fit(self, X, y=None, sample_domain=None):
+        return self
+
+    def get_params(self, deep=True):
+        return {}
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"estimator": KNeighborsClassifier()}, ValueError, "sample_weight"),
+        ({"estimator": LinearRegression()}, ValueError, "classifier"),
+        ({"weighting": _NoWeights()}, TypeError, "weights_"),
+        ({"weighting": "kernel"}, ValueError, "weighting"),
+    ],
+)
+def test_bad_settings_are_refused_before_weighting(params, error, match):
+    Xs, ys, Xt, _ = make_selection_bias(n_source=100, n_target=100, random_state=0)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    with pytest.raises(error, match=match):
+        ImportanceWeightedClassifier(**params).fit(X, y, sample_domain=sample_domain)
+
+
+def test_bad_inputs_get_clear_errors():
+    Xs, ys, Xt, _ = make_selection_bias(n_source=100, n_target=100, random_state=0)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    with pytest.raises(ValueError, match="keyword-only"):
+        ImportanceWeightedClassifier().fit(X, y, sample_domain)
+    with pytest.raises(ValueError, match="two classes"):
+        ImportanceWeightedClassifier().fit(X, np.where(y == 1, 0, y), sample_domain=sample_domain)
+    with pytest.raises(ValueError, match="entries"):
+        KMM().fit(X, sample_domain=sample_domain[:-1])
+    with pytest.raises(ValueError, match="gamma"):
+        KLIEP(gamma=[1.0, -2.0]).fit(X, sample_domain=sample_domain)
+    with pytest.raises(ValueError, match="cv=5"):
+        KLIEP().fit(X[:103], sample_domain=sample_domain[:103])
+    with pytest.raises(ValueError, match="classifier"):
+        ImportanceWeightedRegressor(estimator=LogisticRegression()).fit(
+            X, y, sample_domain=sample_domain
+        )
+    with pytest.raises(ValueError, match="no source rows"):
+        ImportanceWeightedRegressor().fit(Xt, np.zeros(100), sample_domain=-np.ones(100))
