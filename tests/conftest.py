@@ -1,6 +1,7 @@
 """Fixtures shared by several test files."""
 
 import pytest
+from sklearn import config_context
 import torch
 
 
@@ -18,3 +19,10 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def _sklearn_config_restored():
+    """Give every test scikit-learn's global config back as it found it (metadata routing)."""
+    with config_context():
+        yield

@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from sklearn import config_context
 
 GUIDE = Path(__file__).parents[1] / "docs" / "user_guide"
 PAGES = [
@@ -46,8 +47,10 @@ def test_code_blocks_run_and_state_what_they_compute(page, tmp_path, monkeypatch
     blocks = code_blocks(page)
     assert blocks, f"{page} has no Python code block"
     namespace = {}
-    for block in blocks:
-        exec(compile(block, f"{page} block", "exec"), namespace)  # noqa: S102
+    # A page may switch scikit-learn's global config (metadata routing): restore it afterwards.
+    with config_context():
+        for block in blocks:
+            exec(compile(block, f"{page} block", "exec"), namespace)  # noqa: S102
 
 
 def test_stated_values_become_assertions():
