@@ -1,8 +1,8 @@
 """Fixtures shared by several test files."""
 
 import pytest
-from sklearn import config_context
 import torch
+from sklearn import config_context
 
 
 @pytest.fixture(scope="module")
