@@ -22,7 +22,6 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.kernel_approximation import Nystroem
 from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.metrics import accuracy_score
 from sklearn.metrics.pairwise import euclidean_distances, rbf_kernel
 from sklearn.model_selection import KFold
 from sklearn.utils import check_random_state
@@ -36,7 +35,7 @@ from sklearn.utils.validation import (
 )
 from threadpoolctl import threadpool_limits
 
-from ..utils._domains import domain_rows, is_unlabelled
+from ..utils._domains import LabelledScoreMixin, domain_rows
 from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
 
 __all__ = ["KLIEP", "KMM", "ImportanceWeightedClassifier", "ImportanceWeightedRegressor"]
@@ -799,7 +798,7 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
 
 
-class ImportanceWeightedClassifier(ClassifierMixin, _BaseImportanceWeighted):
+class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImportanceWeighted):
     """A classifier fitted on source rows weighted by their importance for the target.
 
     Under covariate shift the target rows follow another distribution of ``x`` than the labelled
@@ -992,32 +991,6 @@ class ImportanceWeightedClassifier(ClassifierMixin, _BaseImportanceWeighted):
         """
         check_is_fitted(self)
         return self.estimator_.decision_function(self._check_X(X))
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy on the labelled rows; rows with ``y == -1`` are left out.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The rows to score.
-
-        y : array-like of shape (n_samples,)
-            True labels, ``-1`` for unlabelled rows.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Row weights.
-
-        Returns
-        -------
-        score : float
-            The accuracy over the labelled rows.
-        """
-        y = np.asarray(y)
-        labelled = ~is_unlabelled(y)
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight)[labelled]
-        X = X[labelled] if hasattr(X, "shape") else np.asarray(X)[labelled]
-        return accuracy_score(y[labelled], self.predict(X), sample_weight=sample_weight)
 
 
 class ImportanceWeightedRegressor(RegressorMixin, _BaseImportanceWeighted):

@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
-from ..utils._domains import domain_rows, is_unlabelled
+from ..utils._domains import LabelledScoreMixin, domain_rows
 from ..utils._sklearn import HasMethods, Interval, _check_sample_weight, _fit_context
 
 __all__ = ["TrAdaBoost"]
@@ -229,7 +229,7 @@ class _BaseTransferBoosting(BaseEstimator):
         return tags
 
 
-class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
+class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
     """Boosting for transfer learning: TrAdaBoost (Dai et al., 2007).
 
     Many labelled source rows, drawn from a related but different distribution, are boosted
@@ -525,39 +525,6 @@ class TrAdaBoost(ClassifierMixin, _BaseTransferBoosting):
         if not self.dynamic_correction:
             return 1.0
         return 2.0 * (1.0 - _clip_error(error, self.n_classes_))
-
-    def score(self, X, y, sample_weight=None):
-        """Return the accuracy on the labelled rows of ``X``.
-
-        Rows with ``y == -1`` are unlabelled and left out, so that packed source and target
-        rows can be scored as they are.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input rows.
-
-        y : array-like of shape (n_samples,)
-            The true labels, ``-1`` for unlabelled rows.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Row weights.
-
-        Returns
-        -------
-        score : float
-            The (weighted) accuracy of :meth:`predict` on the labelled rows.
-        """
-        labelled = ~is_unlabelled(np.asarray(y))
-        if not labelled.any():
-            raise ValueError("Every row is unlabelled (y == -1): there is nothing to score.")
-        if not labelled.all():
-            check_is_fitted(self)
-            X = self._check_X(X)[labelled]
-            y = np.asarray(y)[labelled]
-            if sample_weight is not None:
-                sample_weight = np.asarray(sample_weight)[labelled]
-        return super().score(X, y, sample_weight=sample_weight)
 
     def _class_index(self, predictions):
         return np.searchsorted(self.classes_, predictions)

@@ -422,7 +422,7 @@ def labelled_subset(X, y, *arrays):
     if not labelled.any():
         raise ValueError(
             f"Every one of the {y.shape[0]} rows is unlabelled (y == -1): there is nothing to "
-            "learn from or score. y == -1 marks unlabelled target rows, never a class."
+            "score or learn from. y == -1 marks unlabelled target rows, never a class."
         )
     rows = np.flatnonzero(labelled)
     subsets = [None if a is None else _safe_indexing(a, rows) for a in arrays]
