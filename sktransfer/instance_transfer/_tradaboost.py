@@ -505,13 +505,7 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
         learner_weight = self.learning_rate * _samme_weight(error, self.n_classes_)
         if not incorrect.any():
             return learner, None, learner_weight, error, stalled
-        # Dai et al.'s target factor 1 / beta_t = exp(learner_weight) is 1 at chance level,
-        # which would freeze every weight for good; ADAPT's (2 - eps) / eps stays above one.
-        target_step = (
-            self.learning_rate * math.log((2.0 - error) / max(error, _ERROR_MARGIN))
-            if stalled
-            else learner_weight
-        )
+        target_step = _target_step(error, learner_weight, stalled, self.learning_rate)
         weights = weights.copy()
         source_exponent = self.learning_rate * incorrect[is_source]
         weights[is_source] *= self._source_correction(error) * self._source_factor**source_exponent
@@ -710,6 +704,18 @@ def _check_both_domains(is_source):
             "sample_domain marks no target row (negative value); TrAdaBoost needs labelled "
             "target rows to measure each learner's error on."
         )
+
+
+def _target_step(error, learner_weight, stalled, learning_rate):
+    """The log-factor by which misclassified target rows grow in a round.
+
+    Dai et al.'s target factor ``1 / beta_t = exp(learner_weight)`` is 1 at chance level, which
+    would freeze every weight for good; in a stalled round ADAPT's ``(2 - eps) / eps`` stays
+    above one.
+    """
+    if not stalled:
+        return learner_weight
+    return learning_rate * math.log((2.0 - error) / max(error, _ERROR_MARGIN))
 
 
 def _rebalance(weights, is_source):

@@ -14,11 +14,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 from ._tradaboost import (
-    _ERROR_MARGIN,
     _BaseTransferBoosting,
     _clip_error,
     _rebalance,
     _source_factor,
+    _target_step,
     _weighted_mean,
 )
 
@@ -253,12 +253,7 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
         learner_weight = self.learning_rate * _r2_weight(error)
         if not adjusted.any():
             return learner, None, learner_weight, error, stalled
-        # As in TrAdaBoost: at chance level ADAPT's (2 - eps) / eps keeps the target growing.
-        target_step = (
-            self.learning_rate * math.log((2.0 - error) / max(error, _ERROR_MARGIN))
-            if stalled
-            else learner_weight
-        )
+        target_step = _target_step(error, learner_weight, stalled, self.learning_rate)
         weights = weights.copy()
         weights[is_source] *= self._source_factor ** (self.learning_rate * adjusted[is_source])
         weights[~is_source] *= np.exp(target_step * adjusted[~is_source])
