@@ -259,6 +259,20 @@ def _warn_if_unreliable(weights, separation, name):
         )
 
 
+class _DensityRatioScorer(_DomainScorer):
+    """The scorers that weight source rows by a domain classifier's density ratio."""
+
+    _parameter_constraints: dict = {
+        "domain_classifier": [None, HasMethods(["fit", "predict_proba"])],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, domain_classifier=None, random_state=None):
+        self.domain_classifier = domain_classifier
+        self.random_state = random_state
+        super().__init__()
+
+
 def _class_probability(estimator, X, y, domain):
     """Predicted probability of each row's true class (0 for a class the model never saw)."""
     proba = _call(estimator, "predict_proba", X, domain)
@@ -269,7 +283,7 @@ def _class_probability(estimator, X, y, domain):
     return np.where(known, proba[np.arange(len(y)), index], 0.0)
 
 
-class ImportanceWeightedScorer(_DomainScorer):
+class ImportanceWeightedScorer(_DensityRatioScorer):
     """Importance-weighted validation: source accuracy, each row weighted like the target.
 
     Under covariate shift the accuracy on target rows equals the accuracy on source rows
@@ -316,16 +330,6 @@ class ImportanceWeightedScorer(_DomainScorer):
     1.0
     """
 
-    _parameter_constraints: dict = {
-        "domain_classifier": [None, HasMethods(["fit", "predict_proba"])],
-        "random_state": ["random_state"],
-    }
-
-    def __init__(self, domain_classifier=None, random_state=None):
-        self.domain_classifier = domain_classifier
-        self.random_state = random_state
-        super().__init__()
-
     def _score(self, estimator, X, y, rows):
         name = type(self).__name__
         source = _labelled_source_rows(rows, y, name)
@@ -339,7 +343,7 @@ class ImportanceWeightedScorer(_DomainScorer):
         return np.average(correct, weights=weights)
 
 
-class DeepEmbeddedValidationScorer(_DomainScorer):
+class DeepEmbeddedValidationScorer(_DensityRatioScorer):
     """Deep embedded validation: importance-weighted source loss on the adapted features.
 
     You, Wang, Long and Jordan (2019) weight the source rows' loss by the density ratio
@@ -387,16 +391,6 @@ class DeepEmbeddedValidationScorer(_DomainScorer):
     ...      sample_domain=sample_domain))
     True
     """
-
-    _parameter_constraints: dict = {
-        "domain_classifier": [None, HasMethods(["fit", "predict_proba"])],
-        "random_state": ["random_state"],
-    }
-
-    def __init__(self, domain_classifier=None, random_state=None):
-        self.domain_classifier = domain_classifier
-        self.random_state = random_state
-        super().__init__()
 
     def _score(self, estimator, X, y, rows):
         name = type(self).__name__
@@ -471,9 +465,6 @@ class PredictionEntropyScorer(_DomainScorer):
     >>> float(PredictionEntropyScorer()(clf, X, y, sample_domain=sample_domain)) < 0
     True
     """
-
-    def __init__(self):
-        super().__init__()
 
     def _score(self, estimator, X, y, rows):
         name = type(self).__name__
@@ -581,9 +572,6 @@ class ReverseValidationScorer(_DomainScorer):
     0.99
     """
 
-    def __init__(self):
-        super().__init__()
-
     def _score(self, estimator, X, y, rows):
         name = type(self).__name__
         source = _labelled_source_rows(rows, y, name)
@@ -639,9 +627,6 @@ class TargetAccuracyScorer(_DomainScorer):
     >>> TargetAccuracyScorer()(clf, X, y, sample_domain=sample_domain)
     0.5
     """
-
-    def __init__(self):
-        super().__init__()
 
     def _score(self, estimator, X, y, rows):
         if y is None:
