@@ -162,7 +162,9 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Fitted transformer.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
-        is_source = _source_rows(X.shape[0], _labels(y), sample_domain)
+        return self._fit(X, domain_rows(_labels(y), sample_domain, X.shape[0]).is_source)
+
+    def _fit(self, X, is_source):
         n_features = X.shape[1]
         self.source_mean_ = _mean(X[is_source], n_features)
         self.target_mean_ = _mean(X[~is_source], n_features)
@@ -205,6 +207,7 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X[is_source] = self._map_source(X[is_source])
         return X
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None, *, sample_domain=None):
         """Fit, then map the source rows of ``X`` onto the target; target rows pass unchanged.
 
@@ -233,9 +236,9 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             (a plain classifier). :func:`~sktransfer.pipeline.make_da_pipeline` builds one
             whose final classifier trains on the labelled rows only.
         """
-        self.fit(X, y, sample_domain=sample_domain)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False, copy=True)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], copy=True)
         rows = domain_rows(_labels(y), sample_domain, X.shape[0])
+        self._fit(X, rows.is_source)
         n_unlabelled = np.count_nonzero(~rows.labelled)
         if n_unlabelled and pipeline_learns_unlabelled_rows():
             warnings.warn(
@@ -263,11 +266,6 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 def _labels(y):
     # A column of labels is taken as the labels, as scikit-learn's classifiers take it.
     return None if y is None else column_or_1d(y)
-
-
-def _source_rows(n_samples, y, sample_domain):
-    """Source rows from ``sample_domain`` or ``y == -1``; all rows when neither is given."""
-    return domain_rows(y, sample_domain, n_samples).is_source
 
 
 def _mean(X, n_features):
