@@ -158,14 +158,22 @@ def test_lwf_records_the_source_outputs_once_on_the_cached_path(pretrained):
     assert not any(p.requires_grad for p in module.source.parameters())
 
 
-def test_lwf_cached_and_whole_network_paths_agree(pretrained):
-    params = {"backbone": pretrained, "freeze_depth": 1, "regularization": "lwf"}
+# bfloat16 (the "auto" precision on CUDA) runs the cached frozen prefix in 8-bit mantissas:
+# the paths then agree to about 2e-3 (measured on the CPU with precision="bfloat16").
+@pytest.mark.parametrize("precision, atol", [("float32", 1e-6), ("bfloat16", 1e-2)])
+def test_lwf_cached_and_whole_network_paths_agree(pretrained, precision, atol):
+    params = {
+        "backbone": pretrained,
+        "freeze_depth": 1,
+        "regularization": "lwf",
+        "precision": precision,
+    }
     cached = _toy_cnn(**params).fit(IMAGES[:96], LABELS[:96])
     whole = _toy_cnn(**params)
     whole._cache_frozen_prefix = False
     whole.fit(IMAGES[:96], LABELS[:96])
     np.testing.assert_allclose(
-        cached.predict_proba(IMAGES[96:160]), whole.predict_proba(IMAGES[96:160]), atol=1e-6
+        cached.predict_proba(IMAGES[96:160]), whole.predict_proba(IMAGES[96:160]), atol=atol
     )
 
 

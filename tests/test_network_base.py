@@ -22,6 +22,7 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
 from skorch.dataset import Dataset, ValidSplit
 from torch import nn
+from torchvision.transforms.v2 import RandomHorizontalFlip
 
 from sktransfer.backbones._toy import toy_cnn
 from sktransfer.domain_adaptation import DANNClassifier
@@ -383,7 +384,8 @@ _FINE_TUNE_VARIANTS = {
     "lwf": {"regularization": "lwf", "freeze_depth": 1},
     "head-first": {"head_epochs": 1},
     "reinit": {"reinit_layers": ["block3"]},
-    "augment": {"augment": lambda image: image.flip(-1)},
+    # A picklable transform: a lambda cannot be pickled, on any device.
+    "augment": {"augment": RandomHorizontalFlip(p=1.0)},
 }
 
 _LOAD_ON_CPU = """
@@ -396,12 +398,12 @@ np.save(sys.argv[3], getattr(estimator.set_params(device="cpu"), method)(images)
 """
 
 
-def _gpu_fitted():
-    yield "CNNCodeExtractor", _extractor(device="cuda").fit(IMAGES)
+def _fitted_on(device):
+    yield "CNNCodeExtractor", _extractor(device=device).fit(IMAGES)
     for variant, params in _FINE_TUNE_VARIANTS.items():
-        yield f"FineTune-{variant}", _fine_tune(device="cuda", **params).fit(IMAGES, LABELS)
+        yield f"FineTune-{variant}", _fine_tune(device=device, **params).fit(IMAGES, LABELS)
     name = "DANNClassifier"
-    yield name, _dann(device="cuda").fit(*CASES[name][1], **CASES[name][2])
+    yield name, _dann(device=device).fit(*CASES[name][1], **CASES[name][2])
 
 
 @pytest.mark.gpu
@@ -410,7 +412,7 @@ def test_models_fitted_on_a_gpu_load_and_predict_in_a_cpu_only_process(tmp_path)
     images = tmp_path / "images.npy"
     np.save(images, IMAGES)
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
-    for name, estimator in _gpu_fitted():
+    for name, estimator in _fitted_on("cuda"):
         model, out = tmp_path / f"{name}.joblib", tmp_path / f"{name}.npy"
         joblib.dump(estimator, model)
         subprocess.run(
@@ -423,10 +425,14 @@ def test_models_fitted_on_a_gpu_load_and_predict_in_a_cpu_only_process(tmp_path)
         np.testing.assert_allclose(np.load(out), on_gpu, atol=0.05, err_msg=name)
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
-def test_gpu_fitted_models_round_trip_in_process():
-    for name, estimator in _gpu_fitted():
+_ON_THE_GPU = pytest.param(
+    "cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")]
+)
+
+
+@pytest.mark.parametrize("device", ["cpu", _ON_THE_GPU])
+def test_every_fitted_network_round_trips_in_process(device):
+    for name, estimator in _fitted_on(device):
         loaded = pickle.loads(pickle.dumps(estimator))
         with warnings.catch_warnings():
             warnings.simplefilter("error")
