@@ -200,10 +200,11 @@ class NetworkEstimator(BaseEstimator):
             )
         return InputSpec(**{**spec.__dict__, "fit_size": sizes.pop()})
 
-    @staticmethod
-    def _check_images(X, backbone, vectors):
+    def _check_images(self, X, backbone, vectors):
         check_input_kind(backbone, vectors)
-        return None if vectors else check_images(X, channels=backbone.in_channels)
+        if vectors:
+            return None
+        return check_images(X, channels=backbone.in_channels, num_workers=self.num_workers)
 
     # -- post-fit checks --------------------------------------------------------------------
 
@@ -222,7 +223,7 @@ class NetworkEstimator(BaseEstimator):
                 "(n, C, H, W) or (n, H, W, C), a 3-D array of grayscale images, file paths or "
                 "PIL images."
             )
-        images = check_images(X, channels=spec.channels)
+        images = check_images(X, channels=spec.channels, num_workers=self.num_workers)
         if spec.resizes:
             return images
         sizes = set(images.sizes())
@@ -321,6 +322,16 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
 
     def _optimizer(self):
         return OPTIMIZERS.get(self.optimizer, self.optimizer)
+
+    def _optimizer_kwargs(self, device):
+        """skorch ``optimizer__`` arguments: torch's fused step for a named optimizer on CUDA.
+
+        Small networks train in many short steps, where kernel launches, not arithmetic, set
+        the pace; the fused step is one launch per parameter group.
+        """
+        if isinstance(self.optimizer, str) and torch.device(device).type == "cuda":
+            return {"optimizer__fused": True}
+        return {}
 
     def _user_callbacks(self):
         """``callbacks`` checked before training: skorch callbacks or ``(name, callback)``."""

@@ -405,3 +405,24 @@ def test_16_bit_colour_png_keeps_its_depth(tmp_path, n_channels):
     (gray,) = check_images([path], channels=1).batches(1)
     luma = torch.tensor([19595, 38470, 7471]) / 65536
     torch.testing.assert_close(gray[0, 0], torch.einsum("c,chw->hw", luma, rgb))
+
+
+def test_headers_read_by_workers_match_and_name_the_first_bad_file(tmp_path, monkeypatch):
+    # Small chunks, so that the workers share the files.
+    monkeypatch.setattr(_images, "_HEADER_CHUNK", 2)
+    paths = _save(NHWC, tmp_path, ".png") + _save(NHWC, tmp_path, ".jpg")
+    serial = check_images(paths)
+    parallel = check_images(paths, num_workers=2)
+    assert parallel._file_headers() == serial._file_headers()
+    torch.testing.assert_close(_read_all(parallel), _read_all(serial))
+
+    _truncate(paths[7], 20)
+    paths[3].unlink()
+    with pytest.raises(FileNotFoundError, match=r"3\.png.*does not exist"):
+        check_images(paths, num_workers=2)
+    (tmp_path / "spare").mkdir()
+    _save(NHWC[3:4], tmp_path / "spare", ".png")[0].rename(paths[3])
+    with pytest.raises(ValueError, match=r"2\.jpg.*truncated") as raised:
+        check_images(paths, num_workers=2)
+    # The error is the worker's own, not DataLoader's wrapper around it.
+    assert not str(raised.value).startswith("Caught")

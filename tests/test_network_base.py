@@ -388,13 +388,15 @@ _FINE_TUNE_VARIANTS = {
     "augment": {"augment": RandomHorizontalFlip(p=1.0)},
 }
 
+# One process for every model: importing torch dominates a process's start.
 _LOAD_ON_CPU = """
 import sys, joblib, numpy as np, torch
 assert not torch.cuda.is_available()
-estimator = joblib.load(sys.argv[1])
-images = np.load(sys.argv[2])
-method = "transform" if hasattr(estimator, "layer_name_") else "predict_proba"
-np.save(sys.argv[3], getattr(estimator.set_params(device="cpu"), method)(images))
+images = np.load(sys.argv[1])
+for model in sys.argv[2:]:
+    estimator = joblib.load(model)
+    method = "transform" if hasattr(estimator, "layer_name_") else "predict_proba"
+    np.save(model + ".npy", getattr(estimator.set_params(device="cpu"), method)(images))
 """
 
 
@@ -411,18 +413,20 @@ def _fitted_on(device):
 def test_models_fitted_on_a_gpu_load_and_predict_in_a_cpu_only_process(tmp_path):
     images = tmp_path / "images.npy"
     np.save(images, IMAGES)
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    on_gpu = {}
     for name, estimator in _fitted_on("cuda"):
-        model, out = tmp_path / f"{name}.joblib", tmp_path / f"{name}.npy"
-        joblib.dump(estimator, model)
-        subprocess.run(
-            [sys.executable, "-c", _LOAD_ON_CPU, str(model), str(images), str(out)],
-            check=True,
-            env=env,
-        )
-        on_gpu = _outputs(estimator, IMAGES)
+        joblib.dump(estimator, tmp_path / f"{name}.joblib")
+        on_gpu[name] = _outputs(estimator, IMAGES)
+    models = [str(tmp_path / f"{name}.joblib") for name in on_gpu]
+    subprocess.run(
+        [sys.executable, "-c", _LOAD_ON_CPU, str(images), *models],
+        check=True,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+    )
+    for name, outputs in on_gpu.items():
         # bfloat16 autocast on the GPU, float32 on the CPU.
-        np.testing.assert_allclose(np.load(out), on_gpu, atol=0.05, err_msg=name)
+        on_cpu = np.load(tmp_path / f"{name}.joblib.npy")
+        np.testing.assert_allclose(on_cpu, outputs, atol=0.05, err_msg=name)
 
 
 _ON_THE_GPU = pytest.param(

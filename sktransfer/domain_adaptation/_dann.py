@@ -325,7 +325,9 @@ class DANNClassifier(
         if self.verbose > 1:
             callbacks.append(("progress_bar", ProgressBar(batches_per_epoch=steps_per_epoch)))
         optimizer = self._optimizer()
-        extra = {"optimizer__momentum": 0.9} if self.optimizer == "sgd" else {}
+        extra = self._optimizer_kwargs(device)
+        if self.optimizer == "sgd":
+            extra["optimizer__momentum"] = 0.9
         return _DANNNet(
             module=network,
             criterion=DANNLoss,

@@ -423,10 +423,10 @@ class FineTuneClassifier(TrainedNetworkClassifier):
 
     def _build_net(self, module, plan, n_classes, device, callbacks):
         optimizer = self._optimizer()
-        decay = {}
+        extra = self._optimizer_kwargs(device)
         if self.regularization == "l2sp" and isinstance(self.optimizer, str):
             # L2-SP replaces weight decay: AdamW's default decay pulls weights towards zero.
-            decay = {"optimizer__weight_decay": 0.0}
+            extra["optimizer__weight_decay"] = 0.0
         return RegularizedNet(
             module=module,
             criterion=nn.CrossEntropyLoss,
@@ -442,7 +442,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
             classes=np.arange(n_classes),
             device=device,
             verbose=self.verbose,
-            **decay,
+            **extra,
         )
 
     def _schedule(self, plan):

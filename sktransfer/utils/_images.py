@@ -181,7 +181,7 @@ class ImageSet:
         return self._headers
 
 
-def check_images(X, *, channels=3, input_name="X"):
+def check_images(X, *, channels=3, input_name="X", num_workers=0):
     """Validate images and return an :class:`ImageSet`, before any heavy compute.
 
     Parameters
@@ -196,6 +196,9 @@ def check_images(X, *, channels=3, input_name="X"):
         Channels the network expects.
     input_name : str, default="X"
         Name used in error messages.
+    num_workers : int, default=0
+        Worker processes that read the headers of files (0: read them in this process). Many
+        files are checked in parallel, in the order given: the first bad file is the one named.
 
     Returns
     -------
@@ -221,7 +224,7 @@ def check_images(X, *, channels=3, input_name="X"):
     if len(X) == 0:
         raise ValueError(f"{input_name} is empty: at least one image is needed.")
     if all(isinstance(item, (str, os.PathLike)) for item in X):
-        paths, headers = _check_paths(X, input_name)
+        paths, headers = _check_paths(X, input_name, num_workers)
         return ImageSet("paths", paths, channels, headers=headers)
     if all(isinstance(item, Image.Image) for item in X):
         return ImageSet("pil", _check_pil_images(X, channels, input_name), channels)
@@ -306,16 +309,61 @@ class _FileHeader(NamedTuple):
     torchvision: bool
 
 
-def _check_paths(paths, input_name):
+# Files per worker task when headers are read in parallel: below two chunks, starting the
+# workers costs more than it saves.
+_HEADER_CHUNK = 256
+
+
+def _check_paths(paths, input_name, num_workers=0):
     paths = [Path(path) for path in paths]
+    if num_workers == 0 or len(paths) < 2 * _HEADER_CHUNK:
+        chunks = [_HeaderChunks(paths, input_name, len(paths))[0]]
+    else:
+        chunks = DataLoader(
+            _HeaderChunks(paths, input_name, _HEADER_CHUNK),
+            batch_size=None,
+            collate_fn=_unchanged,
+            num_workers=num_workers,
+            generator=torch.Generator(),
+        )
     headers = []
-    for path in paths:
+    # Chunks arrive in order, so the first bad file raised is the first in the input.
+    for chunk, error in chunks:
+        if error is not None:
+            raise error
+        headers.extend(chunk)
+    return paths, headers
+
+
+class _HeaderChunks(Dataset):
+    """The headers of ``chunk`` files per item, and the ValueError of its first bad file.
+
+    The error is returned, not raised, so that a worker process hands it back unwrapped.
+    """
+
+    def __init__(self, paths, input_name, chunk):
+        self.paths = paths
+        self.input_name = input_name
+        self.chunk = max(chunk, 1)
+
+    def __len__(self):
+        return -(-len(self.paths) // self.chunk)
+
+    def __getitem__(self, index):
+        headers = []
+        for path in self.paths[index * self.chunk : (index + 1) * self.chunk]:
+            try:
+                headers.append(self._header(path))
+            except ValueError as error:
+                return headers, error
+        return headers, None
+
+    def _header(self, path):
         if not path.is_file():
             raise ImageFileNotFoundError(
-                f"Image file {str(path)!r} in {input_name} does not exist."
+                f"Image file {str(path)!r} in {self.input_name} does not exist."
             )
-        headers.append(_read_header(path, input_name))
-    return paths, headers
+        return _read_header(path, self.input_name)
 
 
 def _read_header(path, input_name="X"):
