@@ -26,6 +26,7 @@ from torchvision.transforms.v2 import RandomHorizontalFlip
 
 from sktransfer.backbones._toy import toy_cnn
 from sktransfer.domain_adaptation import DANNClassifier
+from sktransfer.domain_adaptation._dann_network import DomainRows, PairedBatches
 from sktransfer.feature_extraction import CNNCodeExtractor
 from sktransfer.fine_tuning import FineTuneClassifier
 from sktransfer.utils._skorch import InMemoryBatches, OneSyncPerEpoch
@@ -488,6 +489,46 @@ def test_in_memory_batches_cover_every_row_once_per_epoch():
         assert batch["x"][:, 0].long().tolist() == batch["w"].tolist() == y.tolist()
     subset = torch.utils.data.Subset(dataset, [1, 3, 5])
     assert np.concatenate([y for _, y in InMemoryBatches(subset, 2)]).tolist() == [1, 3, 5]
+
+
+def _count_copies_to(monkeypatch, device):
+    """Count the tensors copied to ``device`` (``meta`` stands in for a GPU here)."""
+    copies = []
+    to = torch.Tensor.to
+
+    def counted(tensor, *args, **kwargs):
+        moved = to(tensor, *args, **kwargs)
+        if moved.device.type == device and tensor.device.type != device:
+            copies.append(tensor.shape)
+        return moved
+
+    monkeypatch.setattr(torch.Tensor, "to", counted)
+    return copies
+
+
+def test_in_memory_batches_copy_the_order_to_the_device_once_per_epoch(monkeypatch):
+    # A copy from pageable host memory at each step makes each step wait for the last one.
+    dataset = Dataset(torch.zeros(10, 3, device="meta"), torch.zeros(10, device="meta"))
+    copies = _count_copies_to(monkeypatch, "meta")
+    batches = list(InMemoryBatches(dataset, batch_size=4, shuffle=True))
+    assert [len(y) for _, y in batches] == [4, 4, 2]
+    assert copies == [(10,)]
+
+
+def test_dann_batches_copy_the_order_to_the_device_once_per_epoch(monkeypatch):
+    is_target = torch.tensor([False] * 10 + [True] * 6)
+    rows = DomainRows(
+        torch.zeros(16, 3, device="meta"),
+        torch.zeros(16, device="meta"),
+        is_target,
+        source_seed=0,
+        target_seed=1,
+    )
+    copies = _count_copies_to(monkeypatch, "meta")
+    batches = list(PairedBatches(rows, batch_size=4))
+    assert [batch["is_target"].tolist().count(False) for batch, _ in batches] == [4, 4, 2]
+    assert [len(y) for _, y in batches] == [8, 8, 4]
+    assert copies == [(10,), (12,)]  # the source order, and two passes over the target rows
 
 
 def test_verbose_shows_progress_for_transform_only(capsys):

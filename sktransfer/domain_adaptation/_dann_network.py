@@ -157,11 +157,15 @@ class PairedBatches:
         n_source = len(data.source_rows)
         source = data.source_rows[torch.randperm(n_source, generator=data.source_generator)]
         target = self._target_stream(n_source)
+        if target is None:
+            target = source[:0]
+        # The epoch's order reaches the device in one copy: a copy from pageable host memory
+        # at every step would make each step wait for the previous one to finish on the GPU.
+        source_on, target_on = source.to(data.x.device), target.to(data.x.device)
         for start in range(0, n_source, self.batch_size):
-            rows = source[start : start + self.batch_size]
-            paired = rows[:0] if target is None else target[start : start + len(rows)]
-            both = torch.cat([rows, paired])
-            on_device = both.to(data.x.device, non_blocking=True)
+            stop = min(start + self.batch_size, n_source)
+            both = torch.cat([source[start:stop], target[start:stop]])
+            on_device = torch.cat([source_on[start:stop], target_on[start:stop]])
             yield {"x": data.x[on_device], "is_target": data.is_target[both]}, data.y[on_device]
 
     def _target_stream(self, n_rows):

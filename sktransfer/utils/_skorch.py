@@ -48,19 +48,37 @@ class InMemoryBatches:
         order = torch.randperm(n_rows) if self.shuffle else torch.arange(n_rows)
         if rows is not None:
             order = rows[order]
+        order = _Order(order)
         for start in range(0, n_rows, self.batch_size):
-            batch = order[start : start + self.batch_size]
-            yield _take(data.X, batch), _take(data.y, batch)
+            batch = slice(start, start + self.batch_size)
+            yield _take(data.X, order, batch), _take(data.y, order, batch)
 
 
-def _take(data, rows):
+class _Order:
+    """An epoch's row order, copied once to each device that holds data.
+
+    A copy from pageable host memory at every step would make each step wait for the
+    previous one to finish on the GPU.
+    """
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.copies = {}
+
+    def on(self, device):
+        if device not in self.copies:
+            self.copies[device] = self.rows.to(device)
+        return self.copies[device]
+
+
+def _take(data, order, batch):
     if data is None:
         return None
     if isinstance(data, dict):
-        return {key: _take(value, rows) for key, value in data.items()}
+        return {key: _take(value, order, batch) for key, value in data.items()}
     if torch.is_tensor(data):
-        return data[rows.to(data.device)]
-    return np.asarray(data)[rows.numpy()]
+        return data[order.on(data.device)[batch]]
+    return np.asarray(data)[order.rows[batch].numpy()]
 
 
 class OneSyncPerEpoch:
