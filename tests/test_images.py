@@ -9,6 +9,7 @@ import torch
 from PIL import Image, ImageFile
 
 from sktransfer.backbones import Preprocessing
+from sktransfer.feature_extraction import CNNCodeExtractor
 from sktransfer.utils import _images, check_images
 from sktransfer.utils._images import Preprocessor
 
@@ -407,22 +408,38 @@ def test_16_bit_colour_png_keeps_its_depth(tmp_path, n_channels):
     torch.testing.assert_close(gray[0, 0], torch.einsum("c,chw->hw", luma, rgb))
 
 
-def test_headers_read_by_workers_match_and_name_the_first_bad_file(tmp_path, monkeypatch):
-    # Small chunks, so that the workers share the files.
-    monkeypatch.setattr(_images, "_HEADER_CHUNK", 2)
+def test_with_workers_files_are_checked_before_the_first_batch_in_order(tmp_path):
     paths = _save(NHWC, tmp_path, ".png") + _save(NHWC, tmp_path, ".jpg")
     serial = check_images(paths)
-    parallel = check_images(paths, num_workers=2)
-    assert parallel._file_headers() == serial._file_headers()
-    torch.testing.assert_close(_read_all(parallel), _read_all(serial))
+    deferred = check_images(paths, num_workers=2)
+    batches = [batch for batch in deferred.loader(3, num_workers=2)]
+    torch.testing.assert_close(torch.cat(batches), torch.cat(list(serial.loader(3))))
+    assert deferred._file_headers() == serial._file_headers()
 
     _truncate(paths[7], 20)
     paths[3].unlink()
-    with pytest.raises(FileNotFoundError, match=r"3\.png.*does not exist"):
-        check_images(paths, num_workers=2)
+    deferred = check_images(paths, num_workers=2)  # nothing is read yet
+    with pytest.raises(FileNotFoundError, match=r"3\.png.*in X does not exist"):
+        next(iter(deferred.loader(3, num_workers=2)))
     (tmp_path / "spare").mkdir()
     _save(NHWC[3:4], tmp_path / "spare", ".png")[0].rename(paths[3])
-    with pytest.raises(ValueError, match=r"2\.jpg.*truncated") as raised:
-        check_images(paths, num_workers=2)
-    # The error is the worker's own, not DataLoader's wrapper around it.
-    assert not str(raised.value).startswith("Caught")
+    loader = check_images(paths, num_workers=2).loader(3, num_workers=2)
+    with pytest.raises(ValueError, match=r"2\.jpg.*truncated"):
+        next(iter(loader))
+
+
+def test_an_extractor_with_workers_names_a_bad_file_before_any_batch(tmp_path):
+    paths = _save(NHWC, tmp_path, ".jpg")
+    params = {"num_workers": 2, "batch_size": 1, "device": "cpu"}
+    extractor = CNNCodeExtractor("toy_cnn", **params).fit(paths)
+    ran = []
+    block1 = extractor.backbone_.model.block1
+    block1.register_forward_hook(lambda module, args, output: ran.append(len(output)))
+    extractor.transform(paths)
+    assert ran == [1] * len(paths)  # the hook sees every batch
+
+    ran.clear()
+    _truncate(paths[-1], 20)
+    with pytest.raises(ValueError, match=r"4\.jpg.*truncated"):
+        extractor.transform(paths)
+    assert not ran

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from sklearn.utils.validation import validate_data
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
@@ -54,15 +54,19 @@ class ImageSet:
     channels : int
         Channels the network expects.
     headers : list, default=None
-        For file paths: each file's format, mode and size, read when the paths were checked.
+        For file paths: each file's format, mode and size, read when the paths were checked;
+        None to read them when first needed.
+    input_name : str, default="X"
+        Name used in error messages.
     """
 
-    def __init__(self, kind, data, channels, *, headers=None):
+    def __init__(self, kind, data, channels, *, headers=None, input_name="X"):
         self.kind = kind
         self.data = data
         self.channels = channels
         # Per file: format, mode and size read from its header when the paths were checked.
         self._headers = headers
+        self._input_name = input_name
 
     def __len__(self):
         return len(self.data)
@@ -83,7 +87,13 @@ class ImageSet:
         if self.kind == "array":
             return ImageSet(self.kind, self.data[indices], self.channels)
         headers = None if self._headers is None else [self._headers[i] for i in indices]
-        return ImageSet(self.kind, [self.data[i] for i in indices], self.channels, headers=headers)
+        return ImageSet(
+            self.kind,
+            [self.data[i] for i in indices],
+            self.channels,
+            headers=headers,
+            input_name=self._input_name,
+        )
 
     def sizes(self):
         """The ``(height, width)`` of each image, known without decoding any file.
@@ -114,11 +124,12 @@ class ImageSet:
 
         Returns
         -------
-        torch.utils.data.DataLoader
+        torch.utils.data.DataLoader or iterable
             Yields a ``(n, C, H, W)`` tensor when the images of a batch share their shape, a
             list of ``(C, H, W)`` tensors otherwise. Tensors are uint8 (0-255), or float32
             (0-1) for float input and images deeper than 8 bits. Iterating it leaves torch's
-            global random state untouched.
+            global random state untouched. Files not yet checked (see :func:`check_images`)
+            are checked when iteration starts, while the workers decode the first batches.
         """
         common = {
             "shuffle": False,
@@ -133,18 +144,18 @@ class ImageSet:
                 collate_fn=_unchanged,
                 **common,
             )
-        if self.kind == "paths":
-            dataset = _DecodedImages(self.data, self.channels, self._file_headers())
-        else:
-            dataset = _DecodedImages(self.data, self.channels)
-        return DataLoader(
-            dataset,
+        unchecked = self.kind == "paths" and self._headers is None and num_workers > 0
+        if self.kind == "paths" and not unchecked:
+            self._file_headers()
+        loader = DataLoader(
+            _DecodedImages(self.data, self.channels, self.kind == "paths", self._headers),
             batch_size=batch_size,
             collate_fn=_collate,
             num_workers=num_workers,
             persistent_workers=False,
             **common,
         )
+        return _CheckedWhileDecoding(loader, self._file_headers) if unchecked else loader
 
     def batches(self, batch_size):
         """The batches of :meth:`loader` without worker processes.
@@ -177,7 +188,7 @@ class ImageSet:
 
     def _file_headers(self):
         if self._headers is None:
-            self._headers = [_read_header(path) for path in self.data]
+            self._headers = _read_headers(self.data, self._input_name)
         return self._headers
 
 
@@ -197,8 +208,10 @@ def check_images(X, *, channels=3, input_name="X", num_workers=0):
     input_name : str, default="X"
         Name used in error messages.
     num_workers : int, default=0
-        Worker processes that read the headers of files (0: read them in this process). Many
-        files are checked in parallel, in the order given: the first bad file is the one named.
+        Worker processes that will decode the files. With workers, files are checked when
+        :meth:`ImageSet.loader` first runs, in this process while the workers start decoding,
+        and still before the loader hands out its first batch; with none, they are checked
+        here. Either way the first missing or bad file in order is the one named.
 
     Returns
     -------
@@ -225,7 +238,7 @@ def check_images(X, *, channels=3, input_name="X", num_workers=0):
         raise ValueError(f"{input_name} is empty: at least one image is needed.")
     if all(isinstance(item, (str, os.PathLike)) for item in X):
         paths, headers = _check_paths(X, input_name, num_workers)
-        return ImageSet("paths", paths, channels, headers=headers)
+        return ImageSet("paths", paths, channels, headers=headers, input_name=input_name)
     if all(isinstance(item, Image.Image) for item in X):
         return ImageSet("pil", _check_pil_images(X, channels, input_name), channels)
     try:
@@ -309,61 +322,24 @@ class _FileHeader(NamedTuple):
     torchvision: bool
 
 
-# Files per worker task when headers are read in parallel: below two chunks, starting the
-# workers costs more than it saves.
-_HEADER_CHUNK = 256
-
-
 def _check_paths(paths, input_name, num_workers=0):
     paths = [Path(path) for path in paths]
-    if num_workers == 0 or len(paths) < 2 * _HEADER_CHUNK:
-        chunks = [_HeaderChunks(paths, input_name, len(paths))[0]]
-    else:
-        chunks = DataLoader(
-            _HeaderChunks(paths, input_name, _HEADER_CHUNK),
-            batch_size=None,
-            collate_fn=_unchanged,
-            num_workers=num_workers,
-            generator=torch.Generator(),
-        )
+    if num_workers > 0:
+        # Checked by ImageSet.loader in this process while its workers start decoding.
+        return paths, None
+    return paths, _read_headers(paths, input_name)
+
+
+def _read_headers(paths, input_name):
+    """Every file's header, in order: the first missing or bad file raises, named."""
     headers = []
-    # Chunks arrive in order, so the first bad file raised is the first in the input.
-    for chunk, error in chunks:
-        if error is not None:
-            raise error
-        headers.extend(chunk)
-    return paths, headers
-
-
-class _HeaderChunks(Dataset):
-    """The headers of ``chunk`` files per item, and the ValueError of its first bad file.
-
-    The error is returned, not raised, so that a worker process hands it back unwrapped.
-    """
-
-    def __init__(self, paths, input_name, chunk):
-        self.paths = paths
-        self.input_name = input_name
-        self.chunk = max(chunk, 1)
-
-    def __len__(self):
-        return -(-len(self.paths) // self.chunk)
-
-    def __getitem__(self, index):
-        headers = []
-        for path in self.paths[index * self.chunk : (index + 1) * self.chunk]:
-            try:
-                headers.append(self._header(path))
-            except ValueError as error:
-                return headers, error
-        return headers, None
-
-    def _header(self, path):
+    for path in paths:
         if not path.is_file():
             raise ImageFileNotFoundError(
-                f"Image file {str(path)!r} in {self.input_name} does not exist."
+                f"Image file {str(path)!r} in {input_name} does not exist."
             )
-        return _read_header(path, self.input_name)
+        headers.append(_read_header(path, input_name))
+    return headers
 
 
 def _read_header(path, input_name="X"):
@@ -512,19 +488,24 @@ def _deep_pil_to_tensor(image):
 
 
 class _DecodedImages(Dataset):
-    """Files or PIL images, each decoded to a ``(C, H, W)`` tensor when it is asked for."""
+    """Files or PIL images, each decoded to a ``(C, H, W)`` tensor when it is asked for.
 
-    def __init__(self, items, channels, headers=None):
+    A file whose header was not read yet has it read here, in the worker that decodes it.
+    """
+
+    def __init__(self, items, channels, files, headers=None):
         self.items = items
         self.channels = channels
+        self.files = files
         self.headers = headers
 
     def __len__(self):
         return len(self.items)
 
     def __getitem__(self, index):
-        if self.headers is not None:
-            return _decode_file(self.items[index], self.channels, self.headers[index])
+        if self.files:
+            header = None if self.headers is None else self.headers[index]
+            return _decode_file(self.items[index], self.channels, header)
         try:
             return _pil_to_tensor(self.items[index], self.channels)
         except Exception as exc:
@@ -560,7 +541,27 @@ def _collate(images):
         return list(images)
     if len({image.dtype for image in images}) > 1:
         images = [_to_float(image) for image in images]
-    return torch.stack(images)
+    # torch's own collation stacks into shared memory inside a worker process, which saves
+    # a copy of every batch on its way back to the calling process.
+    return default_collate(images)
+
+
+class _CheckedWhileDecoding:
+    """A loader over files not yet checked: iterating it starts the workers on the first
+    batches, checks every file here meanwhile, and only then hands batches out, so a bad file
+    is still named before any batch is used."""
+
+    def __init__(self, loader, check):
+        self.loader = loader
+        self.check = check
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        batches = iter(self.loader)
+        self.check()
+        yield from batches
 
 
 def _unchanged(batch):
