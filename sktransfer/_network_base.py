@@ -55,6 +55,11 @@ SHARED_PARAMETERS = {
     "precision": """precision : {"auto", "float32", "bfloat16"}, default="auto"
         Numeric precision of the forward passes that need no gradient (codes, frozen layers,
         predictions): ``"auto"`` is bfloat16 autocast on CUDA and float32 elsewhere.""",
+    # Fitted attributes, documented under "Attributes".
+    "input_attributes": """n_features_in_ : int
+        Number of features of 2-D input, when the network takes vectors.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the input features, when the network takes vectors given as a DataFrame.""",
     "num_workers": """num_workers : int, default=0
         Worker processes of the ``DataLoader`` that decodes image files; ``0`` decodes in the
         calling process. Arrays already in memory are sliced, not decoded.""",
@@ -82,7 +87,7 @@ def fill_doc(cls):
         newline_indent, name = match.group(1), match.group(2)
         first, *rest = SHARED_PARAMETERS[name].split("\n")
         # Entries are written for a class docstring (names at 4 spaces, text at 8): re-indent.
-        return newline_indent + first + "".join(newline_indent + "    " + line[8:] for line in rest)
+        return newline_indent + first + "".join(newline_indent + line[4:] for line in rest)
 
     for owner in [cls, *(v for v in vars(cls).values() if callable(v) and v.__doc__)]:
         if owner.__doc__:

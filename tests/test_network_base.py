@@ -536,3 +536,18 @@ def test_verbose_shows_progress_for_transform_only(capsys):
     assert "batch" not in capsys.readouterr().err  # fit encodes one image, silently
     extractor.transform(IMAGES)
     assert "3/3" in capsys.readouterr().err
+
+
+# --- shared documentation ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [CNNCodeExtractor, FineTuneClassifier, DANNClassifier])
+def test_shared_docs_fill_whole_entries(cls):
+    from numpydoc.docscrape import ClassDoc
+
+    doc = ClassDoc(cls)
+    parameters = {entry.name for entry in doc["Parameters"]}
+    assert {"device", "precision", "num_workers", "random_state"} <= parameters
+    attributes = {entry.name for entry in doc["Attributes"]}
+    assert {"n_features_in_", "feature_names_in_"} <= attributes
+    assert "%(" not in cls.__doc__ + cls.fit.__doc__

@@ -123,10 +123,7 @@ class DANNClassifier(
         (the gradient reversal layer) and ``domain_head``.
     n_features_out_ : int
         Width of the learned features that :meth:`transform` returns.
-    n_features_in_ : int
-        Number of features of 2-D input.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the input features, for 2-D input given as a DataFrame.
+    %(input_attributes)s
 
     See Also
     --------

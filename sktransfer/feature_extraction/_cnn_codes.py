@@ -78,10 +78,7 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Networ
         change its weights in place.
     layer_name_ : str
         Name of the layer the codes come from.
-    n_features_in_ : int
-        Number of features of 2-D input, for vector backbones only.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the input features, for vector backbones given a DataFrame.
+    %(input_attributes)s
 
     See Also
     --------

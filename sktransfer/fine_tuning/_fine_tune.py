@@ -153,10 +153,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
     frozen_layers_ : list of str
         Names of the frozen layers: the ``freeze_depth`` prefix, then the other
         ``freeze_layers``.
-    n_features_in_ : int
-        Number of features of 2-D input, for vector backbones only.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the input features, for vector backbones given a DataFrame.
+    %(input_attributes)s
 
     See Also
     --------
