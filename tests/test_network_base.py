@@ -29,7 +29,7 @@ from sktransfer.domain_adaptation import DANNClassifier
 from sktransfer.domain_adaptation._dann_network import DomainRows, PairedBatches
 from sktransfer.feature_extraction import CNNCodeExtractor
 from sktransfer.fine_tuning import FineTuneClassifier
-from sktransfer.utils._skorch import InMemoryBatches, OneSyncPerEpoch
+from sktransfer.utils._skorch import InMemoryBatches, ModeSetOnChange, OneSyncPerEpoch
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, size=(24, 32, 32, 3), dtype=np.uint8)
@@ -489,6 +489,33 @@ def test_in_memory_batches_cover_every_row_once_per_epoch():
         assert batch["x"][:, 0].long().tolist() == batch["w"].tolist() == y.tolist()
     subset = torch.utils.data.Subset(dataset, [1, 3, 5])
     assert np.concatenate([y for _, y in InMemoryBatches(subset, 2)]).tolist() == [1, 3, 5]
+
+
+class _CountedModes(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 2)
+        self.modes = []
+
+    def train(self, mode=True):
+        self.modes.append(mode)
+        return super().train(mode)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+def test_the_train_mode_is_set_when_it_changes_not_at_every_step():
+    class Net(ModeSetOnChange, NeuralNetClassifier):
+        pass
+
+    X, y = np.zeros((64, 2), np.float32), np.arange(64) % 2
+    params = {"max_epochs": 2, "batch_size": 8, "train_split": None, "verbose": 0}
+    plain = NeuralNetClassifier(_CountedModes, **params).fit(X, y)
+    ours = Net(_CountedModes, **params).fit(X, y)
+    assert plain.module_.modes.count(True) >= 16  # skorch: before each of the 16 steps
+    assert ours.module_.modes.count(True) <= 1
+    assert ours.module_.training
 
 
 def _count_copies_to(monkeypatch, device):

@@ -20,7 +20,7 @@ from .._network_base import TrainedNetworkClassifier, fill_doc, keep_on_device
 from ..backbones import Backbone
 from ..utils._domains import UNLABELED, LabelledScoreMixin, _num_rows, domain_rows
 from ..utils._sklearn import Interval, StrOptions, _fit_context
-from ..utils._skorch import OneSyncPerEpoch
+from ..utils._skorch import ModeSetOnChange, OneSyncPerEpoch
 from ..utils._torch import seeded
 from ._dann_network import (
     DANNLoss,
@@ -434,7 +434,7 @@ def _check_same_size(images, is_target):
     )
 
 
-class _DANNNet(OneSyncPerEpoch, NeuralNet):
+class _DANNNet(ModeSetOnChange, OneSyncPerEpoch, NeuralNet):
     """skorch's net, with no step waiting for the GPU: the batch's source rows are counted on
     the host, and the losses are read back once per epoch."""
 
