@@ -95,7 +95,8 @@ def _hand_worked_case():
 
 def test_weight_update_reproduces_dai_et_al_by_hand():
     X, y, sample_domain = _hand_worked_case()
-    clf = TrAdaBoost(PickBestColumn(), n_estimators=3).fit(X, y, sample_domain=sample_domain)
+    clf = TrAdaBoost(PickBestColumn(), n_estimators=3, voters="last_half")
+    clf.fit(X, y, sample_domain=sample_domain)
 
     # beta = 1 / (1 + sqrt(2 ln n / N)) with n = 4 source rows and N = 3 iterations.
     beta = 1 / (1 + math.sqrt(2 * math.log(4) / 3))
@@ -119,6 +120,20 @@ def test_weight_update_reproduces_dai_et_al_by_hand():
     assert_allclose(clf.decision_function(X[:1]), [np.log(5 / 9) / np.log(45)], rtol=1e-12)
     wrong = clf.predict(X) != y
     assert_array_equal(np.flatnonzero(wrong), [1, 2, 6])
+
+
+def test_every_learner_votes_by_default():
+    X, y, sample_domain = _hand_worked_case()
+    clf = TrAdaBoost(PickBestColumn(), n_estimators=3).fit(X, y, sample_domain=sample_domain)
+
+    # The same learners as Dai et al.'s by hand (votes ln 3, ln 5, ln 9), but A votes too.
+    # Row 0: A and B say 1, C says 0; the decision is (ln 3 + ln 5 - ln 9) / ln(3 * 5 * 9).
+    assert_allclose(clf.decision_function(X[:1]), [np.log(15 / 9) / np.log(135)], rtol=1e-12)
+    # Rows 0 and 1, where two of the three learners err, are now outvoted.
+    assert_array_equal(np.flatnonzero(clf.predict(X) != y), [0, 1])
+    # The first staged decision is A's vote alone: the decision of a one-learner ensemble.
+    first = next(clf.staged_decision_function(X))
+    assert_allclose(first, np.where(X[:, 0] == 1, 1.0, -1.0))
 
 
 def test_dynamic_correction_scales_source_weights_by_hand():
