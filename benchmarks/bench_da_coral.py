@@ -96,6 +96,7 @@ def run(quick=False):
                     "accuracy_mean": float(np.mean(accuracies)),
                     "accuracy_min": float(np.min(accuracies)),
                     "accuracy_std": float(np.std(accuracies)),
+                    "accuracies": [float(a) for a in accuracies],
                 }
             )
     machine = {

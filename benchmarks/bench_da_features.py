@@ -136,6 +136,7 @@ def run(quick=False):
                     "method": name,
                     "accuracy_mean": float(accuracies.mean()),
                     "accuracy_std": float(accuracies.std()),
+                    "accuracies": [float(a) for a in accuracies],
                     "gain_over_no_adaptation": float((accuracies - baseline).mean()),
                     "worst_seed_gain": float((accuracies - baseline).min()),
                     "fit_seconds_median": float(np.median([draw[name][1] for draw in draws])),

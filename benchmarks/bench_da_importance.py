@@ -90,6 +90,7 @@ def accuracy_rows(settings, seeds):
                     "n_target": n_target,
                     "accuracy_mean": float(np.mean(accuracies)),
                     "accuracy_std": float(np.std(accuracies)),
+                    "accuracies": [float(a) for a in accuracies],
                     "gain_mean": float(np.mean(gains)),
                     "gain_min": float(np.min(gains)),
                     "fit_seconds_median": statistics.median(draw[name][1] for draw in draws),

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -11,7 +12,7 @@ from sklearn.semi_supervised import SelfTrainingClassifier
 from threadpoolctl import threadpool_limits
 
 from sktransfer.datasets import make_conditional_shift
-from sktransfer.domain_adaptation import CORAL
+from sktransfer.domain_adaptation import CORAL, TCA, SubspaceAlignment
 from sktransfer.pipeline import make_da_pipeline
 from sktransfer.utils import pack_domains
 
@@ -186,3 +187,27 @@ def test_no_warning_where_unlabelled_rows_are_not_learned(build):
         assert -1 not in model.classes_
     else:
         model.fit_transform(X, y)
+
+
+@pytest.mark.parametrize(
+    "transformer",
+    [CORAL(), TCA(n_components=2, random_state=0), SubspaceAlignment(n_components=2)],
+    ids=["CORAL", "TCA", "SubspaceAlignment"],
+)
+def test_transformers_read_no_labels_so_source_rows_may_be_unlabelled(transformer):
+    # CORAL, TCA and subspace alignment all have target_tags.required=False: a source row
+    # with y == -1 is still a source row (sample_domain says so), and the map is the same.
+    Xs, ys, Xt, _ = _scaled_domains(0, n=60)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    y_unlabelled = y.copy()
+    y_unlabelled[:10] = -1
+
+    assert not transformer.__sklearn_tags__().target_tags.required
+    expected = clone(transformer).fit_transform(X, y, sample_domain=sample_domain)
+    got = clone(transformer).fit_transform(X, y_unlabelled, sample_domain=sample_domain)
+    assert_allclose(got, expected)
+    fitted = clone(transformer).fit(X, y_unlabelled, sample_domain=sample_domain)
+    assert_allclose(
+        fitted.transform(Xt),
+        clone(transformer).fit(X, y, sample_domain=sample_domain).transform(Xt),
+    )

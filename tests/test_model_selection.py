@@ -173,6 +173,44 @@ def test_importance_weights_kept_apart_per_source():
     assert 0.3 < score < 0.7
 
 
+def _two_target_domains():
+    """The blobs' target (moved up by 1) as domain -2 and 60 rows moved down by 1 as domain -3;
+    the good model, and the bad one, whose boundary x1 = 1 is unsure on the first domain and
+    sure (one class) on the second."""
+    Xs, ys, Xt, _ = _blobs()
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, size=60)
+    below = np.c_[np.where(labels == 1, 2.0, -2.0), np.full(60, -1.0)]
+    below += rng.normal(scale=0.7, size=(60, 2))
+    X = np.vstack([Xs, Xt, below])
+    y = np.r_[ys, np.full(len(Xt) + 60, -1)]
+    sample_domain = np.repeat([1, -2, -3], [len(Xs), len(Xt), 60])
+    good, bad, *_ = _good_and_bad()
+    return good, bad, X, y, sample_domain
+
+
+@pytest.mark.parametrize("scorer", UNSUPERVISED, ids=lambda s: type(s).__name__)
+def test_several_target_domains_are_scored_apart_and_averaged(scorer):
+    model, _, X, y, sample_domain = _two_target_domains()
+    alone = [
+        scorer(model, X[keep], y[keep], sample_domain=sample_domain[keep])
+        for keep in [sample_domain != -3, sample_domain != -2]
+    ]
+    assert scorer(model, X, y, sample_domain=sample_domain) == pytest.approx(np.mean(alone))
+
+
+@pytest.mark.parametrize(
+    "scorer",
+    [PredictionEntropyScorer(), SoftNeighborhoodDensityScorer()],
+    ids=lambda s: type(s).__name__,
+)
+def test_several_target_domains_are_not_pooled(scorer):
+    _, model, X, y, sample_domain = _two_target_domains()
+    pooled = scorer(model, X, y, sample_domain=np.where(sample_domain < 0, -2, 1))
+    apart = scorer(model, X, y, sample_domain=sample_domain)
+    assert abs(apart - pooled) > 0.01
+
+
 def _coral_pipeline():
     return make_pipeline(
         CORAL().set_fit_request(sample_domain=True).set_transform_request(sample_domain=True),

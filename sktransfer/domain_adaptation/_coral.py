@@ -162,7 +162,7 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Fitted transformer.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
-        return self._fit(X, domain_rows(_labels(y), sample_domain, X.shape[0]).is_source)
+        return self._fit(X, _rows(X, y, sample_domain).is_source)
 
     def _fit(self, X, is_source):
         n_features = X.shape[1]
@@ -237,7 +237,7 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             whose final classifier trains on the labelled rows only.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32], copy=True)
-        rows = domain_rows(_labels(y), sample_domain, X.shape[0])
+        rows = _rows(X, y, sample_domain)
         self._fit(X, rows.is_source)
         n_unlabelled = np.count_nonzero(~rows.labelled)
         if n_unlabelled and pipeline_learns_unlabelled_rows():
@@ -261,6 +261,12 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 X_source.dtype, copy=False
             )
         return mapped
+
+
+def _rows(X, y, sample_domain):
+    """The library's domain policy. CORAL reads no labels (as TCA and subspace alignment), so
+    a source row may carry y == -1: it is still a source row, told apart by sample_domain."""
+    return domain_rows(_labels(y), sample_domain, X.shape[0], require_source_labels=False)
 
 
 def _labels(y):

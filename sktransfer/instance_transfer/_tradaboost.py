@@ -15,7 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from ..utils._domains import LabelledScoreMixin, domain_rows
-from ..utils._sklearn import HasMethods, Interval, _check_sample_weight, _fit_context
+from ..utils._sklearn import HasMethods, Interval, StrOptions, _check_sample_weight, _fit_context
 
 __all__ = ["TrAdaBoost"]
 
@@ -203,8 +203,8 @@ class _BaseTransferBoosting(BaseEstimator):
     def feature_importances_(self):
         """Impurity-based feature importances of the voting learners.
 
-        The average of the ``feature_importances_`` of the learners that vote (the last half),
-        weighted by their ``estimator_weights_``. Only defined when the learners have
+        The average of the ``feature_importances_`` of the learners that vote, weighted by
+        their ``estimator_weights_``. Only defined when the learners have
         ``feature_importances_`` (trees, forests, gradient boosting).
 
         Returns
@@ -238,15 +238,16 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
     the source rows it misclassifies *lose* weight by the fixed factor
     ``beta = 1 / (1 + sqrt(2 ln n / N))`` (``n`` source rows, ``N = n_estimators``), so that
     source rows which disagree with the target fade out. The learner's error is measured on the
-    target rows only, and the prediction is a weighted vote of the last half of the learners.
+    target rows only, and the prediction is a weighted vote of the learners (of the last half
+    of them in the paper, ``voters="last_half"``).
 
     Source and target rows travel in one ``X``; ``sample_domain`` tells them apart (positive
     for source rows, negative for target rows; see :func:`sktransfer.utils.pack_domains`).
     With ``sample_domain=None``, rows with ``y == -1`` are unlabelled target rows and the others
     source rows; without ``y == -1`` either, every row is a target row and the model is plain
-    AdaBoost-SAMME, except that the error is clipped instead of stopping the boosting and that
-    the last half of the learners vote. Unlabelled rows are ignored with a warning: ``-1`` is
-    never a class.
+    AdaBoost-SAMME, except that the error is clipped instead of stopping the boosting (and,
+    with ``voters="last_half"``, that the last half of the learners vote). Unlabelled rows are
+    ignored with a warning: ``-1`` is never a class.
 
     Read more in the :ref:`User Guide <instance_transfer>`.
 
@@ -272,6 +273,24 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
         Al-Stouhi and Reddy (2011). Without it the source weights collapse in the first
         iterations even for source rows that the learners classify correctly, because the target
         weights grow faster than the source weights shrink.
+
+    balance_domains : bool, default=False
+        Start with the target rows weighing, in total, at least as much as the source rows
+        (each domain's rows keep the proportions of ``sample_weight``). By default, as in Dai
+        et al., the rows start from ``sample_weight`` (uniform): a few target rows then weigh
+        little next to many source rows, and the first learners fit the source. That helps
+        where most source rows agree with the target; where the source misleads, those rounds
+        are lost until a stall raises the target rows' weight (see Notes), and a balanced start
+        saves them. Neither start is better on every task of
+        ``benchmarks/bench_da_tradaboost.py`` and the tests' shifted tasks.
+
+    voters : {"all", "last_half"}, default="all"
+        Which learners vote in the prediction, each with its weight ``estimator_weights_``.
+        ``"last_half"`` is Dai et al.'s rule: only the learners ``t = ceil(N/2), ..., N`` vote,
+        because the early ones were fitted while the source rows that disagree with the target
+        still weighed much. ``"all"`` lets every learner vote, as AdaBoost does; an early
+        learner that was no better than chance on the target rows gets (almost) no vote anyway,
+        and with few learners the last half is too small an ensemble.
 
     n_iter_no_change : int, default=None
         Early stopping: hold out ``validation_fraction`` of the target rows and stop once the
@@ -337,8 +356,14 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
 
     Notes
     -----
-    Faithful to Dai et al. (2007) for two classes. The differences, all documented choices:
+    Faithful to Dai et al. (2007) for two classes with ``voters="last_half"``. The
+    differences, all documented choices:
 
+    * ``balance_domains=True`` starts the target rows with as much total weight as the source
+      rows, so that the first learner already has to fit the target.
+    * By default every learner votes (``voters="all"``). In
+      ``benchmarks/bench_da_tradaboost.py``, on a task whose source rows mislead, the last half
+      of 10 learners is too small an ensemble to keep up with AdaBoost on the target rows.
     * The paper requires ``eps_t < 1/2``. A learner no better than chance on the target rows
       (``eps_t >= (K - 1) / K``, ``1/2`` for two classes) means the source rows outweigh the
       target rows: the *stall*, where the paper's update would freeze every weight for good.
@@ -389,6 +414,8 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
     _parameter_constraints: dict = {
         **_BaseTransferBoosting._parameter_constraints,
         "dynamic_correction": ["boolean"],
+        "balance_domains": ["boolean"],
+        "voters": [StrOptions({"all", "last_half"})],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     }
@@ -400,6 +427,8 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
         n_estimators=50,
         learning_rate=1.0,
         dynamic_correction=False,
+        balance_domains=False,
+        voters="all",
         n_iter_no_change=None,
         validation_fraction=0.2,
         random_state=None,
@@ -408,6 +437,8 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.dynamic_correction = dynamic_correction
+        self.balance_domains = balance_domains
+        self.voters = voters
         self.n_iter_no_change = n_iter_no_change
         self.validation_fraction = validation_fraction
         self.random_state = random_state
@@ -463,6 +494,8 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
                 X[validation_rows], y[validation_rows], weights[validation_rows], self
             )
         X, y, weights, is_source = X[fit_rows], y[fit_rows], weights[fit_rows], is_source[fit_rows]
+        if self.balance_domains:
+            weights = _rebalance(weights, is_source)
         self._source_factor = _source_factor(is_source.sum(), self.n_estimators)
         boosting = self._boost_loop(
             X,
@@ -514,6 +547,11 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
             weights = _rebalance(weights, is_source)
         return learner, weights, learner_weight, error, stalled
 
+    def _voters(self, n_learners=None):
+        if self.voters == "last_half":
+            return super()._voters(n_learners)
+        return slice(0, len(self.estimators_) if n_learners is None else n_learners)
+
     def _source_correction(self, error):
         """Al-Stouhi and Reddy's factor ``2 (1 - eps_t)``, or 1 without the correction."""
         if not self.dynamic_correction:
@@ -530,7 +568,7 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
     def decision_function(self, X):
         """Compute the decision function of ``X``.
 
-        The weighted vote of the last half of the learners, coded as in SAMME: a learner adds
+        The weighted vote of the voting learners (see ``voters``), coded as in SAMME: a learner adds
         its weight to the class it predicts and ``-1 / (K - 1)`` times its weight to the others;
         the sum is divided by the total weight.
 
@@ -554,9 +592,9 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
     def staged_decision_function(self, X):
         """Yield the decision function after each boosting iteration.
 
-        After iteration ``t`` the learners ``ceil(t/2), ..., t`` vote, the ensemble that
-        ``fit`` with ``n_estimators=t`` would have voted with (up to the source factor, which
-        depends on ``n_estimators``).
+        After iteration ``t`` the learners ``1, ..., t`` vote (``ceil(t/2), ..., t`` with
+        ``voters="last_half"``), the ensemble that ``fit`` with ``n_estimators=t`` would have
+        voted with (up to the source factor, which depends on ``n_estimators``).
 
         Parameters
         ----------
@@ -673,7 +711,7 @@ class _TargetValidation:
     def stop_after(self, learner, learner_weights):
         """Score the ensemble with ``learner`` added; True once it stopped improving."""
         self.votes.append(self.model._class_index(learner.predict(self.X)))
-        voters = slice(_first_voter(len(self.votes)), len(self.votes))
+        voters = self.model._voters(len(self.votes))
         scores = _samme_scores(self.votes[voters], learner_weights[voters], self.model.n_classes_)
         correct = self.model.classes_[np.argmax(scores, axis=1)] == self.y
         self.scores.append(_weighted_mean(correct, self.weights))
@@ -719,11 +757,12 @@ def _target_step(error, learner_weight, stalled, learning_rate):
 
 
 def _rebalance(weights, is_source):
-    """After a stall, raise the target rows' total weight to at least the source rows' total.
+    """Raise the target rows' total weight to at least the source rows' total.
 
-    The learner was no better than chance on the target because the source rows outweighed the
-    target rows; with both totals equal, the next learner has to fit the target rows as much
-    as the source rows, and the source rows that disagree with the target start to lose weight.
+    Done before the first round (``balance_domains``) and after a stall, where the learner was
+    no better than chance on the target because the source rows outweighed the target rows.
+    With both totals equal, the next learner has to fit the target rows as much as the source
+    rows, and the source rows that disagree with the target start to lose weight.
     """
     source_total, target_total = weights[is_source].sum(), weights[~is_source].sum()
     if 0 < target_total < source_total:

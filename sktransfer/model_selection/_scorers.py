@@ -24,7 +24,14 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.metadata_routing import MetadataRequest, get_routing_for_object
 
-from ..utils._domains import UNLABELED, _num_rows, _stack_rows, _take_rows, domain_rows
+from ..utils._domains import (
+    UNLABELED,
+    DomainRows,
+    _num_rows,
+    _stack_rows,
+    _take_rows,
+    domain_rows,
+)
 from ..utils._sklearn import HasMethods, Interval, validate_parameter_constraints
 
 __all__ = [
@@ -110,7 +117,8 @@ class _DomainScorer:
             Labels, ``-1`` for unlabelled target rows.
         sample_domain : array-like of shape (n_samples,), default=None
             Positive for source rows, negative for target rows. If None, rows with
-            ``y == -1`` are target rows.
+            ``y == -1`` are target rows. Several target domains (``-2, -3, ...``) are
+            scored apart, each with all the source rows, and their scores averaged.
 
         Returns
         -------
@@ -119,7 +127,19 @@ class _DomainScorer:
         """
         n_samples = _num_rows(X)
         rows = domain_rows(y, sample_domain, n_samples, require_source_labels=False)
-        return float(self._score(estimator, X, None if y is None else np.asarray(y), rows))
+        y = None if y is None else np.asarray(y)
+        targets = np.unique(rows.domain[rows.is_target])
+        if len(targets) <= 1:
+            return float(self._score(estimator, X, y, rows))
+        # Target domains differ from each other as much as from the source: pooled, a density
+        # ratio or a neighbourhood would mix them, so each is scored with the source rows alone.
+        scores = []
+        for target in targets:
+            keep = np.flatnonzero(rows.is_source | (rows.domain == target))
+            part = DomainRows(rows.domain[keep], rows.labelled[keep])
+            y_part = None if y is None else y[keep]
+            scores.append(self._score(estimator, _take_rows(X, keep), y_part, part))
+        return float(np.mean(scores))
 
     def _score(self, estimator, X, y, rows):
         raise NotImplementedError
