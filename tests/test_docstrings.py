@@ -72,15 +72,20 @@ def _defined_in_sktransfer(cls, name):
     return module.startswith("sktransfer")
 
 
+def _public_modules():
+    yield "sktransfer"  # show_versions
+    for module_info in pkgutil.walk_packages(sktransfer.__path__, "sktransfer."):
+        if not any(part.startswith("_") for part in module_info.name.split(".")[1:]):
+            yield module_info.name
+
+
 def _public_objects():
     names = set()
-    for module_info in pkgutil.walk_packages(sktransfer.__path__, "sktransfer."):
-        if any(part.startswith("_") for part in module_info.name.split(".")[1:]):
-            continue
-        module = import_module(module_info.name)
+    for module_name in _public_modules():
+        module = import_module(module_name)
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name)
-            path = f"{module_info.name}.{name}"
+            path = f"{module_name}.{name}"
             names.add(path)
             if not inspect.isclass(obj):
                 continue
@@ -97,6 +102,7 @@ PUBLIC_OBJECTS = _public_objects()
 
 def test_public_objects_are_found():
     assert "sktransfer.feature_extraction.CNNCodeExtractor" in PUBLIC_OBJECTS
+    assert "sktransfer.show_versions" in PUBLIC_OBJECTS
     assert "sktransfer.feature_extraction.CNNCodeExtractor.transform" in PUBLIC_OBJECTS
     assert "sktransfer.instance_transfer.TrAdaBoost.predict_proba" in PUBLIC_OBJECTS
     assert "sktransfer.instance_transfer.TrAdaBoost.set_params" not in PUBLIC_OBJECTS
