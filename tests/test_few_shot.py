@@ -1,12 +1,27 @@
-"""Few-shot learning: prototypes."""
+"""Few-shot learning: prototypes, episodes as CV folds, intervals and base/novel scores."""
 
 import pickle
 
 import numpy as np
 import pytest
 from scipy.special import softmax
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
+from threadpoolctl import threadpool_limits
 
-from sktransfer.few_shot import PrototypeClassifier
+from sktransfer.few_shot import (
+    FewShotSplit,
+    PrototypeClassifier,
+    base_novel_accuracy,
+    mean_confidence_interval,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X, y
 
 
 def _unit(X):
@@ -120,3 +135,112 @@ def test_a_fitted_model_pickles():
     np.testing.assert_array_equal(copy.predict_proba(X), model.predict_proba(X))
     copy.partial_fit(X[:1] + 3, [7])
     assert copy.classes_.tolist() == [0, 1, 2, 7] and model.classes_.tolist() == [0, 1, 2]
+
+
+# FewShotSplit
+
+
+def test_episodes_hold_n_way_classes_with_n_shot_and_n_query_rows_each():
+    y = np.repeat(np.arange(8), 12)
+    cv = FewShotSplit(n_way=3, n_shot=2, n_query=5, n_episodes=20, random_state=0)
+    assert cv.get_n_splits() == 20
+    episodes = list(cv.split(np.zeros((len(y), 1)), y))
+    assert len(episodes) == 20
+    for train, test in episodes:
+        assert not np.intersect1d(train, test).size
+        classes, shots = np.unique(y[train], return_counts=True)
+        assert len(classes) == 3 and (shots == 2).all()
+        query_classes, queries = np.unique(y[test], return_counts=True)
+        np.testing.assert_array_equal(query_classes, classes)
+        assert (queries == 5).all()
+    # Episodes differ from one another.
+    assert len({tuple(train) for train, _ in episodes}) == 20
+
+
+def test_episodes_are_deterministic_given_random_state():
+    y = np.repeat(np.arange(6), 10)
+
+    def episodes(seed):
+        cv = FewShotSplit(n_way=4, n_shot=1, n_query=3, n_episodes=5, random_state=seed)
+        return [np.concatenate(fold) for fold in cv.split(y, y)]
+
+    np.testing.assert_array_equal(episodes(0), episodes(0))
+    assert not np.array_equal(episodes(0), episodes(1))
+
+
+def test_impossible_episodes_are_refused():
+    y = np.array([0] * 10 + [1] * 10 + [2] * 3)
+    with pytest.raises(ValueError, match=r"n_way=4 asks for more classes .* \(3\)"):
+        next(FewShotSplit(n_way=4, n_shot=1, n_query=1).split(y, y))
+    with pytest.raises(ValueError, match=r"Class 2 has 3 rows, fewer than n_shot \+ n_query"):
+        next(FewShotSplit(n_way=2, n_shot=1, n_query=5).split(y, y))
+    with pytest.raises(ValueError, match="n_shot must be an int of at least 1, got 0"):
+        next(FewShotSplit(n_way=2, n_shot=0).split(y, y))
+    with pytest.raises(ValueError, match="n_way must be an int of at least 2"):
+        next(FewShotSplit(n_way=1).split(y, y))
+    with pytest.raises(ValueError, match="needs y"):
+        next(FewShotSplit(n_way=2).split(y))
+
+
+def test_episodes_as_cv_in_cross_validate_and_grid_search(digits):
+    X, y = digits
+    cv = FewShotSplit(n_way=5, n_shot=1, n_query=10, n_episodes=10, random_state=0)
+    result = cross_validate(PrototypeClassifier(), X, y, cv=cv)
+    assert len(result["test_score"]) == 10
+    assert result["test_score"].mean() > 0.5  # chance is 0.2
+    # The temperature changes only the probabilities: a search on the log loss picks it.
+    search = GridSearchCV(
+        PrototypeClassifier(), {"temperature": [0.01, 0.1, 10.0]}, cv=cv, scoring="neg_log_loss"
+    ).fit(X, y)
+    assert search.best_params_ == {"temperature": 0.1}
+    assert search.best_estimator_.classes_.tolist() == list(range(10))
+
+
+def test_prototypes_beat_logistic_regression_at_one_shot_on_digits(digits):
+    # SimpleShot's claim on a fixed seed: centred on the mean of the base digits (0-4), the
+    # nearest prototype beats logistic regression on the same single shots of the novel
+    # digits (5-9), episode for episode on average. The margin is small (about 1 point).
+    X, y = digits
+    base = y < 5
+    cv = FewShotSplit(n_way=5, n_shot=1, n_query=15, n_episodes=50, random_state=0)
+    with threadpool_limits(1):
+        prototype = cross_val_score(
+            PrototypeClassifier(center=X[base].mean(axis=0)), X[~base], y[~base], cv=cv
+        )
+        logistic = cross_val_score(LogisticRegression(), X[~base], y[~base], cv=cv)
+    difference, half_width = mean_confidence_interval(prototype - logistic)
+    assert prototype.mean() > 0.6
+    assert difference > 0
+
+
+# Intervals and generalised few-shot scores
+
+
+def test_mean_confidence_interval_is_the_normal_interval():
+    scores = np.random.RandomState(5).uniform(size=600)
+    mean, half = mean_confidence_interval(scores)
+    assert mean == pytest.approx(scores.mean())
+    assert half == pytest.approx(1.959964 * scores.std(ddof=1) / np.sqrt(600))
+    _, wider = mean_confidence_interval(scores, level=0.99)
+    assert wider == pytest.approx(2.575829 * scores.std(ddof=1) / np.sqrt(600))
+    with pytest.raises(ValueError, match="at least 2 episodes"):
+        mean_confidence_interval([0.5])
+    with pytest.raises(ValueError, match=r"level must be in \(0, 1\)"):
+        mean_confidence_interval([0.5, 0.6], level=95)
+
+
+def test_base_novel_accuracy_of_a_model_extended_by_partial_fit(digits):
+    X, y = digits
+    rng = np.random.RandomState(0)
+    test = rng.uniform(size=len(y)) < 0.3
+    base = y < 7
+    model = PrototypeClassifier().fit(X[base & ~test], y[base & ~test])
+    # Three novel digits, five shots each, added to the fitted base model.
+    shots = np.concatenate([np.flatnonzero((y == k) & ~test)[:5] for k in (7, 8, 9)])
+    model.partial_fit(X[shots], y[shots])
+    scores = base_novel_accuracy(y[test], model.predict(X[test]), base_classes=range(7))
+    assert set(scores) == {"novel", "base", "harmonic_mean"}
+    # Five shots make weaker prototypes than hundreds: the novel digits score lower.
+    assert scores["base"] > 0.85 and 0.4 < scores["novel"] < scores["base"]
+    novel, base_score = scores["novel"], scores["base"]
+    assert scores["harmonic_mean"] == pytest.approx(2 * novel * base_score / (novel + base_score))
