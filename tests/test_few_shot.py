@@ -1,9 +1,10 @@
-"""Few-shot learning: prototypes, episodes as CV folds, intervals and base/novel scores."""
+"""Few-shot learning: prototypes, episodes as CV folds, intervals, base/novel scores, imprinting."""
 
 import pickle
 
 import numpy as np
 import pytest
+import torch
 from scipy.special import softmax
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
@@ -16,6 +17,7 @@ from sktransfer.few_shot import (
     base_novel_accuracy,
     mean_confidence_interval,
 )
+from sktransfer.fine_tuning import FineTuneClassifier
 
 
 @pytest.fixture(scope="module")
@@ -244,3 +246,54 @@ def test_base_novel_accuracy_of_a_model_extended_by_partial_fit(digits):
     assert scores["base"] > 0.85 and 0.4 < scores["novel"] < scores["base"]
     novel, base_score = scores["novel"], scores["base"]
     assert scores["harmonic_mean"] == pytest.approx(2 * novel * base_score / (novel + base_score))
+
+
+# Imprinted heads (FineTuneClassifier(head_init="imprint"))
+
+
+def _cpu_features(clf, X):
+    return clf.prefix_.encode(X, batch_size=64, device=torch.device("cpu"))
+
+
+def test_an_imprinted_head_starts_as_the_cosine_nearest_class_mean(digits):
+    X, y = digits
+    X = (X / 16).astype(np.float32)
+    rng = np.random.RandomState(0)
+    shots = np.concatenate(
+        [rng.choice(np.flatnonzero(y == k), 5, replace=False) for k in range(10)]
+    )
+    test = np.setdiff1d(np.arange(len(y)), shots)
+    # The head alone trains, at a rate that leaves it where it started.
+    params = dict(freeze_depth="all", lr=1e-12, max_epochs=1, random_state=0, device="cpu")
+    imprinted = FineTuneClassifier("toy_mlp", head_init="imprint", **params).fit(X[shots], y[shots])
+    head = imprinted.net_.module_.head
+    prototypes = PrototypeClassifier(metric="cosine").fit(
+        _cpu_features(imprinted, X[shots]), y[shots]
+    )
+    np.testing.assert_allclose(
+        head.weight.detach().numpy(), _unit(prototypes.prototypes_), atol=1e-6
+    )
+    np.testing.assert_allclose(head.bias.detach().numpy(), 0, atol=1e-9)
+    np.testing.assert_array_equal(
+        imprinted.predict(X[test]), prototypes.predict(_cpu_features(imprinted, X[test]))
+    )
+    # A random head at the same (no) training is at chance; the imprinted one is not.
+    random = FineTuneClassifier("toy_mlp", head_init="random", **params).fit(X[shots], y[shots])
+    assert imprinted.score(X[test], y[test]) > random.score(X[test], y[test]) + 0.15
+
+
+def test_imprinting_through_the_whole_network_with_augmentation():
+    # With augment, the network trains end to end and imprinting runs through all of it.
+    images = np.random.RandomState(0).randint(0, 256, size=(12, 32, 32, 3), dtype=np.uint8)
+    labels = np.repeat(["a", "b", "c"], 4)
+    clf = FineTuneClassifier(
+        "toy_cnn",
+        head_init="imprint",
+        augment=lambda image: image,
+        lr=1e-12,
+        max_epochs=1,
+        random_state=0,
+        device="cpu",
+    ).fit(images, labels)
+    weight = clf.net_.module_.suffix.head.weight.detach().numpy()
+    np.testing.assert_allclose(np.linalg.norm(weight, axis=1), 1, rtol=1e-5)
