@@ -31,6 +31,7 @@ PAGES = [
     "model_selection.rst",
     "domain_adaptation.rst",
     "instance_transfer.rst",
+    "few_shot.rst",
 ]
 RESULTS = ROOT / "benchmarks" / "results"
 # Pages whose prose numbers are checked: those of PAGES (their blocks run here), and pages

@@ -94,6 +94,14 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         ``beta`` of L2-SP: plain L2 on the new parameters. Unused otherwise.
     temperature : float, default=2.0
         ``T`` of LwF: outputs are softened as ``softmax(z / T)``.
+    head_init : {"random", "imprint"}, default="random"
+        How the new head starts. ``"random"`` draws its weights as ``nn.Linear`` does;
+        ``"imprint"`` imprints them (Qi, Brown and Lowe, 2018): the row of each class is the
+        mean of its training rows' features (the input of the head, each scaled to unit
+        length), itself scaled to unit length, and the bias is zero. The network then starts
+        as the nearest class mean by cosine, which suits classes with few examples; training
+        goes on from there. Unlike the paper, features are not normalised during training:
+        the head stays a plain linear layer.
     head_epochs : int, default=0
         Epochs at the start of training during which only the new head trains; the layers
         (and, with LwF, the source head) are held fixed, batch-norm statistics included, then
@@ -170,6 +178,8 @@ class FineTuneClassifier(TrainedNetworkClassifier):
     .. [4] Z. Li, D. Hoiem, "Learning without Forgetting", ECCV, 2016; IEEE TPAMI, 2018.
     .. [5] G. Hinton, O. Vinyals, J. Dean, "Distilling the Knowledge in a Neural Network",
        NeurIPS Deep Learning Workshop, 2015.
+    .. [6] H. Qi, M. Brown, D. G. Lowe, "Low-Shot Learning with Imprinted Weights", CVPR,
+       2018.
 
     Examples
     --------
@@ -198,6 +208,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         "regularization_strength": [Interval(Real, 0, None, closed="left"), None],
         "head_weight_decay": [Interval(Real, 0, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
+        "head_init": [StrOptions({"random", "imprint"})],
         "head_epochs": [Interval(Integral, 0, None, closed="left")],
         "freeze_layers": [list, tuple, None],
         "reinit_layers": [list, tuple, None],
@@ -226,6 +237,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         regularization_strength=None,
         head_weight_decay=0.01,
         temperature=2.0,
+        head_init="random",
         head_epochs=0,
         freeze_layers=None,
         reinit_layers=None,
@@ -254,6 +266,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         self.regularization_strength = regularization_strength
         self.head_weight_decay = head_weight_decay
         self.temperature = temperature
+        self.head_init = head_init
         self.head_epochs = head_epochs
         self.freeze_layers = freeze_layers
         self.reinit_layers = reinit_layers
@@ -304,6 +317,8 @@ class FineTuneClassifier(TrainedNetworkClassifier):
             spec = self._input_spec(backbone, images)
             prefix, module, plan = self._split(backbone, layers, len(classes))
             inputs = self._encode(prefix, X if vectors else images, device)
+            if self.head_init == "imprint":
+                self._imprint(module, inputs, codes, len(classes), device)
             net = self._build_net(module, plan, len(classes), device, callbacks)
             net.fit(self._net_input(module, inputs, device), codes)
         self.classes_ = classes
@@ -339,6 +354,17 @@ class FineTuneClassifier(TrainedNetworkClassifier):
             )
         self.net_ = net
         return self
+
+    def _imprint(self, module, inputs, codes, n_classes, device):
+        """Weight imprinting: each class's head row is its normalised mean feature direction."""
+        features = self._run(module, module.features, self._rows(inputs), device)
+        features = _unit_rows(features.reshape(len(features), -1).astype(np.float64))
+        means = np.zeros((n_classes, features.shape[1]))
+        np.add.at(means, codes, features)
+        head = trained_suffix(module).head
+        with torch.no_grad():
+            head.weight.copy_(torch.as_tensor(_unit_rows(means), dtype=head.weight.dtype))
+            head.bias.zero_()
 
     def _encode(self, prefix, X, device):
         return encode_prefix(
@@ -498,6 +524,11 @@ def _n_frozen(backbone, freeze_depth):
             f"backbone: use an integer in [0, {len(names)}], 'all', or a layer name in {names}."
         )
     return freeze_depth
+
+
+def _unit_rows(X):
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return X / np.where(norms > 0, norms, 1.0)
 
 
 def _new_head(backbone, n_classes):

@@ -198,6 +198,9 @@ class WholeNetwork(nn.Module):
     def forward(self, x, recorded=None):
         return self.suffix(self.encode(x), recorded)
 
+    def features(self, x):
+        return self.suffix.features(self.encode(x))
+
     def source_outputs(self, x):
         return self.suffix.source_outputs(self.encode(x))
 
