@@ -15,6 +15,13 @@ from ._scorers import (
     TargetAccuracyScorer,
 )
 from ._split import DomainShuffleSplit, LeaveOneSourceOut
+from ._transferability import (
+    h_score,
+    leep_score,
+    logme_score,
+    make_transferability_scorer,
+    nce_score,
+)
 
 __all__ = [
     "DeepEmbeddedValidationScorer",
@@ -25,4 +32,9 @@ __all__ = [
     "ReverseValidationScorer",
     "SoftNeighborhoodDensityScorer",
     "TargetAccuracyScorer",
+    "h_score",
+    "leep_score",
+    "logme_score",
+    "make_transferability_scorer",
+    "nce_score",
 ]
