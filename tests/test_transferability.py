@@ -4,19 +4,31 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 from scipy.stats import multivariate_normal
+from scipy.stats import t as student_t
+from sklearn import config_context
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import make_circles, make_classification
 from sklearn.decomposition import PCA
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, KFold, RepeatedStratifiedKFold, ShuffleSplit
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, PolynomialFeatures, StandardScaler
+from sklearn.tree import DecisionTreeClassifier
 
+from sktransfer.datasets import load_animal_silhouettes
+from sktransfer.feature_extraction import CNNCodeExtractor
 from sktransfer.model_selection import (
+    DomainShuffleSplit,
+    TargetAccuracyScorer,
+    compare_to_baseline,
     h_score,
     leep_score,
     logme_score,
     make_transferability_scorer,
     nce_score,
 )
+from sktransfer.utils import pack_domains
 
 
 def _task(n=120, d=6, n_classes=3, signal=1.0, seed=0):
@@ -198,3 +210,179 @@ def test_source_scorers_read_the_source_classifier():
         make_transferability_scorer("logme")(source, X, y)
     with pytest.raises(ValueError, match="needs the labels"):
         make_transferability_scorer("logme")(StandardScaler().fit(X), X, None)
+
+
+# compare_to_baseline ------------------------------------------------------------------------
+
+
+class TargetOnlyClassifier(ClassifierMixin, BaseEstimator):
+    """Logistic regression on the target rows (negative ``sample_domain``) alone."""
+
+    __metadata_request__fit = {"sample_domain": True}
+
+    def fit(self, X, y, sample_domain=None):
+        target = np.asarray(sample_domain) < 0
+        self.classifier_ = LogisticRegression().fit(X[target], y[target])
+        self.classes_ = self.classifier_.classes_
+        return self
+
+    def predict(self, X):
+        return self.classifier_.predict(X)
+
+
+def test_a_better_representation_is_a_positive_transfer():
+    X, y = make_circles(300, noise=0.1, factor=0.5, random_state=0)
+    richer = make_pipeline(PolynomialFeatures(2), LogisticRegression())
+    for test in ("corrected_t", "bootstrap"):
+        result = compare_to_baseline(
+            richer, LogisticRegression(), X, y, cv=5, test=test, random_state=0
+        )
+        assert result.verdict == "positive"
+        assert result.confidence_interval[0] > 0
+        assert result.p_value < 0.05
+        np.testing.assert_array_equal(
+            result.differences, result.transfer_scores - result.baseline_scores
+        )
+
+
+def _contradicting_source(seed=0):
+    # The source's labels are the target's, flipped: pooling them naively teaches the
+    # opposite rule.
+    rng = np.random.default_rng(seed)
+    Xs, Xt = rng.normal(size=(300, 2)), rng.normal(size=(100, 2))
+    ys, yt = (Xs[:, 0] < 0).astype(int), (Xt[:, 0] > 0).astype(int)
+    return pack_domains(source=(Xs, ys), target=(Xt, yt))
+
+
+@pytest.mark.parametrize("test", ["corrected_t", "bootstrap"])
+def test_pooling_a_contradicting_source_is_a_negative_transfer(test):
+    X, y, sample_domain = _contradicting_source()
+    with config_context(enable_metadata_routing=True):
+        result = compare_to_baseline(
+            LogisticRegression(),  # trained on source and target rows alike
+            TargetOnlyClassifier(),
+            X,
+            y,
+            cv=DomainShuffleSplit(n_splits=10, test_size=0.3, random_state=0),
+            scoring=TargetAccuracyScorer(),
+            sample_domain=sample_domain,
+            test=test,
+            random_state=0,
+        )
+    assert result.verdict == "negative"
+    assert result.confidence_interval[1] < 0
+    assert result.scoring == "TargetAccuracyScorer"
+
+
+@pytest.mark.parametrize("test", ["corrected_t", "bootstrap"])
+def test_identical_or_equivalent_estimators_are_inconclusive(test):
+    X, y = make_classification(200, n_features=5, random_state=0)
+    same = compare_to_baseline(LogisticRegression(), LogisticRegression(), X, y, test=test)
+    assert same.verdict == "inconclusive"
+    assert same.p_value == 1.0
+    assert same.mean_difference == 0.0
+    # Two linear classifiers that fit the same boundary differently.
+    cv = RepeatedStratifiedKFold(n_splits=5, n_repeats=2, random_state=0)
+    equivalent = compare_to_baseline(
+        LogisticRegression(),
+        LinearDiscriminantAnalysis(),
+        X,
+        y,
+        cv=cv,
+        test=test,
+        random_state=0,
+    )
+    assert equivalent.verdict == "inconclusive"
+    assert equivalent.confidence_interval[0] < 0 < equivalent.confidence_interval[1]
+
+
+def test_corrected_t_follows_nadeau_and_bengio():
+    X, y = make_classification(120, n_features=5, random_state=1)
+    cv = ShuffleSplit(n_splits=8, test_size=0.25, random_state=0)
+    result = compare_to_baseline(
+        LogisticRegression(C=0.01), DecisionTreeClassifier(random_state=0), X, y, cv=cv
+    )
+    d = result.differences
+    se = np.sqrt((1 / 8 + 30 / 90) * d.var(ddof=1))
+    assert result.p_value == pytest.approx(2 * student_t.sf(abs(d.mean() / se), df=7))
+    half = student_t.ppf(0.975, df=7) * se
+    assert result.confidence_interval == pytest.approx((d.mean() - half, d.mean() + half))
+
+
+def test_both_estimators_see_the_same_folds_from_an_unseeded_splitter():
+    X, y = make_classification(100, n_features=5, random_state=0)
+    cv = ShuffleSplit(n_splits=5, test_size=0.3)  # no seed: each split() call differs
+    result = compare_to_baseline(LogisticRegression(), LogisticRegression(), X, y, cv=cv)
+    assert np.all(result.differences == 0)
+
+
+def test_without_routing_sample_domain_reaches_fit():
+    X, y, sample_domain = _contradicting_source()
+    result = compare_to_baseline(
+        TargetOnlyClassifier(),
+        TargetOnlyClassifier(),
+        X,
+        y,
+        cv=KFold(3, shuffle=True, random_state=0),
+        sample_domain=sample_domain,
+    )
+    assert result.verdict == "inconclusive"
+
+
+def test_result_reads_and_plots():
+    X, y = make_circles(150, noise=0.1, factor=0.5, random_state=0)
+    richer = make_pipeline(PolynomialFeatures(2), LogisticRegression())
+    result = compare_to_baseline(richer, LogisticRegression(), X, y, cv=3)
+    text = repr(result)
+    assert text.startswith("TransferComparison(verdict='positive'")
+    assert "95% interval" in text and "p-value" in text
+    assert "<table>" in result._repr_html_() and "positive" in result._repr_html_()
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = result.plot()
+    assert len(ax.lines) == 4  # one line per fold, and the means
+    plt.close(ax.figure)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"level": 0}, "level"),
+        ({"level": 1.5}, "level"),
+        ({"test": "wilcoxon"}, "test"),
+        ({"scoring": {"a": "accuracy"}}, "scoring"),
+        ({"cv": [(np.arange(50), np.arange(50, 100))]}, "at least 2 splits"),
+    ],
+)
+def test_compare_to_baseline_validates_its_parameters(kwargs, match):
+    X, y = make_classification(100, n_features=5, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        compare_to_baseline(LogisticRegression(), LogisticRegression(), X, y, **kwargs)
+
+
+def _flatten(images):
+    return images.reshape(len(images), -1) / 255
+
+
+@pytest.mark.slow
+def test_cnn_codes_against_raw_pixels_on_the_silhouettes_are_a_positive_transfer(tmp_path):
+    images, y = load_animal_silhouettes(return_X_y=True)
+    images, y = images[:200], y[:200]
+    codes = make_pipeline(
+        CNNCodeExtractor(
+            "efficientnet_lite0",
+            "imagenet",
+            layer="blocks.10",
+            image_size=32,
+            device="cpu",
+            memory=str(tmp_path),
+        ),
+        LogisticRegression(max_iter=1000),
+    )
+    pixels = make_pipeline(FunctionTransformer(_flatten), LogisticRegression(max_iter=1000))
+    result = compare_to_baseline(codes, pixels, images, y, cv=5)
+    assert result.verdict == "positive", result
