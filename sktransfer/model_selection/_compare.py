@@ -28,7 +28,9 @@ _N_RESAMPLES = 10_000
 class TransferComparison:
     """The result of :func:`compare_to_baseline`: paired scores, their difference, a verdict.
 
-    Attributes
+    Built by :func:`compare_to_baseline`; its fields are read as attributes.
+
+    Parameters
     ----------
     transfer_scores : ndarray of shape (n_splits,)
         The transfer estimator's score on each test fold.
