@@ -7,6 +7,7 @@ from scipy.stats import multivariate_normal
 from scipy.stats import t as student_t
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.covariance import ledoit_wolf_shrinkage
 from sklearn.datasets import make_circles, make_classification
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -386,3 +387,24 @@ def test_cnn_codes_against_raw_pixels_on_the_silhouettes_are_a_positive_transfer
     pixels = make_pipeline(FunctionTransformer(_flatten), LogisticRegression(max_iter=1000))
     result = compare_to_baseline(codes, pixels, images, y, cv=5)
     assert result.verdict == "positive", result
+
+
+@pytest.mark.parametrize("shrinkage", [0.3, "auto"])
+def test_h_score_with_fewer_rows_than_features_matches_the_direct_formula(shrinkage):
+    features, y = _task(n=20, d=40)
+    centred = features - features.mean(axis=0)
+    a = ledoit_wolf_shrinkage(centred, assume_centered=True) if shrinkage == "auto" else 0.3
+    means = np.stack([centred[y == k].mean(axis=0) for k in range(3)])[y]
+    covariance = centred.T @ centred / 20
+    shrunk = (1 - a) * covariance + a * np.trace(covariance) / 40 * np.eye(40)
+    expected = np.trace(np.linalg.inv(shrunk) @ ((1 - a) * means.T @ means / 20))
+    assert h_score(features, y, shrinkage=shrinkage) == pytest.approx(expected, rel=1e-9)
+
+
+def test_ledoit_wolf_shrinkage_of_wide_features_matches_scikit_learn():
+    from sktransfer.model_selection._transferability import _ledoit_wolf_shrinkage
+
+    features, _ = _task(n=20, d=40)
+    centred = features - features.mean(axis=0)
+    expected = ledoit_wolf_shrinkage(centred, assume_centered=True)
+    assert _ledoit_wolf_shrinkage(centred) == pytest.approx(expected, rel=1e-10)

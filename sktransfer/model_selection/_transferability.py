@@ -115,16 +115,34 @@ def logme_score(features, y, *, max_iter=100, tol=1e-6):
     features = _check_features(features)
     classes, encoded = _check_labels(y, features.shape[0])
     n_samples = features.shape[0]
-    # features = U diag(s) Vt: the evidence only needs U, s and the labels' projections U'y.
-    u, s, _ = np.linalg.svd(features, full_matrices=False)
-    keep = s > s[0] * max(features.shape) * np.finfo(np.float64).eps
-    u, sigma = u[:, keep], s[keep] ** 2
+    u, sigma = _left_singular(features)
     evidences = []
     for k in range(classes.size):
         target = (encoded == k).astype(np.float64)
         evidence = _max_evidence(target, u, sigma, max_iter, tol)
         evidences.append(evidence / n_samples)
     return float(np.mean(evidences))
+
+
+def _left_singular(features):
+    """The left singular vectors ``U`` and squared singular values of ``features``.
+
+    The evidence needs only ``U``, the eigenvalues ``sigma`` of ``F'F`` and the labels'
+    projections ``U'y``. They come from the eigendecomposition of the smaller Gram matrix,
+    ``FF'`` (``n x n``) or ``F'F`` (``d x d``), several times faster than a full SVD of wide
+    features. Eigenvalues below ``1e-10`` of the largest are rounding noise of the Gram
+    matrix and are dropped: those directions count as null directions.
+    """
+    n_samples, n_features = features.shape
+    if n_samples <= n_features:
+        sigma, u = np.linalg.eigh(features @ features.T)
+    else:
+        sigma, v = np.linalg.eigh(features.T @ features)
+    keep = sigma > sigma[-1] * 1e-10
+    sigma = sigma[keep][::-1]
+    if n_samples <= n_features:
+        return u[:, keep][:, ::-1], sigma
+    return features @ v[:, keep][:, ::-1] / np.sqrt(sigma), sigma
 
 
 def _max_evidence(y, u, sigma, max_iter, tol):
@@ -351,23 +369,62 @@ def h_score(features, y, *, shrinkage="auto"):
     features = _check_features(features)
     classes, encoded = _check_labels(y, features.shape[0])
     centred = features - features.mean(axis=0)
-    n_samples = features.shape[0]
-    covariance = centred.T @ centred / n_samples
-    # Each row replaced by its class mean: the covariance of E[f | y].
-    means = np.zeros((classes.size, features.shape[1]))
+    n_samples, n_features = features.shape
+    # Each row replaced by its class mean: the rows of E[f | y], whose covariance is M'M / n.
+    means = np.zeros((classes.size, n_features))
     np.add.at(means, encoded, centred)
     means /= np.bincount(encoded)[:, None]
     conditional = means[encoded]
+    if shrinkage == "auto":
+        shrinkage = _ledoit_wolf_shrinkage(centred)
+    scale = np.sum(centred**2) / (n_samples * n_features)  # mean(var(f))
+    if scale == 0:
+        return 0.0
+    if shrinkage is not None and shrinkage > 0 and n_samples < n_features:
+        return _h_score_dual(centred, conditional, shrinkage, scale)
+    covariance = centred.T @ centred / n_samples
     between = conditional.T @ conditional / n_samples
     if shrinkage is None:
         return float(np.trace(np.linalg.pinv(covariance, hermitian=True) @ between))
-    if shrinkage == "auto":
-        shrinkage = ledoit_wolf_shrinkage(centred, assume_centered=True)
-    scale = np.trace(covariance) / covariance.shape[0]
-    shrunk = (1 - shrinkage) * covariance + shrinkage * scale * np.eye(covariance.shape[0])
-    if scale == 0:
-        return 0.0
+    shrunk = (1 - shrinkage) * covariance + shrinkage * scale * np.eye(n_features)
     return float(np.trace(np.linalg.solve(shrunk, (1 - shrinkage) * between)))
+
+
+def _ledoit_wolf_shrinkage(centred):
+    """Ledoit and Wolf's shrinkage of centred rows, as scikit-learn's ``ledoit_wolf_shrinkage``.
+
+    Its sums of squares are taken over the ``n x n`` Gram matrix when there are fewer rows
+    than features (``|X'X|_F = |XX'|_F``), instead of over ``d x d`` blocks.
+    """
+    n_samples, n_features = centred.shape
+    if n_samples >= n_features:
+        return ledoit_wolf_shrinkage(centred, assume_centered=True)
+    squares = centred**2
+    variances = squares.sum(axis=0) / n_samples
+    mu = variances.sum() / n_features
+    beta_sum = np.sum(squares.sum(axis=1) ** 2)  # sum of (X**2)'(X**2)
+    delta_sum = np.sum((centred @ centred.T) ** 2) / n_samples**2  # |X'X / n|_F^2
+    beta = (beta_sum / n_samples - delta_sum) / (n_features * n_samples)
+    delta = (delta_sum - 2 * mu * variances.sum() + n_features * mu**2) / n_features
+    beta = min(beta, delta)
+    return 0.0 if beta == 0 else float(beta / delta)
+
+
+def _h_score_dual(centred, conditional, shrinkage, scale):
+    """The shrunk H-score through ``n x n`` matrices, for fewer rows than features.
+
+    With ``S = c I + b X'X`` (``c = shrinkage * scale``, ``b = (1 - shrinkage) / n``), the
+    Woodbury identity gives ``S^-1 = (I - b X' K^-1 X) / c`` with ``K = c I + b XX'``, so
+    ``tr(S^-1 M'M)`` needs only ``K`` and ``G = XM'``.
+    """
+    n_samples = centred.shape[0]
+    c, b = shrinkage * scale, (1 - shrinkage) / n_samples
+    gram = centred @ centred.T
+    cross = centred @ conditional.T  # G = X M'
+    kernel = c * np.eye(n_samples) + b * gram
+    inner = np.sum(np.linalg.solve(kernel, cross) * cross)  # tr(K^-1 G G')
+    trace = (np.sum(conditional**2) - b * inner) / c  # tr(S^-1 M'M)
+    return float((1 - shrinkage) * trace / n_samples)
 
 
 def _features_of(estimator, X):
