@@ -408,3 +408,20 @@ def test_ledoit_wolf_shrinkage_of_wide_features_matches_scikit_learn():
     centred = features - features.mean(axis=0)
     expected = ledoit_wolf_shrinkage(centred, assume_centered=True)
     assert _ledoit_wolf_shrinkage(centred) == pytest.approx(expected, rel=1e-10)
+
+
+def test_params_route_sample_weight_for_a_target_only_baseline():
+    # Weight 0 on the source rows: the baseline learns from the target rows alone.
+    X, y, sample_domain = _contradicting_source()
+    with config_context(enable_metadata_routing=True):
+        result = compare_to_baseline(
+            LogisticRegression().set_fit_request(sample_weight=False),
+            LogisticRegression().set_fit_request(sample_weight=True),
+            X,
+            y,
+            cv=DomainShuffleSplit(n_splits=10, test_size=0.3, random_state=0),
+            scoring=TargetAccuracyScorer(),
+            sample_domain=sample_domain,
+            params={"sample_weight": (sample_domain < 0).astype(float)},
+        )
+    assert result.verdict == "negative"

@@ -7,6 +7,7 @@ from numbers import Real
 import numpy as np
 from scipy import stats
 from sklearn.base import is_classifier
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv, cross_validate
 from sklearn.utils import check_random_state
 from sklearn.utils.metadata_routing import get_routing_for_object
@@ -148,6 +149,7 @@ def compare_to_baseline(
     cv=5,
     scoring=None,
     sample_domain=None,
+    params=None,
     level=0.05,
     test="corrected_t",
     random_state=None,
@@ -190,6 +192,11 @@ def compare_to_baseline(
         Positive for source rows, negative for target rows. With metadata routing enabled it
         is routed to the splitter, the estimators and the scorer that request it; without
         routing it is passed to both estimators' ``fit``.
+    params : dict, default=None
+        Further metadata, such as ``sample_weight``, passed to
+        :func:`~sklearn.model_selection.cross_validate` as its ``params``: routed to the
+        estimators and the scorer that request it when metadata routing is enabled, passed
+        to both ``fit`` otherwise.
     level : float, default=0.05
         The significance level of the verdict, in ``(0, 1)``; the interval has coverage
         ``1 - level``.
@@ -235,6 +242,7 @@ def compare_to_baseline(
             "transfer": [HasMethods(["fit"])],
             "baseline": [HasMethods(["fit"])],
             "scoring": [None, str, callable],
+            "params": [None, dict],
             "level": [Interval(Real, 0, 1, closed="neither")],
             "test": [StrOptions({"corrected_t", "bootstrap"})],
             "random_state": ["random_state"],
@@ -243,14 +251,18 @@ def compare_to_baseline(
             "transfer": transfer,
             "baseline": baseline,
             "scoring": scoring,
+            "params": params,
             "level": level,
             "test": test,
             "random_state": random_state,
         },
         caller_name="compare_to_baseline",
     )
-    splits = _splits(cv, X, y, sample_domain, is_classifier(transfer))
-    params = None if sample_domain is None else {"sample_domain": sample_domain}
+    splits, split_consumed = _splits(cv, X, y, sample_domain, is_classifier(transfer))
+    params = dict(params or {})
+    if sample_domain is not None:
+        params["sample_domain"] = sample_domain
+    params = _routed_params(params, (transfer, baseline), scoring, split_consumed)
     scores = [
         cross_validate(
             estimator,
@@ -258,11 +270,11 @@ def compare_to_baseline(
             y,
             cv=splits,
             scoring=scoring,
-            params=params,
+            params=params[i] or None,
             n_jobs=n_jobs,
             error_score="raise",
         )["test_score"]
-        for estimator in (transfer, baseline)
+        for i, estimator in enumerate((transfer, baseline))
     ]
     differences = scores[0] - scores[1]
     n_test = np.mean([len(test_rows) for _, test_rows in splits])
@@ -302,7 +314,28 @@ def _splits(cv, X, y, sample_domain, classifier):
             f"cv must give at least 2 splits, to estimate the variance of the differences; "
             f"got {len(splits)}."
         )
-    return splits
+    return splits, set(split_params)
+
+
+def _routed_params(params, estimators, scoring, split_consumed):
+    """Each estimator's share of ``params``: with routing on, what it or its scorer requests.
+
+    cross_validate refuses metadata that nothing in its call requests, and a baseline often
+    requests less than the transfer estimator (``sample_weight`` that keeps it on the target
+    rows, say). Metadata that nothing requests, in either call or by the splitter, is left
+    in, so that scikit-learn's error names it.
+    """
+    if not _routing_enabled() or not params:
+        return [params, params]
+    names = list(params)
+    consumed = []
+    for estimator in estimators:
+        scorer = check_scoring(estimator, scoring)
+        wanted = set(get_routing_for_object(estimator).consumes("fit", names))
+        wanted |= set(get_routing_for_object(scorer).consumes("score", names))
+        consumed.append(wanted)
+    orphans = set(names) - set.union(*consumed) - split_consumed
+    return [{k: v for k, v in params.items() if k in wanted | orphans} for wanted in consumed]
 
 
 def _corrected_t(differences, test_train_ratio, level):
