@@ -10,7 +10,6 @@ any of them is trained.
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 from sklearn.covariance import ledoit_wolf_shrinkage
 from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import type_of_target
@@ -116,12 +115,9 @@ def logme_score(features, y, *, max_iter=100, tol=1e-6):
     classes, encoded = _check_labels(y, features.shape[0])
     n_samples = features.shape[0]
     u, sigma = _left_singular(features)
-    evidences = []
-    for k in range(classes.size):
-        target = (encoded == k).astype(np.float64)
-        evidence = _max_evidence(target, u, sigma, max_iter, tol)
-        evidences.append(evidence / n_samples)
-    return float(np.mean(evidences))
+    targets = (encoded[:, None] == np.arange(classes.size)).astype(np.float64)
+    evidences = _max_evidence(targets, u, sigma, max_iter, tol)
+    return float(np.mean(evidences) / n_samples)
 
 
 def _left_singular(features):
@@ -145,61 +141,71 @@ def _left_singular(features):
     return features @ v[:, keep][:, ::-1] / np.sqrt(sigma), sigma
 
 
-def _max_evidence(y, u, sigma, max_iter, tol):
-    """MacKay's fixed point for ``alpha`` and ``beta``, and the log evidence there.
+def _max_evidence(targets, u, sigma, max_iter, tol):
+    """MacKay's fixed point for ``alpha`` and ``beta``, and the log evidence there, per column.
 
     With ``F'F = V diag(sigma) V'`` and ``z = U'y``, everything is a sum over the ``rank``
     non-zero eigenvalues: the posterior mean ``m = beta A^-1 F'y`` for ``A = alpha I +
     beta F'F``, the effective number of parameters ``gamma = sum(beta sigma / (alpha + beta
     sigma))``, and the updates ``alpha = gamma / m'm``, ``beta = (n - gamma) / |y - Fm|^2``.
-    Only ``lam = alpha / beta`` enters ``m`` and ``gamma``, so the iteration runs on it. The
-    evidence is then written with ``beta`` at its optimum for that ``lam`` (``n / q``, equal
-    to the fixed point's): the ``n_features - rank`` null directions cancel out of it,
-    and it stays finite when the features fit the labels exactly (``lam -> 0``).
+    Only ``lam = alpha / beta`` enters ``m`` and ``gamma``, so the iteration runs on it, for
+    every one-vs-rest target (column of ``targets``) at once. The evidence is then written
+    with ``beta`` at its optimum for that ``lam`` (``n / q``, equal to the fixed point's):
+    the ``n_features - rank`` null directions cancel out of it, and it stays finite when the
+    features fit the labels exactly (``lam -> 0``).
     """
-    n_samples = y.shape[0]
-    z2 = (u.T @ y) ** 2  # the labels in the features' left singular basis
-    outside = max(float(y @ y - z2.sum()), 0.0)  # the part of y no linear model reaches
+    n_samples = targets.shape[0]
+    z2 = (u.T @ targets) ** 2  # the labels in the features' left singular basis
+    outside = np.maximum(np.sum(targets**2, axis=0) - z2.sum(axis=0), 0.0)  # out of reach
+    sigma = sigma[:, None]
     # lam is kept within 24 orders of magnitude of the largest eigenvalue, where the evidence
     # has reached its limit; relative bounds keep the score invariant to feature scaling.
-    low, high = sigma[0] * 1e-12, sigma[0] * 1e12
-    lam, converged = min(max(1.0, low), high), False  # the paper starts at alpha = beta = 1
+    low, high = sigma[0, 0] * 1e-12, sigma[0, 0] * 1e12
+    lam = np.full(targets.shape[1], min(max(1.0, low), high))  # the paper's alpha = beta = 1
+    converged = np.zeros(targets.shape[1], dtype=bool)
     for _ in range(max_iter):
-        gamma = np.sum(sigma / (lam + sigma))
-        m_norm2 = np.sum(sigma * z2 / (lam + sigma) ** 2)
-        residual = np.sum((lam / (lam + sigma)) ** 2 * z2) + outside
-        if m_norm2 <= 0 or residual <= 0 or n_samples - gamma <= 0:
-            new_lam = low if m_norm2 > 0 else high
-        else:
-            new_lam = (gamma / m_norm2) / ((n_samples - gamma) / residual)
-        new_lam = min(max(new_lam, low), high)
-        if abs(new_lam - lam) <= tol * lam:
-            lam, converged = new_lam, True
-            break
+        gamma = np.sum(sigma / (lam + sigma), axis=0)
+        m_norm2 = np.sum(sigma * z2 / (lam + sigma) ** 2, axis=0)
+        residual = np.sum((lam / (lam + sigma)) ** 2 * z2, axis=0) + outside
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new_lam = (gamma / m_norm2) * (residual / (n_samples - gamma))
+        # A perfect fit (no residual, or gamma = n) sends lam to its lower bound.
+        new_lam = np.where(np.isfinite(new_lam) & (new_lam > 0), new_lam, low)
+        new_lam = np.clip(new_lam, low, high)
+        converged = np.abs(new_lam - lam) <= tol * lam
         lam = new_lam
-    if not converged:
+        if converged.all():
+            break
+    evidence = _profile_evidence(lam, z2, sigma, outside, n_samples)
+    if not converged.all():
         # Slow convergence happens when the features fit the labels exactly and lam creeps
-        # towards 0: search the profile evidence on a grid of lam, then refine the best.
-        grid = np.geomspace(low, high, 97)
-        best = grid[np.argmax([_profile_evidence(x, z2, sigma, outside, n_samples) for x in grid])]
-        found = minimize_scalar(
-            lambda log_lam: -_profile_evidence(np.exp(log_lam), z2, sigma, outside, n_samples),
-            bounds=(np.log(max(best / 1.8, low)), np.log(min(best * 1.8, high))),
-            method="bounded",
-        )
-        if -found.fun > _profile_evidence(lam, z2, sigma, outside, n_samples):
-            lam = float(np.exp(found.x))
-    return _profile_evidence(lam, z2, sigma, outside, n_samples)
+        # towards 0: search the profile evidence on a grid of lam, refined twice around its
+        # best point, down to steps of 0.14%.
+        best = _grid_search(np.geomspace(low, high, 97), z2, sigma, outside, n_samples)
+        for step in (10**0.25, 10**0.0125):
+            best = _grid_search(
+                best * np.geomspace(1 / step, step, 41)[:, None], z2, sigma, outside, n_samples
+            )
+        searched = _profile_evidence(best, z2, sigma, outside, n_samples)
+        evidence = np.where(converged, evidence, np.maximum(evidence, searched))
+    return evidence
+
+
+def _grid_search(grid, z2, sigma, outside, n_samples):
+    """The point of ``grid`` (shared, or one column per target) of highest evidence."""
+    grid = np.broadcast_to(grid.reshape(len(grid), -1), (len(grid), z2.shape[1]))
+    values = np.stack([_profile_evidence(g, z2, sigma, outside, n_samples) for g in grid])
+    return grid[np.argmax(values, axis=0), np.arange(z2.shape[1])]
 
 
 def _profile_evidence(lam, z2, sigma, outside, n_samples):
     """The log evidence at ``alpha / beta = lam``, with ``beta`` at its optimum ``n / q``."""
-    q = np.sum(lam * z2 / (lam + sigma)) + outside  # = |y - Fm|^2 + lam m'm
-    return float(
+    q = np.sum(lam * z2 / (lam + sigma), axis=0) + outside  # = |y - Fm|^2 + lam m'm
+    return (
         n_samples / 2 * np.log(n_samples / q)
         - n_samples / 2
-        + sigma.size / 2 * np.log(lam)
-        - np.sum(np.log(lam + sigma)) / 2
+        + sigma.shape[0] / 2 * np.log(lam)
+        - np.sum(np.log(lam + sigma), axis=0) / 2
         - n_samples / 2 * np.log(2 * np.pi)
     )
 
