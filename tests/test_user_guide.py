@@ -17,6 +17,7 @@ PAGES = [
     "model_selection.rst",
     "domain_adaptation.rst",
     "instance_transfer.rst",
+    "when_to_transfer.rst",
 ]
 
 _BLOCK = re.compile(r"^\.\. code-block:: python\n\n((?:(?:   .*)?\n)+)", re.MULTILINE)
