@@ -32,6 +32,7 @@ PAGES = [
     "domain_adaptation.rst",
     "instance_transfer.rst",
     "few_shot.rst",
+    "when_to_transfer.rst",
 ]
 RESULTS = ROOT / "benchmarks" / "results"
 # Pages whose prose numbers are checked: those of PAGES (their blocks run here), and pages

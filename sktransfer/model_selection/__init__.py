@@ -1,4 +1,5 @@
-"""Model selection without target labels: unsupervised scorers and domain-aware splitters.
+"""Model selection for transfer: unsupervised scorers, domain-aware splitters, transferability
+scores that rank representations before training, and a test of whether transfer helps.
 
 Use them as ``scoring=`` and ``cv=`` of :class:`~sklearn.model_selection.GridSearchCV` or
 :func:`~sklearn.model_selection.cross_validate`, with metadata routing enabled
@@ -6,6 +7,7 @@ Use them as ``scoring=`` and ``cv=`` of :class:`~sklearn.model_selection.GridSea
 the estimator, the splitter and the scorers.
 """
 
+from ._compare import TransferComparison, compare_to_baseline
 from ._scorers import (
     DeepEmbeddedValidationScorer,
     ImportanceWeightedScorer,
@@ -15,6 +17,13 @@ from ._scorers import (
     TargetAccuracyScorer,
 )
 from ._split import DomainShuffleSplit, LeaveOneSourceOut
+from ._transferability import (
+    h_score,
+    leep_score,
+    logme_score,
+    make_transferability_scorer,
+    nce_score,
+)
 
 __all__ = [
     "DeepEmbeddedValidationScorer",
@@ -25,4 +34,11 @@ __all__ = [
     "ReverseValidationScorer",
     "SoftNeighborhoodDensityScorer",
     "TargetAccuracyScorer",
+    "TransferComparison",
+    "compare_to_baseline",
+    "h_score",
+    "leep_score",
+    "logme_score",
+    "make_transferability_scorer",
+    "nce_score",
 ]

@@ -1,0 +1,369 @@
+"""Whether transfer helps: a transfer estimator against a baseline, on the same folds."""
+
+import html
+from dataclasses import dataclass
+from numbers import Real
+
+import numpy as np
+from scipy import stats
+from sklearn.base import is_classifier
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import check_cv, cross_validate
+from sklearn.utils import check_random_state
+from sklearn.utils.metadata_routing import get_routing_for_object
+
+from ..utils._sklearn import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _routing_enabled,
+    validate_parameter_constraints,
+)
+
+__all__ = ["TransferComparison", "compare_to_baseline"]
+
+_N_RESAMPLES = 10_000
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class TransferComparison:
+    """The result of :func:`compare_to_baseline`: paired scores, their difference, a verdict.
+
+    Built by :func:`compare_to_baseline`; its fields are read as attributes.
+
+    Parameters
+    ----------
+    transfer_scores : ndarray of shape (n_splits,)
+        The transfer estimator's score on each test fold.
+    baseline_scores : ndarray of shape (n_splits,)
+        The baseline's score on the same folds.
+    differences : ndarray of shape (n_splits,)
+        ``transfer_scores - baseline_scores``, fold by fold.
+    mean_difference : float
+        The mean of ``differences``: positive when transfer scores higher.
+    confidence_interval : tuple of float
+        The ``1 - level`` confidence interval of the mean difference.
+    p_value : float
+        The two-sided p-value of "transfer and baseline score the same on average".
+    verdict : {"positive", "negative", "inconclusive"}
+        ``"positive"`` (transfer helps) or ``"negative"`` (transfer hurts: negative transfer)
+        when ``p_value < level``, otherwise ``"inconclusive"``.
+    level : float
+        The significance level of the verdict.
+    test : {"corrected_t", "bootstrap"}
+        The test that gave the p-value and the interval.
+    scoring : str
+        The name of the score compared.
+    """
+
+    transfer_scores: np.ndarray
+    baseline_scores: np.ndarray
+    differences: np.ndarray
+    mean_difference: float
+    confidence_interval: tuple
+    p_value: float
+    verdict: str
+    level: float
+    test: str
+    scoring: str
+
+    def _lines(self):
+        low, high = self.confidence_interval
+        confidence = f"{1 - self.level:.0%}"
+        return [
+            ("transfer", f"{self.transfer_scores.mean():.4f}"),
+            ("baseline", f"{self.baseline_scores.mean():.4f}"),
+            ("mean difference", f"{self.mean_difference:+.4f}"),
+            (f"{confidence} interval", f"[{low:+.4f}, {high:+.4f}]"),
+            ("p-value", f"{self.p_value:.4g}"),
+        ]
+
+    def __repr__(self):
+        head = (
+            f"TransferComparison(verdict={self.verdict!r}, test={self.test!r}, "
+            f"level={self.level}, folds={self.differences.size}, scoring={self.scoring!r})"
+        )
+        width = max(len(name) for name, _ in self._lines())
+        return "\n".join([head] + [f"  {name:<{width}}  {value}" for name, value in self._lines()])
+
+    def _repr_html_(self):
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td><td>{html.escape(value)}</td></tr>"
+            for name, value in self._lines()
+        )
+        return (
+            f"<table><caption>Transfer vs baseline: <b>{html.escape(self.verdict)}</b> "
+            f"({html.escape(self.test)}, level {self.level}, {self.differences.size} folds, "
+            f"{html.escape(self.scoring)})</caption>{rows}</table>"
+        )
+
+    def plot(self, ax=None):
+        """Plot each fold's baseline and transfer scores, joined by a line.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure's axes if None.
+
+        Returns
+        -------
+        ax : matplotlib Axes
+            The axes drawn on.
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(4, 4))
+        colours = {"positive": "tab:green", "negative": "tab:red", "inconclusive": "tab:gray"}
+        for baseline, transfer in zip(self.baseline_scores, self.transfer_scores, strict=True):
+            ax.plot(
+                [0, 1], [baseline, transfer], color=colours[self.verdict], alpha=0.5, marker="o"
+            )
+        ax.plot(
+            [0, 1],
+            [self.baseline_scores.mean(), self.transfer_scores.mean()],
+            color="black",
+            linewidth=2.5,
+            marker="s",
+            label="mean",
+        )
+        low, high = self.confidence_interval
+        ax.set_xticks([0, 1], ["baseline", "transfer"])
+        ax.set_xlim(-0.3, 1.3)
+        ax.set_ylabel(self.scoring)
+        ax.set_title(
+            f"{self.verdict}: {self.mean_difference:+.3f} [{low:+.3f}, {high:+.3f}], "
+            f"p={self.p_value:.2g}",
+            fontsize=10,
+        )
+        ax.legend(loc="best")
+        return ax
+
+
+def compare_to_baseline(
+    transfer,
+    baseline,
+    X,
+    y,
+    *,
+    cv=5,
+    scoring=None,
+    sample_domain=None,
+    params=None,
+    level=0.05,
+    test="corrected_t",
+    random_state=None,
+    n_jobs=None,
+):
+    """Whether transfer helps: cross-validate both estimators on the same folds and test.
+
+    Both estimators are scored by :func:`~sklearn.model_selection.cross_validate` on the
+    same train/test splits, so the per-fold differences are paired. Folds share training
+    rows, which makes their scores correlated, and the naive paired t-test then finds
+    differences that are not there. The default test is the corrected resampled t-test of
+    Nadeau and Bengio (2003): the variance of the differences is multiplied by
+    ``1 / k + n_test / n_train`` instead of ``1 / k`` (``k`` folds), with ``k - 1`` degrees
+    of freedom. ``test="bootstrap"`` resamples the folds' differences instead (10,000
+    resamples, percentile interval); it assumes independent folds, so it is less conservative.
+
+    The verdict is ``"positive"`` when transfer scores significantly higher at ``level``,
+    ``"negative"`` when it scores significantly lower (negative transfer), and
+    ``"inconclusive"`` otherwise. Scores follow scikit-learn's convention: greater is better.
+
+    Parameters
+    ----------
+    transfer : estimator object
+        The estimator that transfers (CNN codes, fine-tuning, instance weighting...).
+    baseline : estimator object
+        The estimator it must beat, typically trained on the target data alone.
+    X : array-like or images
+        The rows, in whatever form both estimators take.
+    y : array-like of shape (n_samples,)
+        The labels.
+    cv : int, cross-validation generator or iterable, default=5
+        The splits, as for :func:`~sklearn.model_selection.cross_validate`. They are drawn
+        once and both estimators use them, even from a splitter that shuffles without a
+        seed. At least 2 splits; repeated splits (``RepeatedStratifiedKFold``) give the
+        corrected test more power.
+    scoring : str, callable or None, default=None
+        One score, as for :func:`~sklearn.model_selection.cross_validate`; None uses the
+        estimators' ``score``.
+    sample_domain : array-like of shape (n_samples,), default=None
+        Positive for source rows, negative for target rows. With metadata routing enabled it
+        is routed to the splitter, the estimators and the scorer that request it; without
+        routing it is passed to both estimators' ``fit``.
+    params : dict, default=None
+        Further metadata, such as ``sample_weight``, passed to
+        :func:`~sklearn.model_selection.cross_validate` as its ``params``: routed to the
+        estimators and the scorer that request it when metadata routing is enabled, passed
+        to both ``fit`` otherwise.
+    level : float, default=0.05
+        The significance level of the verdict, in ``(0, 1)``; the interval has coverage
+        ``1 - level``.
+    test : {"corrected_t", "bootstrap"}, default="corrected_t"
+        The test of the mean difference.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the bootstrap resamples.
+    n_jobs : int, default=None
+        Jobs of each :func:`~sklearn.model_selection.cross_validate`.
+
+    Returns
+    -------
+    result : TransferComparison
+        The paired scores, differences, interval, p-value and verdict; ``result.plot()`` draws
+        the folds.
+
+    See Also
+    --------
+    make_transferability_scorer : Rank candidate representations before training any.
+
+    References
+    ----------
+    .. [1] C. Nadeau and Y. Bengio, "Inference for the Generalization Error", Machine Learning
+       52, 2003.
+    .. [2] R. R. Bouckaert and E. Frank, "Evaluating the Replicability of Significance Tests
+       for Comparing Learning Algorithms", PAKDD 2004.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_circles
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import PolynomialFeatures
+    >>> from sktransfer.model_selection import compare_to_baseline
+    >>> X, y = make_circles(200, noise=0.1, factor=0.5, random_state=0)
+    >>> richer = make_pipeline(PolynomialFeatures(2), LogisticRegression())
+    >>> result = compare_to_baseline(richer, LogisticRegression(), X, y, cv=5)
+    >>> result.verdict
+    'positive'
+    """
+    validate_parameter_constraints(
+        {
+            "transfer": [HasMethods(["fit"])],
+            "baseline": [HasMethods(["fit"])],
+            "scoring": [None, str, callable],
+            "params": [None, dict],
+            "level": [Interval(Real, 0, 1, closed="neither")],
+            "test": [StrOptions({"corrected_t", "bootstrap"})],
+            "random_state": ["random_state"],
+        },
+        {
+            "transfer": transfer,
+            "baseline": baseline,
+            "scoring": scoring,
+            "params": params,
+            "level": level,
+            "test": test,
+            "random_state": random_state,
+        },
+        caller_name="compare_to_baseline",
+    )
+    splits, split_consumed = _splits(cv, X, y, sample_domain, is_classifier(transfer))
+    params = dict(params or {})
+    if sample_domain is not None:
+        params["sample_domain"] = sample_domain
+    params = _routed_params(params, (transfer, baseline), scoring, split_consumed)
+    scores = [
+        cross_validate(
+            estimator,
+            X,
+            y,
+            cv=splits,
+            scoring=scoring,
+            params=params[i] or None,
+            n_jobs=n_jobs,
+            error_score="raise",
+        )["test_score"]
+        for i, estimator in enumerate((transfer, baseline))
+    ]
+    differences = scores[0] - scores[1]
+    n_test = np.mean([len(test_rows) for _, test_rows in splits])
+    n_train = np.mean([len(train_rows) for train_rows, _ in splits])
+    if test == "corrected_t":
+        interval, p_value = _corrected_t(differences, n_test / n_train, level)
+    else:
+        interval, p_value = _bootstrap(differences, level, random_state)
+    mean = float(differences.mean())
+    verdict = "inconclusive"
+    if p_value < level and mean != 0:
+        verdict = "positive" if mean > 0 else "negative"
+    return TransferComparison(
+        transfer_scores=scores[0],
+        baseline_scores=scores[1],
+        differences=differences,
+        mean_difference=mean,
+        confidence_interval=interval,
+        p_value=p_value,
+        verdict=verdict,
+        level=level,
+        test=test,
+        scoring=_scoring_name(scoring),
+    )
+
+
+def _splits(cv, X, y, sample_domain, classifier):
+    """The train/test splits, drawn once; the splitter gets ``sample_domain`` if it asks."""
+    splitter = check_cv(cv, y, classifier=classifier)
+    split_params = {}
+    if sample_domain is not None and _routing_enabled():
+        if "sample_domain" in get_routing_for_object(splitter).consumes("split", ["sample_domain"]):
+            split_params["sample_domain"] = sample_domain
+    splits = list(splitter.split(X, y, **split_params))
+    if len(splits) < 2:
+        raise ValueError(
+            f"cv must give at least 2 splits, to estimate the variance of the differences; "
+            f"got {len(splits)}."
+        )
+    return splits, set(split_params)
+
+
+def _routed_params(params, estimators, scoring, split_consumed):
+    """Each estimator's share of ``params``: with routing on, what it or its scorer requests.
+
+    cross_validate refuses metadata that nothing in its call requests, and a baseline often
+    requests less than the transfer estimator (``sample_weight`` that keeps it on the target
+    rows, say). Metadata that nothing requests, in either call or by the splitter, is left
+    in, so that scikit-learn's error names it.
+    """
+    if not _routing_enabled() or not params:
+        return [params, params]
+    names = list(params)
+    consumed = []
+    for estimator in estimators:
+        scorer = check_scoring(estimator, scoring)
+        wanted = set(get_routing_for_object(estimator).consumes("fit", names))
+        wanted |= set(get_routing_for_object(scorer).consumes("score", names))
+        consumed.append(wanted)
+    orphans = set(names) - set.union(*consumed) - split_consumed
+    return [{k: v for k, v in params.items() if k in wanted | orphans} for wanted in consumed]
+
+
+def _corrected_t(differences, test_train_ratio, level):
+    """Nadeau and Bengio's corrected resampled t-test: interval and two-sided p-value."""
+    k = differences.size
+    mean = differences.mean()
+    se = np.sqrt((1 / k + test_train_ratio) * differences.var(ddof=1))
+    if se == 0:  # every fold differs by the same amount
+        return (float(mean), float(mean)), 1.0 if mean == 0 else 0.0
+    t = mean / se
+    p_value = float(2 * stats.t.sf(abs(t), df=k - 1))
+    half = stats.t.ppf(1 - level / 2, df=k - 1) * se
+    return (float(mean - half), float(mean + half)), p_value
+
+
+def _bootstrap(differences, level, random_state):
+    """Paired bootstrap over folds: percentile interval and two-sided p-value."""
+    rng = check_random_state(random_state)
+    resampled = rng.randint(0, differences.size, size=(_N_RESAMPLES, differences.size))
+    means = differences[resampled].mean(axis=1)
+    low, high = np.percentile(means, [100 * level / 2, 100 * (1 - level / 2)])
+    p_value = min(1.0, 2 * min(np.mean(means <= 0), np.mean(means >= 0)))
+    return (float(low), float(high)), float(p_value)
+
+
+def _scoring_name(scoring):
+    if scoring is None:
+        return "score"
+    if isinstance(scoring, str):
+        return scoring
+    return getattr(scoring, "__name__", type(scoring).__name__)

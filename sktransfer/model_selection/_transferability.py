@@ -1,0 +1,560 @@
+"""Transferability scores: how well a pretrained representation suits a labelled target task,
+estimated without training a classifier on it.
+
+Each score reads the target labels and what the source model gives for the target rows
+(features, class probabilities or hard labels); greater is better. They rank candidate
+extractors (backbones, layers, image sizes) in the time a single forward pass takes, before
+any of them is trained.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.covariance import ledoit_wolf_shrinkage
+from sklearn.pipeline import Pipeline
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_array, column_or_1d
+
+from ..utils._sklearn import Interval, StrOptions, validate_parameter_constraints
+
+__all__ = [
+    "h_score",
+    "leep_score",
+    "logme_score",
+    "make_transferability_scorer",
+    "nce_score",
+]
+
+
+def _check_labels(y, n_samples, name="y"):
+    y = column_or_1d(y)
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} has {y.shape[0]} labels, but the first argument has {n_samples} rows."
+        )
+    kind = type_of_target(y)
+    if kind not in ("binary", "multiclass"):
+        raise ValueError(f"{name} must hold class labels (binary or multiclass); got {kind!r}.")
+    classes, encoded = np.unique(y, return_inverse=True)
+    if classes.size < 2:
+        raise ValueError(f"{name} must hold at least 2 classes; got {classes.size}.")
+    return classes, encoded
+
+
+def _check_features(features, name="features"):
+    features = check_array(features, dtype=np.float64, input_name=name)
+    if features.shape[0] < 2:
+        raise ValueError(f"{name} must have at least 2 rows; got {features.shape[0]}.")
+    return features
+
+
+def logme_score(features, y, *, max_iter=100, tol=1e-6):
+    """LogME: the log maximum evidence of a Bayesian linear model of the labels on features.
+
+    You, Liu, Wang and Long (2021) score a representation by how well a linear model on it
+    explains the labels, averaged over its evidence rather than fitted: each class ``k``
+    gives a one-vs-rest target ``y_k`` in {0, 1}, modelled as ``features @ w`` plus Gaussian
+    noise of precision ``beta``, with a prior ``w ~ N(0, I / alpha)``. ``alpha`` and ``beta``
+    are set to maximise the marginal likelihood ``p(y_k | features)`` by MacKay's fixed-point
+    iterations, run to convergence. One singular value decomposition of ``features`` serves
+    every class and iteration, so the cost is that of the decomposition. The score is the mean
+    over classes of the maximum log evidence divided by the number of rows.
+
+    The score does not change when features are rotated or scaled (up to the tolerance of
+    the iterations); it is not a probability and only compares representations of the same
+    rows and labels.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_samples, n_features)
+        The target rows' features from the candidate representation.
+    y : array-like of shape (n_samples,)
+        The target rows' class labels.
+    max_iter : int, default=100
+        The most fixed-point iterations per class. Where they have not converged (features
+        that fit the labels exactly drive ``alpha / beta`` slowly towards 0), a bounded
+        search over ``alpha / beta`` finds the maximum instead.
+    tol : float, default=1e-6
+        The iterations stop when ``alpha / beta`` changes by less than this, relative.
+
+    Returns
+    -------
+    score : float
+        The mean log evidence per row; greater is better.
+
+    See Also
+    --------
+    h_score : A faster score from class-conditional means.
+    make_transferability_scorer : The score as a scorer for ``GridSearchCV``.
+
+    References
+    ----------
+    .. [1] K. You, Y. Liu, J. Wang and M. Long, "LogME: Practical Assessment of Pre-trained
+       Models for Transfer Learning", ICML 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransfer.model_selection import logme_score
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 3, size=200)
+    >>> informative = np.eye(3)[y] + 0.3 * rng.normal(size=(200, 3))
+    >>> noise = rng.normal(size=(200, 3))
+    >>> bool(logme_score(informative, y) > logme_score(noise, y))
+    True
+    """
+    validate_parameter_constraints(
+        {
+            "max_iter": [Interval(Integral, 1, None, closed="left")],
+            "tol": [Interval(Real, 0, None, closed="neither")],
+        },
+        {"max_iter": max_iter, "tol": tol},
+        caller_name="logme_score",
+    )
+    features = _check_features(features)
+    classes, encoded = _check_labels(y, features.shape[0])
+    n_samples = features.shape[0]
+    u, sigma = _left_singular(features)
+    targets = (encoded[:, None] == np.arange(classes.size)).astype(np.float64)
+    evidences = _max_evidence(targets, u, sigma, max_iter, tol)
+    return float(np.mean(evidences) / n_samples)
+
+
+def _left_singular(features):
+    """The left singular vectors ``U`` and squared singular values of ``features``.
+
+    The evidence needs only ``U``, the eigenvalues ``sigma`` of ``F'F`` and the labels'
+    projections ``U'y``. They come from the eigendecomposition of the smaller Gram matrix,
+    ``FF'`` (``n x n``) or ``F'F`` (``d x d``), several times faster than a full SVD of wide
+    features. Eigenvalues below ``1e-10`` of the largest are rounding noise of the Gram
+    matrix and are dropped: those directions count as null directions.
+    """
+    n_samples, n_features = features.shape
+    if n_samples <= n_features:
+        sigma, u = np.linalg.eigh(features @ features.T)
+    else:
+        sigma, v = np.linalg.eigh(features.T @ features)
+    keep = sigma > sigma[-1] * 1e-10
+    sigma = sigma[keep][::-1]
+    if n_samples <= n_features:
+        return u[:, keep][:, ::-1], sigma
+    return features @ v[:, keep][:, ::-1] / np.sqrt(sigma), sigma
+
+
+def _max_evidence(targets, u, sigma, max_iter, tol):
+    """MacKay's fixed point for ``alpha`` and ``beta``, and the log evidence there, per column.
+
+    With ``F'F = V diag(sigma) V'`` and ``z = U'y``, everything is a sum over the ``rank``
+    non-zero eigenvalues: the posterior mean ``m = beta A^-1 F'y`` for ``A = alpha I +
+    beta F'F``, the effective number of parameters ``gamma = sum(beta sigma / (alpha + beta
+    sigma))``, and the updates ``alpha = gamma / m'm``, ``beta = (n - gamma) / |y - Fm|^2``.
+    Only ``lam = alpha / beta`` enters ``m`` and ``gamma``, so the iteration runs on it, for
+    every one-vs-rest target (column of ``targets``) at once. The evidence is then written
+    with ``beta`` at its optimum for that ``lam`` (``n / q``, equal to the fixed point's):
+    the ``n_features - rank`` null directions cancel out of it, and it stays finite when the
+    features fit the labels exactly (``lam -> 0``).
+    """
+    n_samples = targets.shape[0]
+    z2 = (u.T @ targets) ** 2  # the labels in the features' left singular basis
+    outside = np.maximum(np.sum(targets**2, axis=0) - z2.sum(axis=0), 0.0)  # out of reach
+    sigma = sigma[:, None]
+    # lam is kept within 24 orders of magnitude of the largest eigenvalue, where the evidence
+    # has reached its limit; relative bounds keep the score invariant to feature scaling.
+    low, high = sigma[0, 0] * 1e-12, sigma[0, 0] * 1e12
+    lam = np.full(targets.shape[1], min(max(1.0, low), high))  # the paper's alpha = beta = 1
+    converged = np.zeros(targets.shape[1], dtype=bool)
+    for _ in range(max_iter):
+        gamma = np.sum(sigma / (lam + sigma), axis=0)
+        m_norm2 = np.sum(sigma * z2 / (lam + sigma) ** 2, axis=0)
+        residual = np.sum((lam / (lam + sigma)) ** 2 * z2, axis=0) + outside
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new_lam = (gamma / m_norm2) * (residual / (n_samples - gamma))
+        # A perfect fit (no residual, or gamma = n) sends lam to its lower bound.
+        new_lam = np.where(np.isfinite(new_lam) & (new_lam > 0), new_lam, low)
+        new_lam = np.clip(new_lam, low, high)
+        converged = np.abs(new_lam - lam) <= tol * lam
+        lam = new_lam
+        if converged.all():
+            break
+    evidence = _profile_evidence(lam, z2, sigma, outside, n_samples)
+    if not converged.all():
+        # Slow convergence happens when the features fit the labels exactly and lam creeps
+        # towards 0: search the profile evidence on a grid of lam, refined twice around its
+        # best point, down to steps of 0.14%.
+        best = _grid_search(np.geomspace(low, high, 97), z2, sigma, outside, n_samples)
+        for step in (10**0.25, 10**0.0125):
+            best = _grid_search(
+                best * np.geomspace(1 / step, step, 41)[:, None], z2, sigma, outside, n_samples
+            )
+        searched = _profile_evidence(best, z2, sigma, outside, n_samples)
+        evidence = np.where(converged, evidence, np.maximum(evidence, searched))
+    return evidence
+
+
+def _grid_search(grid, z2, sigma, outside, n_samples):
+    """The point of ``grid`` (shared, or one column per target) of highest evidence."""
+    grid = np.broadcast_to(grid.reshape(len(grid), -1), (len(grid), z2.shape[1]))
+    values = np.stack([_profile_evidence(g, z2, sigma, outside, n_samples) for g in grid])
+    return grid[np.argmax(values, axis=0), np.arange(z2.shape[1])]
+
+
+def _profile_evidence(lam, z2, sigma, outside, n_samples):
+    """The log evidence at ``alpha / beta = lam``, with ``beta`` at its optimum ``n / q``."""
+    q = np.sum(lam * z2 / (lam + sigma), axis=0) + outside  # = |y - Fm|^2 + lam m'm
+    return (
+        n_samples / 2 * np.log(n_samples / q)
+        - n_samples / 2
+        + sigma.shape[0] / 2 * np.log(lam)
+        - np.sum(np.log(lam + sigma), axis=0) / 2
+        - n_samples / 2 * np.log(2 * np.pi)
+    )
+
+
+def leep_score(source_proba, y):
+    """LEEP: the log expected empirical prediction of a source classifier on the target.
+
+    Nguyen, Hassner, Seeger and Archambeau (2020) turn the source model's class probabilities
+    ``theta(x)`` on the target rows into a classifier of the target labels: the empirical
+    joint ``P(y, z) = mean over rows of theta(x)_z [y_i = y]`` gives ``P(y | z)``, and each
+    row is predicted as ``sum_z P(y | z) theta(x)_z``. The score is the mean log-likelihood of
+    the true labels under that prediction: at most 0, and greater when the source classes
+    say more about the target classes.
+
+    Parameters
+    ----------
+    source_proba : array-like of shape (n_samples, n_source_classes)
+        The source model's predicted probabilities of its own classes (for instance the
+        ImageNet classes of a pretrained network) on the target rows; rows sum to 1.
+    y : array-like of shape (n_samples,)
+        The target rows' class labels.
+
+    Returns
+    -------
+    score : float
+        The mean log expected empirical prediction, in nats; greater is better.
+
+    See Also
+    --------
+    nce_score : The same question from the source model's hard labels.
+
+    References
+    ----------
+    .. [1] C. V. Nguyen, T. Hassner, M. Seeger and C. Archambeau, "LEEP: A New Measure to
+       Evaluate Transferability of Learned Representations", ICML 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransfer.model_selection import leep_score
+    >>> y = np.array([0, 0, 1, 1])
+    >>> aligned = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9], [0.2, 0.8]])
+    >>> uniform = np.full((4, 2), 0.5)
+    >>> bool(leep_score(aligned, y) > leep_score(uniform, y))
+    True
+    """
+    proba = _check_features(source_proba, name="source_proba")
+    if np.any(proba < 0) or not np.allclose(proba.sum(axis=1), 1.0, atol=1e-4):
+        raise ValueError(
+            "source_proba must hold probabilities: non-negative rows that sum to 1 (apply a "
+            "softmax to logits first)."
+        )
+    classes, encoded = _check_labels(y, proba.shape[0])
+    onehot = np.eye(classes.size)[encoded]
+    joint = onehot.T @ proba / proba.shape[0]  # P(y, z), shape (n_classes, n_source_classes)
+    marginal = joint.sum(axis=0)
+    conditional = np.divide(joint, marginal, out=np.zeros_like(joint), where=marginal > 0)
+    expected = np.einsum("iz,iz->i", proba, conditional[encoded])
+    return float(np.mean(np.log(np.clip(expected, np.finfo(np.float64).tiny, None))))
+
+
+def nce_score(source_labels, y):
+    """NCE: minus the conditional entropy of the target labels given the source labels.
+
+    Tran, Nguyen and Hassner (2019) measure how much the source model's hard predictions on
+    the target rows say about the target labels: ``-H(Y | Z)`` for the empirical joint
+    distribution of source labels ``Z`` and target labels ``Y``. It is 0 when the source label
+    determines the target label, and ``-H(Y)`` when it says nothing.
+
+    Parameters
+    ----------
+    source_labels : array-like of shape (n_samples,)
+        The source model's predicted classes (of its own label set) on the target rows.
+    y : array-like of shape (n_samples,)
+        The target rows' class labels.
+
+    Returns
+    -------
+    score : float
+        Minus the conditional entropy, in nats; at most 0, greater is better.
+
+    See Also
+    --------
+    leep_score : The same question from the source model's probabilities.
+
+    References
+    ----------
+    .. [1] A. T. Tran, C. V. Nguyen and T. Hassner, "Transferability and Hardness of
+       Supervised Classification Tasks", ICCV 2019.
+
+    Examples
+    --------
+    >>> from sktransfer.model_selection import nce_score
+    >>> nce_score(["cat", "cat", "dog", "dog"], [0, 0, 1, 1])
+    0.0
+    >>> round(nce_score(["cat", "dog", "cat", "dog"], [0, 0, 1, 1]), 3)
+    -0.693
+    """
+    source_labels = column_or_1d(source_labels)
+    _, source = np.unique(source_labels, return_inverse=True)
+    classes, encoded = _check_labels(y, source.shape[0])
+    joint = np.zeros((source.max() + 1, classes.size))
+    np.add.at(joint, (source, encoded), 1.0)
+    joint /= joint.sum()
+    marginal = joint.sum(axis=1, keepdims=True)
+    nonzero = joint > 0
+    conditional = joint / marginal
+    return float(np.sum(joint[nonzero] * np.log(conditional[nonzero])))
+
+
+def h_score(features, y, *, shrinkage="auto"):
+    """H-score: how much of the features' variance separates the classes.
+
+    Bao, Li, Huang, Zheng and Wang (2019) score features ``f`` for a classification task as
+    ``tr(cov(f)^-1 cov(E[f | y]))``, the asymptotic quantity that a linear-softmax model of
+    ``y`` on ``f`` optimises: the between-class covariance measured in units of the total
+    covariance. High-dimensional features estimated from few rows make ``cov(f)`` singular or
+    ill-conditioned, so (after Ibrahim, Ponomareva and Mazumder, 2022) the covariance is shrunk
+    towards a multiple of the identity, ``(1 - a) cov(f) + a mean(var(f)) I``, and the
+    between-class covariance by the same ``1 - a``.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_samples, n_features)
+        The target rows' features from the candidate representation.
+    y : array-like of shape (n_samples,)
+        The target rows' class labels.
+    shrinkage : "auto", float in [0, 1] or None, default="auto"
+        ``"auto"`` takes the Ledoit-Wolf shrinkage estimated from the features; a float fixes
+        it; ``None`` is the original score with the Moore-Penrose pseudo-inverse of the
+        unshrunk covariance, which over-rates wide features estimated from few rows.
+
+    Returns
+    -------
+    score : float
+        The H-score, between 0 and ``min(n_features, n_classes - 1)``; greater is better.
+
+    See Also
+    --------
+    logme_score : A score from the evidence of a Bayesian linear model.
+
+    References
+    ----------
+    .. [1] Y. Bao, Y. Li, S.-L. Huang, L. Zhang, L. Zheng, A. Zamir and L. Guibas, "An
+       Information-Theoretic Approach to Transferability in Task Transfer Learning", ICIP
+       2019.
+    .. [2] S. Ibrahim, N. Ponomareva and R. Mazumder, "Newer is not always better: Rethinking
+       transferability metrics, their peculiarities, stability and performance", ECML PKDD
+       2022.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransfer.model_selection import h_score
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 3, size=200)
+    >>> informative = np.eye(3)[y] + 0.3 * rng.normal(size=(200, 3))
+    >>> noise = rng.normal(size=(200, 3))
+    >>> bool(h_score(informative, y) > h_score(noise, y))
+    True
+    """
+    validate_parameter_constraints(
+        {"shrinkage": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both"), None]},
+        {"shrinkage": shrinkage},
+        caller_name="h_score",
+    )
+    features = _check_features(features)
+    classes, encoded = _check_labels(y, features.shape[0])
+    centred = features - features.mean(axis=0)
+    n_samples, n_features = features.shape
+    # Each row replaced by its class mean: the rows of E[f | y], whose covariance is M'M / n.
+    means = np.zeros((classes.size, n_features))
+    np.add.at(means, encoded, centred)
+    means /= np.bincount(encoded)[:, None]
+    conditional = means[encoded]
+    if shrinkage == "auto":
+        shrinkage = _ledoit_wolf_shrinkage(centred)
+    scale = np.sum(centred**2) / (n_samples * n_features)  # mean(var(f))
+    if scale == 0:
+        return 0.0
+    if shrinkage is not None and shrinkage > 0 and n_samples < n_features:
+        return _h_score_dual(centred, conditional, shrinkage, scale)
+    covariance = centred.T @ centred / n_samples
+    between = conditional.T @ conditional / n_samples
+    if shrinkage is None:
+        return float(np.trace(np.linalg.pinv(covariance, hermitian=True) @ between))
+    shrunk = (1 - shrinkage) * covariance + shrinkage * scale * np.eye(n_features)
+    return float(np.trace(np.linalg.solve(shrunk, (1 - shrinkage) * between)))
+
+
+def _ledoit_wolf_shrinkage(centred):
+    """Ledoit and Wolf's shrinkage of centred rows, as scikit-learn's ``ledoit_wolf_shrinkage``.
+
+    Its sums of squares are taken over the ``n x n`` Gram matrix when there are fewer rows
+    than features (``|X'X|_F = |XX'|_F``), instead of over ``d x d`` blocks.
+    """
+    n_samples, n_features = centred.shape
+    if n_samples >= n_features:
+        return ledoit_wolf_shrinkage(centred, assume_centered=True)
+    squares = centred**2
+    variances = squares.sum(axis=0) / n_samples
+    mu = variances.sum() / n_features
+    beta_sum = np.sum(squares.sum(axis=1) ** 2)  # sum of (X**2)'(X**2)
+    delta_sum = np.sum((centred @ centred.T) ** 2) / n_samples**2  # |X'X / n|_F^2
+    beta = (beta_sum / n_samples - delta_sum) / (n_features * n_samples)
+    delta = (delta_sum - 2 * mu * variances.sum() + n_features * mu**2) / n_features
+    beta = min(beta, delta)
+    return 0.0 if beta == 0 else float(beta / delta)
+
+
+def _h_score_dual(centred, conditional, shrinkage, scale):
+    """The shrunk H-score through ``n x n`` matrices, for fewer rows than features.
+
+    With ``S = c I + b X'X`` (``c = shrinkage * scale``, ``b = (1 - shrinkage) / n``), the
+    Woodbury identity gives ``S^-1 = (I - b X' K^-1 X) / c`` with ``K = c I + b XX'``, so
+    ``tr(S^-1 M'M)`` needs only ``K`` and ``G = XM'``.
+    """
+    n_samples = centred.shape[0]
+    c, b = shrinkage * scale, (1 - shrinkage) / n_samples
+    gram = centred @ centred.T
+    cross = centred @ conditional.T  # G = X M'
+    kernel = c * np.eye(n_samples) + b * gram
+    inner = np.sum(np.linalg.solve(kernel, cross) * cross)  # tr(K^-1 G G')
+    trace = (np.sum(conditional**2) - b * inner) / c  # tr(S^-1 M'M)
+    return float((1 - shrinkage) * trace / n_samples)
+
+
+def _features_of(estimator, X):
+    """What the estimator's classifier reads: ``transform(X)``, or the pipeline's prefix's."""
+    if hasattr(estimator, "transform"):
+        return estimator.transform(X)
+    if isinstance(estimator, Pipeline) and len(estimator) > 1:
+        return estimator[:-1].transform(X)
+    raise TypeError(
+        f"{type(estimator).__name__} has no transform, and is not a Pipeline with a "
+        "transformer before its final step: a feature score needs features to score."
+    )
+
+
+def _source_proba(estimator, X):
+    if not hasattr(estimator, "predict_proba"):
+        raise TypeError(
+            f"leep needs the source model's class probabilities; {type(estimator).__name__} "
+            "has no predict_proba."
+        )
+    return estimator.predict_proba(X)
+
+
+def _source_labels(estimator, X):
+    if not hasattr(estimator, "predict"):
+        raise TypeError(
+            f"nce needs the source model's predicted labels; {type(estimator).__name__} has "
+            "no predict."
+        )
+    return estimator.predict(X)
+
+
+_SCORES = {
+    "logme": (logme_score, _features_of),
+    "h_score": (h_score, _features_of),
+    "leep": (leep_score, _source_proba),
+    "nce": (nce_score, _source_labels),
+}
+
+
+class _TransferabilityScorer:
+    """A scorer ``scorer(estimator, X, y)`` that applies a transferability score."""
+
+    def __init__(self, score, kwargs):
+        self._score_name = score
+        self._kwargs = kwargs
+
+    def __repr__(self):
+        params = "".join(f", {key}={value!r}" for key, value in self._kwargs.items())
+        return f"make_transferability_scorer({self._score_name!r}{params})"
+
+    def __call__(self, estimator, X, y):
+        """Score the representation of a fitted estimator on ``X`` and its labels ``y``.
+
+        Parameters
+        ----------
+        estimator : estimator object
+            A fitted transformer, a fitted Pipeline (its steps before the last give the
+            features), or for ``"leep"`` and ``"nce"`` a fitted source classifier.
+        X : array-like or images
+            The rows to score, in whatever form the estimator takes.
+        y : array-like of shape (n_samples,)
+            Their class labels.
+
+        Returns
+        -------
+        score : float
+            The transferability score; greater is better.
+        """
+        if y is None:
+            raise ValueError("A transferability score needs the labels y of the rows it scores.")
+        function, read = _SCORES[self._score_name]
+        return function(read(estimator, X), y, **self._kwargs)
+
+
+def make_transferability_scorer(score="logme", **kwargs):
+    """A scorer that ranks fitted feature extractors by a transferability score.
+
+    The scorer is called as ``scorer(estimator, X, y)``, like any scikit-learn scorer. For
+    ``"logme"`` and ``"h_score"`` it computes the features of ``X`` (``estimator.transform(X)``,
+    or the transform of a Pipeline's steps before its last) and scores them against ``y``; for
+    ``"leep"`` it scores ``estimator.predict_proba(X)`` and for ``"nce"``
+    ``estimator.predict(X)``, the outputs of a classifier trained on the source task.
+
+    Used as ``scoring=`` of :class:`~sklearn.model_selection.GridSearchCV` over a
+    :class:`~sktransfer.feature_extraction.CNNCodeExtractor` (whose fit trains nothing), it
+    ranks layers or image sizes by one forward pass each. Nothing is trained, so no rows need
+    to be held out: ``cv=[(rows, rows)]`` with ``rows = np.arange(n_samples)`` scores every
+    candidate on all labelled rows at once, while a k-fold ``cv`` averages scores over folds
+    (each fold then needs a few rows per class). Over a Pipeline ending in a classifier, set
+    the final step to ``"passthrough"`` in the grid, so that it is not trained.
+
+    Parameters
+    ----------
+    score : {"logme", "h_score", "leep", "nce"}, default="logme"
+        The score: :func:`logme_score`, :func:`h_score`, :func:`leep_score` or
+        :func:`nce_score`.
+    **kwargs : dict
+        Keyword arguments of the score function, such as ``shrinkage`` of :func:`h_score`.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y)`` returning the score; greater is better.
+
+    See Also
+    --------
+    logme_score : The default score.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.decomposition import PCA
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sktransfer.model_selection import make_transferability_scorer
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, size=100)
+    >>> X = np.c_[y + 0.1 * rng.normal(size=100), rng.normal(size=(100, 5))]
+    >>> rows = np.arange(100)
+    >>> search = GridSearchCV(PCA(), {"n_components": [1, 6]}, cv=[(rows, rows)],
+    ...                       scoring=make_transferability_scorer("logme"))
+    >>> search.fit(X, y).best_params_
+    {'n_components': 6}
+    """
+    if not isinstance(score, str) or score not in _SCORES:
+        raise ValueError(f"score must be one of {sorted(_SCORES)}; got {score!r}.")
+    return _TransferabilityScorer(score, kwargs)

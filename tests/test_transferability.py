@@ -1,0 +1,427 @@
+"""Transferability scores: the papers' definitions, invariances and known orderings."""
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+from scipy.stats import multivariate_normal
+from scipy.stats import t as student_t
+from sklearn import config_context
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.covariance import ledoit_wolf_shrinkage
+from sklearn.datasets import make_circles, make_classification
+from sklearn.decomposition import PCA
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, KFold, RepeatedStratifiedKFold, ShuffleSplit
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, PolynomialFeatures, StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+
+from sktransfer.datasets import load_animal_silhouettes
+from sktransfer.feature_extraction import CNNCodeExtractor
+from sktransfer.model_selection import (
+    DomainShuffleSplit,
+    TargetAccuracyScorer,
+    compare_to_baseline,
+    h_score,
+    leep_score,
+    logme_score,
+    make_transferability_scorer,
+    nce_score,
+)
+from sktransfer.utils import pack_domains
+
+
+def _task(n=120, d=6, n_classes=3, signal=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % n_classes
+    centres = rng.normal(size=(n_classes, d))
+    return signal * centres[y] + rng.normal(size=(n, d)), y
+
+
+def _flip(y, share, n_classes, seed=0):
+    """``y`` with a ``share`` of its labels replaced by another class."""
+    rng = np.random.default_rng(seed)
+    noisy = y.copy()
+    flipped = rng.choice(y.size, size=int(share * y.size), replace=False)
+    noisy[flipped] = (y[flipped] + rng.integers(1, n_classes, size=flipped.size)) % n_classes
+    return noisy
+
+
+@pytest.mark.parametrize("shape", [(60, 5), (20, 40)])
+def test_logme_is_the_maximum_log_evidence_of_the_linear_model(shape):
+    # The marginal likelihood y ~ N(0, I / beta + F F' / alpha), maximised numerically, per
+    # one-vs-rest target, averaged over classes and divided by n: the paper's definition.
+    n, d = shape
+    features, y = _task(n=n, d=d)
+    evidences = []
+    for k in range(3):
+        target = (y == k).astype(float)
+
+        def minus_evidence(log_precisions, target=target):
+            alpha, beta = np.exp(log_precisions)
+            cov = np.eye(n) / beta + features @ features.T / alpha
+            return -multivariate_normal(np.zeros(n), cov).logpdf(target)
+
+        best = minimize(
+            minus_evidence,
+            [0.0, 0.0],
+            method="Nelder-Mead",
+            options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000},
+        )
+        evidences.append(-best.fun / n)
+    assert logme_score(features, y) == pytest.approx(np.mean(evidences), abs=1e-6)
+
+
+def test_logme_and_h_score_ignore_rotation_scaling_and_row_order():
+    features, y = _task()
+    rotation, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(6, 6)))
+    order = np.random.default_rng(2).permutation(y.size)
+    for score in (logme_score, h_score):
+        reference = score(features, y)
+        assert score(features @ rotation, y) == pytest.approx(reference, rel=1e-6)
+        assert score(7.5 * features, y) == pytest.approx(reference, rel=1e-6)
+        assert score(features[order], y[order]) == pytest.approx(reference, rel=1e-9)
+    # Renaming the classes changes nothing either.
+    assert logme_score(features, np.array(["a", "b", "c"])[y]) == logme_score(features, y)
+
+
+@pytest.mark.parametrize("score", [logme_score, h_score])
+def test_informative_features_score_above_noise(score):
+    features, y = _task(signal=2.0)
+    noise = np.random.default_rng(3).normal(size=features.shape)
+    assert score(features, y) > score(noise, y)
+
+
+@pytest.mark.parametrize("score", [logme_score, h_score])
+def test_feature_scores_fall_with_label_noise(score):
+    features, y = _task(n=300, signal=2.0)
+    values = [score(features, _flip(y, share, 3)) for share in (0.0, 0.2, 0.4, 0.6)]
+    assert np.all(np.diff(values) < 0), values
+
+
+def test_source_scores_fall_with_label_noise():
+    rng = np.random.default_rng(0)
+    y = np.arange(300) % 3
+    # A source model with 5 classes whose predictions track the target classes.
+    logits = 3 * np.eye(5)[:3][y] + rng.normal(size=(300, 5))
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    leep = [leep_score(proba, _flip(y, share, 3)) for share in (0.0, 0.2, 0.4, 0.6)]
+    nce = [nce_score(proba.argmax(axis=1), _flip(y, share, 3)) for share in (0, 0.2, 0.4, 0.6)]
+    assert np.all(np.diff(leep) < 0), leep
+    assert np.all(np.diff(nce) < 0), nce
+
+
+def test_leep_matches_the_papers_definition_computed_row_by_row():
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.ones(4), size=30)
+    y = rng.integers(0, 3, size=30)
+    joint = np.zeros((3, 4))
+    for i in range(30):
+        joint[y[i]] += proba[i] / 30
+    conditional = joint / joint.sum(axis=0)
+    expected = np.mean(
+        [np.log(sum(conditional[y[i], z] * proba[i, z] for z in range(4))) for i in range(30)]
+    )
+    assert leep_score(proba, y) == pytest.approx(expected, rel=1e-12)
+    assert leep_score(proba, y) <= 0
+
+
+def test_nce_bounds_and_value():
+    y = np.array([0, 0, 1, 1, 2, 2])
+    # Source labels that determine the target labels: no entropy is left.
+    assert nce_score([5, 5, 7, 7, 9, 9], y) == 0.0
+    # Source labels independent of the target labels: NCE is minus the entropy of y.
+    assert nce_score([1, 2, 1, 2, 1, 2], y) == pytest.approx(-np.log(3))
+
+
+def test_h_score_pinv_is_the_original_and_bounded():
+    features, y = _task(n=200, signal=3.0)
+    centred = features - features.mean(axis=0)
+    means = np.stack([centred[y == k].mean(axis=0) for k in range(3)])[y]
+    expected = np.trace(np.linalg.inv(np.cov(centred.T, bias=True)) @ (means.T @ means / 200))
+    assert h_score(features, y, shrinkage=None) == pytest.approx(expected, rel=1e-9)
+    assert 0 < h_score(features, y) <= h_score(features, y, shrinkage=None) <= 2
+    assert h_score(features, y, shrinkage=1.0) < h_score(features, y, shrinkage=0.0)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: logme_score(np.ones((4, 2)), [0, 1, 0]), "y has 3 labels"),
+        (lambda: logme_score(np.ones((4, 2)), [0, 0, 0, 0]), "at least 2 classes"),
+        (lambda: logme_score(np.ones((4, 2)), [0.5, 1.5, 0.2, 0.1]), "class labels"),
+        (lambda: logme_score(np.ones((4, 2)), [0, 1, 0, 1], max_iter=0), "max_iter"),
+        (lambda: logme_score(np.ones((4, 2)), [0, 1, 0, 1], tol=-1), "tol"),
+        (lambda: h_score(np.ones((4, 2)), [0, 1, 0, 1], shrinkage=2), "shrinkage"),
+        (lambda: h_score([[np.nan, 1], [1, 1]], [0, 1]), "NaN"),
+        (lambda: leep_score(np.ones((4, 2)), [0, 1, 0, 1]), "source_proba must hold"),
+        (lambda: nce_score([0, 1], [0, 1, 0]), "y has 3 labels"),
+        (lambda: make_transferability_scorer("accuracy"), "score must be one of"),
+    ],
+)
+def test_invalid_input_raises_naming_the_parameter(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_logme_reaches_the_maximum_even_when_the_iterations_stop_early():
+    features, y = _task(n=20, d=40)
+    assert logme_score(features, y, max_iter=1) == pytest.approx(logme_score(features, y))
+
+
+def test_scorer_picks_the_informative_representation_in_grid_search():
+    # Two features carry the labels, four are noise of larger variance: PCA with 2 components
+    # keeps noise, with 6 keeps everything.
+    rng = np.random.default_rng(0)
+    y = np.arange(150) % 3
+    X = np.c_[np.eye(3)[y][:, :2] + 0.2 * rng.normal(size=(150, 2)), 3 * rng.normal(size=(150, 4))]
+    rows = np.arange(150)
+    for score in ("logme", "h_score"):
+        search = GridSearchCV(
+            PCA(),
+            {"n_components": [2, 6]},
+            cv=[(rows, rows)],
+            scoring=make_transferability_scorer(score),
+        )
+        assert search.fit(X, y).best_params_ == {"n_components": 6}
+
+
+def test_scorer_reads_the_steps_before_a_pipelines_classifier():
+    X, y = _task()
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    features = pipeline[:-1].transform(X)
+    assert make_transferability_scorer()(pipeline, X, y) == logme_score(features, y)
+    # With the classifier set to "passthrough", nothing is trained and the same rows score.
+    passthrough = make_pipeline(StandardScaler(), "passthrough").fit(X, y)
+    assert make_transferability_scorer("logme")(passthrough, X, y) == logme_score(features, y)
+    assert repr(make_transferability_scorer("h_score", shrinkage=None)) == (
+        "make_transferability_scorer('h_score', shrinkage=None)"
+    )
+
+
+def test_source_scorers_read_the_source_classifier():
+    X, y = _task()
+    source = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
+    assert make_transferability_scorer("leep")(source, X, y) == leep_score(
+        source.predict_proba(X), y
+    )
+    assert make_transferability_scorer("nce")(source, X, y) == nce_score(source.predict(X), y)
+    with pytest.raises(TypeError, match="no transform"):
+        make_transferability_scorer("logme")(source, X, y)
+    with pytest.raises(ValueError, match="needs the labels"):
+        make_transferability_scorer("logme")(StandardScaler().fit(X), X, None)
+
+
+# compare_to_baseline ------------------------------------------------------------------------
+
+
+class TargetOnlyClassifier(ClassifierMixin, BaseEstimator):
+    """Logistic regression on the target rows (negative ``sample_domain``) alone."""
+
+    __metadata_request__fit = {"sample_domain": True}
+
+    def fit(self, X, y, sample_domain=None):
+        target = np.asarray(sample_domain) < 0
+        self.classifier_ = LogisticRegression().fit(X[target], y[target])
+        self.classes_ = self.classifier_.classes_
+        return self
+
+    def predict(self, X):
+        return self.classifier_.predict(X)
+
+
+def test_a_better_representation_is_a_positive_transfer():
+    X, y = make_circles(300, noise=0.1, factor=0.5, random_state=0)
+    richer = make_pipeline(PolynomialFeatures(2), LogisticRegression())
+    for test in ("corrected_t", "bootstrap"):
+        result = compare_to_baseline(
+            richer, LogisticRegression(), X, y, cv=5, test=test, random_state=0
+        )
+        assert result.verdict == "positive"
+        assert result.confidence_interval[0] > 0
+        assert result.p_value < 0.05
+        np.testing.assert_array_equal(
+            result.differences, result.transfer_scores - result.baseline_scores
+        )
+
+
+def _contradicting_source(seed=0):
+    # The source's labels are the target's, flipped: pooling them naively teaches the
+    # opposite rule.
+    rng = np.random.default_rng(seed)
+    Xs, Xt = rng.normal(size=(300, 2)), rng.normal(size=(100, 2))
+    ys, yt = (Xs[:, 0] < 0).astype(int), (Xt[:, 0] > 0).astype(int)
+    return pack_domains(source=(Xs, ys), target=(Xt, yt))
+
+
+@pytest.mark.parametrize("test", ["corrected_t", "bootstrap"])
+def test_pooling_a_contradicting_source_is_a_negative_transfer(test):
+    X, y, sample_domain = _contradicting_source()
+    with config_context(enable_metadata_routing=True):
+        result = compare_to_baseline(
+            LogisticRegression(),  # trained on source and target rows alike
+            TargetOnlyClassifier(),
+            X,
+            y,
+            cv=DomainShuffleSplit(n_splits=10, test_size=0.3, random_state=0),
+            scoring=TargetAccuracyScorer(),
+            sample_domain=sample_domain,
+            test=test,
+            random_state=0,
+        )
+    assert result.verdict == "negative"
+    assert result.confidence_interval[1] < 0
+    assert result.scoring == "TargetAccuracyScorer"
+
+
+@pytest.mark.parametrize("test", ["corrected_t", "bootstrap"])
+def test_identical_or_equivalent_estimators_are_inconclusive(test):
+    X, y = make_classification(200, n_features=5, random_state=0)
+    same = compare_to_baseline(LogisticRegression(), LogisticRegression(), X, y, test=test)
+    assert same.verdict == "inconclusive"
+    assert same.p_value == 1.0
+    assert same.mean_difference == 0.0
+    # Two linear classifiers that fit the same boundary differently.
+    cv = RepeatedStratifiedKFold(n_splits=5, n_repeats=2, random_state=0)
+    equivalent = compare_to_baseline(
+        LogisticRegression(),
+        LinearDiscriminantAnalysis(),
+        X,
+        y,
+        cv=cv,
+        test=test,
+        random_state=0,
+    )
+    assert equivalent.verdict == "inconclusive"
+    assert equivalent.confidence_interval[0] < 0 < equivalent.confidence_interval[1]
+
+
+def test_corrected_t_follows_nadeau_and_bengio():
+    X, y = make_classification(120, n_features=5, random_state=1)
+    cv = ShuffleSplit(n_splits=8, test_size=0.25, random_state=0)
+    result = compare_to_baseline(
+        LogisticRegression(C=0.01), DecisionTreeClassifier(random_state=0), X, y, cv=cv
+    )
+    d = result.differences
+    se = np.sqrt((1 / 8 + 30 / 90) * d.var(ddof=1))
+    assert result.p_value == pytest.approx(2 * student_t.sf(abs(d.mean() / se), df=7))
+    half = student_t.ppf(0.975, df=7) * se
+    assert result.confidence_interval == pytest.approx((d.mean() - half, d.mean() + half))
+
+
+def test_both_estimators_see_the_same_folds_from_an_unseeded_splitter():
+    X, y = make_classification(100, n_features=5, random_state=0)
+    cv = ShuffleSplit(n_splits=5, test_size=0.3)  # no seed: each split() call differs
+    result = compare_to_baseline(LogisticRegression(), LogisticRegression(), X, y, cv=cv)
+    assert np.all(result.differences == 0)
+
+
+def test_without_routing_sample_domain_reaches_fit():
+    X, y, sample_domain = _contradicting_source()
+    result = compare_to_baseline(
+        TargetOnlyClassifier(),
+        TargetOnlyClassifier(),
+        X,
+        y,
+        cv=KFold(3, shuffle=True, random_state=0),
+        sample_domain=sample_domain,
+    )
+    assert result.verdict == "inconclusive"
+
+
+def test_result_reads_and_plots():
+    X, y = make_circles(150, noise=0.1, factor=0.5, random_state=0)
+    richer = make_pipeline(PolynomialFeatures(2), LogisticRegression())
+    result = compare_to_baseline(richer, LogisticRegression(), X, y, cv=3)
+    text = repr(result)
+    assert text.startswith("TransferComparison(verdict='positive'")
+    assert "95% interval" in text and "p-value" in text
+    assert "<table>" in result._repr_html_() and "positive" in result._repr_html_()
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = result.plot()
+    assert len(ax.lines) == 4  # one line per fold, and the means
+    plt.close(ax.figure)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"level": 0}, "level"),
+        ({"level": 1.5}, "level"),
+        ({"test": "wilcoxon"}, "test"),
+        ({"scoring": {"a": "accuracy"}}, "scoring"),
+        ({"cv": [(np.arange(50), np.arange(50, 100))]}, "at least 2 splits"),
+    ],
+)
+def test_compare_to_baseline_validates_its_parameters(kwargs, match):
+    X, y = make_classification(100, n_features=5, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        compare_to_baseline(LogisticRegression(), LogisticRegression(), X, y, **kwargs)
+
+
+def _flatten(images):
+    return images.reshape(len(images), -1) / 255
+
+
+@pytest.mark.slow
+def test_cnn_codes_against_raw_pixels_on_the_silhouettes_are_a_positive_transfer(tmp_path):
+    images, y = load_animal_silhouettes(return_X_y=True)
+    images, y = images[:200], y[:200]
+    codes = make_pipeline(
+        CNNCodeExtractor(
+            "efficientnet_lite0",
+            "imagenet",
+            layer="blocks.10",
+            image_size=32,
+            device="cpu",
+            memory=str(tmp_path),
+        ),
+        LogisticRegression(max_iter=1000),
+    )
+    pixels = make_pipeline(FunctionTransformer(_flatten), LogisticRegression(max_iter=1000))
+    result = compare_to_baseline(codes, pixels, images, y, cv=5)
+    assert result.verdict == "positive", result
+
+
+@pytest.mark.parametrize("shrinkage", [0.3, "auto"])
+def test_h_score_with_fewer_rows_than_features_matches_the_direct_formula(shrinkage):
+    features, y = _task(n=20, d=40)
+    centred = features - features.mean(axis=0)
+    a = ledoit_wolf_shrinkage(centred, assume_centered=True) if shrinkage == "auto" else 0.3
+    means = np.stack([centred[y == k].mean(axis=0) for k in range(3)])[y]
+    covariance = centred.T @ centred / 20
+    shrunk = (1 - a) * covariance + a * np.trace(covariance) / 40 * np.eye(40)
+    expected = np.trace(np.linalg.inv(shrunk) @ ((1 - a) * means.T @ means / 20))
+    assert h_score(features, y, shrinkage=shrinkage) == pytest.approx(expected, rel=1e-9)
+
+
+def test_ledoit_wolf_shrinkage_of_wide_features_matches_scikit_learn():
+    from sktransfer.model_selection._transferability import _ledoit_wolf_shrinkage
+
+    features, _ = _task(n=20, d=40)
+    centred = features - features.mean(axis=0)
+    expected = ledoit_wolf_shrinkage(centred, assume_centered=True)
+    assert _ledoit_wolf_shrinkage(centred) == pytest.approx(expected, rel=1e-10)
+
+
+def test_params_route_sample_weight_for_a_target_only_baseline():
+    # Weight 0 on the source rows: the baseline learns from the target rows alone.
+    X, y, sample_domain = _contradicting_source()
+    with config_context(enable_metadata_routing=True):
+        result = compare_to_baseline(
+            LogisticRegression().set_fit_request(sample_weight=False),
+            LogisticRegression().set_fit_request(sample_weight=True),
+            X,
+            y,
+            cv=DomainShuffleSplit(n_splits=10, test_size=0.3, random_state=0),
+            scoring=TargetAccuracyScorer(),
+            sample_domain=sample_domain,
+            params={"sample_weight": (sample_domain < 0).astype(float)},
+        )
+    assert result.verdict == "negative"
