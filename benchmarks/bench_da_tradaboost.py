@@ -12,11 +12,11 @@ Every model boosts the same trees for the same number of rounds on the same draw
 5,000 held-out target rows, over several seeds. TrAdaBoost runs three ways: with its defaults
 (the target rows start with the source rows' total weight, every learner votes), with
 ``balance_domains=False`` (Dai et al.'s start, from uniform weights) and as in Dai et al.
-(their start, and ``voters="last_half"``: only the last half of the learners vote). ``warned_every_seed`` says whether the stall warning was raised on every seed,
-and ``gap_to_target_only`` is the mean accuracy minus that of AdaBoost on the labelled target
-rows (negative where the model loses to it). Usage:
-``python benchmarks/bench_da_tradaboost.py [--quick]``; prints a table and writes
-``benchmarks/results/bench_da_tradaboost.json``.
+(their start, and ``voters="last_half"``: only the last half of the learners vote).
+``warned_every_seed`` says whether the stall warning was raised on every seed, and
+``gap_to_target_only`` is the mean accuracy minus that of AdaBoost on the labelled target rows
+(negative where the model loses to it). Usage: ``python benchmarks/bench_da_tradaboost.py
+[--quick]``; prints a table and writes ``benchmarks/results/bench_da_tradaboost.json``.
 """
 
 import argparse

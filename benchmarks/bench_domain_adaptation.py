@@ -12,7 +12,8 @@ The parts are the scripts ``bench_da_*.py`` beside this one, each runnable alone
 Usage: ``python benchmarks/bench_domain_adaptation.py [--quick] [--only PART ...]``. Prints each
 part's table, the rows where a method loses to its baseline, and the checks of issue 12 (each
 figure and whether it holds); writes ``benchmarks/results/bench_domain_adaptation.json``
-(``--out``), which holds each part's results under its name, ``losses`` and ``checks``.
+(``--out``), which holds each part's results under its name, ``losses`` and ``checks``, and
+(without ``--quick``) each part's results into its own ``bench_da_<part>.json`` too.
 """
 
 import argparse
@@ -206,6 +207,17 @@ def main():
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"wrote {args.out}")
+    if not args.quick:
+        write_parts(results)
+
+
+def write_parts(results):
+    """Each part's results also into its own JSON, which the user guide cites: one run for all."""
+    for part in PARTS:
+        if part in results:
+            path = HERE / "results" / f"bench_da_{part}.json"
+            path.write_text(json.dumps(results[part], indent=2, default=float) + "\n")
+            print(f"wrote {path}")
 
 
 if __name__ == "__main__":
