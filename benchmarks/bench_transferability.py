@@ -142,7 +142,10 @@ def main():
         for (layer, size), features in codes.items():
             row = {"layer": layer, "image_size": size, "n_codes": int(features.shape[1])}
 
-            def train_and_evaluate(features=features):
+            # Called at once: the defaults only bind the loop's current values (ruff B023).
+            def train_and_evaluate(
+                features=features, train=train, held_out=held_out, y_train=y_train, y_test=y_test
+            ):
                 classifier = LogisticRegression(max_iter=1000)
                 classifier.fit(features[train], y_train)
                 return classifier.score(features[held_out], y_test)

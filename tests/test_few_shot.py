@@ -198,6 +198,34 @@ def test_episodes_as_cv_in_cross_validate_and_grid_search(digits):
     assert search.best_estimator_.classes_.tolist() == list(range(10))
 
 
+def test_searches_over_episodes_repeat_and_refuse_impossible_episodes(digits):
+    X, y = digits
+    cv = FewShotSplit(n_way=3, n_shot=2, n_query=5, n_episodes=6, random_state=7)
+    grid = {"metric": ["euclidean", "cosine"], "temperature": [0.05, 0.5]}
+
+    def search():
+        return GridSearchCV(PrototypeClassifier(), grid, cv=cv, scoring="neg_log_loss").fit(X, y)
+
+    first, second = search(), search()
+    for key in ["mean_test_score", *(f"split{i}_test_score" for i in range(6))]:
+        np.testing.assert_array_equal(first.cv_results_[key], second.cv_results_[key])
+    # Another seed draws other episodes, hence other scores.
+    other = cross_validate(PrototypeClassifier(), X, y, cv=FewShotSplit(3, 2, 5, 6, 8))
+    again = cross_validate(PrototypeClassifier(), X, y, cv=FewShotSplit(3, 2, 5, 6, 8))
+    np.testing.assert_array_equal(other["test_score"], again["test_score"])
+    assert not np.array_equal(
+        other["test_score"], cross_validate(PrototypeClassifier(), X, y, cv=cv)["test_score"]
+    )
+    # The splitter's refusals reach the user unchanged through the model-selection tools.
+    few = y < 4
+    with pytest.raises(ValueError, match=r"n_way=5 asks for more classes .* \(4\)"):
+        cross_validate(PrototypeClassifier(), X[few], y[few], cv=FewShotSplit(n_way=5))
+    with pytest.raises(ValueError, match=r"Class 0 has 178 rows, fewer than n_shot \+ n_query"):
+        GridSearchCV(PrototypeClassifier(), grid, cv=FewShotSplit(n_shot=100, n_query=100)).fit(
+            X, y
+        )
+
+
 def test_prototypes_beat_logistic_regression_at_one_shot_on_digits(digits):
     # SimpleShot's claim on a fixed seed: centred on the mean of the base digits (0-4), the
     # nearest prototype beats logistic regression on the same single shots of the novel

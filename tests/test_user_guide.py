@@ -116,7 +116,9 @@ def _matches(stated, value):
     digits = stated.rstrip("%")
     decimals = len(digits.partition(".")[2])
     candidates = [value * 100, value] if percent else [value]
-    return any(round(candidate, decimals) == float(digits) for candidate in candidates)
+    # Prose numbers are read without their sign ("-3.6%" gives "3.6%"): compare magnitudes,
+    # or a negative value (a difference, a loss) could never be stated.
+    return any(round(abs(candidate), decimals) == float(digits) for candidate in candidates)
 
 
 def _json_numbers(value):
@@ -223,6 +225,11 @@ def test_unprinted_numbers_are_caught(tmp_path, claim, missing):
     # 0.91 and 91.0% are printed; 45% is printed; 0.05 is in the code; 0.37, 2.14.1 and 0.123
     # are code, not prose.
     assert unprinted_numbers((tmp_path / "page.rst").read_text(), output) == missing
+
+
+def test_negative_values_can_be_stated():
+    text = "The difference is -3.62% and the log loss -0.41, not -0.52.\n"
+    assert unprinted_numbers(text, "-0.0362 -0.41") == ["0.52"]
 
 
 def test_allowed_numbers_stand(tmp_path):
