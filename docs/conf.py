@@ -55,6 +55,9 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",
     "ignore_pattern": r"demo_",
     "within_subsection_order": "FileNameSortKey",
+    # "Examples using X" on every API page: the templates in _templates/autosummary end with a
+    # minigallery of the examples that use the object, found through these back-references.
+    "backreferences_dir": "gen_modules/backreferences",
     # The execution-time pages load jQuery and DataTables from CDNs: the site must read offline.
     # Each example still shows its own running time.
     "write_computation_times": False,
