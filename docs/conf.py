@@ -28,6 +28,8 @@ extensions = [
     "sphinx.ext.autosummary",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    # The .. plot:: directive draws the charts of the user guide (the four scenarios).
+    "matplotlib.sphinxext.plot_directive",
 ]
 
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
@@ -84,6 +86,12 @@ sphinx_gallery_conf = {
     "doc_module": ("sktransfer",),
     "reference_url": {"sktransfer": None},
 }
+
+# -- matplotlib: charts ------------------------------------------------------------------------
+plot_formats = [("png", 100), ("hires.png", 200)]
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_include_source = False
 
 # -- HTML --------------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
