@@ -28,6 +28,9 @@ extensions = [
     "sphinx.ext.autosummary",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    # Formulas are drawn by matplotlib's mathtext into images at build time (the :mathmpl:
+    # role): no LaTeX installation and no MathJax from a CDN, so the site reads offline.
+    "matplotlib.sphinxext.mathmpl",
     # The .. plot:: directive draws the charts of the user guide (the four scenarios).
     "matplotlib.sphinxext.plot_directive",
 ]
@@ -87,7 +90,9 @@ sphinx_gallery_conf = {
     "reference_url": {"sktransfer": None},
 }
 
-# -- matplotlib: charts ------------------------------------------------------------------------
+# -- matplotlib: formulas and charts ----------------------------------------------------------
+mathmpl_fontsize = 12.0
+mathmpl_srcset = ["2x"]
 plot_formats = [("png", 100), ("hires.png", 200)]
 plot_html_show_source_link = False
 plot_html_show_formats = False
