@@ -110,7 +110,10 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_show_sourcelink = False
-html_static_path = ["_static"] if (DOCS / "_static").is_dir() else []
+html_static_path = ["_static"]
+html_css_files = ["css/sktransfer.css"]
+# Signatures longer than this are set one parameter per line, so none runs off the page.
+python_maximum_signature_line_length = 79
 
 
 # -- Hooks -------------------------------------------------------------------------------------
