@@ -13,10 +13,10 @@ ten classes, side by side on the same training and test images:
 5. the same fine-tuning **with data augmentation**.
 
 Each is timed. The times below were measured while this documentation was built, on the
-machine that built it, on one CPU thread, with other work running beside it: they compare the
-five methods with one another, not with your machine. To keep the example short the 28 px
-silhouettes are enlarged to 64 px for the pretrained network (its own images are 224 px) and
-training is brief.
+machine that built it, on one CPU thread, and other work may have shared that machine: they
+compare the five methods with one another, roughly, not with your machine. To keep the
+example short the 28 px silhouettes are enlarged to 64 px for the pretrained network (its own
+images are 224 px) and training is brief.
 """
 
 # %%
