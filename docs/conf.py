@@ -28,6 +28,11 @@ extensions = [
     "sphinx.ext.autosummary",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    # Formulas are drawn by matplotlib's mathtext into images at build time (the :mathmpl:
+    # role): no LaTeX installation and no MathJax from a CDN, so the site reads offline.
+    "matplotlib.sphinxext.mathmpl",
+    # The .. plot:: directive draws the charts of the user guide (the four scenarios).
+    "matplotlib.sphinxext.plot_directive",
 ]
 
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
@@ -52,9 +57,29 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     # Only plot_*.py scripts run; `make demo`'s demo_*.py script stays out of the gallery.
-    "filename_pattern": r"/plot_",
+    # SKTRANSFER_GALLERY_PATTERN narrows the run while editing the docs (e.g. "plot_dann");
+    # examples left out are listed without output.
+    "filename_pattern": os.environ.get("SKTRANSFER_GALLERY_PATTERN", r"/plot_"),
     "ignore_pattern": r"demo_",
+    # The gallery follows the user guide's order of the families; a folder not listed here
+    # (a new family) comes last rather than failing the build.
+    "subsection_order": [
+        f"../examples/{family}"
+        for family in (
+            "feature_extraction",
+            "fine_tuning",
+            "instance_transfer",
+            "domain_adaptation",
+            "model_selection",
+            "zero_shot",
+            "few_shot",
+        )
+    ]
+    + ["*"],
     "within_subsection_order": "FileNameSortKey",
+    # "Examples using X" on every API page: the templates in _templates/autosummary end with a
+    # minigallery of the examples that use the object, found through these back-references.
+    "backreferences_dir": "gen_modules/backreferences",
     # The execution-time pages load jQuery and DataTables from CDNs: the site must read offline.
     # Each example still shows its own running time.
     "write_computation_times": False,
@@ -64,6 +89,14 @@ sphinx_gallery_conf = {
     "doc_module": ("sktransfer",),
     "reference_url": {"sktransfer": None},
 }
+
+# -- matplotlib: formulas and charts ----------------------------------------------------------
+mathmpl_fontsize = 12.0
+mathmpl_srcset = ["2x"]
+plot_formats = [("png", 100), ("hires.png", 200)]
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_include_source = False
 
 # -- HTML --------------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
@@ -77,7 +110,10 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_show_sourcelink = False
-html_static_path = ["_static"] if (DOCS / "_static").is_dir() else []
+html_static_path = ["_static"]
+html_css_files = ["css/sktransfer.css"]
+# Signatures longer than this are set one parameter per line, so none runs off the page.
+python_maximum_signature_line_length = 79
 
 
 # -- Hooks -------------------------------------------------------------------------------------

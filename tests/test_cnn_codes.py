@@ -132,8 +132,11 @@ def test_pandas_output_and_feature_names():
     assert list(out.columns) == [f"cnncodeextractor{i}" for i in range(8)]
 
 
-def test_verbose_shows_a_progress_bar(capsys):
-    _toy(verbose=1, batch_size=4).fit(IMAGES).transform(IMAGES)
+def test_verbose_shows_a_progress_bar_in_transform_and_nothing_in_fit(capsys):
+    extractor = _toy(verbose=1, batch_size=4).fit(IMAGES)
+    # fit runs one image through the network to learn the codes' width: no bar for it.
+    assert capsys.readouterr() == ("", "")
+    extractor.transform(IMAGES)
     assert "3/3" in capsys.readouterr().err
 
 

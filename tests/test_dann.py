@@ -133,6 +133,44 @@ def test_the_domain_head_learns_to_tell_the_domains_apart():
     assert _domain_accuracy(source_only, Xs, Xt) > 0.95
 
 
+def test_the_epoch_table_shows_the_domain_loss_and_accuracy(capsys):
+    Xs, ys, Xt = _nuisance_shift(4.0)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    clf = _dann(domain_weight=0, max_epochs=5, verbose=1, **_ADAM)
+    clf.fit(X, y, sample_domain=sample_domain)
+    header = capsys.readouterr().out.splitlines()[0].split()
+    assert header == ["epoch", "train_domain_acc", "train_domain_loss", "train_loss", "dur"]
+    accuracy = clf.net_.history[:, "train_domain_acc"]
+    loss = clf.net_.history[:, "train_domain_loss"]
+    assert len(accuracy) == len(loss) == 5
+    # The domain head learns the shift it is left free to see.
+    assert accuracy[-1] > 0.9 and loss[-1] < loss[0]
+
+
+def test_the_recorded_domain_loss_and_accuracy_are_those_of_every_row_of_the_epoch():
+    # A learning rate too small to move the weights: the epoch's records must equal the domain
+    # head's loss and accuracy over all rows (each target row is drawn once per epoch here).
+    Xs, ys, Xt = _nuisance_shift(1.0)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    clf = _dann(max_epochs=1, lr=1e-12, batch_size=64).fit(X, y, sample_domain=sample_domain)
+    features = torch.as_tensor(np.vstack([clf.transform(Xs), clf.transform(Xt)]))
+    with torch.no_grad():
+        logits = clf.net_.module_.domain_head(features).squeeze(1)
+    is_target = torch.as_tensor(np.r_[np.zeros(len(Xs)), np.ones(len(Xt))], dtype=logits.dtype)
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, is_target)
+    assert clf.net_.history[-1, "train_domain_loss"] == pytest.approx(float(expected), rel=1e-5)
+    assert clf.net_.history[-1, "train_domain_acc"] == _domain_accuracy(clf, Xs, Xt)
+    assert clf.net_.criterion_.last_domain_ is None
+
+
+def test_without_target_rows_no_domain_columns_and_nothing_left_to_pickle(capsys):
+    Xs, ys, _ = _nuisance_shift(1.0)
+    clf = _dann(max_epochs=2, verbose=1).fit(Xs, ys)
+    assert "train_domain" not in capsys.readouterr().out
+    assert "train_domain_acc" not in clf.net_.history[-1]
+    assert clf.net_.criterion_.last_domain_ is None
+
+
 @pytest.mark.slow
 def test_adaptation_makes_the_domains_hard_to_tell_apart_for_the_domain_head():
     Xs, ys, Xt = _nuisance_shift(1.5)

@@ -196,6 +196,16 @@ def test_verbose_controls_the_epoch_table(capsys, verbose):
         assert out == ""
 
 
+def test_verbose_shows_a_bar_over_the_frozen_layers_pass_in_fit_only(capsys):
+    clf = _toy_cnn(freeze_depth=2, batch_size=4, verbose=1).fit(IMAGES[:16], LABELS[:16])
+    err = capsys.readouterr().err
+    assert "frozen layers" in err and "4/4" in err
+    clf.predict(IMAGES[:16])
+    assert capsys.readouterr().err == ""
+    _toy_cnn(freeze_depth=2, batch_size=4).fit(IMAGES[:16], LABELS[:16])
+    assert capsys.readouterr().err == ""
+
+
 def test_parallel_grid_search_over_freeze_depth_and_lr_matches_the_sequential_one():
     from sklearn.model_selection import GridSearchCV
 

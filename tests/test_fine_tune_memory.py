@@ -229,3 +229,15 @@ def test_parallel_grid_search_with_memory_matches_the_one_without(tmp_path):
     np.testing.assert_allclose(
         cached.predict_proba(IMAGES[120:150]), plain.predict_proba(IMAGES[120:150]), atol=1e-6
     )
+
+
+def test_the_progress_bar_counts_only_the_batches_not_read_from_the_cache(tmp_path, capsys):
+    X, y = IMAGES[:16], LABELS[:16]
+    _toy_cnn(memory=str(tmp_path), batch_size=4, verbose=1).fit(X[:8], y[:8])
+    assert "2/2" in capsys.readouterr().err
+    # Eight images are cached: only the eight new ones run through the frozen layers.
+    _toy_cnn(memory=str(tmp_path), batch_size=4, verbose=1).fit(X, y)
+    err = capsys.readouterr().err
+    assert "2/2" in err and "/4" not in err
+    _toy_cnn(memory=str(tmp_path), batch_size=4, verbose=1).fit(X, y)
+    assert "frozen layers" not in capsys.readouterr().err

@@ -119,3 +119,5 @@ for ax, (name, clf) in zip(axes, [("source-only", source_only), ("DANN", dann)],
 axes[0].legend()
 plt.tight_layout()
 plt.show()
+
+# sphinx_gallery_thumbnail_number = 2

@@ -157,3 +157,5 @@ for name, scores in table.items():
 # on fewer effective rows. This run does not test smaller or more strongly biased samples,
 # where that matters more.
 plt.show()
+
+# sphinx_gallery_thumbnail_number = 2

@@ -126,3 +126,5 @@ for ax, (name, model) in zip(axes, models.items(), strict=True):
     ax.set_aspect("equal")
 fig.tight_layout()
 plt.show()
+
+# sphinx_gallery_thumbnail_number = 2

@@ -25,6 +25,7 @@ from ..utils._torch import seeded
 from ._dann_network import (
     DANNLoss,
     DANNNetwork,
+    DomainLog,
     DomainRows,
     DomainWeightSchedule,
     GaninLRFactor,
@@ -111,7 +112,10 @@ class DANNClassifier(
     %(num_workers)s
     %(compile)s
     verbose : int, default=0
-        ``1`` prints skorch's table of epochs, ``2`` adds a progress bar over the steps.
+        ``1`` prints skorch's table of epochs, ``2`` adds a progress bar over the steps. With
+        target rows, the table shows the domain head's loss (``train_domain_loss``) and
+        accuracy (``train_domain_acc``) beside ``train_loss``: an accuracy that stays near 0.5
+        means the features hide the domain, one near 1 that they reveal it.
     %(random_state)s
 
     Attributes
@@ -120,7 +124,9 @@ class DANNClassifier(
         The class labels.
     net_ : skorch.NeuralNet
         The trained network, ``net_.module_``: ``extractor``, ``label_head``, ``reversal``
-        (the gradient reversal layer) and ``domain_head``.
+        (the gradient reversal layer) and ``domain_head``. With target rows, its history
+        holds ``train_domain_loss`` and ``train_domain_acc`` for each epoch, e.g.
+        ``net_.history[:, "train_domain_acc"]``.
     n_features_out_ : int
         Width of the learned features that :meth:`transform` returns.
     %(input_attributes)s
@@ -314,7 +320,8 @@ class DANNClassifier(
             (
                 "domain_weight_schedule",
                 DomainWeightSchedule(self.domain_weight, self.domain_weight_schedule, n_steps),
-            )
+            ),
+            ("domain_log", DomainLog()),
         ]
         if self.lr_schedule == "ganin":
             schedule = LRScheduler(LambdaLR, lr_lambda=GaninLRFactor(n_steps), step_every="batch")

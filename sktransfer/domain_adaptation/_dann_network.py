@@ -101,15 +101,21 @@ class DANNLoss(nn.Module):
         super().__init__()
         self.label_loss = nn.CrossEntropyLoss(ignore_index=-1)
         self.domain_loss = nn.BCEWithLogitsLoss()
+        self.last_domain_ = None
 
     def forward(self, y_pred, y_true):
         logits, domain_logits, n_source = y_pred
         loss = self.label_loss(logits, y_true)
         if domain_logits is None:
+            self.last_domain_ = None
             return loss
         is_target = torch.ones_like(domain_logits)
         is_target[:n_source] = 0.0
-        return loss + self.domain_loss(domain_logits, is_target)
+        domain_loss = self.domain_loss(domain_logits, is_target)
+        # Kept on the device for DomainLog, which reads them back once per epoch.
+        correct = ((domain_logits > 0) == is_target.bool()).sum()
+        self.last_domain_ = (domain_loss.detach(), correct.detach(), len(domain_logits))
+        return loss + domain_loss
 
 
 class DomainRows(torch.utils.data.Dataset):
@@ -224,3 +230,42 @@ class DomainWeightSchedule(Callback):
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         if training:
             self.step_ += 1
+
+
+class DomainLog(Callback):
+    """Record the domain head's loss and accuracy of each epoch in the net's history.
+
+    ``train_domain_loss`` is the binary cross-entropy of the domain head averaged over the
+    epoch's rows (source and target), and ``train_domain_acc`` the fraction of those rows
+    whose domain it told right, both measured during the training steps, as ``train_loss``
+    is. Near 0.5, the features hide the domain; near 1, they reveal it. Skorch's table of
+    epochs prints both. The batch values stay on the device and are read back once at the
+    end of the epoch, so no step waits for the GPU.
+    """
+
+    def initialize(self):
+        self.batches_ = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.batches_ = []
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        domain = net.criterion_.last_domain_
+        if training and domain is not None:
+            self.batches_.append(domain)
+
+    def on_epoch_end(self, net, **kwargs):
+        if not self.batches_:
+            return
+        losses, correct, sizes = zip(*self.batches_, strict=True)
+        sizes = torch.as_tensor(sizes, dtype=torch.float64)
+        losses, correct = torch.stack(losses).cpu().double(), torch.stack(correct).cpu().double()
+        n_rows = float(sizes.sum())
+        net.history.record("train_domain_loss", float((losses * sizes).sum()) / n_rows)
+        net.history.record("train_domain_acc", float(correct.sum()) / n_rows)
+        self.batches_ = []
+
+    def on_train_end(self, net, **kwargs):
+        # Nothing of the last step stays behind to be pickled with the net.
+        net.criterion_.last_domain_ = None

@@ -144,7 +144,9 @@ class FineTuneClassifier(TrainedNetworkClassifier):
     %(num_workers)s
     %(compile)s
     verbose : int, default=0
-        Print skorch's table of epochs when positive.
+        When positive, :meth:`fit` shows a progress bar over the pass of the training images
+        through the frozen layers (the batches read from ``memory`` are not counted), then
+        prints skorch's table of epochs.
     %(random_state)s
 
     Attributes
@@ -316,7 +318,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
             layers = self._choose_layers(backbone)
             spec = self._input_spec(backbone, images)
             prefix, module, plan = self._split(backbone, layers, len(classes))
-            inputs = self._encode(prefix, X if vectors else images, device)
+            inputs = self._encode(prefix, X if vectors else images, device, verbose=self.verbose)
             if self.head_init == "imprint":
                 self._imprint(module, inputs, codes, len(classes), device)
             net = self._build_net(module, plan, len(classes), device, callbacks)
@@ -342,7 +344,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
                 "warm_start=False to start over with the new classes."
             )
         device = self._fit_device()
-        inputs = self._encode(self.prefix_, X, device)
+        inputs = self._encode(self.prefix_, X, device, verbose=self.verbose)
         # A copy trains, so that a failed warm start leaves the fitted network as it was.
         net = copy.deepcopy(self.net_)
         move_net(net, device)
@@ -366,7 +368,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
             head.weight.copy_(torch.as_tensor(_unit_rows(means), dtype=head.weight.dtype))
             head.bias.zero_()
 
-    def _encode(self, prefix, X, device):
+    def _encode(self, prefix, X, device, *, verbose=0):
         return encode_prefix(
             prefix,
             X,
@@ -376,6 +378,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
             image_size=self.image_size,
             precision=self.precision,
             num_workers=self.num_workers,
+            verbose=verbose,
         )
 
     def _choose_layers(self, backbone):

@@ -48,18 +48,34 @@ class FrozenPrefix(nn.Module):
             x = layer(x)
         return x if self.pool is None else self.pool(x)
 
-    def encode(self, X, *, batch_size, device, image_size=None, precision="auto", num_workers=0):
+    @property
+    def passes_through(self):
+        """Whether the prefix returns its input as it is (vectors, nothing frozen)."""
+        return self.input_kind == "vector" and not len(self.layers) and self.pool is None
+
+    def encode(
+        self,
+        X,
+        *,
+        batch_size,
+        device,
+        image_size=None,
+        precision="auto",
+        num_workers=0,
+        progress=None,
+    ):
         """Prepare ``X`` (validated vectors or an ImageSet) and run it through the prefix.
 
         The outputs are computed batch by batch without autograd and copied to the host once,
-        as a float32 array: they are the inputs of the trainable part.
+        as a float32 array: they are the inputs of the trainable part. ``progress`` (a
+        tqdm-like bar) is advanced once per batch.
         """
-        if self.input_kind == "vector" and not len(self.layers) and self.pool is None:
+        if self.passes_through:
             return np.asarray(X, dtype=np.float32)
         spec = InputSpec(self.input_kind, self.in_channels, self.preprocessing, image_size)
         batches = input_batches(X, spec, batch_size, device, num_workers=num_workers)
         to_device(self, device)
-        return run_network(self, batches, device=device, precision=precision)
+        return run_network(self, batches, device=device, precision=precision, progress=progress)
 
 
 class Frozen(nn.Module):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import joblib
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from ..utils._code_cache import CodeCache
 from ..utils._images import row_digests
@@ -25,7 +26,16 @@ from ..utils._torch import resolved_precision, run_network
 
 
 def encode_prefix(
-    prefix, X, *, memory, batch_size, device, image_size=None, precision="auto", num_workers=0
+    prefix,
+    X,
+    *,
+    memory,
+    batch_size,
+    device,
+    image_size=None,
+    precision="auto",
+    num_workers=0,
+    verbose=0,
 ):
     """``prefix.encode(X)``, read from and stored in the cache at ``memory`` when there is one.
 
@@ -47,6 +57,9 @@ def encode_prefix(
         Autocast precision of the frozen layers.
     num_workers : int, default=0
         Worker processes decoding image files.
+    verbose : int, default=0
+        Show a progress bar over the batches that run through the prefix when positive
+        (those read from the cache take no time and are not counted).
 
     Returns
     -------
@@ -55,8 +68,24 @@ def encode_prefix(
     options = {"image_size": image_size, "precision": precision, "num_workers": num_workers}
     cache = PrefixCache(memory, prefix, device=device, **options)
     if not cache.enabled:
-        return prefix.encode(X, batch_size=batch_size, device=device, **options)
-    return cache.encode(X, batch_size=batch_size)
+        n_batches = 0 if prefix.passes_through else _n_batches(len(X), batch_size)
+        with _progress_bar(prefix, n_batches, verbose) as progress:
+            return prefix.encode(
+                X, batch_size=batch_size, device=device, progress=progress, **options
+            )
+    return cache.encode(X, batch_size=batch_size, verbose=verbose)
+
+
+def _n_batches(n_rows, batch_size):
+    return -(-n_rows // batch_size)
+
+
+def _progress_bar(prefix, n_batches, verbose):
+    """A bar over the batches of the pass, shown when ``verbose`` and there is work to do."""
+    description = "frozen layers" if len(prefix.layers) else "preparing inputs"
+    return tqdm(
+        total=n_batches, desc=description, unit="batch", disable=not verbose or not n_batches
+    )
 
 
 class PrefixCache:
@@ -99,11 +128,29 @@ class PrefixCache:
     def enabled(self):
         return bool(self.depths)
 
-    def encode(self, X, *, batch_size):
-        """The prefix's output for every sample of ``X``, computing only what is not cached."""
+    def encode(self, X, *, batch_size, verbose=0):
+        """The prefix's output for every sample of ``X``, computing only what is not cached.
+
+        With ``verbose``, a progress bar counts the batches computed.
+        """
         vectors = self.prefix.input_kind == "vector"
         keys = row_digests(X) if vectors else X.row_keys()
         rows, starts, missing = self._lookup(keys)
+        n_batches = _n_batches(len(missing), batch_size) + sum(
+            _n_batches(len(indices), batch_size) for indices, _ in starts.values()
+        )
+        with _progress_bar(self.prefix, n_batches, verbose) as progress:
+            computed = self._compute(X, missing, starts, batch_size, progress)
+        if computed:
+            positions = sorted(computed)
+            outputs = np.stack([computed[i] for i in positions])
+            self.depths[-1].add([keys[i] for i in positions], outputs)
+        rows.update(computed)
+        return np.stack([rows[i] for i in range(len(keys))]).astype(np.float32, copy=False)
+
+    def _compute(self, X, missing, starts, batch_size, progress):
+        """Outputs, by row, of the rows not cached at full depth."""
+        vectors = self.prefix.input_kind == "vector"
         computed = {}
         if len(missing):
             subset = X[missing] if vectors else X.subset(missing)
@@ -114,17 +161,13 @@ class PrefixCache:
                 image_size=self.image_size,
                 precision=self.precision,
                 num_workers=self.num_workers,
+                progress=progress,
             )
             computed.update(zip(missing.tolist(), outputs, strict=True))
         for depth, (indices, activations) in starts.items():
-            outputs = self._run_from(depth, activations, batch_size)
+            outputs = self._run_from(depth, activations, batch_size, progress)
             computed.update(zip(indices.tolist(), outputs, strict=True))
-        if computed:
-            positions = sorted(computed)
-            outputs = np.stack([computed[i] for i in positions])
-            self.depths[-1].add([keys[i] for i in positions], outputs)
-        rows.update(computed)
-        return np.stack([rows[i] for i in range(len(keys))]).astype(np.float32, copy=False)
+        return computed
 
     def _lookup(self, keys):
         """Finished rows, cached starting points by depth, and the samples to compute in full.
@@ -146,7 +189,7 @@ class PrefixCache:
                 break
         return rows, starts, todo
 
-    def _run_from(self, depth, activations, batch_size):
+    def _run_from(self, depth, activations, batch_size, progress=None):
         """Run the stages after ``depth`` over cached activations, as the prefix would."""
         self.prefix.to(self.device)
 
@@ -159,7 +202,9 @@ class PrefixCache:
             torch.from_numpy(activations[start : start + batch_size])
             for start in range(0, len(activations), batch_size)
         )
-        return run_network(rest, batches, device=self.device, precision=self.precision)
+        return run_network(
+            rest, batches, device=self.device, precision=self.precision, progress=progress
+        )
 
 
 def _depth_digests(prefix, stages, image_size, precision):
