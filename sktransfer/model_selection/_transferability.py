@@ -116,41 +116,45 @@ def logme_score(features, y, *, max_iter=100, tol=1e-6):
     features = _check_features(features)
     classes, encoded = _check_labels(y, features.shape[0])
     n_samples = features.shape[0]
-    u, sigma = _left_singular(features)
     targets = (encoded[:, None] == np.arange(classes.size)).astype(np.float64)
-    evidences = _max_evidence(targets, u, sigma, max_iter, tol)
+    projections, sigma = _spectrum(features, targets)
+    evidences = _max_evidence(targets, projections, sigma, max_iter, tol)
     return float(np.mean(evidences) / n_samples)
 
 
-def _left_singular(features):
-    """The left singular vectors ``U`` and squared singular values of ``features``.
+def _spectrum(features, targets):
+    """The eigenvalues ``sigma`` of ``F'F`` and the targets' projections ``U'y``.
 
-    The evidence needs only ``U``, the eigenvalues ``sigma`` of ``F'F`` and the labels'
-    projections ``U'y``. They come from the eigendecomposition of the smaller Gram matrix,
-    ``FF'`` (``n x n``) or ``F'F`` (``d x d``), several times faster than a full SVD of wide
-    features. Eigenvalues below ``1e-10`` of the largest are rounding noise of the Gram
-    matrix and are dropped: those directions count as null directions.
+    ``U`` holds the left singular vectors of ``F``. Both come from the eigendecomposition of
+    the smaller Gram matrix, ``FF'`` (``n x n``) or ``F'F`` (``d x d``), several times faster
+    than a singular value decomposition. With ``F'F = V diag(sigma) V'``, ``U'y`` is
+    ``diag(sigma)^-1/2 V'F'y``, so ``U`` itself is never formed. Eigenvalues below ``1e-10``
+    of the largest are rounding noise of the Gram matrix and are dropped: those directions
+    count as null directions.
     """
     n_samples, n_features = features.shape
     if n_samples <= n_features:
         sigma, u = np.linalg.eigh(features @ features.T)
+        projections = u.T @ targets
     else:
         sigma, v = np.linalg.eigh(features.T @ features)
+        projections = v.T @ (features.T @ targets)
     keep = sigma > sigma[-1] * 1e-10
-    sigma = sigma[keep][::-1]
-    if n_samples <= n_features:
-        return u[:, keep][:, ::-1], sigma
-    return features @ v[:, keep][:, ::-1] / np.sqrt(sigma), sigma
+    sigma, projections = sigma[keep][::-1], projections[keep][::-1]
+    if n_samples > n_features:
+        projections /= np.sqrt(sigma)[:, None]
+    return projections, sigma
 
 
-def _max_evidence(targets, u, sigma, max_iter, tol):
+def _max_evidence(targets, projections, sigma, max_iter, tol):
     """The maximum over ``alpha`` and ``beta`` of the log evidence, per column of ``targets``.
 
-    With ``F'F = V diag(sigma) V'`` and ``z = U'y``, the evidence is a sum over the ``rank``
-    non-zero eigenvalues. Setting ``beta`` to its optimum for a given ``lam = alpha / beta``
-    (``n / q``, where MacKay's fixed point puts it too) leaves a function of ``t = log(lam)``
-    alone, the profile evidence: the ``n_features - rank`` null directions cancel out of it,
-    and it stays finite when the features fit the labels exactly (``lam -> 0``). Its
+    With ``F'F = V diag(sigma) V'`` and ``z = U'y`` (``projections``), the evidence is a sum
+    over the ``rank`` non-zero eigenvalues. Setting ``beta`` to its optimum for a given
+    ``lam = alpha / beta`` (``n / q``, where MacKay's fixed point puts it too) leaves a
+    function of ``t = log(lam)`` alone, the profile evidence: the ``n_features - rank`` null
+    directions cancel out of it, and it stays finite when the features fit the labels exactly
+    (``lam -> 0``). Its
     derivative in ``t`` is ``(gamma - n p / q) / 2``, with ``gamma = sum(a)`` the effective
     number of parameters, ``a = sigma / (lam + sigma)``, and ``p = sum(z^2 a (1 - a))``; it
     vanishes exactly at MacKay's fixed point.
@@ -162,7 +166,7 @@ def _max_evidence(targets, u, sigma, max_iter, tol):
     then narrowed by Newton's method, safeguarded by bisection, to ``tol`` in ``log(lam)``.
     """
     n_samples = targets.shape[0]
-    z2 = (u.T @ targets) ** 2  # the labels in the features' left singular basis
+    z2 = projections**2  # the labels in the features' left singular basis
     outside = np.maximum(np.sum(targets**2, axis=0) - z2.sum(axis=0), 0.0)  # out of reach
     # lam is kept within 24 orders of magnitude of the largest eigenvalue, where the evidence
     # has reached its limit; relative bounds keep the score invariant to feature scaling.
