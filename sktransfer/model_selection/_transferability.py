@@ -10,6 +10,7 @@ any of them is trained.
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.linalg import lapack
 from sklearn.covariance import ledoit_wolf_shrinkage
 from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import type_of_target
@@ -127,23 +128,49 @@ def _spectrum(features, targets):
 
     ``U`` holds the left singular vectors of ``F``. Both come from the eigendecomposition of
     the smaller Gram matrix, ``FF'`` (``n x n``) or ``F'F`` (``d x d``), several times faster
-    than a singular value decomposition. With ``F'F = V diag(sigma) V'``, ``U'y`` is
-    ``diag(sigma)^-1/2 V'F'y``, so ``U`` itself is never formed. Eigenvalues below ``1e-10``
-    of the largest are rounding noise of the Gram matrix and are dropped: those directions
-    count as null directions.
+    than a singular value decomposition, and only its eigenvectors' projections of the
+    targets are formed (:func:`_eigh_projected`). With ``F'F = V diag(sigma) V'``, ``U'y`` is
+    ``diag(sigma)^-1/2 V'F'y``, so ``U`` itself is never formed either. Eigenvalues below
+    ``1e-10`` of the largest are rounding noise of the Gram matrix and are dropped: those
+    directions count as null directions.
     """
     n_samples, n_features = features.shape
     if n_samples <= n_features:
-        sigma, u = np.linalg.eigh(features @ features.T)
-        projections = u.T @ targets
+        sigma, projections = _eigh_projected(features @ features.T, targets)
     else:
-        sigma, v = np.linalg.eigh(features.T @ features)
-        projections = v.T @ (features.T @ targets)
+        sigma, projections = _eigh_projected(features.T @ features, features.T @ targets)
     keep = sigma > sigma[-1] * 1e-10
     sigma, projections = sigma[keep][::-1], projections[keep][::-1]
     if n_samples > n_features:
         projections /= np.sqrt(sigma)[:, None]
     return projections, sigma
+
+
+def _eigh_projected(gram, rhs):
+    """The eigenvalues of a symmetric matrix, ascending, and ``V'rhs`` for its eigenvectors.
+
+    As ``numpy.linalg.eigh`` followed by ``V.T @ rhs``, without forming ``V``: the matrix is
+    reduced to a tridiagonal ``T = Q'AQ`` (LAPACK ``sytrd``), ``Q'`` is applied to the few
+    columns of ``rhs`` (``ormqr`` on the stored reflectors) and ``T`` is diagonalised by
+    divide and conquer (``stevd``). This skips the costliest step of a full
+    eigendecomposition, multiplying ``Q`` into the eigenvectors of ``T`` (``n x n x n``).
+    """
+    n = gram.shape[0]
+    if n < 3:
+        sigma, vectors = np.linalg.eigh(gram)
+        return sigma, vectors.T @ rhs
+    lwork = int(lapack.dsytrd_lwork(n, lower=1)[0])
+    reflectors, diagonal, off, tau, info = lapack.dsytrd(gram, lower=1, lwork=lwork)
+    rotated = rhs.copy()
+    # Q = diag(1, H), H the product of the reflectors stored below the subdiagonal.
+    rotated[1:], _, info_q = lapack.dormqr(
+        "L", "T", reflectors[1:, :-1], tau, rhs[1:], lwork=max(1, 64 * rhs.shape[1])
+    )
+    sigma, vectors, info_t = lapack.dstevd(diagonal, off, compute_v=1)
+    if info or info_q or info_t:
+        sigma, vectors = np.linalg.eigh(gram)
+        return sigma, vectors.T @ rhs
+    return sigma, vectors.T @ rotated
 
 
 def _max_evidence(targets, projections, sigma, max_iter, tol):
