@@ -410,7 +410,8 @@ def recommend_strategy(
             source_confidence=float(proba.max(axis=1).mean()),
             leep=leep,
             leep_chance=float(chance),
-            leep_gain=float(np.clip(1 - leep / chance, 0, 1)),
+            # Shuffled labels as well predicted as can be (chance = 0) leave nothing to gain.
+            leep_gain=float(np.clip(1 - leep / chance, 0, 1)) if chance < 0 else 0.0,
         )
     if source is not None:
         _n_rows(source, "source")
