@@ -8,9 +8,7 @@ import numpy as np
 import torch
 from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
 from ..utils._sklearn import Interval, validate_parameter_constraints
@@ -483,18 +481,13 @@ def _n_rows(X, name):
 
 
 def _proxy_a_distance(target_codes, source_codes, random_state):
-    """``2 (1 - 2 err)`` for the cross-validated balanced error of a source/target classifier."""
-    codes = np.concatenate([target_codes, source_codes])
-    domain = np.r_[np.zeros(len(target_codes)), np.ones(len(source_codes))]
+    """The library's proxy A-distance, on as many folds (up to 5) as the rows allow."""
+    from ..domain_adaptation import proxy_a_distance
+
     n_splits = int(min(5, len(target_codes), len(source_codes)))
     if n_splits < 2:
         raise ValueError("source and X need at least 2 rows each for a proxy A-distance.")
-    folds = StratifiedKFold(n_splits, shuffle=True, random_state=random_state)
-    classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    accuracy = cross_val_score(
-        classifier, codes, domain, cv=folds, scoring="balanced_accuracy"
-    ).mean()
-    return float(np.clip(2 * (1 - 2 * (1 - accuracy)), 0, 2))
+    return proxy_a_distance(source_codes, target_codes, cv=n_splits, random_state=random_state)
 
 
 def _estimator(strategy, extractor, layer_scores, random_state):
