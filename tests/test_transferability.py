@@ -205,6 +205,20 @@ def test_logme_matches_the_papers_fixed_point_on_the_benchmarks_shapes(shape):
     assert logme_score(features, y) == pytest.approx(_fixed_point_logme(features, y), abs=1e-10)
 
 
+@pytest.mark.parametrize("n", [2, 5, 60])
+def test_eigenvalues_and_projections_without_eigenvectors_match_eigh(n):
+    from sktransfer.model_selection._transferability import _eigh_projected
+
+    rng = np.random.default_rng(n)
+    features = rng.normal(size=(n, n + 3))
+    gram, rhs = features @ features.T, rng.normal(size=(n, 4))
+    sigma, projections = _eigh_projected(gram, rhs)
+    expected_sigma, vectors = np.linalg.eigh(gram)
+    np.testing.assert_allclose(sigma, expected_sigma, rtol=1e-10, atol=1e-10 * sigma[-1])
+    # Eigenvectors are defined up to sign: compare the projections' magnitudes.
+    np.testing.assert_allclose(np.abs(projections), np.abs(vectors.T @ rhs), atol=1e-9)
+
+
 def test_logme_newton_steps_approach_the_maximum_from_below():
     features, y = _task(n=120, d=6)
     values = [logme_score(features, y, max_iter=k) for k in (1, 2, 3, 100)]
