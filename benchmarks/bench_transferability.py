@@ -79,6 +79,14 @@ def imagenet_proba(extractor, codes):
     return softmax(logits.astype(np.float64), axis=1)
 
 
+def train_and_evaluate(features, train, y_train, held_out, y_test):
+    """What ranking the candidates costs without a score: the held-out accuracy of a linear
+    classifier trained on each candidate's labelled codes."""
+    classifier = LogisticRegression(max_iter=1000)
+    classifier.fit(features[train], y_train)
+    return classifier.score(features[held_out], y_test)
+
+
 def timed(function, *args, repeats=3):
     """The value, and the least time of ``repeats`` calls: on a shared machine the others
     only add other processes' time."""
@@ -141,16 +149,9 @@ def main():
         candidates = []
         for (layer, size), features in codes.items():
             row = {"layer": layer, "image_size": size, "n_codes": int(features.shape[1])}
-
-            # Called at once: the defaults only bind the loop's current values (ruff B023).
-            def train_and_evaluate(
-                features=features, train=train, held_out=held_out, y_train=y_train, y_test=y_test
-            ):
-                classifier = LogisticRegression(max_iter=1000)
-                classifier.fit(features[train], y_train)
-                return classifier.score(features[held_out], y_test)
-
-            accuracy, row["train_eval_s"] = timed(train_and_evaluate)
+            accuracy, row["train_eval_s"] = timed(
+                train_and_evaluate, features, train, y_train, held_out, y_test
+            )
             row["accuracy"] = float(accuracy)
             score_s = {}
             row["logme"], score_s["logme"] = timed(logme_score, features[train], y_train)

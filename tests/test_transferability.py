@@ -165,9 +165,66 @@ def test_invalid_input_raises_naming_the_parameter(call, match):
         call()
 
 
-def test_logme_reaches_the_maximum_even_when_the_iterations_stop_early():
-    features, y = _task(n=20, d=40)
-    assert logme_score(features, y, max_iter=1) == pytest.approx(logme_score(features, y))
+def _fixed_point_logme(features, y):
+    """The paper's algorithm, straightforwardly: per class, MacKay's updates of ``alpha`` and
+    ``beta`` from 1 and 1 through a full SVD, run until ``alpha / beta`` stops moving."""
+    n, d = features.shape
+    u, s, vt = np.linalg.svd(features, full_matrices=False)
+    sigma = np.zeros(d)
+    sigma[: s.size] = s**2
+    evidences = []
+    for k in np.unique(y):
+        target = (y == k).astype(float)
+        alpha = beta = 1.0
+        for _ in range(10_000):
+            m = beta * vt.T @ ((s / (alpha + beta * s**2)) * (u.T @ target))
+            gamma = np.sum(beta * sigma / (alpha + beta * sigma))
+            residual = np.sum((target - features @ m) ** 2)
+            new_alpha, new_beta = gamma / (m @ m), (n - gamma) / residual
+            done = abs(new_alpha / new_beta - alpha / beta) < 1e-13 * alpha / beta
+            alpha, beta = new_alpha, new_beta
+            if done:
+                break
+        assert done
+        evidences.append(
+            d / 2 * np.log(alpha)
+            + n / 2 * np.log(beta)
+            - np.sum(np.log(alpha + beta * sigma)) / 2
+            - beta / 2 * residual
+            - alpha / 2 * m @ m
+            - n / 2 * np.log(2 * np.pi)
+        )
+    return np.mean(evidences) / n
+
+
+@pytest.mark.parametrize("shape", [(100, 192), (300, 40)])
+def test_logme_matches_the_papers_fixed_point_on_the_benchmarks_shapes(shape):
+    # 10 classes, non-negative codes as a ReLU network gives, fewer or more rows than codes.
+    features, y = _task(n=shape[0], d=shape[1], n_classes=10, signal=0.3)
+    features = np.maximum(features, 0)
+    assert logme_score(features, y) == pytest.approx(_fixed_point_logme(features, y), abs=1e-10)
+
+
+@pytest.mark.parametrize("n", [2, 5, 60])
+def test_eigenvalues_and_projections_without_eigenvectors_match_eigh(n):
+    from sktransfer.model_selection._transferability import _eigh_projected
+
+    rng = np.random.default_rng(n)
+    features = rng.normal(size=(n, n + 3))
+    gram, rhs = features @ features.T, rng.normal(size=(n, 4))
+    sigma, projections = _eigh_projected(gram, rhs)
+    expected_sigma, vectors = np.linalg.eigh(gram)
+    np.testing.assert_allclose(sigma, expected_sigma, rtol=1e-10, atol=1e-10 * sigma[-1])
+    # Eigenvectors are defined up to sign: compare the projections' magnitudes.
+    np.testing.assert_allclose(np.abs(projections), np.abs(vectors.T @ rhs), atol=1e-9)
+
+
+def test_logme_newton_steps_approach_the_maximum_from_below():
+    features, y = _task(n=120, d=6)
+    values = [logme_score(features, y, max_iter=k) for k in (1, 2, 3, 100)]
+    assert np.all(np.diff(values) >= 0), values
+    assert values[0] < values[-1]
+    assert values[2] == pytest.approx(values[-1], abs=1e-9)
 
 
 def test_scorer_picks_the_informative_representation_in_grid_search():

@@ -1,5 +1,6 @@
 """Model selection for transfer: unsupervised scorers, domain-aware splitters, transferability
-scores that rank representations before training, and a test of whether transfer helps.
+scores that rank representations before training, a test of whether transfer helps, and an
+advisor that recommends a strategy.
 
 Use them as ``scoring=`` and ``cv=`` of :class:`~sklearn.model_selection.GridSearchCV` or
 :func:`~sklearn.model_selection.cross_validate`, with metadata routing enabled
@@ -8,6 +9,7 @@ the estimator, the splitter and the scorers.
 """
 
 from ._compare import TransferComparison, compare_to_baseline
+from ._recommend import StrategyRecommendation, recommend_strategy
 from ._scorers import (
     DeepEmbeddedValidationScorer,
     ImportanceWeightedScorer,
@@ -33,6 +35,7 @@ __all__ = [
     "PredictionEntropyScorer",
     "ReverseValidationScorer",
     "SoftNeighborhoodDensityScorer",
+    "StrategyRecommendation",
     "TargetAccuracyScorer",
     "TransferComparison",
     "compare_to_baseline",
@@ -41,4 +44,5 @@ __all__ = [
     "logme_score",
     "make_transferability_scorer",
     "nce_score",
+    "recommend_strategy",
 ]

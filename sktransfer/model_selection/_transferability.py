@@ -10,6 +10,7 @@ any of them is trained.
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.linalg import lapack
 from sklearn.covariance import ledoit_wolf_shrinkage
 from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import type_of_target
@@ -55,13 +56,15 @@ def logme_score(features, y, *, max_iter=100, tol=1e-6):
     explains the labels, averaged over its evidence rather than fitted: each class ``k``
     gives a one-vs-rest target ``y_k`` in {0, 1}, modelled as ``features @ w`` plus Gaussian
     noise of precision ``beta``, with a prior ``w ~ N(0, I / alpha)``. ``alpha`` and ``beta``
-    are set to maximise the marginal likelihood ``p(y_k | features)`` by MacKay's fixed-point
-    iterations, run to convergence. One singular value decomposition of ``features`` serves
-    every class and iteration, so the cost is that of the decomposition. The score is the mean
-    over classes of the maximum log evidence divided by the number of rows.
+    are set to maximise the marginal likelihood ``p(y_k | features)``: where the paper iterates
+    MacKay's fixed point, the maximum is found here on a grid of ``alpha / beta`` refined by
+    Newton's method, every class at once, which reaches the same point without the fixed
+    point's slow convergence. One eigendecomposition of the smaller Gram matrix of
+    ``features`` serves every class and step, so the cost is that of the decomposition. The
+    score is the mean over classes of the maximum log evidence divided by the number of rows.
 
     The score does not change when features are rotated or scaled (up to the tolerance of
-    the iterations); it is not a probability and only compares representations of the same
+    its refinement); it is not a probability and only compares representations of the same
     rows and labels.
 
     Parameters
@@ -71,11 +74,11 @@ def logme_score(features, y, *, max_iter=100, tol=1e-6):
     y : array-like of shape (n_samples,)
         The target rows' class labels.
     max_iter : int, default=100
-        The most fixed-point iterations per class. Where they have not converged (features
-        that fit the labels exactly drive ``alpha / beta`` slowly towards 0), a bounded
-        search over ``alpha / beta`` finds the maximum instead.
+        The most Newton steps that refine ``alpha / beta`` from the grid's best point; a
+        handful is usual.
     tol : float, default=1e-6
-        The iterations stop when ``alpha / beta`` changes by less than this, relative.
+        The steps stop when ``alpha / beta`` changes by less than this, relative (a step in
+        ``log(alpha / beta)`` below ``tol``).
 
     Returns
     -------
@@ -114,98 +117,148 @@ def logme_score(features, y, *, max_iter=100, tol=1e-6):
     features = _check_features(features)
     classes, encoded = _check_labels(y, features.shape[0])
     n_samples = features.shape[0]
-    u, sigma = _left_singular(features)
     targets = (encoded[:, None] == np.arange(classes.size)).astype(np.float64)
-    evidences = _max_evidence(targets, u, sigma, max_iter, tol)
+    projections, sigma = _spectrum(features, targets)
+    evidences = _max_evidence(targets, projections, sigma, max_iter, tol)
     return float(np.mean(evidences) / n_samples)
 
 
-def _left_singular(features):
-    """The left singular vectors ``U`` and squared singular values of ``features``.
+def _spectrum(features, targets):
+    """The eigenvalues ``sigma`` of ``F'F`` and the targets' projections ``U'y``.
 
-    The evidence needs only ``U``, the eigenvalues ``sigma`` of ``F'F`` and the labels'
-    projections ``U'y``. They come from the eigendecomposition of the smaller Gram matrix,
-    ``FF'`` (``n x n``) or ``F'F`` (``d x d``), several times faster than a full SVD of wide
-    features. Eigenvalues below ``1e-10`` of the largest are rounding noise of the Gram
-    matrix and are dropped: those directions count as null directions.
+    ``U`` holds the left singular vectors of ``F``. Both come from the eigendecomposition of
+    the smaller Gram matrix, ``FF'`` (``n x n``) or ``F'F`` (``d x d``), several times faster
+    than a singular value decomposition, and only its eigenvectors' projections of the
+    targets are formed (:func:`_eigh_projected`). With ``F'F = V diag(sigma) V'``, ``U'y`` is
+    ``diag(sigma)^-1/2 V'F'y``, so ``U`` itself is never formed either. Eigenvalues below
+    ``1e-10`` of the largest are rounding noise of the Gram matrix and are dropped: those
+    directions count as null directions.
     """
     n_samples, n_features = features.shape
     if n_samples <= n_features:
-        sigma, u = np.linalg.eigh(features @ features.T)
+        sigma, projections = _eigh_projected(features @ features.T, targets)
     else:
-        sigma, v = np.linalg.eigh(features.T @ features)
+        sigma, projections = _eigh_projected(features.T @ features, features.T @ targets)
     keep = sigma > sigma[-1] * 1e-10
-    sigma = sigma[keep][::-1]
-    if n_samples <= n_features:
-        return u[:, keep][:, ::-1], sigma
-    return features @ v[:, keep][:, ::-1] / np.sqrt(sigma), sigma
+    sigma, projections = sigma[keep][::-1], projections[keep][::-1]
+    if n_samples > n_features:
+        projections /= np.sqrt(sigma)[:, None]
+    return projections, sigma
 
 
-def _max_evidence(targets, u, sigma, max_iter, tol):
-    """MacKay's fixed point for ``alpha`` and ``beta``, and the log evidence there, per column.
+def _eigh_projected(gram, rhs):
+    """The eigenvalues of a symmetric matrix, ascending, and ``V'rhs`` for its eigenvectors.
 
-    With ``F'F = V diag(sigma) V'`` and ``z = U'y``, everything is a sum over the ``rank``
-    non-zero eigenvalues: the posterior mean ``m = beta A^-1 F'y`` for ``A = alpha I +
-    beta F'F``, the effective number of parameters ``gamma = sum(beta sigma / (alpha + beta
-    sigma))``, and the updates ``alpha = gamma / m'm``, ``beta = (n - gamma) / |y - Fm|^2``.
-    Only ``lam = alpha / beta`` enters ``m`` and ``gamma``, so the iteration runs on it, for
-    every one-vs-rest target (column of ``targets``) at once. The evidence is then written
-    with ``beta`` at its optimum for that ``lam`` (``n / q``, equal to the fixed point's):
-    the ``n_features - rank`` null directions cancel out of it, and it stays finite when the
-    features fit the labels exactly (``lam -> 0``).
+    As ``numpy.linalg.eigh`` followed by ``V.T @ rhs``, without forming ``V``: the matrix is
+    reduced to a tridiagonal ``T = Q'AQ`` (LAPACK ``sytrd``), ``Q'`` is applied to the few
+    columns of ``rhs`` (``ormqr`` on the stored reflectors) and ``T`` is diagonalised by
+    divide and conquer (``stevd``). This skips the costliest step of a full
+    eigendecomposition, multiplying ``Q`` into the eigenvectors of ``T`` (``n x n x n``).
+    """
+    n = gram.shape[0]
+    if n < 3:
+        sigma, vectors = np.linalg.eigh(gram)
+        return sigma, vectors.T @ rhs
+    lwork = int(lapack.dsytrd_lwork(n, lower=1)[0])
+    reflectors, diagonal, off, tau, info = lapack.dsytrd(gram, lower=1, lwork=lwork)
+    rotated = rhs.copy()
+    # Q = diag(1, H), H the product of the reflectors stored below the subdiagonal.
+    rotated[1:], _, info_q = lapack.dormqr(
+        "L", "T", reflectors[1:, :-1], tau, rhs[1:], lwork=max(1, 64 * rhs.shape[1])
+    )
+    sigma, vectors, info_t = lapack.dstevd(diagonal, off, compute_v=1)
+    if info or info_q or info_t:
+        sigma, vectors = np.linalg.eigh(gram)
+        return sigma, vectors.T @ rhs
+    return sigma, vectors.T @ rotated
+
+
+def _max_evidence(targets, projections, sigma, max_iter, tol):
+    """The maximum over ``alpha`` and ``beta`` of the log evidence, per column of ``targets``.
+
+    With ``F'F = V diag(sigma) V'`` and ``z = U'y`` (``projections``), the evidence is a sum
+    over the ``rank`` non-zero eigenvalues. Setting ``beta`` to its optimum for a given
+    ``lam = alpha / beta`` (``n / q``, where MacKay's fixed point puts it too) leaves a
+    function of ``t = log(lam)`` alone, the profile evidence: the ``n_features - rank`` null
+    directions cancel out of it, and it stays finite when the features fit the labels exactly
+    (``lam -> 0``). Its
+    derivative in ``t`` is ``(gamma - n p / q) / 2``, with ``gamma = sum(a)`` the effective
+    number of parameters, ``a = sigma / (lam + sigma)``, and ``p = sum(z^2 a (1 - a))``; it
+    vanishes exactly at MacKay's fixed point.
+
+    Instead of iterating the fixed point (linear convergence, and arbitrarily slow when the
+    maximum lies at ``lam -> 0``), the profile evidence and its derivative are evaluated on a
+    grid of ``lam`` spaced half a decade apart, for every column at once through two matrix
+    products; the grid interval around the best point where the derivative changes sign is
+    then narrowed by Newton's method, safeguarded by bisection, to ``tol`` in ``log(lam)``.
     """
     n_samples = targets.shape[0]
-    z2 = (u.T @ targets) ** 2  # the labels in the features' left singular basis
+    z2 = projections**2  # the labels in the features' left singular basis
     outside = np.maximum(np.sum(targets**2, axis=0) - z2.sum(axis=0), 0.0)  # out of reach
-    sigma = sigma[:, None]
     # lam is kept within 24 orders of magnitude of the largest eigenvalue, where the evidence
     # has reached its limit; relative bounds keep the score invariant to feature scaling.
-    low, high = sigma[0, 0] * 1e-12, sigma[0, 0] * 1e12
-    lam = np.full(targets.shape[1], min(max(1.0, low), high))  # the paper's alpha = beta = 1
-    converged = np.zeros(targets.shape[1], dtype=bool)
+    log_grid = np.log(sigma[0]) + np.linspace(-12, 12, 49) * np.log(10)
+    lam = np.exp(log_grid)[:, None]
+    a = sigma / (lam + sigma)  # (grid, rank)
+    q = (lam / (lam + sigma)) @ z2 + outside  # (grid, targets)
+    p = (a * (1 - a)) @ z2
+    log_det = np.sum(np.log(lam + sigma), axis=1, keepdims=True)
+    values = _profile(q, np.log(lam), log_det, sigma.size, n_samples)
+    slopes = a.sum(axis=1, keepdims=True) - n_samples * p / q
+    best = np.argmax(values, axis=0)
+    columns = np.arange(targets.shape[1])
+    # The maximum lies where the slope turns from positive to negative: right of the best
+    # grid point if the slope is positive there, left of it otherwise.
+    rising = slopes[best, columns] > 0
+    lo = np.clip(np.where(rising, best, best - 1), 0, log_grid.size - 1)
+    hi = np.clip(lo + 1, 0, log_grid.size - 1)
+    bracketed = (slopes[lo, columns] > 0) & (slopes[hi, columns] <= 0) & (lo < hi)
+    lo_t, hi_t = log_grid[lo], log_grid[hi]
+    t = np.where(bracketed, (lo_t + hi_t) / 2, log_grid[best])
+    active = bracketed  # the columns still being refined
     for _ in range(max_iter):
-        gamma = np.sum(sigma / (lam + sigma), axis=0)
-        m_norm2 = np.sum(sigma * z2 / (lam + sigma) ** 2, axis=0)
-        residual = np.sum((lam / (lam + sigma)) ** 2 * z2, axis=0) + outside
-        with np.errstate(divide="ignore", invalid="ignore"):
-            new_lam = (gamma / m_norm2) * (residual / (n_samples - gamma))
-        # A perfect fit (no residual, or gamma = n) sends lam to its lower bound.
-        new_lam = np.where(np.isfinite(new_lam) & (new_lam > 0), new_lam, low)
-        new_lam = np.clip(new_lam, low, high)
-        converged = np.abs(new_lam - lam) <= tol * lam
-        lam = new_lam
-        if converged.all():
+        if not active.any():
             break
-    evidence = _profile_evidence(lam, z2, sigma, outside, n_samples)
-    if not converged.all():
-        # Slow convergence happens when the features fit the labels exactly and lam creeps
-        # towards 0: search the profile evidence on a grid of lam, refined twice around its
-        # best point, down to steps of 0.14%.
-        best = _grid_search(np.geomspace(low, high, 97), z2, sigma, outside, n_samples)
-        for step in (10**0.25, 10**0.0125):
-            best = _grid_search(
-                best * np.geomspace(1 / step, step, 41)[:, None], z2, sigma, outside, n_samples
-            )
-        searched = _profile_evidence(best, z2, sigma, outside, n_samples)
-        evidence = np.where(converged, evidence, np.maximum(evidence, searched))
-    return evidence
+        slope, curvature = _slope_and_curvature(np.exp(t), z2, sigma, outside, n_samples)
+        lo_t = np.where(active & (slope > 0), t, lo_t)
+        hi_t = np.where(active & (slope <= 0), t, hi_t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = t - slope / curvature
+        # A Newton step that leaves the bracket is replaced by bisection.
+        inside = np.isfinite(newton) & (newton >= lo_t) & (newton <= hi_t)
+        step = np.where(active, np.where(inside, newton, (lo_t + hi_t) / 2) - t, 0.0)
+        t = t + step
+        active = active & (np.abs(step) > tol)
+    lam = np.exp(t)
+    q = np.sum(lam * z2 / (lam + sigma[:, None]), axis=0) + outside
+    log_det = np.sum(np.log(lam + sigma[:, None]), axis=0)
+    refined = _profile(q, t, log_det, sigma.size, n_samples)
+    # The grid's best point, where no interval was bracketed (a maximum at a bound).
+    return np.maximum(refined, values[best, columns])
 
 
-def _grid_search(grid, z2, sigma, outside, n_samples):
-    """The point of ``grid`` (shared, or one column per target) of highest evidence."""
-    grid = np.broadcast_to(grid.reshape(len(grid), -1), (len(grid), z2.shape[1]))
-    values = np.stack([_profile_evidence(g, z2, sigma, outside, n_samples) for g in grid])
-    return grid[np.argmax(values, axis=0), np.arange(z2.shape[1])]
+def _slope_and_curvature(lam, z2, sigma, outside, n_samples):
+    """The first and second derivatives of the profile evidence in ``log(lam)``, times 2."""
+    a = sigma[:, None] / (lam + sigma[:, None])  # (rank, targets)
+    b = lam / (lam + sigma[:, None])  # 1 - a, without cancellation
+    q = np.sum(z2 * b, axis=0) + outside
+    p = np.sum(z2 * a * b, axis=0)  # dq/dt
+    dp = np.sum(z2 * a * b * (a - b), axis=0)  # dp/dt
+    slope = a.sum(axis=0) - n_samples * p / q
+    curvature = -np.sum(a * b, axis=0) - n_samples * (dp * q - p**2) / q**2
+    return slope, curvature
 
 
-def _profile_evidence(lam, z2, sigma, outside, n_samples):
-    """The log evidence at ``alpha / beta = lam``, with ``beta`` at its optimum ``n / q``."""
-    q = np.sum(lam * z2 / (lam + sigma), axis=0) + outside  # = |y - Fm|^2 + lam m'm
+def _profile(q, log_lam, log_det, rank, n_samples):
+    """The log evidence at ``alpha / beta = lam``, with ``beta`` at its optimum ``n / q``.
+
+    ``q = |y - Fm|^2 + lam m'm`` and ``log_det = sum(log(lam + sigma))``.
+    """
     return (
         n_samples / 2 * np.log(n_samples / q)
         - n_samples / 2
-        + sigma.shape[0] / 2 * np.log(lam)
-        - np.sum(np.log(lam + sigma), axis=0) / 2
+        + rank / 2 * log_lam
+        - log_det / 2
         - n_samples / 2 * np.log(2 * np.pi)
     )
 
