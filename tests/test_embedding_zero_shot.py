@@ -46,8 +46,10 @@ def test_unseen_classes_are_recognised_well_above_chance():
     zsl = make_pipeline(StandardScaler(), EmbeddingZeroShot(table, **FAST)).fit(X, y)
 
     assert zsl.classes_.tolist() == ["u0", "u1", "u2", "u3"]
-    # Chance is 0.25 among the four unseen classes.
+    # Chance is 0.25 among the four unseen classes; the same networks barely trained are there.
     assert per_class_accuracy_score(y_unseen, zsl.predict(X_unseen)) >= 0.8
+    untrained = clone(zsl).set_params(embeddingzeroshot__max_epochs=1, embeddingzeroshot__lr=1e-6)
+    assert per_class_accuracy_score(y_unseen, untrained.fit(X, y).predict(X_unseen)) <= 0.5
 
 
 def test_training_lowers_the_ranking_loss_and_separates_the_seen_classes():
@@ -55,7 +57,7 @@ def test_training_lowers_the_ranking_loss_and_separates_the_seen_classes():
     zsl = EmbeddingZeroShot(table, candidates="seen", **FAST).fit(X, y)
     losses = zsl.net_.history[:, "train_loss"]
 
-    assert losses[-1] < 0.2 * losses[0]
+    assert losses[-1] < 0.3 * losses[0]
     assert np.mean(zsl.predict(X) == y) >= 0.9
 
 

@@ -319,10 +319,12 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         )
 
     def _embed_classes(self, attributes):
-        module = self.net_.module_.cpu()
+        module = self.net_.module_
+        module.eval()
+        device = module.seen_attributes.device
         with torch.inference_mode():
-            rows = torch.as_tensor(attributes, dtype=torch.float32)
-            return module.embed_classes(rows).numpy().astype(np.float64)
+            rows = torch.as_tensor(attributes, dtype=torch.float32, device=device)
+            return module.embed_classes(rows).cpu().numpy().astype(np.float64)
 
     def _image_embeddings(self, X):
         X = validate_data(self, X, dtype=np.float32, reset=False)
