@@ -33,6 +33,17 @@ INIT_PARAMS = {
         "candidates": "seen",
     },
     "CNNCodeExtractor": {"backbone": "toy_mlp", "random_state": 0, "device": "cpu"},
+    # The table of AttributeZeroShot; a rate that learns the checks' small sets in few epochs.
+    "EmbeddingZeroShot": {
+        "class_attributes": {
+            label: np.eye(8)[i] for i, label in enumerate([-1, 0, 1, 2, 3, "one", "three", "two"])
+        },
+        "candidates": "seen",
+        "lr": 0.01,
+        "max_epochs": 20,
+        "random_state": 0,
+        "device": "cpu",
+    },
     "DANNClassifier": {
         "hidden_layer_sizes": (16,),
         "domain_hidden_layer_sizes": (8,),

@@ -2,6 +2,7 @@
 
 from ._attribute_zero_shot import AttributeZeroShot
 from ._class_names import embed_class_names
+from ._embedding_zero_shot import EmbeddingZeroShot
 from ._evaluation import (
     ClassHoldoutSplit,
     harmonic_mean_score,
@@ -14,6 +15,7 @@ from ._evaluation import (
 __all__ = [
     "AttributeZeroShot",
     "ClassHoldoutSplit",
+    "EmbeddingZeroShot",
     "embed_class_names",
     "harmonic_mean_score",
     "harmonic_mean_scorer",

@@ -654,8 +654,11 @@ class _ClassTable:
             )
         return np.unique(self.rows_of(np.asarray(labels, dtype=object)))
 
-    def check_distinct(self, rows, method):
-        """Refuse candidate classes whose rows ``method`` would score alike for every image."""
+    def check_distinct(self, rows, method, *, scorer=None):
+        """Refuse candidate classes whose rows ``method`` would score alike for every image.
+
+        ``scorer`` names what cannot tell them apart in the message (``method=...`` by default).
+        """
         scored, how = _rows_as_scored(self.values, method)
         _, group, counts = np.unique(scored[rows], axis=0, return_inverse=True, return_counts=True)
         if np.any(counts > 1):
@@ -663,8 +666,8 @@ class _ClassTable:
             twins = [names[group == k].tolist() for k in np.flatnonzero(counts > 1)]
             raise ValueError(
                 f"class_attributes gives candidate classes identical rows{how}, so "
-                f"method={method!r} cannot tell them apart: {twins}. Add an attribute that "
-                "separates them."
+                f"{scorer or f'method={method!r}'} cannot tell them apart: {twins}. Add an "
+                "attribute that separates them."
             )
 
 
