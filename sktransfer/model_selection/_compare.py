@@ -19,6 +19,7 @@ from ..utils._sklearn import (
     _routing_enabled,
     validate_parameter_constraints,
 )
+from ._report import html_rows, text_table
 
 __all__ = ["TransferComparison", "compare_to_baseline"]
 
@@ -83,14 +84,10 @@ class TransferComparison:
             f"TransferComparison(verdict={self.verdict!r}, test={self.test!r}, "
             f"level={self.level}, folds={self.differences.size}, scoring={self.scoring!r})"
         )
-        width = max(len(name) for name, _ in self._lines())
-        return "\n".join([head] + [f"  {name:<{width}}  {value}" for name, value in self._lines()])
+        return text_table(head, self._lines())
 
     def _repr_html_(self):
-        rows = "".join(
-            f"<tr><td>{html.escape(name)}</td><td>{html.escape(value)}</td></tr>"
-            for name, value in self._lines()
-        )
+        rows = html_rows(self._lines())
         return (
             f"<table><caption>Transfer vs baseline: <b>{html.escape(self.verdict)}</b> "
             f"({html.escape(self.test)}, level {self.level}, {self.differences.size} folds, "

@@ -12,6 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
 
 from ..utils._sklearn import Interval, validate_parameter_constraints
+from ._report import html_rows, text_table
 from ._transferability import _check_labels, leep_score, logme_score
 
 __all__ = ["StrategyRecommendation", "recommend_strategy"]
@@ -159,15 +160,10 @@ class StrategyRecommendation:
             f"StrategyRecommendation(strategy={self.strategy!r}, size={self.size!r}, "
             f"closeness={self.closeness!r}, closeness_from={self.closeness_from!r})"
         )
-        width = max(len(name) for name, _ in self._lines())
-        body = [f"  {name:<{width}}  {value}" for name, value in self._lines()]
-        return "\n".join([head, *body, f"  reason: {self.reason}."])
+        return text_table(head, self._lines(), tail=[f"  reason: {self.reason}."])
 
     def _repr_html_(self):
-        rows = "".join(
-            f"<tr><td>{html.escape(name)}</td><td>{html.escape(value)}</td></tr>"
-            for name, value in self._lines()
-        )
+        rows = html_rows(self._lines())
         return (
             f"<table><caption>{html.escape(self.scenario)}: <b>{html.escape(self.strategy)}</b>"
             f"</caption>{rows}<tr><td>reason</td><td>{html.escape(self.reason)}</td></tr></table>"
