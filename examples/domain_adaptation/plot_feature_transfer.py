@@ -10,8 +10,9 @@ pipeline built by :func:`~sktransfer.pipeline.make_da_pipeline`::
     make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())
 
 The pipeline passes ``sample_domain`` to the adaptation step and trains the final logistic
-regression on the labelled source rows only. We compare, on held-out target rows, over a few
-draws of the data (the seeds are printed below):
+regression on the labelled source rows only (it wraps it in
+:class:`~sktransfer.pipeline.LabelledOnlyClassifier`). We compare, on held-out target rows,
+over a few draws of the data (the seeds are printed below):
 
 * **source-only**: a standard scaler and a logistic regression fitted on the source rows;
 * :class:`~sktransfer.domain_adaptation.CORAL`: source rows moved and re-coloured to the
