@@ -1,7 +1,10 @@
 """The user guide's code blocks run as written, and the values their pages state hold.
 
 A line ``print(expr)  # True`` (or ``False``) asserts ``bool(expr)``; ``print(expr)  # below X``
-asserts ``expr < X``. Pages join the list as their blocks are made runnable in seconds.
+asserts ``expr < X``. The blocks of ``PAGES`` run in every test run; those of ``HEAVY_PAGES``
+take minutes (a network fine-tuned, hundreds of images encoded at 224 px) and carry the
+``guide_heavy`` marker, which the default run deselects and ``make docs`` runs
+(``pytest -m guide_heavy``).
 
 A decimal number (``0.93``) or a percentage (``93%``) in the prose of a page of
 ``NUMBERS_CHECKED`` must be printed by the page's own code blocks (rounded as the prose rounds
@@ -35,11 +38,12 @@ PAGES = [
     "few_shot.rst",
     "when_to_transfer.rst",
 ]
+HEAVY_PAGES = ["fine_tuning.rst"]
 RESULTS = ROOT / "benchmarks" / "results"
 # Pages whose prose numbers are checked: those of PAGES (their blocks run here), and pages
 # without a Python block, whose prose may then state no number it does not take from a
 # benchmark's results.
-NUMBERS_CHECKED = [*PAGES, "which_strategy.rst", "glossary.rst"]
+NUMBERS_CHECKED = [*PAGES, *HEAVY_PAGES, "which_strategy.rst", "glossary.rst"]
 # page -> {number as the prose writes it: why it may stand without being printed}
 STATED_ELSEWHERE = {
     "domain_adaptation.rst": {
@@ -159,7 +163,16 @@ def unprinted_numbers(text, output, allowed=()):
     return missing
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize(
+    "page",
+    [
+        *PAGES,
+        *(
+            pytest.param(page, marks=[pytest.mark.slow, pytest.mark.guide_heavy])
+            for page in HEAVY_PAGES
+        ),
+    ],
+)
 def test_code_blocks_run_and_state_what_they_compute(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert code_blocks(page), f"{page} has no Python code block"
@@ -171,7 +184,7 @@ def test_code_blocks_run_and_state_what_they_compute(page, tmp_path, monkeypatch
         assert not missing, f"{page} states numbers its code does not print: {missing}"
 
 
-@pytest.mark.parametrize("page", sorted(set(NUMBERS_CHECKED) - set(PAGES)))
+@pytest.mark.parametrize("page", sorted(set(NUMBERS_CHECKED) - set(PAGES) - set(HEAVY_PAGES)))
 def test_pages_without_code_state_no_unprinted_number(page):
     assert not code_blocks(page), f"{page} has Python code: add it to PAGES to run it"
     text = (GUIDE / page).read_text()
@@ -181,7 +194,7 @@ def test_pages_without_code_state_no_unprinted_number(page):
 
 def test_code_blocks_fit_in_79_columns():
     pages = ["introduction.rst", "pitfalls.rst", "which_strategy.rst", "glossary.rst"]
-    pages += ["feature_extraction.rst"]
+    pages += ["feature_extraction.rst", "fine_tuning.rst"]
     for page in pages:
         for block in _BLOCK.findall((GUIDE / page).read_text()):
             for line in textwrap.dedent(block).splitlines():
