@@ -1,7 +1,10 @@
 """The user guide's code blocks run as written, and the values their pages state hold.
 
 A line ``print(expr)  # True`` (or ``False``) asserts ``bool(expr)``; ``print(expr)  # below X``
-asserts ``expr < X``. Pages join the list as their blocks are made runnable in seconds.
+asserts ``expr < X``. The blocks of ``PAGES`` run in every test run; those of ``HEAVY_PAGES``
+take minutes (a network fine-tuned, hundreds of images encoded at 224 px) and carry the
+``guide_heavy`` marker, which the default run deselects and ``make docs`` runs
+(``pytest -m guide_heavy``). Every page with a Python block is in one of the two lists.
 
 A decimal number (``0.93``) or a percentage (``93%``) in the prose of a page of
 ``NUMBERS_CHECKED`` must be printed by the page's own code blocks (rounded as the prose rounds
@@ -28,23 +31,29 @@ PAGES = [
     "introduction.rst",
     "pitfalls.rst",
     "networks.rst",
+    "feature_extraction.rst",
     "model_selection.rst",
     "domain_adaptation.rst",
     "instance_transfer.rst",
     "few_shot.rst",
     "when_to_transfer.rst",
 ]
+HEAVY_PAGES = ["fine_tuning.rst", "zero_shot.rst"]
 RESULTS = ROOT / "benchmarks" / "results"
 # Pages whose prose numbers are checked: those of PAGES (their blocks run here), and pages
 # without a Python block, whose prose may then state no number it does not take from a
 # benchmark's results.
-NUMBERS_CHECKED = [*PAGES, "which_strategy.rst", "glossary.rst"]
+NUMBERS_CHECKED = [*PAGES, *HEAVY_PAGES, "which_strategy.rst", "glossary.rst"]
 # page -> {number as the prose writes it: why it may stand without being printed}
 STATED_ELSEWHERE = {
     "domain_adaptation.rst": {
         "57%": "the DANN paper's own result on MNIST -> MNIST-M (Ganin et al., 2016)",
         "80%": "a setting of the label-shift case of bench_da_features.py (positive rate)",
         "0.058": "0.993 - 0.935, two values of bench_da_features.json in the table above",
+    },
+    "zero_shot.rst": {
+        "2.6": "0.628 - 0.603, ESZSL's unseen top-1 with fixed and with tuned regularisers, two "
+        "values of bench_zero_shot.json in the table above",
     },
     "instance_transfer.rst": {
         number: "TrAdaBoostR2 on make_shifted_regression, stated before this check; no "
@@ -158,7 +167,16 @@ def unprinted_numbers(text, output, allowed=()):
     return missing
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize(
+    "page",
+    [
+        *PAGES,
+        *(
+            pytest.param(page, marks=[pytest.mark.slow, pytest.mark.guide_heavy])
+            for page in HEAVY_PAGES
+        ),
+    ],
+)
 def test_code_blocks_run_and_state_what_they_compute(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert code_blocks(page), f"{page} has no Python code block"
@@ -170,7 +188,7 @@ def test_code_blocks_run_and_state_what_they_compute(page, tmp_path, monkeypatch
         assert not missing, f"{page} states numbers its code does not print: {missing}"
 
 
-@pytest.mark.parametrize("page", sorted(set(NUMBERS_CHECKED) - set(PAGES)))
+@pytest.mark.parametrize("page", sorted(set(NUMBERS_CHECKED) - set(PAGES) - set(HEAVY_PAGES)))
 def test_pages_without_code_state_no_unprinted_number(page):
     assert not code_blocks(page), f"{page} has Python code: add it to PAGES to run it"
     text = (GUIDE / page).read_text()
@@ -178,8 +196,15 @@ def test_pages_without_code_state_no_unprinted_number(page):
     assert not missing, f"{page} states numbers that no code prints: {missing}"
 
 
+def test_every_page_with_code_is_run():
+    with_code = {path.name for path in GUIDE.glob("*.rst") if code_blocks(path.name)}
+    assert with_code == set(PAGES) | set(HEAVY_PAGES)
+
+
 def test_code_blocks_fit_in_79_columns():
-    for page in ["introduction.rst", "pitfalls.rst", "which_strategy.rst", "glossary.rst"]:
+    pages = ["introduction.rst", "pitfalls.rst", "which_strategy.rst", "glossary.rst"]
+    pages += ["feature_extraction.rst", "fine_tuning.rst", "zero_shot.rst"]
+    for page in pages:
         for block in _BLOCK.findall((GUIDE / page).read_text()):
             for line in textwrap.dedent(block).splitlines():
                 assert len(line) <= 79, f"{page}: {line!r} is longer than 79 columns"
