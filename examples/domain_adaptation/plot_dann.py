@@ -102,9 +102,10 @@ print(f"DANN closes {(scores['DANN'] - scores['source-only']) / gap:.0%} of the 
 # The features, before and after adaptation
 # -----------------------------------------
 # A 2-D projection (PCA) of the features of source digits and held-out target digits. The
-# source-only features put the two domains in different places; DANN's features mix them.
-# The proxy A-distance measures how well a linear classifier tells the domains apart, from 0
-# (not at all) to 2 (perfectly).
+# source-only features put the two domains in different places. Whether DANN's features
+# bring them together shows in the proxy A-distance of each panel's title: how well a
+# linear classifier tells the domains apart, from 0 (not at all) to 2 (perfectly). At this
+# small scale it barely moves; in the benchmark above it falls from 1.61 to 1.49.
 fig, axes = plt.subplots(1, 2, figsize=(9, 4))
 for ax, (name, clf) in zip(axes, [("source-only", source_only), ("DANN", dann)], strict=True):
     Fs, Ft = clf.transform(X_source), clf.transform(X_test)
