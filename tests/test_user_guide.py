@@ -3,8 +3,9 @@
 A line ``print(expr)  # True`` (or ``False``) asserts ``bool(expr)``; ``print(expr)  # below X``
 asserts ``expr < X``. The blocks of ``PAGES`` run in every test run; those of ``HEAVY_PAGES``
 take minutes (a network fine-tuned, hundreds of images encoded at 224 px) and carry the
-``guide_heavy`` marker, which the default run deselects and ``make docs`` runs
-(``pytest -m guide_heavy``). Every page with a Python block is in one of the two lists.
+``guide_heavy`` marker, which the default run deselects; ``make docs`` runs both lists
+(``pytest -m "guide_heavy or not guide_heavy"``). Every page with a Python block is in one
+of the two lists.
 
 A decimal number (``0.93``) or a percentage (``93%``) in the prose of a page of
 ``NUMBERS_CHECKED`` must be printed by the page's own code blocks (rounded as the prose rounds
