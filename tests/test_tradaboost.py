@@ -463,7 +463,7 @@ def _mean_errors(model, n_target=15):
 def test_tradaboost_r2_beats_target_only_and_pooled_training():
     mean = _mean_errors(TrAdaBoostR2(DecisionTreeRegressor(max_depth=4), n_estimators=30))
 
-    # Measured mean squared errors over the five seeds: 0.077 TrAdaBoostR2, 0.129 AdaBoost.R2
+    # Measured mean squared errors over the five seeds: 0.077 TrAdaBoostR2, 0.124 AdaBoost.R2
     # on the target rows, 0.137 on the pooled rows (the labels' variance is about 0.33).
     assert mean["transfer"] <= 0.8 * mean["target_only"], mean
     assert mean["transfer"] <= 0.8 * mean["pooled"], mean
@@ -472,7 +472,7 @@ def test_tradaboost_r2_beats_target_only_and_pooled_training():
 def test_two_stage_tradaboost_r2_beats_target_only_training():
     mean = _mean_errors(TwoStageTrAdaBoostR2(DecisionTreeRegressor(max_depth=4), cv=3))
 
-    # Measured: 0.088 two-stage against 0.129 target-only; the choice of the step by
+    # Measured: 0.085 two-stage against 0.124 target-only; the choice of the step by
     # cross-validation on 15 target rows is noisy, hence the looser margin.
     assert mean["transfer"] <= 0.85 * mean["target_only"], mean
 

@@ -56,11 +56,6 @@ STATED_ELSEWHERE = {
         "2.6": "0.628 - 0.603, ESZSL's unseen top-1 with fixed and with tuned regularisers, two "
         "values of bench_zero_shot.json in the table above",
     },
-    "instance_transfer.rst": {
-        number: "TrAdaBoostR2 on make_shifted_regression, stated before this check; no "
-        "benchmark JSON records it and no block prints it yet (to be made reproducible)"
-        for number in ("0.077", "0.088", "0.129", "0.137")
-    },
 }
 
 _BLOCK = re.compile(r"^\.\. code-block:: python\n\n((?:(?:   .*)?\n)+)", re.MULTILINE)
