@@ -422,6 +422,24 @@ def input_batches(X, spec, batch_size, device, *, num_workers=0):
     return (prepare(batch) for batch in loader)
 
 
+def mlp(in_features, hidden_layer_sizes):
+    """Linear layers, each followed by a ReLU; the identity when ``hidden_layer_sizes`` is empty.
+
+    Returns the ``nn.Sequential`` and the width of its output.
+    """
+    layers, width = [], in_features
+    for size in hidden_layer_sizes:
+        layers += [nn.Linear(width, size), nn.ReLU()]
+        width = size
+    return nn.Sequential(*layers), width
+
+
+def check_layer_sizes(name, sizes):
+    """Refuse hidden layer sizes that are not positive integers, naming the parameter."""
+    if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
+        raise ValueError(f"{name} must hold positive integers; got {sizes!r}.")
+
+
 def to_device(module, device):
     module.to(device)
     if any(p.ndim == 4 for p in module.parameters()):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -16,7 +16,13 @@ from skorch.utils import to_tensor
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
-from .._network_base import TrainedNetworkClassifier, fill_doc, keep_on_device
+from .._network_base import (
+    TrainedNetworkClassifier,
+    check_layer_sizes,
+    fill_doc,
+    keep_on_device,
+    mlp,
+)
 from ..backbones import Backbone
 from ..utils._domains import UNLABELED, LabelledScoreMixin, _num_rows, domain_rows
 from ..utils._sklearn import Interval, StrOptions, _fit_context
@@ -31,7 +37,6 @@ from ._dann_network import (
     GaninLRFactor,
     PairedBatches,
     ganin_cnn,
-    mlp,
 )
 
 __all__ = ["DANNClassifier"]
@@ -251,8 +256,8 @@ class DANNClassifier(
         self : DANNClassifier
             The fitted classifier.
         """
-        _check_sizes("hidden_layer_sizes", self.hidden_layer_sizes)
-        _check_sizes("domain_hidden_layer_sizes", self.domain_hidden_layer_sizes)
+        check_layer_sizes("hidden_layer_sizes", self.hidden_layer_sizes)
+        check_layer_sizes("domain_hidden_layer_sizes", self.domain_hidden_layer_sizes)
         X, y, vectors = self._validate_fit_input(X, y)
         check_classification_targets(y)
         is_target, labelled = _check_domains(y, sample_domain, _num_rows(X))
@@ -403,11 +408,6 @@ class DANNClassifier(
         # transform gives the learned features, computed in float32 whatever the input dtype.
         tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
         return tags
-
-
-def _check_sizes(name, sizes):
-    if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
-        raise ValueError(f"{name} must hold positive integers; got {sizes!r}.")
 
 
 def _check_domains(y, sample_domain, n_samples):

@@ -9,6 +9,7 @@ import torch
 from skorch.callbacks import Callback
 from torch import nn
 
+from .._network_base import mlp
 from ..backbones import Backbone, Preprocessing
 from ..nn import GradientReversal
 
@@ -31,15 +32,6 @@ def ganin_cnn(in_channels=3):
     return Backbone(
         model, layers, pool=nn.Flatten(), preprocessing=preprocessing, in_channels=in_channels
     )
-
-
-def mlp(in_features, hidden_layer_sizes):
-    """Linear layers, each followed by a ReLU; the identity when ``hidden_layer_sizes`` is empty."""
-    layers, width = [], in_features
-    for size in hidden_layer_sizes:
-        layers += [nn.Linear(width, size), nn.ReLU()]
-        width = size
-    return nn.Sequential(*layers), width
 
 
 class DANNNetwork(nn.Module):

@@ -14,7 +14,13 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from .._network_base import TrainedNetworkClassifier, fill_doc, to_device
+from .._network_base import (
+    TrainedNetworkClassifier,
+    check_layer_sizes,
+    fill_doc,
+    mlp,
+    to_device,
+)
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 from ..utils._skorch import InMemoryBatches, ModeSetOnChange
 from ..utils._torch import run_network, seeded
@@ -254,8 +260,8 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         self : EmbeddingZeroShot
             The fitted estimator.
         """
-        _check_sizes("image_hidden_layer_sizes", self.image_hidden_layer_sizes)
-        _check_sizes("class_hidden_layer_sizes", self.class_hidden_layer_sizes)
+        check_layer_sizes("image_hidden_layer_sizes", self.image_hidden_layer_sizes)
+        check_layer_sizes("class_hidden_layer_sizes", self.class_hidden_layer_sizes)
         X, y = validate_data(self, X, y, dtype=np.float32)
         # The class table, labels and candidates are checked as AttributeZeroShot checks them,
         # all before any training.
@@ -404,17 +410,9 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         return tags
 
 
-def _check_sizes(name, sizes):
-    if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
-        raise ValueError(f"{name} must hold positive integers; got {sizes!r}.")
-
-
 def _tower(in_features, hidden_layer_sizes, out_features):
-    layers, width = [], in_features
-    for size in hidden_layer_sizes:
-        layers += [nn.Linear(width, size), nn.ReLU()]
-        width = size
-    return nn.Sequential(*layers, nn.Linear(width, out_features))
+    hidden, width = mlp(in_features, hidden_layer_sizes)
+    return nn.Sequential(*hidden, nn.Linear(width, out_features))
 
 
 class _TwoTowers(nn.Module):
