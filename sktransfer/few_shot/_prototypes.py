@@ -122,10 +122,7 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
         """
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
-        self.center_ = self._resolve_center(X)
-        self.classes_ = np.empty(0, dtype=y.dtype)
-        self.class_count_ = np.empty(0, dtype=np.int64)
-        self.prototypes_ = np.empty((0, X.shape[1]))
+        self._start(X, y)
         self._add(self._transform(X), y)
         return self
 
@@ -164,10 +161,7 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
                     "list every label, or be left as None."
                 )
         if first_call:
-            self.center_ = self._resolve_center(X)
-            self.classes_ = np.empty(0, dtype=y.dtype)
-            self.class_count_ = np.empty(0, dtype=np.int64)
-            self.prototypes_ = np.empty((0, X.shape[1]))
+            self._start(X, y)
         self._add(self._transform(X), y)
         return self
 
@@ -231,6 +225,13 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
             + np.einsum("ij,ij->i", self.prototypes_, self.prototypes_)[None, :]
         )
         return -np.maximum(squared, 0.0)
+
+    def _start(self, X, y):
+        """No prototype yet: the centre, and empty classes, counts and prototypes."""
+        self.center_ = self._resolve_center(X)
+        self.classes_ = np.empty(0, dtype=y.dtype)
+        self.class_count_ = np.empty(0, dtype=np.int64)
+        self.prototypes_ = np.empty((0, X.shape[1]))
 
     def _resolve_center(self, X):
         if self.center is None:

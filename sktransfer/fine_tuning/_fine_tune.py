@@ -14,6 +14,7 @@ from sklearn.utils.validation import column_or_1d
 from torch import nn
 
 from .._network_base import TrainedNetworkClassifier, fill_doc, keep_on_device, move_net
+from ..few_shot._prototypes import _unit_rows
 from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
 from ..utils._skorch import InMemoryBatches
 from ..utils._torch import seeded
@@ -527,11 +528,6 @@ def _n_frozen(backbone, freeze_depth):
             f"backbone: use an integer in [0, {len(names)}], 'all', or a layer name in {names}."
         )
     return freeze_depth
-
-
-def _unit_rows(X):
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return X / np.where(norms > 0, norms, 1.0)
 
 
 def _new_head(backbone, n_classes):
