@@ -443,3 +443,34 @@ def test_an_extractor_with_workers_names_a_bad_file_before_any_batch(tmp_path):
     with pytest.raises(ValueError, match=r"4\.jpg.*truncated"):
         extractor.transform(paths)
     assert not ran
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_decoding_without_a_header_matches_the_header_path(tmp_path, channels):
+    # Workers decode files whose headers this process is still checking: they tell JPEGs and
+    # PNGs apart by their first bytes, and must give the pixels the header path gives.
+    images = {f"{mode}.png": Image.fromarray(NHWC[0]).convert(mode) for mode in PNG_MODES}
+    images["deep.png"] = Image.fromarray(_png_gradient(12, 10))
+    images.update({f"{mode}.jpg": Image.fromarray(NHWC[1]).convert(mode) for mode in JPEG_MODES})
+    images["palette_alpha.png"] = Image.fromarray(NHWC[2]).convert("P")
+    images["image.bmp"] = Image.fromarray(NHWC[2])
+    for name, image in images.items():
+        path = tmp_path / name
+        extra = {"transparency": 3} if name == "palette_alpha.png" else {}
+        image.save(path, **extra)
+        header = _images._read_header(path)
+        expected = _images._decode_file(path, channels, header)
+        decoded = _images._decode_file(path, channels)
+        assert decoded.dtype == expected.dtype, name
+        assert torch.equal(decoded, expected), name
+
+
+PNG_MODES = ["1", "L", "LA", "P", "RGB", "RGBA"]
+JPEG_MODES = ["L", "RGB", "CMYK"]
+
+
+def test_a_worker_never_reads_the_header_of_a_jpeg_or_png(tmp_path, monkeypatch):
+    paths = _save(NHWC[:2], tmp_path, ".jpg") + _save(NHWC[2:4], tmp_path, ".png")
+    monkeypatch.setattr(_images, "_read_header", None)  # calling it would raise
+    for path in paths:
+        assert _images._decode_file(path, 3).shape == (3, *NHWC.shape[1:3])

@@ -407,12 +407,20 @@ def _torchvision_reads(image):
 
 
 def _decode_file(path, channels, header=None):
-    """Decode one file to a ``(C, H, W)`` tensor; any failure is a ValueError naming the file."""
+    """Decode one file to a ``(C, H, W)`` tensor; any failure is a ValueError naming the file.
+
+    Without ``header`` (a worker decoding files that this process checks meanwhile), JPEGs and
+    PNGs are told apart by their first bytes, so that the worker does not read the header again.
+    """
     try:
-        header = header or _read_header(path)
+        if header is None:
+            image = _decode_by_signature(path, channels)
+            if image is not None:
+                return image
+            header = _read_header(path)
         if header.torchvision:
             try:
-                return _decode_with_torchvision(path, channels, header.mode)
+                return _decode_with_torchvision(_read_bytes(path), channels, header.mode)
             except RuntimeError:
                 pass  # a torchvision built without libpng or libjpeg, or a file it rejects
         with Image.open(path) as image:
@@ -421,20 +429,62 @@ def _decode_file(path, channels, header=None):
         raise ValueError(f"Could not decode image file {str(path)!r}: {exc}") from exc
 
 
-def _decode_with_torchvision(path, channels, mode):
-    """Decode as :func:`_pil_to_tensor` would, from the mode PIL reported for the file.
+# PNG colour types (byte 25 of every PNG: its IHDR chunk comes first) as the PIL modes that decide
+# how _decode_with_torchvision reads them; 16-bit grey is "I;16" to PIL, grey all the same.
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_MODES = {0: "L", 2: "RGB", 3: "P", 4: "LA", 6: "RGBA"}
+
+
+def _decode_by_signature(path, channels):
+    """A JPEG or PNG decoded by torchvision as the header path would; None for anything else
+    (other formats, CMYK JPEGs, files torchvision rejects), which then goes through the header."""
+    if decode_image is None:
+        return None
+    try:
+        data = _read_bytes(path)
+        head = data[:26].numpy().tobytes()
+        if head.startswith(_PNG_SIGNATURE):
+            mode = _png_mode(head)
+            return None if mode is None else _decode_with_torchvision(data, channels, mode)
+        if head.startswith(b"\xff\xd8"):
+            # The JPEG's own channels: 1 is what a grey read gives, 3 an RGB read; 4 is CMYK,
+            # whose conversion PIL defines.
+            image = _torchvision_decode(data, ImageReadMode.UNCHANGED)
+            if image.shape[0] in (1, 3):
+                return _luminance(image) if channels == 1 and image.shape[0] == 3 else image
+    except RuntimeError:
+        pass
+    return None
+
+
+def _png_mode(head):
+    if len(head) < 26 or head[12:16] != b"IHDR":
+        return None
+    return _PNG_MODES.get(head[25])
+
+
+def _read_bytes(path):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _TORCHVISION_DEPRECATION, DeprecationWarning)
+        return read_file(str(path))
+
+
+def _torchvision_decode(data, mode):
+    with warnings.catch_warnings():
+        # torchvision 0.29 deprecates its decoders in favour of TorchCodec's (not a
+        # dependency here); when they are removed, ``decode_image`` is None and PIL decodes.
+        warnings.filterwarnings("ignore", _TORCHVISION_DEPRECATION, DeprecationWarning)
+        return decode_image(data, mode=mode)
+
+
+def _decode_with_torchvision(data, channels, mode):
+    """Decode a file's bytes as :func:`_pil_to_tensor` would, from the mode PIL reports for it.
 
     Unlike PIL, torchvision keeps all 16 bits of colour PNGs.
     """
     one_channel = channels == 1 or mode in _GRAY_MODES
     gray = one_channel and (mode in _GRAY_MODES or mode == "LA")
-    with warnings.catch_warnings():
-        # torchvision 0.29 deprecates its decoders in favour of TorchCodec's (not a
-        # dependency here); when they are removed, ``decode_image`` is None and PIL decodes.
-        warnings.filterwarnings("ignore", _TORCHVISION_DEPRECATION, DeprecationWarning)
-        image = decode_image(
-            read_file(str(path)), mode=ImageReadMode.GRAY if gray else ImageReadMode.RGB
-        )
+    image = _torchvision_decode(data, ImageReadMode.GRAY if gray else ImageReadMode.RGB)
     if image.dtype == torch.uint16:
         image = image.to(torch.float32).div_(65535)
     if one_channel and image.shape[0] == 3:
