@@ -36,6 +36,10 @@ from .utils._images import Preprocessor, check_images, check_input_kind, is_tabl
 from .utils._sklearn import Interval, StrOptions
 from .utils._torch import check_device, inference_device, run_network
 
+# Rows per forward pass without gradients on a GPU under batch_size="auto": the batch at which
+# benchmarks/bench_gpu.py measures codes of 224 px images.
+ACCELERATOR_BATCH_SIZE = 256
+
 OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 
 # Documentation of the shared parameters, written once: docstrings name them as %(name)s.
@@ -142,7 +146,7 @@ class NetworkEstimator(BaseEstimator):
         "backbone": [str, callable, Backbone],
         "weights": [None, str, os.PathLike, Enum],
         "image_size": [Interval(Integral, 1, None, closed="left"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "device": [str, torch.device],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
@@ -150,6 +154,9 @@ class NetworkEstimator(BaseEstimator):
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
+
+    # What batch_size="auto" means on the CPU; each subclass states its own.
+    _default_batch_size = 64
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -242,10 +249,26 @@ class NetworkEstimator(BaseEstimator):
 
     # -- the data path and the inference loop -----------------------------------------------
 
+    def _train_batch_size(self):
+        """Rows per optimisation step. Under ``batch_size="auto"`` the same on every device,
+        so that where a fit runs does not change what it learns."""
+        return self._default_batch_size if self.batch_size == "auto" else self.batch_size
+
+    def _inference_batch_size(self, device):
+        """Rows per forward pass without gradients: GPU-sized on an accelerator under
+        ``batch_size="auto"``, since the outputs do not depend on it."""
+        if self.batch_size != "auto":
+            return self.batch_size
+        return self._default_batch_size if device.type == "cpu" else ACCELERATOR_BATCH_SIZE
+
     def _batches(self, X, device, spec=None):
         """The network's inputs, batch by batch: table rows, or prepared images on ``device``."""
         return input_batches(
-            X, spec or self._input, self.batch_size, device, num_workers=self.num_workers
+            X,
+            spec or self._input,
+            self._inference_batch_size(device),
+            device,
+            num_workers=self.num_workers,
         )
 
     def _run(self, module, forward, batches, device, progress=None):

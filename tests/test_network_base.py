@@ -24,6 +24,7 @@ from skorch.dataset import Dataset, ValidSplit
 from torch import nn
 from torchvision.transforms.v2 import RandomHorizontalFlip
 
+from sktransfer._network_base import NetworkEstimator
 from sktransfer.backbones._toy import toy_cnn
 from sktransfer.domain_adaptation import DANNClassifier
 from sktransfer.domain_adaptation._dann_network import DomainRows, PairedBatches
@@ -578,3 +579,65 @@ def test_shared_docs_fill_whole_entries(cls):
     attributes = {entry.name for entry in doc["Attributes"]}
     assert {"n_features_in_", "feature_names_in_"} <= attributes
     assert "%(" not in cls.__doc__ + cls.fit.__doc__
+
+
+# --- batch_size="auto" ----------------------------------------------------------------------
+
+MANY_IMAGES = RNG.integers(0, 256, size=(300, 12, 12, 3), dtype=np.uint8)
+MANY_LABELS = np.array(["cat", "dog", "owl"] * 100)
+
+
+def _record_forward_batches(monkeypatch):
+    """The sizes of the batches every forward pass without gradients goes through."""
+    sizes = []
+    real_run = NetworkEstimator._run
+
+    def recording_run(self, module, forward, batches, device, progress=None):
+        def counted():
+            for batch in batches:
+                sizes.append(len(batch))
+                yield batch
+
+        return real_run(self, module, forward, counted(), device, progress)
+
+    monkeypatch.setattr(NetworkEstimator, "_run", recording_run)
+    return sizes
+
+
+def _fit_many(name, **params):
+    common = {"random_state": 0, "backbone": "toy_cnn", "image_size": 12, **params}
+    if name == "CNNCodeExtractor":
+        return CNNCodeExtractor(**common).fit(MANY_IMAGES), MANY_IMAGES
+    if name == "FineTuneClassifier":
+        estimator = FineTuneClassifier(max_epochs=1, **common)
+        return estimator.fit(MANY_IMAGES, MANY_LABELS), MANY_IMAGES
+    y = np.where(np.arange(300) < 200, np.arange(300) % 3, -1)
+    estimator = DANNClassifier(max_epochs=1, hidden_layer_sizes=(8,), **common)
+    return estimator.fit(MANY_IMAGES, y), MANY_IMAGES
+
+
+# Rows per optimisation step under "auto": the same on every device.
+_STEP = {"FineTuneClassifier": 32, "DANNClassifier": 64}
+
+
+@pytest.mark.parametrize("device", ["cpu", _ON_THE_GPU])
+@pytest.mark.parametrize("name", ["CNNCodeExtractor", "FineTuneClassifier", "DANNClassifier"])
+def test_auto_batch_size_trains_alike_everywhere_and_infers_gpu_sized(name, device, monkeypatch):
+    estimator, X = _fit_many(name, device=device)
+    if name in _STEP:
+        assert estimator.net_.batch_size == _STEP[name]
+    sizes = _record_forward_batches(monkeypatch)
+    _outputs(estimator, X)
+    on_cpu = _STEP.get(name, 64)
+    assert max(sizes) == (on_cpu if device == "cpu" else 256)
+
+
+@pytest.mark.parametrize("device", ["cpu", _ON_THE_GPU])
+@pytest.mark.parametrize("name", ["CNNCodeExtractor", "FineTuneClassifier", "DANNClassifier"])
+def test_an_integer_batch_size_is_used_for_steps_and_forward_passes(name, device, monkeypatch):
+    estimator, X = _fit_many(name, device=device, batch_size=40)
+    if name in _STEP:
+        assert estimator.net_.batch_size == 40
+    sizes = _record_forward_batches(monkeypatch)
+    _outputs(estimator, X)
+    assert max(sizes) == 40

@@ -103,8 +103,10 @@ class DANNClassifier(
         pretrained backbone more gently than the new heads learn.
     max_epochs : int, default=10
         Passes over the source rows; target rows are drawn alongside, cycling as needed.
-    batch_size : int, default=64
-        Source rows per step; each step draws as many target rows.
+    batch_size : int or "auto", default="auto"
+        Source rows per step; each step draws as many target rows. ``"auto"``: 64 on every
+        device, so that a fit does not depend on where it runs; forward passes without
+        gradients (``predict``, ``transform``) take 256 rows at a time on a GPU, 64 on the CPU.
     optimizer : {"sgd", "adam", "adamw"} or callable, default="sgd"
         The torch optimizer, by name or as a class; ``"sgd"`` uses momentum 0.9, as the paper.
     %(image_size)s
@@ -201,7 +203,7 @@ class DANNClassifier(
         lr_schedule="ganin",
         extractor_lr_multiplier=1.0,
         max_epochs=10,
-        batch_size=64,
+        batch_size="auto",
         optimizer="sgd",
         image_size=None,
         callbacks=None,
@@ -282,7 +284,7 @@ class DANNClassifier(
                 source_seed=int(seeds[1]),
                 target_seed=int(seeds[2]),
             )
-            steps = len(PairedBatches(rows, self.batch_size))
+            steps = len(PairedBatches(rows, self._train_batch_size()))
             net = self._build_net(network, steps, device, callbacks)
             net.fit(rows, None)
         self.classes_ = classes
@@ -346,7 +348,7 @@ class DANNClassifier(
                 ("extractor.*", {"lr": self.lr * self.extractor_lr_multiplier})
             ],
             max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
+            batch_size=self._train_batch_size(),
             iterator_train=PairedBatches,
             train_split=None,
             callbacks=callbacks + user_callbacks,

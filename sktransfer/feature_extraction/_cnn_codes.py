@@ -56,8 +56,9 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Networ
         Apply the backbone's resizing and normalisation. With ``False`` images are only scaled
         to [0, 1] (and resized if ``image_size`` is set): use it for inputs already prepared.
         Without resizing, ``pooling="flatten"`` needs images of the size seen by ``fit``.
-    batch_size : int, default=64
-        Images per forward pass; memory use is bounded by it.
+    batch_size : int or "auto", default="auto"
+        Images per forward pass; memory use is bounded by it. ``"auto"``: 256 on a GPU, 64 on
+        the CPU.
     %(device)s
     %(precision)s
     %(num_workers)s
@@ -120,7 +121,7 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Networ
         pooling="avg",
         image_size=None,
         preprocess=True,
-        batch_size=64,
+        batch_size="auto",
         device="auto",
         precision="auto",
         num_workers=0,
@@ -218,7 +219,7 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Networ
         return self._input.kind == "vector"
 
     def _encode_fitted(self, X, device):
-        n_batches = -(-len(X) // self.batch_size)
+        n_batches = -(-len(X) // self._inference_batch_size(device))
         progress = tqdm(total=n_batches, disable=not self.verbose, unit="batch")
         with progress:
             return self._encode(X, self.backbone_, self.layer_name_, self._input, device, progress)

@@ -72,8 +72,11 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         from the head (``k=1`` for the last layer). ``1.0`` gives every layer the same rate.
     max_epochs : int, default=10
         Passes over the training data.
-    batch_size : int, default=32
-        Samples per optimisation step, and per forward pass of the frozen layers.
+    batch_size : int or "auto", default="auto"
+        Samples per optimisation step, and per forward pass of the frozen layers and at
+        prediction. ``"auto"``: 32 per step on every device, so that a fit does not depend on
+        where it runs; forward passes without gradients take 256 at a time on a GPU, 32 on the
+        CPU.
     optimizer : {"adamw", "adam", "sgd"} or callable, default="adamw"
         The torch optimizer, by name or as a class (or any callable taking parameter groups and
         ``lr``), as skorch accepts it.
@@ -203,6 +206,8 @@ class FineTuneClassifier(TrainedNetworkClassifier):
     (2,)
     """
 
+    _default_batch_size = 32
+
     _parameter_constraints: dict = {
         **TrainedNetworkClassifier._parameter_constraints,
         "freeze_depth": [Interval(Integral, 0, None, closed="left"), str],
@@ -234,7 +239,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         lr=1e-3,
         lr_decay=0.1,
         max_epochs=10,
-        batch_size=32,
+        batch_size="auto",
         optimizer="adamw",
         regularization=None,
         regularization_strength=None,
@@ -360,7 +365,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
 
     def _imprint(self, module, inputs, codes, n_classes, device):
         """Weight imprinting: each class's head row is its normalised mean feature direction."""
-        features = self._run(module, module.features, self._rows(inputs), device)
+        features = self._run(module, module.features, self._rows(inputs, device), device)
         features = _unit_rows(features.reshape(len(features), -1).astype(np.float64))
         means = np.zeros((n_classes, features.shape[1]))
         np.add.at(means, codes, features)
@@ -374,7 +379,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
             prefix,
             X,
             memory=self.memory,
-            batch_size=self.batch_size,
+            batch_size=self._inference_batch_size(device),
             device=device,
             image_size=self.image_size,
             precision=self.precision,
@@ -461,7 +466,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
             lr=self.lr,
             optimizer__param_groups=plan.param_groups(self.lr, self.lr_decay),
             max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
+            batch_size=self._train_batch_size(),
             **_iterator(device),
             iterator_train__shuffle=True,
             train_split=self.train_split,
@@ -483,19 +488,19 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         if trained_suffix(module).source is None or augmented:
             # Without LwF nothing to record; with augmentation the frozen copy runs online.
             return keep_on_device(inputs, device)
-        recorded = self._run(module, module.recorded_outputs, self._rows(inputs), device)
+        recorded = self._run(module, module.recorded_outputs, self._rows(inputs, device), device)
         return {"x": keep_on_device(inputs, device), "recorded": keep_on_device(recorded, device)}
 
-    def _rows(self, inputs):
-        inputs = torch.as_tensor(inputs)
-        return (inputs[i : i + self.batch_size] for i in range(0, len(inputs), self.batch_size))
+    def _rows(self, inputs, device):
+        inputs, step = torch.as_tensor(inputs), self._inference_batch_size(device)
+        return (inputs[i : i + step] for i in range(0, len(inputs), step))
 
     def _logits(self, X):
         X = self._validate_input(X)
         device = self._predict_device()
         inputs = self._encode(self.prefix_, X, device)
         module = self.net_.module_
-        return self._run(module, module, self._rows(inputs), device)
+        return self._run(module, module, self._rows(inputs, device), device)
 
 
 def _iterator(device):

@@ -105,8 +105,10 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
     max_epochs : int, default=10
         Passes over the training rows.
 
-    batch_size : int, default=64
-        Rows per training step and per inference batch.
+    batch_size : int or "auto", default="auto"
+        Rows per training step and per inference batch. ``"auto"``: 64 per step on every
+        device, so that a fit does not depend on where it runs; inference takes 256 rows at a
+        time on a GPU, 64 on the CPU.
 
     optimizer : {"adamw", "adam", "sgd"} or torch optimizer class, default="adam"
         The optimizer; a class is called with the networks' parameters, ``lr`` and
@@ -216,7 +218,7 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         lr=1e-3,
         weight_decay=1e-4,
         max_epochs=10,
-        batch_size=64,
+        batch_size="auto",
         optimizer="adam",
         callbacks=None,
         device="auto",
@@ -314,7 +316,7 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
             optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
             max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
+            batch_size=self._train_batch_size(),
             iterator_train__shuffle=True,
             train_split=None,
             callbacks=callbacks,
@@ -338,7 +340,8 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         module = self.net_.module_
         module.eval()
         to_device(module, device)
-        loader = DataLoader(TensorDataset(torch.as_tensor(X)), batch_size=self.batch_size)
+        batch_size = self._inference_batch_size(device)
+        loader = DataLoader(TensorDataset(torch.as_tensor(X)), batch_size=batch_size)
         batches = (batch for (batch,) in loader)
         return run_network(module.embed_images, batches, device=device, precision="float32")
 
