@@ -23,7 +23,9 @@ machine noise hits all alike; the best time is kept. On CUDA, timed regions begi
    it) against a ``DataLoader`` with W workers decoding with ``torchvision.io`` (``read_file``,
    ``decode_jpeg``), ``pin_memory`` on CUDA, feeding the tuned loop. W = min(8, CPUs).
 3. ``dann``: seconds per epoch of ``DANNClassifier`` on digits -> digits-M (the settings of
-   ``bench_dann.py``), on CUDA and on the CPU; the first epoch is the warm-up.
+   ``bench_dann.py``), on CUDA and on the CPU; the first epoch is the warm-up. Three batch
+   sizes: ``bench_dann.py``'s 32, the default ``"auto"`` (64 rows a step on every device) and a
+   GPU-sized 256 (``bench_dann_batch.py`` measures what it costs in accuracy).
 4. ``finetune``: head-only training, ``FineTuneClassifier(freeze_depth="all")`` against skorch's
    ``NeuralNetClassifier`` with ``Freezer`` on the same network with a new head (the two
    references of ``bench_fine_tune.py``), same data, epochs and optimiser; fit time and test
@@ -367,28 +369,41 @@ def dann(args, device, ratios):
     X, y, domains = pack_domains(source=(Xs, ys), target=(Xt_train, None))
     devices = [device] + ([torch.device("cpu")] if device.type == "cuda" else [])
     rows = []
-    for where in devices:
-        print(f"dann: {args.dann_epochs} epochs on {where}", flush=True)
-        params = {**DANN_NETWORK, "device": where.type, "max_epochs": args.dann_epochs}
-        clf = DANNClassifier(**params, random_state=0).fit(X, y, sample_domain=domains)
-        epochs = [clf.net_.history[e, "dur"] for e in range(args.dann_epochs)]
-        steps = clf.net_.history[-1, "train_batch_count"]
-        rows.append(
-            {
-                "section": "dann",
-                "variant": f"DANNClassifier on {where.type}",
-                "seconds_per_epoch": min(epochs[1:]),
-                # Small batches: the time of a step is mostly launches and Python, not arithmetic.
-                "ms_per_step": 1000 * min(epochs[1:]) / steps,
-                "first_epoch_s": epochs[0],
-                "accuracy": float(clf.score(X_test, y_test)),
-                "source_rows": int(len(Xs)),
-                "target_rows": int(len(Xt_train)),
-            }
-        )
-    if len(rows) == 2:
-        ratios["dann/cuda/cpu"] = rows[1]["seconds_per_epoch"] / rows[0]["seconds_per_epoch"]
+    for batch_size in DANN_BATCH_SIZES:
+        for where in devices:
+            print(f"dann: {args.dann_epochs} epochs on {where}, batch {batch_size}", flush=True)
+            rows.append(dann_epochs(args.dann_epochs, where, batch_size, X, y, domains))
+            rows[-1].update(
+                accuracy=float(rows[-1].pop("model").score(X_test, y_test)),
+                source_rows=int(len(Xs)),
+                target_rows=int(len(Xt_train)),
+            )
+        if len(devices) == 2:
+            cuda, cpu = rows[-2], rows[-1]
+            ratio = cpu["seconds_per_epoch"] / cuda["seconds_per_epoch"]
+            ratios[f"dann/cuda/cpu batch_size={batch_size}"] = ratio
     return rows
+
+
+# Rows per step: bench_dann.py's 32 (launch-bound on a GPU), the default's 64, a GPU-sized 256.
+DANN_BATCH_SIZES = (DANN_NETWORK["batch_size"], "auto", 256)
+
+
+def dann_epochs(epochs, where, batch_size, X, y, domains):
+    params = {**DANN_NETWORK, "device": where.type, "max_epochs": epochs, "batch_size": batch_size}
+    clf = DANNClassifier(**params, random_state=0)
+    clf.fit(X, y, sample_domain=domains)
+    times = [clf.net_.history[e, "dur"] for e in range(epochs)]
+    steps = clf.net_.history[-1, "train_batch_count"]
+    return {
+        "section": "dann",
+        "variant": f"DANNClassifier on {where.type}, batch_size={batch_size}",
+        "model": clf,
+        "seconds_per_epoch": min(times[1:]),
+        # Small batches: the time of a step is mostly launches and Python, not arithmetic.
+        "ms_per_step": 1000 * min(times[1:]) / steps,
+        "first_epoch_s": times[0],
+    }
 
 
 # --- 4. head-only fine-tuning ------------------------------------------------------------------
