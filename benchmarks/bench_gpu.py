@@ -22,11 +22,15 @@ machine noise hits all alike; the best time is kept. On CUDA, timed regions begi
    ``CNNCodeExtractor(num_workers=W).transform(paths)`` (``num_workers`` when the estimator has
    it) against a ``DataLoader`` with W workers decoding with ``torchvision.io`` (``read_file``,
    ``decode_jpeg``), ``pin_memory`` on CUDA, feeding the tuned loop. W = min(8, CPUs).
-3. ``dann``: seconds per epoch of ``DANNClassifier`` on digits -> digits-M (the settings of
+3. ``loader``: the data path alone, no network: the batches of ``check_images`` +
+   ``ImageSet.loader`` (files checked in this process while the workers decode) against the
+   reference ``DataLoader``, with ``--loader-workers`` workers each (default: one core fewer
+   than the machine has, left for the calling process).
+4. ``dann``: seconds per epoch of ``DANNClassifier`` on digits -> digits-M (the settings of
    ``bench_dann.py``), on CUDA and on the CPU; the first epoch is the warm-up. Three batch
    sizes: ``bench_dann.py``'s 32, the default ``"auto"`` (64 rows a step on every device) and a
    GPU-sized 256 (``bench_dann_batch.py`` measures what it costs in accuracy).
-4. ``finetune``: head-only training, ``FineTuneClassifier(freeze_depth="all")`` against skorch's
+5. ``finetune``: head-only training, ``FineTuneClassifier(freeze_depth="all")`` against skorch's
    ``NeuralNetClassifier`` with ``Freezer`` on the same network with a new head (the two
    references of ``bench_fine_tune.py``), same data, epochs and optimiser; fit time and test
    accuracy.
@@ -68,7 +72,7 @@ from torchvision.io import ImageReadMode, decode_jpeg, read_file
 
 from sktransfer.domain_adaptation import DANNClassifier
 from sktransfer.feature_extraction import CNNCodeExtractor
-from sktransfer.utils import pack_domains
+from sktransfer.utils import check_images, pack_domains
 
 try:
     from tabulate import tabulate
@@ -76,7 +80,7 @@ except ImportError:  # a scarce GPU run should not be lost for want of a table f
     tabulate = None
 
 RESULTS = Path(__file__).parent / "results" / "bench_gpu.json"
-SECTIONS = ("codes", "files", "dann", "finetune")
+SECTIONS = ("codes", "files", "loader", "dann", "finetune")
 BACKBONES = (("efficientnet_lite0", "imagenet"), ("resnet50", None))
 SIZE = 224
 # Parameters that CNNCodeExtractor gains in another branch; used only when present.
@@ -316,10 +320,7 @@ def files(args, device, ratios):
     workers = min(8, os.cpu_count() or 1)
     print(f"files: {name}, {args.n_files} JPEG files, {workers} workers", flush=True)
     with tempfile.TemporaryDirectory() as folder:
-        paths = []
-        for i, image in enumerate(photos(args.n_files, size=SIZE, seed=1)):
-            paths.append(Path(folder) / f"{i:05d}.jpg")
-            Image.fromarray(image).save(paths[-1], quality=90)
+        paths = jpeg_files(args.n_files, folder)
         params = {
             "layer": -1,
             "image_size": SIZE,
@@ -356,6 +357,44 @@ def files(args, device, ratios):
         times, outputs, skipped = best_times(runs, args.repeats, device)
     rows = speed_rows("files", name, times, outputs, skipped, len(paths), "DataLoader + tuned loop")
     add_ratios(rows, ratios, "files", name, [ours_name], references)
+    for row in rows:
+        row["workers"] = workers
+    return rows
+
+
+def jpeg_files(n, folder):
+    paths = []
+    for i, image in enumerate(photos(n, size=SIZE, seed=1)):
+        paths.append(Path(folder) / f"{i:05d}.jpg")
+        Image.fromarray(image).save(paths[-1], quality=90)
+    return paths
+
+
+# --- 2b. decoding alone --------------------------------------------------------------------------
+
+
+def loader(args, device, ratios):
+    workers = args.loader_workers
+    print(f"loader: {args.n_files} JPEG files, {workers} workers, no network", flush=True)
+    pin = device.type == "cuda"
+    with tempfile.TemporaryDirectory() as folder:
+        paths = jpeg_files(args.n_files, folder)
+
+        def ours():
+            images = check_images(paths, num_workers=workers)
+            batches = images.loader(args.batch_size, num_workers=workers, pin_memory=pin)
+            return sum(len(batch) for batch in batches)
+
+        def reference():
+            batches = DataLoader(
+                JpegFiles(paths), batch_size=args.batch_size, num_workers=workers, pin_memory=pin
+            )
+            return sum(len(batch) for batch in batches)
+
+        runs = {"check_images + ImageSet.loader": ours, "DataLoader (decode_jpeg)": reference}
+        times, _, skipped = best_times(runs, args.repeats, device)
+    rows = speed_rows("loader", "-", times, {}, skipped, len(paths), None)
+    add_ratios(rows, ratios, "loader", "jpeg", list(runs)[:1], {"dataloader": list(runs)[1]})
     for row in rows:
         row["workers"] = workers
     return rows
@@ -465,6 +504,7 @@ def table(rows, columns):
 COLUMNS = {
     "codes": ["backbone", "variant", "images_per_s", "max_rel_diff", "skipped"],
     "files": ["backbone", "variant", "workers", "images_per_s", "max_rel_diff", "skipped"],
+    "loader": ["variant", "workers", "images_per_s", "skipped"],
     "dann": ["variant", "seconds_per_epoch", "ms_per_step", "first_epoch_s", "accuracy"],
     "finetune": ["variant", "fit_s", "accuracy"],
 }
@@ -514,6 +554,12 @@ def parse_args():
     parser.add_argument("--n-files", type=int, default=4096, help="JPEG files")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument(
+        "--loader-workers",
+        type=int,
+        default=max(1, min(8, (os.cpu_count() or 2) - 1)),
+        help="workers of the loader section (default: one core left for the calling process)",
+    )
+    parser.add_argument(
         "--no-compile", action="store_true", help="skip the torch.compile rows (slow to warm up)"
     )
     parser.add_argument("--dann-epochs", type=int, default=4, help="the first is a warm-up")
@@ -543,7 +589,13 @@ def main():
     device = torch.device(args.device)
     sections = [s for s in SECTIONS if s in (args.only or SECTIONS)]
     results, ratios, errors = {}, {}, {}
-    runners = {"codes": codes, "files": files, "dann": dann, "finetune": finetune}
+    runners = {
+        "codes": codes,
+        "files": files,
+        "loader": loader,
+        "dann": dann,
+        "finetune": finetune,
+    }
     for section in sections:
         start = time.perf_counter()
         try:
