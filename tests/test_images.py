@@ -1,3 +1,4 @@
+import os
 import struct
 import subprocess
 import sys
@@ -474,3 +475,46 @@ def test_a_worker_never_reads_the_header_of_a_jpeg_or_png(tmp_path, monkeypatch)
     monkeypatch.setattr(_images, "_read_header", None)  # calling it would raise
     for path in paths:
         assert _images._decode_file(path, 3).shape == (3, *NHWC.shape[1:3])
+
+
+def _count_header_reads(monkeypatch):
+    reads = []
+    real_read = _images._read_header
+    monkeypatch.setattr(
+        _images, "_read_header", lambda path, *args: reads.append(path) or real_read(path, *args)
+    )
+    _images._header_of_unchanged.cache_clear()
+    return reads
+
+
+def test_unchanged_files_are_checked_once_changed_ones_again(tmp_path, monkeypatch):
+    # A grid search checks the same files at every fit and transform: an unchanged file's
+    # header is read once, a file written since is read again, a removed one is refused.
+    paths = _save(NHWC[:3], tmp_path, ".jpg")
+    reads = _count_header_reads(monkeypatch)
+    check_images(paths)
+    check_images(paths)
+    assert len(reads) == 3
+    _truncate(paths[1], 20)
+    with pytest.raises(ValueError, match=r"1\.jpg.*truncated"):
+        check_images(paths)
+    paths[2].unlink()
+    with pytest.raises(FileNotFoundError, match=r"2\.jpg.*does not exist"):
+        check_images([paths[0], paths[2]])
+
+
+def test_a_file_rewritten_to_the_same_size_is_checked_again(tmp_path, monkeypatch):
+    (path,) = _save(NHWC[:1], tmp_path, ".png")
+    reads = _count_header_reads(monkeypatch)
+    check_images([path])
+    status = path.stat()
+    path.write_bytes(b"\0" * status.st_size)
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000))
+    with pytest.raises(ValueError, match=r"0\.png.*not an image"):
+        check_images([path])
+    assert len(reads) == 2
+
+
+def test_a_directory_is_not_an_image_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        check_images([tmp_path])

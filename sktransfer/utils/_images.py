@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import stat
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -334,12 +336,25 @@ def _read_headers(paths, input_name):
     """Every file's header, in order: the first missing or bad file raises, named."""
     headers = []
     for path in paths:
-        if not path.is_file():
+        try:
+            status = path.stat()
+        except OSError:
+            status = None
+        if status is None or not stat.S_ISREG(status.st_mode):
             raise ImageFileNotFoundError(
                 f"Image file {str(path)!r} in {input_name} does not exist."
             )
-        headers.append(_read_header(path, input_name))
+        # The file as it is now: another size or modification time is another file.
+        now = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+        headers.append(_header_of_unchanged(str(path), *now, input_name))
     return headers
+
+
+@functools.lru_cache(maxsize=2**16)
+def _header_of_unchanged(path, device, inode, size, mtime_ns, input_name):
+    """The header of a file not changed since it was last checked, read once: a grid search
+    checks the same files at every fit and transform. Failures are not cached."""
+    return _read_header(Path(path), input_name)
 
 
 def _read_header(path, input_name="X"):
@@ -635,8 +650,8 @@ def _digest(header, payload):
 
 
 def _file_key(path):
-    stat = path.stat()
-    return _digest(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode(), b"")
+    status = path.stat()
+    return _digest(f"{path.resolve()}:{status.st_size}:{status.st_mtime_ns}".encode(), b"")
 
 
 class Preprocessor:
