@@ -8,6 +8,9 @@
 # short. Each step can be given a time limit, so that a slow step still leaves the others theirs
 # and the whole run ends inside the lease (a step stopped by its limit exits 124).
 #
+# On the lent GPU machine, whose image lacks some of the packages: fetch them here first with
+# benchmarks/gpu_wheels.sh, carry `.whl`, and install them there before this script (see it).
+#
 # Usage: benchmarks/run_gpu_checks.sh [all|tests|bench]   (default: all)
 #   PYTHON        interpreter to use (default: python)
 #   BENCH_ARGS    extra arguments for bench_gpu.py, e.g. "--only codes --repeats 5"
