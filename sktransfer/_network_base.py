@@ -33,7 +33,7 @@ from torch import nn
 
 from .backbones import Backbone, load_backbone
 from .utils._images import Preprocessor, check_images, check_input_kind, is_table
-from .utils._sklearn import Interval, StrOptions
+from .utils._sklearn import Integers, Interval, StrOptions
 from .utils._torch import check_device, inference_device, run_network
 
 # Rows per forward pass without gradients on a GPU under batch_size="auto": the batch at which
@@ -145,11 +145,11 @@ class NetworkEstimator(BaseEstimator):
     _parameter_constraints: dict = {
         "backbone": [str, callable, Backbone],
         "weights": [None, str, os.PathLike, Enum],
-        "image_size": [Interval(Integral, 1, None, closed="left"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "image_size": [Integers(1, None, closed="left"), None],
+        "batch_size": [Integers(1, None, closed="left"), StrOptions({"auto"})],
         "device": [str, torch.device],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
-        "num_workers": [Interval(Integral, 0, None, closed="left")],
+        "num_workers": [Integers(0, None, closed="left")],
         "compile": ["boolean"],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -323,7 +323,7 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
     _parameter_constraints: dict = {
         **NetworkEstimator._parameter_constraints,
         "lr": [Interval(Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Integers(1, None, closed="left")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
         "callbacks": [None, list],
     }

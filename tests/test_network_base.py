@@ -18,6 +18,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning, NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
 from skorch.dataset import Dataset, ValidSplit
@@ -295,6 +296,24 @@ def test_bad_callbacks_are_refused_before_training(name, callbacks):
     with pytest.raises(TypeError, match="callbacks must hold skorch callbacks"):
         estimator.fit(*args, **kwargs)
     assert not hasattr(estimator, "net_")
+
+
+@pytest.mark.parametrize(
+    ("name", "param"),
+    [
+        ("CNNCodeExtractor", "batch_size"),
+        ("CNNCodeExtractor", "image_size"),
+        ("FineTuneClassifier", "max_epochs"),
+        ("FineTuneClassifier", "freeze_depth"),
+        ("FineTuneClassifier", "head_epochs"),
+        ("DANNClassifier", "num_workers"),
+    ],
+)
+def test_booleans_are_refused_where_a_count_is_expected(name, param):
+    # bool is an int to Python: batch_size=True would silently mean 1.
+    estimator, args, kwargs = _case(name, device="cpu", **{param: True})
+    with pytest.raises(InvalidParameterError, match=f"'{param}' parameter.*Got True"):
+        estimator.fit(*args, **kwargs)
 
 
 def test_named_callbacks_are_accepted():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from enum import Enum
-from numbers import Integral
 
 import joblib
 import numpy as np
@@ -18,7 +17,7 @@ from ..backbones import load_backbone
 from ..backbones._registry import is_weight_file
 from ..utils._code_cache import CodeCache
 from ..utils._images import row_digests
-from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
+from ..utils._sklearn import HasMethods, Integers, StrOptions, _fit_context
 from ..utils._torch import resolved_precision, seeded
 
 
@@ -106,7 +105,7 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Networ
 
     _parameter_constraints: dict = {
         **NetworkEstimator._parameter_constraints,
-        "layer": [Interval(Integral, None, None, closed="neither"), str],
+        "layer": [Integers(None, None, closed="neither"), str],
         "pooling": [StrOptions({"avg", "max", "flatten"})],
         "preprocess": ["boolean"],
         "memory": [None, str, HasMethods(["cache"])],

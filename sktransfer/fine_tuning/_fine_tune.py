@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -15,7 +15,7 @@ from torch import nn
 
 from .._network_base import TrainedNetworkClassifier, fill_doc, keep_on_device, move_net
 from ..few_shot._prototypes import _unit_rows
-from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
+from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context
 from ..utils._skorch import InMemoryBatches
 from ..utils._torch import seeded
 from ._network import Augment, Frozen, FrozenPrefix, TrainableSuffix, WholeNetwork
@@ -210,14 +210,14 @@ class FineTuneClassifier(TrainedNetworkClassifier):
 
     _parameter_constraints: dict = {
         **TrainedNetworkClassifier._parameter_constraints,
-        "freeze_depth": [Interval(Integral, 0, None, closed="left"), str],
+        "freeze_depth": [Integers(0, None, closed="left"), str],
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "regularization": [StrOptions({"l2sp", "lwf"}), None],
         "regularization_strength": [Interval(Real, 0, None, closed="left"), None],
         "head_weight_decay": [Interval(Real, 0, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "head_init": [StrOptions({"random", "imprint"})],
-        "head_epochs": [Interval(Integral, 0, None, closed="left")],
+        "head_epochs": [Integers(0, None, closed="left")],
         "freeze_layers": [list, tuple, None],
         "reinit_layers": [list, tuple, None],
         "augment": [callable, None],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -21,7 +21,7 @@ from .._network_base import (
     mlp,
     to_device,
 )
-from ..utils._sklearn import Interval, StrOptions, _fit_context
+from ..utils._sklearn import Integers, Interval, StrOptions, _fit_context
 from ..utils._skorch import InMemoryBatches, ModeSetOnChange
 from ..utils._torch import run_network, seeded
 from ._attribute_zero_shot import AttributeZeroShot, _ClassTable
@@ -191,7 +191,7 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         "candidates": [StrOptions({"unseen", "all", "seen"}), "array-like"],
         "calibration": [Interval(Real, None, None, closed="neither")],
         "center_attributes": ["boolean"],
-        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "embedding_dim": [Integers(1, None, closed="left")],
         "image_hidden_layer_sizes": [tuple, list],
         "class_hidden_layer_sizes": [tuple, list],
         "similarity": [StrOptions({"cosine", "dot"})],
