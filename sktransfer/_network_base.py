@@ -342,9 +342,15 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
                 if unlabelled
                 else ""
             )
+            # An empty y has no class at all: there is no first class to name.
+            found = (
+                f"hold 1 class: {encoder.classes_.tolist()[0]!r}"
+                if len(encoder.classes_)
+                else "are none (y is empty)"
+            )
             raise ValueError(
                 f"{type(self).__name__} needs at least two classes to learn; the labelled rows "
-                f"hold 1 class: {encoder.classes_.tolist()[0]!r}{note}."
+                f"{found}{note}."
             )
         return encoder.transform(y), encoder.classes_
 

@@ -353,6 +353,11 @@ def test_warm_start_accepts_a_column_vector_y():
     assert len(clf.net_.history) == 4
 
 
+def test_an_empty_y_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"labelled rows are none \(y is empty\)"):
+        _fine_tune(device="cpu").fit(IMAGES[:0], LABELS[:0])
+
+
 def test_unlabelled_rows_are_named_when_too_few_classes_remain():
     y = np.r_[np.ones(16, dtype=int), np.full(8, -1)]
     with pytest.raises(ValueError, match="8 rows with y == -1 were taken as unlabelled"):
