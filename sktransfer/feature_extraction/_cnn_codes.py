@@ -18,7 +18,7 @@ from ..backbones._registry import is_weight_file
 from ..utils._code_cache import CodeCache
 from ..utils._images import row_digests
 from ..utils._sklearn import HasMethods, Integers, StrOptions, _fit_context
-from ..utils._torch import resolved_precision, seeded
+from ..utils._torch import resolved_precision, rng_kept, seeded
 
 
 @fill_doc
@@ -178,7 +178,10 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Networ
 
     def _load_backbone(self, in_features):
         if isinstance(self.backbone, str) and _names_pretrained_weights(self.weights):
-            return _shared_pretrained(self.backbone, self.weights)
+            # Building the network draws its initial weights from torch's global RNG before
+            # the pretrained ones replace them; random_state plays no part.
+            with rng_kept():
+                return _shared_pretrained(self.backbone, self.weights)
         with seeded(self.random_state):
             return self._build_backbone(in_features)
 

@@ -156,9 +156,16 @@ def torch_seed(random_state):
 
 
 @contextmanager
-def seeded(random_state):
-    """Seed torch from ``random_state`` inside ``fork_rng``, so the caller's RNG is untouched."""
+def rng_kept():
+    """Give torch's global RNGs (the CPU's and every GPU's) back as they were after the block."""
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=devices):
+        yield
+
+
+@contextmanager
+def seeded(random_state):
+    """Seed torch from ``random_state`` inside ``fork_rng``, so the caller's RNG is untouched."""
+    with rng_kept():
         torch.manual_seed(torch_seed(random_state))
         yield
