@@ -12,7 +12,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from torch import nn
 from torch.nn import functional as F
-from torch.utils.data import DataLoader, TensorDataset
 
 from .._network_base import (
     TrainedNetworkClassifier,
@@ -340,9 +339,10 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         module = self.net_.module_
         module.eval()
         to_device(module, device)
-        batch_size = self._inference_batch_size(device)
-        loader = DataLoader(TensorDataset(torch.as_tensor(X)), batch_size=batch_size)
-        batches = (batch for (batch,) in loader)
+        # Rows are sliced as the other network estimators slice tables: a DataLoader without its
+        # own generator would draw a seed from torch's global RNG at every call.
+        X, step = torch.as_tensor(X), self._inference_batch_size(device)
+        batches = (X[i : i + step] for i in range(0, len(X), step))
         return run_network(module.embed_images, batches, device=device, precision="float32")
 
     def embed(self, X):
