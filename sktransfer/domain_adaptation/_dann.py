@@ -298,6 +298,13 @@ class DANNClassifier(
         return self.n_features_out_
 
     def _load_backbone(self, in_features, vectors):
+        if self.backbone is None and self.weights is not None:
+            # Neither default network has weights to load: they would be silently ignored.
+            raise ValueError(
+                f"weights={self.weights!r} needs a backbone to load them into, but "
+                "backbone=None (the Ganin ConvNet for images, nothing for 2-D input) starts "
+                "from random weights. Pass the backbone the weights belong to, or weights=None."
+            )
         if self.backbone is None and vectors:
             return Backbone(nn.Identity(), [("input", nn.Identity())], input_kind="vector")
         if self.backbone is None:
