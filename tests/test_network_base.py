@@ -316,6 +316,29 @@ def test_booleans_are_refused_where_a_count_is_expected(name, param):
         estimator.fit(*args, **kwargs)
 
 
+def _wider_mlp():
+    # Takes 5 features; VECTORS have 4.
+    return nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+@pytest.mark.parametrize(
+    ("estimator", "args"),
+    [
+        (_extractor(backbone=_wider_mlp()), (VECTORS,)),
+        (_fine_tune(backbone=_wider_mlp()), (VECTORS, VECTOR_LABELS)),
+        (_fine_tune(backbone=_wider_mlp(), freeze_depth="all"), (VECTORS, VECTOR_LABELS)),
+        (_dann(backbone=_wider_mlp()), (VECTORS, VECTOR_LABELS)),
+        # The Ganin ConvNet's 5x5 kernels on 2x2 images.
+        (_dann(backbone=None, image_size=2), (IMAGES, np.arange(24) % 3)),
+    ],
+    ids=["extractor", "fine-tune", "fine-tune-frozen", "dann", "dann-small-images"],
+)
+def test_a_network_that_cannot_take_x_is_refused_by_name_before_training(estimator, args):
+    with pytest.raises(ValueError, match="The network could not run on X: "):
+        estimator.set_params(device="cpu").fit(*args)
+    assert not [key for key in vars(estimator) if key.endswith("_")]
+
+
 def test_named_callbacks_are_accepted():
     clf = _fine_tune(device="cpu", callbacks=[("mine", Callback())]).fit(IMAGES, LABELS)
     assert "mine" in dict(clf.net_.callbacks_)

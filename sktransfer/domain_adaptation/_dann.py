@@ -27,7 +27,7 @@ from ..backbones import Backbone
 from ..utils._domains import UNLABELED, LabelledScoreMixin, _num_rows, domain_rows
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 from ..utils._skorch import ModeSetOnChange, OneSyncPerEpoch
-from ..utils._torch import seeded
+from ..utils._torch import input_errors_named, seeded
 from ._dann_network import (
     DANNLoss,
     DANNNetwork,
@@ -321,7 +321,7 @@ class DANNClassifier(
         layers = [backbone.layer(name) for name in backbone.layer_names]
         trunk = nn.Sequential(*layers, backbone.pool_module, nn.Flatten())
         trunk.eval()
-        with torch.no_grad():
+        with torch.no_grad(), input_errors_named():
             width = trunk(example).shape[1]
         trunk.train()
         bottleneck, n_features = mlp(width, self.hidden_layer_sizes)

@@ -17,7 +17,7 @@ from .._network_base import TrainedNetworkClassifier, fill_doc, keep_on_device, 
 from ..few_shot._prototypes import _unit_rows
 from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context
 from ..utils._skorch import InMemoryBatches
-from ..utils._torch import seeded
+from ..utils._torch import input_errors_named, seeded
 from ._network import Augment, Frozen, FrozenPrefix, TrainableSuffix, WholeNetwork
 from ._prefix_cache import encode_prefix
 from ._training import L2SP, HeadFirst, LwF, RegularizedNet, trained_suffix
@@ -325,6 +325,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
             spec = self._input_spec(backbone, images)
             prefix, module, plan = self._split(backbone, layers, len(classes))
             inputs = self._encode(prefix, X if vectors else images, device, verbose=self.verbose)
+            _check_runs(module, inputs[:1])
             if self.head_init == "imprint":
                 self._imprint(module, inputs, codes, len(classes), device)
             net = self._build_net(module, plan, len(classes), device, callbacks)
@@ -519,6 +520,25 @@ def layerwise_param_groups(n_trainable, lr, lr_decay, *, scope=""):
         (f"{scope}layers.{j}.*", {"lr": lr * lr_decay ** (n_trainable - j)})
         for j in range(n_trainable)
     ]
+
+
+def _check_runs(module, inputs):
+    """Run the trained part on the first sample's input, so that a network that cannot take
+    ``X`` fails here, named, rather than at the first training step. (The frozen layers'
+    pass, through the library's inference loop, names such a failure already.)
+
+    In evaluation mode and without gradients: no batch-norm statistic moves, nothing is drawn
+    at random; the modules get their modes back.
+    """
+    modes = [(submodule, submodule.training) for submodule in module.modules()]
+    module.eval()
+    try:
+        with input_errors_named(), torch.no_grad():
+            # Where the trained part is now: a user's network may come on a GPU.
+            module(torch.as_tensor(inputs).to(next(module.parameters()).device))
+    finally:
+        for submodule, training in modes:
+            submodule.training = training
 
 
 def _n_frozen(backbone, freeze_depth):
