@@ -163,6 +163,7 @@ def test_vector_backbone_takes_2d_input():
     "params, X, error, match",
     [
         ({}, np.zeros((4, 7)), ValueError, "takes images"),
+        ({"backbone": "toy_mlp"}, IMAGES, ValueError, r"'toy_mlp' takes 2-D input.*not images"),
         ({}, np.zeros((4, 32, 32, 5)), ValueError, "channels"),
         ({}, np.full((4, 32, 32, 3), np.nan), ValueError, "NaN"),
         ({}, np.zeros((0, 32, 32, 3), dtype=np.uint8), ValueError, "empty"),

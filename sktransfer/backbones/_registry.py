@@ -89,7 +89,11 @@ def _build_toy(name, *, in_channels, in_features):
     if name == "toy_cnn":
         return _toy.toy_cnn(in_channels=in_channels)
     if in_features is None:
-        raise ValueError("The vector backbone 'toy_mlp' needs in_features (the input width).")
+        # Estimators pass in_features only for 2-D input: without it, they were given images.
+        raise ValueError(
+            "The vector backbone 'toy_mlp' takes 2-D input (n_samples, n_features), not images, "
+            "and needs in_features (the input width)."
+        )
     return _toy.toy_mlp(in_features)
 
 
