@@ -16,6 +16,10 @@ _TOY = {"toy_cnn", "toy_mlp"}
 _EFFICIENTNET_LITE = {"efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"}
 
 
+class WeightFileNotFoundError(FileNotFoundError, ValueError):
+    """A weight file that does not exist; a ``ValueError`` too, as for any bad parameter value."""
+
+
 def available_backbones():
     """List the names that :func:`load_backbone` accepts.
 
@@ -154,7 +158,7 @@ def read_weight_file(path):
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Weight file {str(path)!r} does not exist.")
+        raise WeightFileNotFoundError(f"Weight file {str(path)!r} does not exist.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several unrelated types for a bad file
