@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from .._network_base import _atomic
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 
 __all__ = ["PrototypeClassifier"]
@@ -104,6 +105,9 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
         self.center = center
         self.normalize = normalize
 
+    # Atomic: validation sets n_features_in_ before y or center can be refused, and a model
+    # left with it but without prototypes would pass check_is_fitted, then fail in predict.
+    @_atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Compute one prototype per class, the mean of its transformed rows.
@@ -126,6 +130,7 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
         self._add(self._transform(X), y)
         return self
 
+    @_atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """Add rows to the prototypes of their classes, creating the prototypes of new classes.
