@@ -131,6 +131,15 @@ def test_refusals_name_the_problem():
         model.partial_fit(X[:2], [1, 2], classes=[0, 1])
 
 
+def test_partial_fit_refuses_labels_of_another_kind():
+    model = PrototypeClassifier().fit(np.eye(4), [0, 0, 1, 1])
+    with pytest.raises(ValueError, match=r"labels of dtype <U1, but the classes .*\[0, 1\]"):
+        model.partial_fit(np.eye(4)[:2], ["a", "b"])
+    np.testing.assert_array_equal(model.classes_, [0, 1])
+    model.partial_fit(np.eye(4)[:1], [2.0])  # another number type is still a number
+    assert model.predict(np.eye(4)[:1])[0] == 2
+
+
 @pytest.mark.parametrize("fit", ["fit", "partial_fit"])
 @pytest.mark.parametrize(
     ("params", "y", "match"),

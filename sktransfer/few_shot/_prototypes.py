@@ -167,6 +167,8 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
                 )
         if first_call:
             self._start(X, y)
+        else:
+            _check_same_label_kind(self.classes_, y)
         self._add(self._transform(X), y)
         return self
 
@@ -285,6 +287,22 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _check_same_label_kind(classes, y):
+    """Refuse string labels for a model of number classes, or the reverse: NumPy would make
+    every class a string ('0', '1', 'a'), and predict would return strings for number classes.
+    """
+    if _is_numeric(classes) != _is_numeric(y):
+        raise ValueError(
+            f"y holds labels of dtype {y.dtype}, but the classes fitted so far "
+            f"{classes.tolist()[:5]} have dtype {classes.dtype}: give partial_fit labels of the "
+            "same kind (numbers or strings) as the earlier calls."
+        )
+
+
+def _is_numeric(labels):
+    return labels.dtype.kind in "biuf"
 
 
 def _unit_rows(X):
