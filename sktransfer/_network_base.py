@@ -333,7 +333,7 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
 
         ``unlabelled`` counts the rows left out of ``y`` as unlabelled (``y == -1``).
         """
-        check_classification_targets(y)
+        check_labels(y)
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
             note = (
@@ -432,6 +432,20 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
         """
         check_is_fitted(self)
         return self.classes_[np.argmax(self._logits(X), axis=1)]
+
+
+def check_labels(y):
+    """scikit-learn's ``check_classification_targets``, with a TypeError that names ``y`` for
+    labels of mixed types (``["a", None]``, ``["a", 1]``), which NumPy cannot sort into classes.
+    """
+    try:
+        check_classification_targets(y)
+    except TypeError as exc:
+        kinds = sorted({type(label).__name__ for label in np.asarray(y, dtype=object).ravel()})
+        raise TypeError(
+            f"y mixes labels of types {kinds}, which cannot be sorted into classes: use labels "
+            "of one type, all strings or all numbers."
+        ) from exc
 
 
 def input_batches(X, spec, batch_size, device, *, num_workers=0):

@@ -131,6 +131,11 @@ def test_refusals_name_the_problem():
         model.partial_fit(X[:2], [1, 2], classes=[0, 1])
 
 
+def test_labels_of_mixed_types_are_refused_by_name():
+    with pytest.raises(TypeError, match=r"y mixes labels of types \['NoneType', 'str'\]"):
+        PrototypeClassifier().fit(np.eye(4), np.array(["a", None, "b", "a"], dtype=object))
+
+
 def test_partial_fit_refuses_labels_of_another_kind():
     model = PrototypeClassifier().fit(np.eye(4), [0, 0, 1, 1])
     with pytest.raises(ValueError, match=r"labels of dtype <U1, but the classes .*\[0, 1\]"):

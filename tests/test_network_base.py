@@ -32,6 +32,7 @@ from sktransfer.domain_adaptation._dann_network import DomainRows, PairedBatches
 from sktransfer.feature_extraction import CNNCodeExtractor
 from sktransfer.fine_tuning import FineTuneClassifier
 from sktransfer.utils._skorch import InMemoryBatches, ModeSetOnChange, OneSyncPerEpoch
+from sktransfer.zero_shot import EmbeddingZeroShot
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, size=(24, 32, 32, 3), dtype=np.uint8)
@@ -374,6 +375,20 @@ def test_warm_start_accepts_a_column_vector_y():
     with pytest.warns(DataConversionWarning):
         clf.fit(IMAGES, LABELS[:, None])
     assert len(clf.net_.history) == 4
+
+
+@pytest.mark.parametrize("labels", [["a", None, "b"], ["a", 1, "b"]], ids=["None", "int"])
+@pytest.mark.parametrize("name", ["FineTuneClassifier", "DANNClassifier", "EmbeddingZeroShot"])
+def test_labels_of_mixed_types_are_refused_by_name(name, labels):
+    y = np.array(labels * 8, dtype=object)
+    if name == "EmbeddingZeroShot":
+        estimator = EmbeddingZeroShot({"a": [1, 0], "b": [0, 1], "c": [1, 1]}, device="cpu")
+        args = (VECTORS[:24], y)
+    else:
+        estimator, (X, _), _ = _case(name, device="cpu")
+        args = (X, y)
+    with pytest.raises(TypeError, match=r"y mixes labels of types \[.*'str'\]"):
+        estimator.fit(*args)
 
 
 def test_an_empty_y_is_refused_by_name():

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import TransformerTags, check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import LRScheduler, ProgressBar
@@ -18,6 +17,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from .._network_base import (
     TrainedNetworkClassifier,
+    check_labels,
     check_layer_sizes,
     fill_doc,
     keep_on_device,
@@ -261,7 +261,7 @@ class DANNClassifier(
         check_layer_sizes("hidden_layer_sizes", self.hidden_layer_sizes)
         check_layer_sizes("domain_hidden_layer_sizes", self.domain_hidden_layer_sizes)
         X, y, vectors = self._validate_fit_input(X, y)
-        check_classification_targets(y)
+        check_labels(y)
         is_target, labelled = _check_domains(y, sample_domain, _num_rows(X))
         labels, classes = self._encode_labels(y[labelled], unlabelled=np.count_nonzero(~labelled))
         codes = np.full(len(y), UNLABELED, dtype=np.int64)

@@ -5,10 +5,9 @@ from numbers import Real
 import numpy as np
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from .._network_base import _atomic
+from .._network_base import _atomic, check_labels
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 
 __all__ = ["PrototypeClassifier"]
@@ -125,7 +124,7 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
             The fitted classifier.
         """
         X, y = validate_data(self, X, y, dtype=np.float64)
-        check_classification_targets(y)
+        check_labels(y)
         self._start(X, y)
         self._add(self._transform(X), y)
         return self
@@ -157,7 +156,7 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
         """
         first_call = not hasattr(self, "prototypes_")
         X, y = validate_data(self, X, y, dtype=np.float64, reset=first_call)
-        check_classification_targets(y)
+        check_labels(y)
         if classes is not None:
             unknown = np.setdiff1d(y, column_or_1d(classes))
             if len(unknown):

@@ -9,11 +9,16 @@ from numbers import Real
 import numpy as np
 import torch
 from sklearn.utils import check_consistent_length
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 from torch import nn
 
-from .._network_base import TrainedNetworkClassifier, fill_doc, keep_on_device, move_net
+from .._network_base import (
+    TrainedNetworkClassifier,
+    check_labels,
+    fill_doc,
+    keep_on_device,
+    move_net,
+)
 from ..few_shot._prototypes import _unit_rows
 from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context
 from ..utils._skorch import InMemoryBatches
@@ -341,7 +346,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         """Warm start: more epochs of the fitted network, on data with the same classes."""
         X = self._validate_input(X)
         y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
+        check_labels(y)
         check_consistent_length(X, y)
         classes = np.unique(y)
         if not np.array_equal(classes, self.classes_):

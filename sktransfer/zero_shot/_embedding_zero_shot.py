@@ -7,7 +7,6 @@ from numbers import Real
 import numpy as np
 import torch
 from scipy.special import softmax
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from torch import nn
@@ -15,6 +14,7 @@ from torch.nn import functional as F
 
 from .._network_base import (
     TrainedNetworkClassifier,
+    check_labels,
     check_layer_sizes,
     fill_doc,
     mlp,
@@ -299,7 +299,7 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         return self
 
     def _encode_seen(self, y):
-        check_classification_targets(y)
+        check_labels(y)
         seen_labels, y_index = np.unique(y, return_inverse=True)
         return seen_labels, y_index.ravel()
 
