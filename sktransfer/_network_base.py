@@ -33,7 +33,7 @@ from torch import nn
 
 from .backbones import Backbone, load_backbone
 from .utils._images import Preprocessor, check_images, check_input_kind, is_table
-from .utils._sklearn import Interval, StrOptions
+from .utils._sklearn import Integers, Interval, StrOptions
 from .utils._torch import check_device, inference_device, run_network
 
 # Rows per forward pass without gradients on a GPU under batch_size="auto": the batch at which
@@ -145,11 +145,11 @@ class NetworkEstimator(BaseEstimator):
     _parameter_constraints: dict = {
         "backbone": [str, callable, Backbone],
         "weights": [None, str, os.PathLike, Enum],
-        "image_size": [Interval(Integral, 1, None, closed="left"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "image_size": [Integers(1, None, closed="left"), None],
+        "batch_size": [Integers(1, None, closed="left"), StrOptions({"auto"})],
         "device": [str, torch.device],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
-        "num_workers": [Interval(Integral, 0, None, closed="left")],
+        "num_workers": [Integers(0, None, closed="left")],
         "compile": ["boolean"],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -323,7 +323,7 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
     _parameter_constraints: dict = {
         **NetworkEstimator._parameter_constraints,
         "lr": [Interval(Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Integers(1, None, closed="left")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
         "callbacks": [None, list],
     }
@@ -333,7 +333,7 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
 
         ``unlabelled`` counts the rows left out of ``y`` as unlabelled (``y == -1``).
         """
-        check_classification_targets(y)
+        check_labels(y)
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
             note = (
@@ -342,9 +342,15 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
                 if unlabelled
                 else ""
             )
+            # An empty y has no class at all: there is no first class to name.
+            found = (
+                f"hold 1 class: {encoder.classes_.tolist()[0]!r}"
+                if len(encoder.classes_)
+                else "are none (y is empty)"
+            )
             raise ValueError(
                 f"{type(self).__name__} needs at least two classes to learn; the labelled rows "
-                f"hold 1 class: {encoder.classes_.tolist()[0]!r}{note}."
+                f"{found}{note}."
             )
         return encoder.transform(y), encoder.classes_
 
@@ -426,6 +432,20 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
         """
         check_is_fitted(self)
         return self.classes_[np.argmax(self._logits(X), axis=1)]
+
+
+def check_labels(y):
+    """scikit-learn's ``check_classification_targets``, with a TypeError that names ``y`` for
+    labels of mixed types (``["a", None]``, ``["a", 1]``), which NumPy cannot sort into classes.
+    """
+    try:
+        check_classification_targets(y)
+    except TypeError as exc:
+        kinds = sorted({type(label).__name__ for label in np.asarray(y, dtype=object).ravel()})
+        raise TypeError(
+            f"y mixes labels of types {kinds}, which cannot be sorted into classes: use labels "
+            "of one type, all strings or all numbers."
+        ) from exc
 
 
 def input_batches(X, spec, batch_size, device, *, num_workers=0):

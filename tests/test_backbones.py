@@ -90,6 +90,13 @@ def test_weight_file_errors_are_clear(tmp_path):
         load_backbone("toy_cnn", weights="imagenet")
 
 
+def test_a_missing_weight_file_is_a_value_error_too(tmp_path):
+    # Estimators refuse bad parameter values with ValueError; a missing file stays a
+    # FileNotFoundError for those who catch that.
+    with pytest.raises(ValueError, match=r"missing\.pth' does not exist"):
+        load_backbone("toy_cnn", weights=tmp_path / "missing.pth")
+
+
 def test_unknown_name_suggests_close_ones():
     with pytest.raises(ValueError, match=r"Did you mean \['resnet18'"):
         load_backbone("resnet_18")

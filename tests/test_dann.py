@@ -354,6 +354,15 @@ def test_two_d_input_to_an_image_backbone_is_refused():
         _dann(backbone="toy_cnn").fit(Xs, ys)
 
 
+@pytest.mark.parametrize("images", [False, True])
+def test_weights_without_a_backbone_are_refused(images):
+    X, y = _digit_images(8) if images else _moons(n=20)[:2]
+    clf = _dann(weights="imagenet")
+    with pytest.raises(ValueError, match="weights='imagenet' needs a backbone"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "net_")
+
+
 @pytest.mark.slow
 def test_on_digits_m_dann_beats_source_only_and_lowers_the_proxy_a_distance():
     # The setting and seed of benchmarks/bench_dann.py (seed 0), where this measured

@@ -78,7 +78,11 @@ def test_torch_global_rng_is_left_alone():
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    EmbeddingZeroShot(table, **{**FAST, "max_epochs": 2}).fit(X, y)
+    zsl = EmbeddingZeroShot(table, **{**FAST, "max_epochs": 2}).fit(X, y)
+    torch.testing.assert_close(torch.rand(3), expected)
+    # Nor do the methods of the fitted model.
+    torch.manual_seed(123)
+    zsl.predict(X), zsl.predict_proba(X), zsl.decision_function(X), zsl.embed(X)
     torch.testing.assert_close(torch.rand(3), expected)
 
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 from scipy.special import softmax
 from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 from threadpoolctl import threadpool_limits
@@ -128,6 +129,37 @@ def test_refusals_name_the_problem():
         model.partial_fit(np.eye(3), [0, 1, 2])
     with pytest.raises(ValueError, match=r"not in classes: \[2\]"):
         model.partial_fit(X[:2], [1, 2], classes=[0, 1])
+
+
+def test_labels_of_mixed_types_are_refused_by_name():
+    with pytest.raises(TypeError, match=r"y mixes labels of types \['NoneType', 'str'\]"):
+        PrototypeClassifier().fit(np.eye(4), np.array(["a", None, "b", "a"], dtype=object))
+
+
+def test_partial_fit_refuses_labels_of_another_kind():
+    model = PrototypeClassifier().fit(np.eye(4), [0, 0, 1, 1])
+    with pytest.raises(ValueError, match=r"labels of dtype <U1, but the classes .*\[0, 1\]"):
+        model.partial_fit(np.eye(4)[:2], ["a", "b"])
+    np.testing.assert_array_equal(model.classes_, [0, 1])
+    model.partial_fit(np.eye(4)[:1], [2.0])  # another number type is still a number
+    assert model.predict(np.eye(4)[:1])[0] == 2
+
+
+@pytest.mark.parametrize("fit", ["fit", "partial_fit"])
+@pytest.mark.parametrize(
+    ("params", "y", "match"),
+    [
+        ({}, [0.5, 1.5, 2.5, 3.5], "Unknown label type: continuous"),
+        ({"center": np.zeros(3)}, [0, 0, 1, 1], r"center has shape \(3,\)"),
+    ],
+)
+def test_a_failed_first_fit_leaves_the_model_unfitted(fit, params, y, match):
+    model = PrototypeClassifier(**params)
+    with pytest.raises(ValueError, match=match):
+        getattr(model, fit)(np.eye(4), y)
+    assert not [key for key in vars(model) if key.endswith("_")]
+    with pytest.raises(NotFittedError):
+        model.predict(np.eye(4))
 
 
 def test_a_fitted_model_pickles():

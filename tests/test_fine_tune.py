@@ -347,6 +347,25 @@ def test_augment_needs_images():
         )
 
 
+@pytest.mark.parametrize(
+    ("augment", "error", "match"),
+    [
+        (
+            lambda image: image[:, :8, :8],
+            ValueError,
+            r"shape it is given, \(3, 32, 32\).*\(3, 8, 8\)",
+        ),
+        (lambda image: image.numpy(), TypeError, "augment must return a tensor.*ndarray"),
+    ],
+    ids=["crop", "ndarray"],
+)
+def test_augment_must_return_a_tensor_of_the_shape_it_gets(augment, error, match):
+    clf = _toy_cnn(augment=augment, max_epochs=1)
+    with pytest.raises(error, match=match):
+        clf.fit(IMAGES[:8], LABELS[:8])
+    assert not hasattr(clf, "net_")
+
+
 def test_augmented_model_pickles():
     clf = _toy_cnn(augment=v2.RandomHorizontalFlip(), max_epochs=1).fit(IMAGES[:32], LABELS[:32])
     loaded = pickle.loads(pickle.dumps(clf))

@@ -109,6 +109,9 @@ def test_row_keys_follow_content():
         ("cat.png", TypeError, "single path"),
         (42, TypeError, "must be"),
         (["a.png", 3], TypeError, "mixed"),
+        (np.zeros((2, 0, 8, 3), dtype=np.uint8), ValueError, r"X holds images of size \(0, 8\)"),
+        (np.zeros((2, 3, 8, 0), dtype=np.uint8), ValueError, r"size \(8, 0\).*one pixel"),
+        ([Image.new("RGB", (5, 0))], ValueError, r"Image 0 of X holds .*\(0, 5\)"),
     ],
 )
 def test_bad_input_is_rejected_with_a_clear_error(X, error, match):

@@ -18,6 +18,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning, NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
 from skorch.dataset import Dataset, ValidSplit
@@ -31,6 +32,7 @@ from sktransfer.domain_adaptation._dann_network import DomainRows, PairedBatches
 from sktransfer.feature_extraction import CNNCodeExtractor
 from sktransfer.fine_tuning import FineTuneClassifier
 from sktransfer.utils._skorch import InMemoryBatches, ModeSetOnChange, OneSyncPerEpoch
+from sktransfer.zero_shot import EmbeddingZeroShot
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, size=(24, 32, 32, 3), dtype=np.uint8)
@@ -297,6 +299,47 @@ def test_bad_callbacks_are_refused_before_training(name, callbacks):
     assert not hasattr(estimator, "net_")
 
 
+@pytest.mark.parametrize(
+    ("name", "param"),
+    [
+        ("CNNCodeExtractor", "batch_size"),
+        ("CNNCodeExtractor", "image_size"),
+        ("FineTuneClassifier", "max_epochs"),
+        ("FineTuneClassifier", "freeze_depth"),
+        ("FineTuneClassifier", "head_epochs"),
+        ("DANNClassifier", "num_workers"),
+    ],
+)
+def test_booleans_are_refused_where_a_count_is_expected(name, param):
+    # bool is an int to Python: batch_size=True would silently mean 1.
+    estimator, args, kwargs = _case(name, device="cpu", **{param: True})
+    with pytest.raises(InvalidParameterError, match=f"'{param}' parameter.*Got True"):
+        estimator.fit(*args, **kwargs)
+
+
+def _wider_mlp():
+    # Takes 5 features; VECTORS have 4.
+    return nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+@pytest.mark.parametrize(
+    ("estimator", "args"),
+    [
+        (_extractor(backbone=_wider_mlp()), (VECTORS,)),
+        (_fine_tune(backbone=_wider_mlp()), (VECTORS, VECTOR_LABELS)),
+        (_fine_tune(backbone=_wider_mlp(), freeze_depth="all"), (VECTORS, VECTOR_LABELS)),
+        (_dann(backbone=_wider_mlp()), (VECTORS, VECTOR_LABELS)),
+        # The Ganin ConvNet's 5x5 kernels on 2x2 images.
+        (_dann(backbone=None, image_size=2), (IMAGES, np.arange(24) % 3)),
+    ],
+    ids=["extractor", "fine-tune", "fine-tune-frozen", "dann", "dann-small-images"],
+)
+def test_a_network_that_cannot_take_x_is_refused_by_name_before_training(estimator, args):
+    with pytest.raises(ValueError, match="The network could not run on X: "):
+        estimator.set_params(device="cpu").fit(*args)
+    assert not [key for key in vars(estimator) if key.endswith("_")]
+
+
 def test_named_callbacks_are_accepted():
     clf = _fine_tune(device="cpu", callbacks=[("mine", Callback())]).fit(IMAGES, LABELS)
     assert "mine" in dict(clf.net_.callbacks_)
@@ -332,6 +375,25 @@ def test_warm_start_accepts_a_column_vector_y():
     with pytest.warns(DataConversionWarning):
         clf.fit(IMAGES, LABELS[:, None])
     assert len(clf.net_.history) == 4
+
+
+@pytest.mark.parametrize("labels", [["a", None, "b"], ["a", 1, "b"]], ids=["None", "int"])
+@pytest.mark.parametrize("name", ["FineTuneClassifier", "DANNClassifier", "EmbeddingZeroShot"])
+def test_labels_of_mixed_types_are_refused_by_name(name, labels):
+    y = np.array(labels * 8, dtype=object)
+    if name == "EmbeddingZeroShot":
+        estimator = EmbeddingZeroShot({"a": [1, 0], "b": [0, 1], "c": [1, 1]}, device="cpu")
+        args = (VECTORS[:24], y)
+    else:
+        estimator, (X, _), _ = _case(name, device="cpu")
+        args = (X, y)
+    with pytest.raises(TypeError, match=r"y mixes labels of types \[.*'str'\]"):
+        estimator.fit(*args)
+
+
+def test_an_empty_y_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"labelled rows are none \(y is empty\)"):
+        _fine_tune(device="cpu").fit(IMAGES[:0], LABELS[:0])
 
 
 def test_unlabelled_rows_are_named_when_too_few_classes_remain():

@@ -16,6 +16,10 @@ _TOY = {"toy_cnn", "toy_mlp"}
 _EFFICIENTNET_LITE = {"efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"}
 
 
+class WeightFileNotFoundError(FileNotFoundError, ValueError):
+    """A weight file that does not exist; a ``ValueError`` too, as for any bad parameter value."""
+
+
 def available_backbones():
     """List the names that :func:`load_backbone` accepts.
 
@@ -89,7 +93,11 @@ def _build_toy(name, *, in_channels, in_features):
     if name == "toy_cnn":
         return _toy.toy_cnn(in_channels=in_channels)
     if in_features is None:
-        raise ValueError("The vector backbone 'toy_mlp' needs in_features (the input width).")
+        # Estimators pass in_features only for 2-D input: without it, they were given images.
+        raise ValueError(
+            "The vector backbone 'toy_mlp' takes 2-D input (n_samples, n_features), not images, "
+            "and needs in_features (the input width)."
+        )
     return _toy.toy_mlp(in_features)
 
 
@@ -150,7 +158,7 @@ def read_weight_file(path):
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Weight file {str(path)!r} does not exist.")
+        raise WeightFileNotFoundError(f"Weight file {str(path)!r} does not exist.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several unrelated types for a bad file

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import TransformerTags, check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import LRScheduler, ProgressBar
@@ -18,6 +17,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from .._network_base import (
     TrainedNetworkClassifier,
+    check_labels,
     check_layer_sizes,
     fill_doc,
     keep_on_device,
@@ -27,7 +27,7 @@ from ..backbones import Backbone
 from ..utils._domains import UNLABELED, LabelledScoreMixin, _num_rows, domain_rows
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 from ..utils._skorch import ModeSetOnChange, OneSyncPerEpoch
-from ..utils._torch import seeded
+from ..utils._torch import input_errors_named, seeded
 from ._dann_network import (
     DANNLoss,
     DANNNetwork,
@@ -261,7 +261,7 @@ class DANNClassifier(
         check_layer_sizes("hidden_layer_sizes", self.hidden_layer_sizes)
         check_layer_sizes("domain_hidden_layer_sizes", self.domain_hidden_layer_sizes)
         X, y, vectors = self._validate_fit_input(X, y)
-        check_classification_targets(y)
+        check_labels(y)
         is_target, labelled = _check_domains(y, sample_domain, _num_rows(X))
         labels, classes = self._encode_labels(y[labelled], unlabelled=np.count_nonzero(~labelled))
         codes = np.full(len(y), UNLABELED, dtype=np.int64)
@@ -298,6 +298,13 @@ class DANNClassifier(
         return self.n_features_out_
 
     def _load_backbone(self, in_features, vectors):
+        if self.backbone is None and self.weights is not None:
+            # Neither default network has weights to load: they would be silently ignored.
+            raise ValueError(
+                f"weights={self.weights!r} needs a backbone to load them into, but "
+                "backbone=None (the Ganin ConvNet for images, nothing for 2-D input) starts "
+                "from random weights. Pass the backbone the weights belong to, or weights=None."
+            )
         if self.backbone is None and vectors:
             return Backbone(nn.Identity(), [("input", nn.Identity())], input_kind="vector")
         if self.backbone is None:
@@ -314,7 +321,7 @@ class DANNClassifier(
         layers = [backbone.layer(name) for name in backbone.layer_names]
         trunk = nn.Sequential(*layers, backbone.pool_module, nn.Flatten())
         trunk.eval()
-        with torch.no_grad():
+        with torch.no_grad(), input_errors_named():
             width = trunk(example).shape[1]
         trunk.train()
         bottleneck, n_features = mlp(width, self.hidden_layer_sizes)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from enum import Enum
-from numbers import Integral
 
 import joblib
 import numpy as np
@@ -18,8 +17,8 @@ from ..backbones import load_backbone
 from ..backbones._registry import is_weight_file
 from ..utils._code_cache import CodeCache
 from ..utils._images import row_digests
-from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
-from ..utils._torch import resolved_precision, seeded
+from ..utils._sklearn import HasMethods, Integers, StrOptions, _fit_context
+from ..utils._torch import resolved_precision, rng_kept, seeded
 
 
 @fill_doc
@@ -106,7 +105,7 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Networ
 
     _parameter_constraints: dict = {
         **NetworkEstimator._parameter_constraints,
-        "layer": [Interval(Integral, None, None, closed="neither"), str],
+        "layer": [Integers(None, None, closed="neither"), str],
         "pooling": [StrOptions({"avg", "max", "flatten"})],
         "preprocess": ["boolean"],
         "memory": [None, str, HasMethods(["cache"])],
@@ -179,7 +178,10 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Networ
 
     def _load_backbone(self, in_features):
         if isinstance(self.backbone, str) and _names_pretrained_weights(self.weights):
-            return _shared_pretrained(self.backbone, self.weights)
+            # Building the network draws its initial weights from torch's global RNG before
+            # the pretrained ones replace them; random_state plays no part.
+            with rng_kept():
+                return _shared_pretrained(self.backbone, self.weights)
         with seeded(self.random_state):
             return self._build_backbone(in_features)
 

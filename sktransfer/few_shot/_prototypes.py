@@ -5,9 +5,9 @@ from numbers import Real
 import numpy as np
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from .._network_base import _atomic, check_labels
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 
 __all__ = ["PrototypeClassifier"]
@@ -104,6 +104,9 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
         self.center = center
         self.normalize = normalize
 
+    # Atomic: validation sets n_features_in_ before y or center can be refused, and a model
+    # left with it but without prototypes would pass check_is_fitted, then fail in predict.
+    @_atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Compute one prototype per class, the mean of its transformed rows.
@@ -121,11 +124,12 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
             The fitted classifier.
         """
         X, y = validate_data(self, X, y, dtype=np.float64)
-        check_classification_targets(y)
+        check_labels(y)
         self._start(X, y)
         self._add(self._transform(X), y)
         return self
 
+    @_atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """Add rows to the prototypes of their classes, creating the prototypes of new classes.
@@ -152,7 +156,7 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
         """
         first_call = not hasattr(self, "prototypes_")
         X, y = validate_data(self, X, y, dtype=np.float64, reset=first_call)
-        check_classification_targets(y)
+        check_labels(y)
         if classes is not None:
             unknown = np.setdiff1d(y, column_or_1d(classes))
             if len(unknown):
@@ -162,6 +166,8 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
                 )
         if first_call:
             self._start(X, y)
+        else:
+            _check_same_label_kind(self.classes_, y)
         self._add(self._transform(X), y)
         return self
 
@@ -280,6 +286,22 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _check_same_label_kind(classes, y):
+    """Refuse string labels for a model of number classes, or the reverse: NumPy would make
+    every class a string ('0', '1', 'a'), and predict would return strings for number classes.
+    """
+    if _is_numeric(classes) != _is_numeric(y):
+        raise ValueError(
+            f"y holds labels of dtype {y.dtype}, but the classes fitted so far "
+            f"{classes.tolist()[:5]} have dtype {classes.dtype}: give partial_fit labels of the "
+            "same kind (numbers or strings) as the earlier calls."
+        )
+
+
+def _is_numeric(labels):
+    return labels.dtype.kind in "biuf"
 
 
 def _unit_rows(X):

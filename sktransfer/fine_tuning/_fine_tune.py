@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
 from sklearn.utils import check_consistent_length
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 from torch import nn
 
-from .._network_base import TrainedNetworkClassifier, fill_doc, keep_on_device, move_net
+from .._network_base import (
+    TrainedNetworkClassifier,
+    check_labels,
+    fill_doc,
+    keep_on_device,
+    move_net,
+)
 from ..few_shot._prototypes import _unit_rows
-from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
+from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context
 from ..utils._skorch import InMemoryBatches
-from ..utils._torch import seeded
+from ..utils._torch import input_errors_named, seeded
 from ._network import Augment, Frozen, FrozenPrefix, TrainableSuffix, WholeNetwork
 from ._prefix_cache import encode_prefix
 from ._training import L2SP, HeadFirst, LwF, RegularizedNet, trained_suffix
@@ -210,14 +215,14 @@ class FineTuneClassifier(TrainedNetworkClassifier):
 
     _parameter_constraints: dict = {
         **TrainedNetworkClassifier._parameter_constraints,
-        "freeze_depth": [Interval(Integral, 0, None, closed="left"), str],
+        "freeze_depth": [Integers(0, None, closed="left"), str],
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "regularization": [StrOptions({"l2sp", "lwf"}), None],
         "regularization_strength": [Interval(Real, 0, None, closed="left"), None],
         "head_weight_decay": [Interval(Real, 0, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "head_init": [StrOptions({"random", "imprint"})],
-        "head_epochs": [Interval(Integral, 0, None, closed="left")],
+        "head_epochs": [Integers(0, None, closed="left")],
         "freeze_layers": [list, tuple, None],
         "reinit_layers": [list, tuple, None],
         "augment": [callable, None],
@@ -325,6 +330,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
             spec = self._input_spec(backbone, images)
             prefix, module, plan = self._split(backbone, layers, len(classes))
             inputs = self._encode(prefix, X if vectors else images, device, verbose=self.verbose)
+            _check_runs(module, inputs[:1])
             if self.head_init == "imprint":
                 self._imprint(module, inputs, codes, len(classes), device)
             net = self._build_net(module, plan, len(classes), device, callbacks)
@@ -340,7 +346,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         """Warm start: more epochs of the fitted network, on data with the same classes."""
         X = self._validate_input(X)
         y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
+        check_labels(y)
         check_consistent_length(X, y)
         classes = np.unique(y)
         if not np.array_equal(classes, self.classes_):
@@ -519,6 +525,25 @@ def layerwise_param_groups(n_trainable, lr, lr_decay, *, scope=""):
         (f"{scope}layers.{j}.*", {"lr": lr * lr_decay ** (n_trainable - j)})
         for j in range(n_trainable)
     ]
+
+
+def _check_runs(module, inputs):
+    """Run the trained part on the first sample's input, so that a network that cannot take
+    ``X`` fails here, named, rather than at the first training step. (The frozen layers'
+    pass, through the library's inference loop, names such a failure already.)
+
+    In evaluation mode and without gradients: no batch-norm statistic moves, nothing is drawn
+    at random; the modules get their modes back.
+    """
+    modes = [(submodule, submodule.training) for submodule in module.modules()]
+    module.eval()
+    try:
+        with input_errors_named(), torch.no_grad():
+            # Where the trained part is now: a user's network may come on a GPU.
+            module(torch.as_tensor(inputs).to(next(module.parameters()).device))
+    finally:
+        for submodule, training in modes:
+            submodule.training = training
 
 
 def _n_frozen(backbone, freeze_depth):

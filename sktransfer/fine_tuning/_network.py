@@ -183,8 +183,23 @@ class Augment(nn.Module):
 
     def forward(self, x):
         if self.training:
-            x = torch.stack([self.transform(image) for image in x])
+            x = torch.stack([self._augmented(image) for image in x])
         return TF.normalize(x, self.mean, self.std)
+
+    def _augmented(self, image):
+        # The batch is stacked and the network sized for one image size: anything else would
+        # fail deep in torch, or train on images of another size than predict sees.
+        out = self.transform(image)
+        if not torch.is_tensor(out):
+            raise TypeError(
+                f"augment must return a tensor, as it is given; it returned {type(out).__name__}."
+            )
+        if out.shape != image.shape:
+            raise ValueError(
+                f"augment must return an image of the shape it is given, {tuple(image.shape)}; "
+                f"it returned {tuple(out.shape)}. Resize inside the transform if it crops."
+            )
+        return out
 
 
 class WholeNetwork(nn.Module):

@@ -269,7 +269,17 @@ def _check_array(X, channels, input_name):
             f"{input_name} has shape {tuple(X.shape)}: neither axis 1 (NCHW) nor axis 3 (NHWC) "
             f"holds 1 or {channels} channels, as the network expects."
         )
+    if min(X.shape[2:]) == 0:
+        raise ValueError(_no_pixels_message(input_name, tuple(X.shape[2:])))
     return _check_values(X, input_name)
+
+
+def _no_pixels_message(input_name, size):
+    # Resizing an image without pixels divides by zero deep inside torchvision.
+    return (
+        f"{input_name} holds images of size {size} (height, width): every image needs at "
+        "least one pixel."
+    )
 
 
 def _check_values(X, input_name):
@@ -305,6 +315,10 @@ def _check_values(X, input_name):
 def _check_pil_images(images, channels, input_name):
     images = list(images)
     for position, image in enumerate(images):
+        if 0 in image.size:
+            raise ValueError(
+                _no_pixels_message(f"Image {position} of {input_name}", image.size[::-1])
+            )
         if image.mode in ("I", "F"):
             # Only these modes can hold values out of range; reading them is a check in memory.
             try:

@@ -1,5 +1,8 @@
 """The one module that imports private scikit-learn helpers, so an upgrade breaks one place."""
 
+from numbers import Integral
+
+import numpy as np
 from sklearn.base import _fit_context
 from sklearn.pipeline import _name_estimators
 from sklearn.semi_supervised._label_propagation import BaseLabelPropagation
@@ -19,6 +22,7 @@ __all__ = [
     "BaseLabelPropagation",
     "HasMethods",
     "Hidden",
+    "Integers",
     "Interval",
     "Options",
     "StrOptions",
@@ -30,3 +34,17 @@ __all__ = [
     "_safe_indexing",
     "validate_parameter_constraints",
 ]
+
+
+class Integers(Interval):
+    """``Interval(Integral, ...)`` that refuses booleans.
+
+    scikit-learn's interval takes ``True`` for ``1`` (``bool`` is an ``int``); for a count
+    such as ``batch_size`` or ``max_epochs`` a boolean is a mistake, not a number.
+    """
+
+    def __init__(self, left, right, *, closed):
+        super().__init__(Integral, left, right, closed=closed)
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)

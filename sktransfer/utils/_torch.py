@@ -143,11 +143,32 @@ def run_network(forward, batches, *, device, precision="auto", progress=None):
             x = torch.as_tensor(batch).to(device, non_blocking=True)
             if x.ndim == 4:
                 x = x.contiguous(memory_format=torch.channels_last)
-            outputs.append(forward(x).float())
+            with input_errors_named():
+                outputs.append(forward(x).float())
             if progress is not None:
                 progress.update()
     # Channels-last activations come back in the usual (C-contiguous) layout.
     return torch.cat(outputs).contiguous().cpu().numpy()
+
+
+@contextmanager
+def input_errors_named():
+    """Turn torch's error for an input a network cannot take into a ValueError saying so.
+
+    Wraps forward passes, not data loading: a first layer of another width, or images smaller
+    than the network's kernels, would otherwise surface as a bare RuntimeError from deep inside
+    torch. Running out of GPU memory is left as it is.
+    """
+    try:
+        yield
+    except torch.cuda.OutOfMemoryError:
+        raise
+    except RuntimeError as exc:
+        raise ValueError(
+            f"The network could not run on X: {exc}. X may not fit it: 2-D input needs as many "
+            "features as its first layer takes, images must be large enough for its kernels "
+            "(image_size resizes them)."
+        ) from exc
 
 
 def torch_seed(random_state):
@@ -156,9 +177,16 @@ def torch_seed(random_state):
 
 
 @contextmanager
-def seeded(random_state):
-    """Seed torch from ``random_state`` inside ``fork_rng``, so the caller's RNG is untouched."""
+def rng_kept():
+    """Give torch's global RNGs (the CPU's and every GPU's) back as they were after the block."""
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=devices):
+        yield
+
+
+@contextmanager
+def seeded(random_state):
+    """Seed torch from ``random_state`` inside ``fork_rng``, so the caller's RNG is untouched."""
+    with rng_kept():
         torch.manual_seed(torch_seed(random_state))
         yield

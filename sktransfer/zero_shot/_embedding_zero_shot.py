@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
 from scipy.special import softmax
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from torch import nn
 from torch.nn import functional as F
-from torch.utils.data import DataLoader, TensorDataset
 
 from .._network_base import (
     TrainedNetworkClassifier,
+    check_labels,
     check_layer_sizes,
     fill_doc,
     mlp,
     to_device,
 )
-from ..utils._sklearn import Interval, StrOptions, _fit_context
+from ..utils._sklearn import Integers, Interval, StrOptions, _fit_context
 from ..utils._skorch import InMemoryBatches, ModeSetOnChange
 from ..utils._torch import run_network, seeded
 from ._attribute_zero_shot import AttributeZeroShot, _ClassTable
@@ -191,7 +190,7 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         "candidates": [StrOptions({"unseen", "all", "seen"}), "array-like"],
         "calibration": [Interval(Real, None, None, closed="neither")],
         "center_attributes": ["boolean"],
-        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "embedding_dim": [Integers(1, None, closed="left")],
         "image_hidden_layer_sizes": [tuple, list],
         "class_hidden_layer_sizes": [tuple, list],
         "similarity": [StrOptions({"cosine", "dot"})],
@@ -300,7 +299,7 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         return self
 
     def _encode_seen(self, y):
-        check_classification_targets(y)
+        check_labels(y)
         seen_labels, y_index = np.unique(y, return_inverse=True)
         return seen_labels, y_index.ravel()
 
@@ -340,9 +339,10 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         module = self.net_.module_
         module.eval()
         to_device(module, device)
-        batch_size = self._inference_batch_size(device)
-        loader = DataLoader(TensorDataset(torch.as_tensor(X)), batch_size=batch_size)
-        batches = (batch for (batch,) in loader)
+        # Rows are sliced as the other network estimators slice tables: a DataLoader without its
+        # own generator would draw a seed from torch's global RNG at every call.
+        X, step = torch.as_tensor(X), self._inference_batch_size(device)
+        batches = (X[i : i + step] for i in range(0, len(X), step))
         return run_network(module.embed_images, batches, device=device, precision="float32")
 
     def embed(self, X):
