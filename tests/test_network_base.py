@@ -32,6 +32,7 @@ from sktransfer.domain_adaptation._dann_network import DomainRows, PairedBatches
 from sktransfer.feature_extraction import CNNCodeExtractor
 from sktransfer.fine_tuning import FineTuneClassifier
 from sktransfer.utils._skorch import InMemoryBatches, ModeSetOnChange, OneSyncPerEpoch
+from sktransfer.utils._torch import run_network
 from sktransfer.zero_shot import EmbeddingZeroShot
 
 RNG = np.random.default_rng(0)
@@ -338,6 +339,19 @@ def test_a_network_that_cannot_take_x_is_refused_by_name_before_training(estimat
     with pytest.raises(ValueError, match="The network could not run on X: "):
         estimator.set_params(device="cpu").fit(*args)
     assert not [key for key in vars(estimator) if key.endswith("_")]
+
+
+@pytest.mark.parametrize(
+    "error", [torch.cuda.OutOfMemoryError("CUDA out of memory"), RuntimeError("a shape error")]
+)
+def test_only_errors_that_may_be_the_inputs_fault_become_value_errors(error):
+    # Running out of GPU memory is not a bad X: it must reach the user as torch raised it.
+    def forward(x):
+        raise error
+
+    expected = ValueError if type(error) is RuntimeError else type(error)
+    with pytest.raises(expected):
+        run_network(forward, [torch.zeros(2, 3)], device=torch.device("cpu"))
 
 
 def test_named_callbacks_are_accepted():

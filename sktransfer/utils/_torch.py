@@ -157,18 +157,31 @@ def input_errors_named():
 
     Wraps forward passes, not data loading: a first layer of another width, or images smaller
     than the network's kernels, would otherwise surface as a bare RuntimeError from deep inside
-    torch. Running out of GPU memory is left as it is.
+    torch. Running out of GPU memory, device errors and compiler errors are left as they are.
     """
     try:
         yield
-    except torch.cuda.OutOfMemoryError:
-        raise
     except RuntimeError as exc:
+        if not _may_be_the_inputs_fault(exc):
+            raise
         raise ValueError(
             f"The network could not run on X: {exc}. X may not fit it: 2-D input needs as many "
             "features as its first layer takes, images must be large enough for its kernels "
             "(image_size resizes them)."
         ) from exc
+
+
+# Errors of the machine or of the compiler, not of the input: passed on as they are.
+_NOT_INPUT_ERRORS = tuple(
+    error
+    for error in (torch.cuda.OutOfMemoryError, getattr(torch, "AcceleratorError", None))
+    if error is not None
+)
+
+
+def _may_be_the_inputs_fault(exc):
+    compiler = type(exc).__module__.startswith(("torch._dynamo", "torch._inductor"))
+    return not (compiler or isinstance(exc, _NOT_INPUT_ERRORS))
 
 
 def torch_seed(random_state):
