@@ -19,6 +19,7 @@ from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, proces
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .utils._atomic import atomic_fit
 from .utils._domains import (
     LabelledScoreMixin,
     _num_rows,
@@ -109,6 +110,7 @@ class LabelledOnlyClassifier(
     def _estimator(self):
         return LogisticRegression() if self.estimator is None else self.estimator
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
         """Fit a clone of ``estimator`` on the rows whose label is not ``-1``.

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 from sklearn import config_context
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 from sktransfer.datasets._selection_bias import make_selection_bias, selection_probability
 from sktransfer.instance_transfer import (
@@ -245,3 +246,47 @@ def test_bad_inputs_get_clear_errors():
         )
     with pytest.raises(ValueError, match="no source rows"):
         ImportanceWeightedRegressor().fit(Xt, np.zeros(100), sample_domain=-np.ones(100))
+
+
+# --- a refused fit changes nothing ------------------------------------------------------------
+
+
+def _packed_classification(seed=0):
+    rng = np.random.RandomState(seed)
+    Xs, Xt = rng.normal(0.0, 1.0, (60, 3)), rng.normal(0.5, 1.0, (30, 3))
+    return pack_domains(source=(Xs, (Xs[:, 0] > 0).astype(int)), target=(Xt, None))
+
+
+def _outputs(estimator, X):
+    if hasattr(estimator, "predict"):
+        return estimator.predict(X)
+    return estimator.weights_
+
+
+WEIGHTED = [
+    KMM(random_state=0),
+    KLIEP(n_centers=10, random_state=0),
+    ImportanceWeightedClassifier(random_state=0),
+    ImportanceWeightedRegressor(random_state=0),
+]
+
+
+@pytest.mark.parametrize("estimator", WEIGHTED, ids=lambda est: type(est).__name__)
+def test_a_refused_first_fit_leaves_the_estimator_unfitted(estimator):
+    X, y, sample_domain = _packed_classification()
+    with pytest.raises(ValueError, match="sample_domain has"):
+        estimator.fit(X, y, sample_domain=sample_domain[:-1])
+    assert not [key for key in vars(estimator) if key.endswith("_")]
+    with pytest.raises(NotFittedError):
+        check_is_fitted(estimator)
+
+
+@pytest.mark.parametrize("estimator", WEIGHTED, ids=lambda est: type(est).__name__)
+def test_a_refused_refit_keeps_the_fitted_estimator(estimator):
+    X, y, sample_domain = _packed_classification()
+    before = np.copy(_outputs(estimator.fit(X, y, sample_domain=sample_domain), X))
+    # Narrower rows pass the input checks, which would set n_features_in_ = 2.
+    with pytest.raises(ValueError, match="sample_domain has"):
+        estimator.fit(X[:, :2], y, sample_domain=sample_domain[:-1])
+    assert estimator.n_features_in_ == 3
+    np.testing.assert_array_equal(_outputs(estimator, X), before)

@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.ensemble import AdaBoostClassifier, AdaBoostRegressor
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
@@ -751,3 +751,52 @@ def test_redrawn_classification_is_reproducible_and_scaled():
     assert set(ys) == set(yt) == {0, 1}
     with pytest.raises(ValueError, match="n_features"):
         make_redrawn_classification(n_features=1)
+
+
+# --- a refused fit changes nothing ------------------------------------------------------------
+
+
+def _small_boosting_case(estimator):
+    if isinstance(estimator, TrAdaBoost):
+        Xs, ys, Xt, yt = make_shifted_classification(n_source=60, n_target=20, random_state=0)
+    else:
+        Xs, ys, Xt, yt = make_shifted_regression(n_source=60, n_target=20, random_state=0)
+    return pack_domains(source=(Xs, ys), target=(Xt, yt))
+
+
+BOOSTERS = [
+    TrAdaBoost(n_estimators=3, random_state=0),
+    TrAdaBoostR2(n_estimators=3, random_state=0),
+    TwoStageTrAdaBoostR2(n_steps=2, n_estimators=2, cv=2, random_state=0),
+]
+
+
+@pytest.mark.parametrize("booster", BOOSTERS, ids=lambda est: type(est).__name__)
+def test_a_refused_first_fit_leaves_the_booster_unfitted(booster):
+    X, y, sample_domain = _small_boosting_case(booster)
+    with pytest.raises(ValueError, match="sample_domain has"):
+        booster.fit(X, y, sample_domain=sample_domain[:-1])
+    assert not [key for key in vars(booster) if key.endswith("_")]
+    with pytest.raises(NotFittedError):
+        booster.predict(X)
+
+
+@pytest.mark.parametrize("booster", BOOSTERS, ids=lambda est: type(est).__name__)
+def test_a_refused_refit_keeps_the_fitted_booster(booster):
+    X, y, sample_domain = _small_boosting_case(booster)
+    before = booster.fit(X, y, sample_domain=sample_domain).predict(X)
+    # Narrower rows pass the input checks, which would set n_features_in_ = 1.
+    with pytest.raises(ValueError, match="sample_domain has"):
+        booster.fit(X[:, :1], y, sample_domain=sample_domain[:-1])
+    assert booster.n_features_in_ == X.shape[1]
+    assert_array_equal(booster.predict(X), before)
+
+
+def test_a_refit_refused_for_a_single_class_keeps_the_classes():
+    X, y, sample_domain = _small_boosting_case(TrAdaBoost())
+    clf = TrAdaBoost(n_estimators=3, random_state=0).fit(X, y, sample_domain=sample_domain)
+    before = clf.predict_proba(X)
+    with pytest.raises(ValueError, match="at least two classes"):
+        clf.fit(X, np.zeros_like(y), sample_domain=sample_domain)
+    assert_array_equal(clf.classes_, [0, 1])
+    assert_array_equal(clf.predict_proba(X), before)

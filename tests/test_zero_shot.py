@@ -571,3 +571,14 @@ def test_imagenet_codes_recognise_unseen_animals_from_the_table():
             accuracies.append(per_class_accuracy_score(labels[~seen], zsl.predict(codes[~seen])))
         # Chance is 1/3; measured 0.62 (ConSE) and 0.56 (ESZSL).
         assert np.mean(accuracies) >= 0.5, (params, accuracies)
+
+
+def test_a_refused_refit_keeps_the_fitted_model():
+    table = {"a": [1, 0], "b": [0, 1], "c": [1, 1]}
+    X = np.array([[1, 0], [1, 0.1], [0, 1], [0.1, 1]])
+    zsl = AttributeZeroShot(table).fit(X, ["a", "a", "b", "b"])
+    before = zsl.decision_function(X)
+    with pytest.raises(ValueError, match="Labels of y are not rows of class_attributes"):
+        zsl.fit(X, ["a", "a", "z", "z"])
+    np.testing.assert_array_equal(zsl.classes_, ["c"])
+    np.testing.assert_array_equal(zsl.decision_function(X), before)

@@ -35,6 +35,7 @@ from sklearn.utils.validation import (
 )
 from threadpoolctl import threadpool_limits
 
+from ..utils._atomic import atomic_fit
 from ..utils._domains import LabelledScoreMixin, domain_rows
 from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
 
@@ -73,6 +74,7 @@ class _BaseWeighter(BaseEstimator):
         "random_state": ["random_state"],
     }
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, sample_domain=None):
         """Learn the importance weights of the source rows from the target rows.
@@ -894,6 +896,7 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
     def _is_right_kind(estimator):
         return is_classifier(estimator)
 
+    @atomic_fit
     @_fit_context(
         # ImportanceWeightedClassifier.estimator and .weighting are not validated yet
         prefer_skip_nested_validation=False
@@ -1080,6 +1083,7 @@ class ImportanceWeightedRegressor(RegressorMixin, _BaseImportanceWeighted):
     def _is_right_kind(estimator):
         return is_regressor(estimator)
 
+    @atomic_fit
     @_fit_context(
         # ImportanceWeightedRegressor.estimator and .weighting are not validated yet
         prefer_skip_nested_validation=False

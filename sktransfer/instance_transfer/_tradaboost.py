@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
+from ..utils._atomic import atomic_fit
 from ..utils._domains import LabelledScoreMixin, domain_rows
 from ..utils._sklearn import HasMethods, Interval, StrOptions, _check_sample_weight, _fit_context
 
@@ -445,6 +446,7 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
         self.validation_fraction = validation_fraction
         self.random_state = random_state
 
+    @atomic_fit
     @_fit_context(
         # TrAdaBoost.estimator is not validated yet
         prefer_skip_nested_validation=False

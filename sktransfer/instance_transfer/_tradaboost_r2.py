@@ -12,6 +12,7 @@ from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._atomic import atomic_fit
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 from ._tradaboost import (
     _BaseTransferBoosting,
@@ -207,6 +208,7 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
         self.loss = loss
         self.random_state = random_state
 
+    @atomic_fit
     @_fit_context(
         # TrAdaBoostR2.estimator is not validated yet
         prefer_skip_nested_validation=False
@@ -408,6 +410,7 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
         self.loss = loss
         self.random_state = random_state
 
+    @atomic_fit
     @_fit_context(
         # TwoStageTrAdaBoostR2.estimator is not validated yet
         prefer_skip_nested_validation=False

@@ -13,6 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._atomic import atomic_fit
 from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
 
 __all__ = ["AttributeZeroShot"]
@@ -263,6 +264,7 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         self.top_t = top_t
         self.n_jobs = n_jobs
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
         """Learn how images relate to attributes from the seen classes.
@@ -280,14 +282,7 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         X, y = validate_data(self, X, y, dtype=np.float64)
-        try:
-            return self._fit(X, y)
-        except Exception:
-            # A refused fit leaves no fitted state behind, not even validate_data's.
-            fitted = [key for key in vars(self) if key.endswith("_") or key == "_candidate_is_seen"]
-            for name in fitted:
-                delattr(self, name)
-            raise
+        return self._fit(X, y)
 
     def _fit(self, X, y):
         check_classification_targets(y)
