@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.ensemble import AdaBoostClassifier, AdaBoostRegressor
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -800,3 +800,15 @@ def test_a_refit_refused_for_a_single_class_keeps_the_classes():
         clf.fit(X, np.zeros_like(y), sample_domain=sample_domain)
     assert_array_equal(clf.classes_, [0, 1])
     assert_array_equal(clf.predict_proba(X), before)
+
+
+@pytest.mark.parametrize("booster", BOOSTERS[1:], ids=lambda est: type(est).__name__)
+def test_regression_targets_must_be_numbers(booster):
+    X, y, sample_domain = _small_boosting_case(booster)
+    with pytest.raises(ValueError, match="y must hold numbers, the regression targets"):
+        booster.fit(X, np.full(y.shape, "a"), sample_domain=sample_domain)
+    with pytest.raises(ValueError, match="y holds NaN or infinite values"):
+        booster.fit(X, np.r_[["nan"], y[1:].astype(str)], sample_domain=sample_domain)
+    # Numeric strings are numbers, as for scikit-learn's regressors.
+    numeric = clone(booster).fit(X, y.astype(str), sample_domain=sample_domain).predict(X)
+    assert_allclose(numeric, clone(booster).fit(X, y, sample_domain=sample_domain).predict(X))

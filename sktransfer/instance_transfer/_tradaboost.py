@@ -91,6 +91,8 @@ class _BaseTransferBoosting(BaseEstimator):
         """
         _check_not_a_domain(sample_weight)
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], y_numeric=is_regressor(self))
+        if is_regressor(self):
+            y = _regression_target(y)
         weights = _check_sample_weight(
             sample_weight, X, dtype=np.float64, copy=True, ensure_non_negative=True
         )
@@ -733,6 +735,25 @@ def _check_not_a_domain(sample_weight):
             "passed positionally: fit(X, y, sample_domain) puts it in sample_weight. "
             "sample_domain is keyword-only: call fit(X, y, sample_domain=sample_domain)."
         )
+
+
+def _regression_target(y):
+    """``y`` as floats: numeric strings parse, as scikit-learn's regressors take them.
+
+    ``validate_data(y_numeric=True)`` converts only object arrays, so string targets reached
+    the boosting loop and failed there in a NumPy subtraction.
+    """
+    if y.dtype.kind in "iuf":
+        return y
+    try:
+        y = y.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"y must hold numbers, the regression targets; got values of dtype {y.dtype}."
+        ) from None
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y holds NaN or infinite values; every row needs a finite target.")
+    return y
 
 
 def _check_both_domains(is_source):
