@@ -812,3 +812,28 @@ def test_regression_targets_must_be_numbers(booster):
     # Numeric strings are numbers, as for scikit-learn's regressors.
     numeric = clone(booster).fit(X, y.astype(str), sample_domain=sample_domain).predict(X)
     assert_allclose(numeric, clone(booster).fit(X, y, sample_domain=sample_domain).predict(X))
+
+
+@pytest.mark.parametrize(
+    "cv, message",
+    [
+        ([], "cv gave no"),
+        ([(np.arange(5), np.arange(5, 30))], "positions among the 20 target rows"),
+        ([(np.arange(10), np.array([], dtype=int))], "non-empty"),
+        ([(np.arange(10) + 0.5, np.arange(10, 20))], "arrays of positions"),
+    ],
+)
+def test_two_stage_refuses_folds_it_cannot_use(cv, message):
+    X, y, sample_domain = _small_boosting_case(TrAdaBoostR2())
+    reg = TwoStageTrAdaBoostR2(n_steps=2, n_estimators=2, cv=cv, random_state=0)
+    with pytest.raises(ValueError, match=message):
+        reg.fit(X, y, sample_domain=sample_domain)
+
+
+def test_two_stage_refuses_folds_whose_training_target_rows_have_no_weight():
+    X, y, sample_domain = _small_boosting_case(TrAdaBoostR2())
+    weights = np.where(np.arange(len(y)) >= 70, 0.0, 1.0)  # ten of the 20 target rows
+    cv = [(np.arange(10, 20), np.arange(10)), (np.arange(10), np.arange(10, 20))]
+    reg = TwoStageTrAdaBoostR2(n_steps=2, n_estimators=2, cv=cv, random_state=0)
+    with pytest.raises(ValueError, match=r"zero on every training target row of the cv folds \[0"):
+        reg.fit(X, y, sample_weight=weights, sample_domain=sample_domain)
