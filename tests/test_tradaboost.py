@@ -837,3 +837,15 @@ def test_two_stage_refuses_folds_whose_training_target_rows_have_no_weight():
     reg = TwoStageTrAdaBoostR2(n_steps=2, n_estimators=2, cv=cv, random_state=0)
     with pytest.raises(ValueError, match=r"zero on every training target row of the cv folds \[0"):
         reg.fit(X, y, sample_weight=weights, sample_domain=sample_domain)
+
+
+@pytest.mark.parametrize("booster", BOOSTERS, ids=lambda est: type(est).__name__)
+def test_only_the_proportions_of_sample_weight_count_however_large(booster):
+    X, y, sample_domain = _small_boosting_case(booster)
+    plain = clone(booster).fit(X, y, sample_domain=sample_domain).predict(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        huge = clone(booster).fit(
+            X, y, sample_weight=np.full(len(y), 1e308), sample_domain=sample_domain
+        )
+    assert_array_equal(huge.predict(X), plain)

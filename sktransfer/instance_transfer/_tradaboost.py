@@ -96,6 +96,9 @@ class _BaseTransferBoosting(BaseEstimator):
         weights = _check_sample_weight(
             sample_weight, X, dtype=np.float64, copy=True, ensure_non_negative=True
         )
+        # Only the proportions count; scaled to a largest weight of 1, huge weights cannot
+        # overflow the sums that normalise them (1e308 gave inf, then NaN weights).
+        weights /= weights.max()
         if weights.sum() <= 0:
             raise ValueError("sample_weight sums to zero.")
         # y == -1 marks unlabelled rows of a classification task; -1 is an ordinary value of a
