@@ -290,3 +290,16 @@ def test_a_refused_refit_keeps_the_fitted_estimator(estimator):
         estimator.fit(X[:, :2], y, sample_domain=sample_domain[:-1])
     assert estimator.n_features_in_ == 3
     np.testing.assert_array_equal(_outputs(estimator, X), before)
+
+
+@pytest.mark.parametrize("eps", [None, 0.5])
+def test_kmm_refuses_a_bound_that_no_weights_can_meet(eps):
+    X, sample_domain, _ = gaussian_shift(n=100)
+    # With eps=None, 1 - eps = 1 / sqrt(100) = 0.1.
+    kmm = KMM(B=0.05, eps=eps)
+    with pytest.raises(ValueError, match=r"B=0.05 is below 1 - eps = 0.[15]"):
+        kmm.fit(X, sample_domain=sample_domain)
+    # A bound just above 1 - eps is feasible: the weights average about 1 - eps.
+    lowest = 0.1 if eps is None else 0.5
+    weights = KMM(B=lowest + 0.01, eps=eps).fit(X, sample_domain=sample_domain).weights_
+    assert lowest - 0.01 <= weights[sample_domain > 0].mean() <= lowest + 0.01

@@ -286,6 +286,8 @@ class KMM(_BaseWeighter):
         self.n_iter_ = 0
 
     def _fit_weights(self, X, X_target, groups, rng):
+        for rows in groups.values():
+            self._check_feasible(rows.shape[0])
         self.gamma_ = self._default_gamma(X, rng)
         self.n_iter_ = 0
         for rows in groups.values():
@@ -307,9 +309,25 @@ class KMM(_BaseWeighter):
             target_mean = nystroem.transform(X_target).mean(axis=0)
             kappa = features @ target_mean * n_source
             qp = _KernelQP(kappa, lambda beta: features @ (features.T @ beta), n_source)
-        eps = (np.sqrt(n_source) - 1) / np.sqrt(n_source) if self.eps is None else self.eps
+        eps = self._eps(n_source)
         bounds = (n_source * (1 - eps), n_source * (1 + eps))
         return qp.solve(self.B, bounds, self.max_iter, self.tol)
+
+    def _eps(self, n_source):
+        return (np.sqrt(n_source) - 1) / np.sqrt(n_source) if self.eps is None else self.eps
+
+    def _check_feasible(self, n_source):
+        """Refuse a bound ``B`` below ``1 - eps``: no weights in ``[0, B]`` average ``1 - eps``.
+
+        The solver would otherwise look for the multiplier of the sum constraint in vain and
+        fail in ``brentq`` ("f(a) and f(b) must have different signs").
+        """
+        eps = self._eps(n_source)
+        if self.B < 1 - eps:
+            raise ValueError(
+                f"B={self.B} is below 1 - eps = {1 - eps:.3g} for {n_source} source rows: "
+                "weights of at most B cannot average at least 1 - eps. Raise B or eps."
+            )
 
 
 def _mean_kernel(X, X_target, gamma, chunk=2048):
