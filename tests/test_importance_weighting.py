@@ -303,3 +303,20 @@ def test_kmm_refuses_a_bound_that_no_weights_can_meet(eps):
     lowest = 0.1 if eps is None else 0.5
     weights = KMM(B=lowest + 0.01, eps=eps).fit(X, sample_domain=sample_domain).weights_
     assert lowest - 0.01 <= weights[sample_domain > 0].mean() <= lowest + 0.01
+
+
+@pytest.mark.parametrize("gamma", [[np.inf, 1.0], [np.nan], ["a"]])
+def test_kliep_refuses_a_gamma_grid_that_is_not_positive_and_finite(gamma):
+    X, sample_domain, _ = gaussian_shift(n=100)
+    with pytest.raises(ValueError, match="gamma must be a positive float"):
+        KLIEP(gamma=gamma).fit(X, sample_domain=sample_domain)
+
+
+def test_kliep_refuses_a_kernel_too_narrow_to_reach_the_source_rows():
+    X, sample_domain, _ = gaussian_shift(n=100)
+    with pytest.raises(ValueError, match=r"gamma=1e\+12 is so large"):
+        KLIEP(gamma=1e12, random_state=0).fit(X, sample_domain=sample_domain)
+    # In a grid, such a gamma scores -inf and is never chosen.
+    kliep = KLIEP(gamma=[1e12, 1.0], random_state=0).fit(X, sample_domain=sample_domain)
+    assert kliep.cv_scores_[0] == -np.inf and kliep.gamma_ == 1.0
+    assert np.all(np.isfinite(kliep.weights_))

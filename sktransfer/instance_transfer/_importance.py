@@ -552,8 +552,11 @@ class KLIEP(_BaseWeighter):
 
     def _check_params(self):
         if self.gamma is not None and not np.isscalar(self.gamma):
-            grid = np.asarray(self.gamma, dtype=np.float64)
-            if grid.ndim != 1 or grid.shape[0] == 0 or not np.all(grid > 0):
+            try:
+                grid = np.asarray(self.gamma, dtype=np.float64)
+            except (TypeError, ValueError):
+                grid = np.empty(0)
+            if grid.ndim != 1 or grid.shape[0] == 0 or not np.all(np.isfinite(grid) & (grid > 0)):
                 raise ValueError(
                     "gamma must be a positive float, a non-empty 1-D list of positive floats "
                     f"(the cross-validation grid) or None; got {self.gamma!r}."
@@ -589,6 +592,12 @@ class KLIEP(_BaseWeighter):
         self.alphas_ = {}
         for (key, rows), X_source in zip(groups.items(), sources, strict=True):
             alpha = self._fit_alpha(X_source, X_target, self.centers_, self.gamma_)
+            if alpha is None:
+                raise ValueError(
+                    f"gamma={self.gamma_:.3g} is so large that the kernel between every row of "
+                    f"source domain {key} and every target centre is 0: no density ratio can be "
+                    "estimated. Lower gamma, or pass gamma=None (the median heuristic)."
+                )
             self.alphas_[key] = alpha
             self.weights_[rows] = rbf_kernel(X_source, self.centers_, gamma=self.gamma_) @ alpha
 
@@ -601,12 +610,18 @@ class KLIEP(_BaseWeighter):
             held_out = rbf_kernel(X_target[test], centers, gamma=gamma)
             for X_source in sources:
                 alpha = self._fit_alpha(X_source, X_target[train], centers, gamma)
+                if alpha is None:  # a kernel too narrow to reach the source: never chosen
+                    return -np.inf
                 score += np.mean(np.log(np.maximum(held_out @ alpha, _TINY))) / self.cv
         return score
 
     def _fit_alpha(self, X_source, X_target, centers, gamma):
         at_target = rbf_kernel(X_target, centers, gamma=gamma)
         source_mean = rbf_kernel(X_source, centers, gamma=gamma).mean(axis=0)
+        if not source_mean.max() > 0:
+            # The kernel underflows to 0 between every source row and every centre: the ratio
+            # is undefined, and the scaling below would divide by zero (NaN weights).
+            return None
 
         # The Lagrangian of the normalisation constraint, whose multiplier is known at the
         # optimum (n_t, from the KKT conditions): its minimiser over alpha >= 0 meets
