@@ -320,3 +320,13 @@ def test_kliep_refuses_a_kernel_too_narrow_to_reach_the_source_rows():
     kliep = KLIEP(gamma=[1e12, 1.0], random_state=0).fit(X, sample_domain=sample_domain)
     assert kliep.cv_scores_[0] == -np.inf and kliep.gamma_ == 1.0
     assert np.all(np.isfinite(kliep.weights_))
+
+
+def test_classifier_without_source_rows_is_the_plain_classifier():
+    X, y, sample_domain = _packed_classification()
+    target = sample_domain < 0
+    y_target = (X[target, 1] > 0).astype(int)
+    clf = ImportanceWeightedClassifier(random_state=0)
+    clf.fit(X[target], y_target, sample_domain=sample_domain[target])
+    plain = LogisticRegression().fit(X[target], y_target)
+    np.testing.assert_allclose(clf.predict_proba(X), plain.predict_proba(X))

@@ -795,6 +795,10 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         return self
 
     def _warn_if_few_rows_count(self, weights):
+        if weights.size == 0:
+            # No source rows: nothing was weighted, and the classifier is fitted on the
+            # labelled target rows alone, as a plain one would be.
+            return
         total = weights.sum()
         if total <= 0:
             raise ValueError(
@@ -848,7 +852,8 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
     ``sample_domain`` is positive for source rows and negative for target rows, or, when it is
     None, rows with ``y == -1`` are target rows. The estimator is fitted on the labelled rows
     only: the source rows with their importance weights and labelled target rows, if any, with
-    weight 1. Without target rows it is the plain estimator.
+    weight 1. Without target rows, or without source rows (labelled target rows alone), it is
+    the plain estimator.
 
     Read more in the :ref:`User Guide <importance_weighting>`.
 
