@@ -330,3 +330,17 @@ def test_classifier_without_source_rows_is_the_plain_classifier():
     clf.fit(X[target], y_target, sample_domain=sample_domain[target])
     plain = LogisticRegression().fit(X[target], y_target)
     np.testing.assert_allclose(clf.predict_proba(X), plain.predict_proba(X))
+
+
+def test_a_weighting_whose_fit_takes_no_sample_domain_is_refused_by_name():
+    X, y, sample_domain = _packed_classification()
+    clf = ImportanceWeightedClassifier(weighting=LogisticRegression())
+    with pytest.raises(TypeError, match="weighting=LogisticRegression must be 'kmm', 'kliep'"):
+        clf.fit(X, y, sample_domain=sample_domain)
+
+
+def test_classes_of_an_unfitted_classifier_raise_not_fitted():
+    clf = ImportanceWeightedClassifier()
+    with pytest.raises(NotFittedError):
+        clf.classes_  # noqa: B018
+    assert not hasattr(clf, "classes_")

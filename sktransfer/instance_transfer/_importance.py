@@ -5,6 +5,7 @@ Two estimators of the ratio learn from the unlabelled target rows alone: kernel 
 the weights to any classifier or regressor whose ``fit`` takes ``sample_weight``.
 """
 
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -711,6 +712,11 @@ def _pick_centers(X_target, n_centers, rng):
     return X_target[rng.choice(X_target.shape[0], n_centers, replace=False)]
 
 
+def _takes_sample_domain(method):
+    parameters = inspect.signature(method).parameters.values()
+    return any(p.name == "sample_domain" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
 def _estimator_has(attr):
     """Check the fitted estimator first, then the unfitted one (as sklearn's meta-estimators)."""
 
@@ -767,6 +773,12 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         if isinstance(self.weighting, str):
             weighter = {"kmm": KMM, "kliep": KLIEP}[self.weighting]()
             return weighter.set_params(random_state=self.random_state)
+        if not _takes_sample_domain(self.weighting.fit):
+            raise TypeError(
+                f"weighting={type(self.weighting).__name__} must be 'kmm', 'kliep' or a "
+                "density-ratio estimator whose fit(X, sample_domain=...) sets weights_, such as "
+                "KMM or KLIEP; its fit takes no sample_domain."
+            )
         return clone(self.weighting)
 
     def _fit_weighted(self, X, y, sample_weight, domain, train):
@@ -980,6 +992,8 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
     @property
     def classes_(self):
         """The class labels of the labelled rows, from the fitted classifier."""
+        # NotFittedError is an AttributeError too: hasattr(unfitted, "classes_") stays False.
+        check_is_fitted(self)
         return self.estimator_.classes_
 
     @available_if(_estimator_has("predict_proba"))
