@@ -1,5 +1,7 @@
 """Transferability scores: the papers' definitions, invariances and known orderings."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.optimize import minimize
@@ -482,3 +484,16 @@ def test_params_route_sample_weight_for_a_target_only_baseline():
             params={"sample_weight": (sample_domain < 0).astype(float)},
         )
     assert result.verdict == "negative"
+
+
+@pytest.mark.parametrize("score", [logme_score, h_score], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("factor", [1e200, 1e-200])
+def test_scores_of_huge_or_tiny_features_are_those_of_the_features_rescaled(score, factor):
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(60, 4))
+    y = (features[:, 0] + rng.normal(scale=0.5, size=60) > 0).astype(int)
+    kwargs = {"shrinkage": None} if score is h_score else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        scaled = score(features * factor, y, **kwargs)
+    assert scaled == pytest.approx(score(features, y, **kwargs), rel=1e-9)

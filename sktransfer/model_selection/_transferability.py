@@ -49,6 +49,16 @@ def _check_features(features, name="features"):
     return features
 
 
+def _unit_scale(features):
+    """``features`` divided by their largest magnitude.
+
+    LogME and the H-score do not change when the features are multiplied by a constant, but
+    their products do: features of 1e150 overflowed ``F'F`` to inf and the scores to NaN.
+    """
+    largest = np.abs(features).max()
+    return features / largest if largest > 0 else features
+
+
 def logme_score(features, y, *, max_iter=100, tol=1e-6):
     """LogME: the log maximum evidence of a Bayesian linear model of the labels on features.
 
@@ -114,7 +124,7 @@ def logme_score(features, y, *, max_iter=100, tol=1e-6):
         {"max_iter": max_iter, "tol": tol},
         caller_name="logme_score",
     )
-    features = _check_features(features)
+    features = _unit_scale(_check_features(features))
     classes, encoded = _check_labels(y, features.shape[0])
     n_samples = features.shape[0]
     targets = (encoded[:, None] == np.arange(classes.size)).astype(np.float64)
@@ -425,7 +435,7 @@ def h_score(features, y, *, shrinkage="auto"):
         {"shrinkage": shrinkage},
         caller_name="h_score",
     )
-    features = _check_features(features)
+    features = _unit_scale(_check_features(features))
     classes, encoded = _check_labels(y, features.shape[0])
     centred = features - features.mean(axis=0)
     n_samples, n_features = features.shape
