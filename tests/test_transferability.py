@@ -497,3 +497,17 @@ def test_scores_of_huge_or_tiny_features_are_those_of_the_features_rescaled(scor
         warnings.simplefilter("error", RuntimeWarning)
         scaled = score(features * factor, y, **kwargs)
     assert scaled == pytest.approx(score(features, y, **kwargs), rel=1e-9)
+
+
+def test_logme_of_features_that_are_all_zero_is_the_evidence_of_noise_alone():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(60, 4))
+    y = (features[:, 0] > 0).astype(int)
+    dead = logme_score(np.zeros((60, 4)), y)  # a layer whose units never fire
+    assert np.isfinite(dead)
+    assert dead < logme_score(features, y)
+    # Rank 0: the profile evidence at beta = n / sum(y_k^2), the same for every lam.
+    targets = np.eye(2)[y]
+    q = (targets**2).sum(axis=0)
+    expected = np.mean(30 * np.log(60 / q) - 30 - 30 * np.log(2 * np.pi)) / 60
+    assert dead == pytest.approx(expected, rel=1e-12)

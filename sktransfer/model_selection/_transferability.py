@@ -205,6 +205,10 @@ def _max_evidence(targets, projections, sigma, max_iter, tol):
     n_samples = targets.shape[0]
     z2 = projections**2  # the labels in the features' left singular basis
     outside = np.maximum(np.sum(targets**2, axis=0) - z2.sum(axis=0), 0.0)  # out of reach
+    if sigma.size == 0:
+        # Features that are all zero span nothing: the evidence is that of the noise alone,
+        # whatever lam (rank 0), rather than an IndexError on the empty spectrum.
+        return _profile(outside, 0.0, 0.0, 0, n_samples)
     # lam is kept within 24 orders of magnitude of the largest eigenvalue, where the evidence
     # has reached its limit; relative bounds keep the score invariant to feature scaling.
     log_grid = np.log(sigma[0]) + np.linspace(-12, 12, 49) * np.log(10)
