@@ -511,3 +511,19 @@ def test_logme_of_features_that_are_all_zero_is_the_evidence_of_noise_alone():
     q = (targets**2).sum(axis=0)
     expected = np.mean(30 * np.log(60 / q) - 30 - 30 * np.log(2 * np.pi)) / 60
     assert dead == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "features",
+    [
+        np.c_[np.arange(8.0), np.arange(8.0)],  # collinear columns
+        np.c_[np.arange(8.0) % 3, np.ones(8)],  # a constant column
+        np.random.default_rng(0).normal(size=(8, 20)),  # fewer rows than features
+    ],
+    ids=["collinear", "constant column", "wide"],
+)
+def test_unshrunk_h_score_of_a_singular_covariance_is_the_pseudo_inverse_score(features):
+    y = np.arange(8) % 2
+    unshrunk = h_score(features, y, shrinkage=0)
+    assert unshrunk == pytest.approx(h_score(features, y, shrinkage=None), rel=1e-9)
+    assert 0 <= unshrunk <= 1 + 1e-9  # min(n_features, n_classes - 1)

@@ -402,8 +402,8 @@ def h_score(features, y, *, shrinkage="auto"):
         The target rows' class labels.
     shrinkage : "auto", float in [0, 1] or None, default="auto"
         ``"auto"`` takes the Ledoit-Wolf shrinkage estimated from the features; a float fixes
-        it; ``None`` is the original score with the Moore-Penrose pseudo-inverse of the
-        unshrunk covariance, which over-rates wide features estimated from few rows.
+        it; ``None`` (or ``0``) is the original score with the Moore-Penrose pseudo-inverse of
+        the unshrunk covariance, which over-rates wide features estimated from few rows.
 
     Returns
     -------
@@ -457,7 +457,10 @@ def h_score(features, y, *, shrinkage="auto"):
         return _h_score_dual(centred, conditional, shrinkage, scale)
     covariance = centred.T @ centred / n_samples
     between = conditional.T @ conditional / n_samples
-    if shrinkage is None:
+    if shrinkage is None or shrinkage == 0:
+        # Unshrunk, the covariance of collinear or constant features (or of fewer rows than
+        # features) is singular: solve raised LinAlgError or, nearly singular, returned a
+        # meaningless (even negative) score. The pseudo-inverse is the unshrunk score's own.
         return float(np.trace(np.linalg.pinv(covariance, hermitian=True) @ between))
     shrunk = (1 - shrinkage) * covariance + shrinkage * scale * np.eye(n_features)
     return float(np.trace(np.linalg.solve(shrunk, (1 - shrinkage) * between)))
