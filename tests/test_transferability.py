@@ -527,3 +527,16 @@ def test_unshrunk_h_score_of_a_singular_covariance_is_the_pseudo_inverse_score(f
     unshrunk = h_score(features, y, shrinkage=0)
     assert unshrunk == pytest.approx(h_score(features, y, shrinkage=None), rel=1e-9)
     assert 0 <= unshrunk <= 1 + 1e-9  # min(n_features, n_classes - 1)
+
+
+@pytest.mark.parametrize(
+    "source_labels, message",
+    [
+        (np.linspace(0, 1, 6), "source_labels must hold class labels.*'continuous'"),
+        (np.r_[np.nan, np.zeros(5)], "source_labels holds NaN or infinite values"),
+    ],
+    ids=["continuous", "NaN"],
+)
+def test_nce_refuses_source_labels_that_are_not_classes(source_labels, message):
+    with pytest.raises(ValueError, match=message):
+        nce_score(source_labels, [0, 0, 1, 1, 2, 2])

@@ -372,6 +372,16 @@ def nce_score(source_labels, y):
     -0.693
     """
     source_labels = column_or_1d(source_labels)
+    if source_labels.dtype.kind == "f" and not np.all(np.isfinite(source_labels)):
+        raise ValueError("source_labels holds NaN or infinite values, which are no classes.")
+    kind = type_of_target(source_labels, input_name="source_labels")
+    if kind not in ("binary", "multiclass"):
+        # Continuous values would each be a category of their own, and every target label
+        # then "determined": the best score, 0, for a meaningless input.
+        raise ValueError(
+            "source_labels must hold class labels (the source model's predicted classes); "
+            f"got {kind!r}."
+        )
     _, source = np.unique(source_labels, return_inverse=True)
     classes, encoded = _check_labels(y, source.shape[0])
     joint = np.zeros((source.max() + 1, classes.size))
