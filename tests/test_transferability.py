@@ -540,3 +540,16 @@ def test_unshrunk_h_score_of_a_singular_covariance_is_the_pseudo_inverse_score(f
 def test_nce_refuses_source_labels_that_are_not_classes(source_labels, message):
     with pytest.raises(ValueError, match=message):
         nce_score(source_labels, [0, 0, 1, 1, 2, 2])
+
+
+@pytest.mark.parametrize(
+    "score, kwargs, message",
+    [
+        ("nce", {"foo": 1}, r"unknown parameters \['foo'\]; nce_score takes none"),
+        ("logme", {"shrinkage": None}, r"\['shrinkage'\]; logme_score takes \['max_iter', 'tol'\]"),
+        ("h_score", {"max_iter": 5}, r"\['max_iter'\]; h_score takes \['shrinkage'\]"),
+    ],
+)
+def test_transferability_scorer_refuses_unknown_parameters_when_made(score, kwargs, message):
+    with pytest.raises(TypeError, match=message):
+        make_transferability_scorer(score, **kwargs)

@@ -7,6 +7,7 @@ extractors (backbones, layers, image sizes) in the time a single forward pass ta
 any of them is trained.
 """
 
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -637,4 +638,16 @@ def make_transferability_scorer(score="logme", **kwargs):
     """
     if not isinstance(score, str) or score not in _SCORES:
         raise ValueError(f"score must be one of {sorted(_SCORES)}; got {score!r}.")
+    function = _SCORES[score][0]
+    # Only the keyword-only parameters can be fixed (max_iter, tol, shrinkage); checked here,
+    # not at the first call, after the features of a whole fold were computed.
+    accepted = [
+        p.name for p in inspect.signature(function).parameters.values() if p.kind is p.KEYWORD_ONLY
+    ]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"make_transferability_scorer({score!r}) got unknown parameters {unknown}; "
+            f"{function.__name__} takes {accepted or 'none'}."
+        )
     return _TransferabilityScorer(score, kwargs)
