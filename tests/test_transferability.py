@@ -13,8 +13,13 @@ from sklearn.covariance import ledoit_wolf_shrinkage
 from sklearn.datasets import make_circles, make_classification
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, KFold, RepeatedStratifiedKFold, ShuffleSplit
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    RepeatedStratifiedKFold,
+    ShuffleSplit,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, PolynomialFeatures, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
@@ -553,3 +558,12 @@ def test_nce_refuses_source_labels_that_are_not_classes(source_labels, message):
 def test_transferability_scorer_refuses_unknown_parameters_when_made(score, kwargs, message):
     with pytest.raises(TypeError, match=message):
         make_transferability_scorer(score, **kwargs)
+
+
+def test_compare_to_baseline_refuses_default_scores_of_different_kinds():
+    X, y = make_circles(60, noise=0.1, factor=0.5, random_state=0)
+    with pytest.raises(ValueError, match="scored by its accuracy and baseline.*by its R\\^2"):
+        compare_to_baseline(LogisticRegression(), Ridge(), X, y, cv=3)
+    # With one scoring for both, the comparison is meaningful.
+    result = compare_to_baseline(LogisticRegression(), Ridge(), X, y, cv=3, scoring="r2")
+    assert np.all(np.isfinite(result.differences))
