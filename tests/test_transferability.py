@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import (
     GridSearchCV,
     KFold,
+    LeaveOneOut,
     RepeatedStratifiedKFold,
     ShuffleSplit,
 )
@@ -567,3 +568,13 @@ def test_compare_to_baseline_refuses_default_scores_of_different_kinds():
     # With one scoring for both, the comparison is meaningful.
     result = compare_to_baseline(LogisticRegression(), Ridge(), X, y, cv=3, scoring="r2")
     assert np.all(np.isfinite(result.differences))
+
+
+# scikit-learn warns about each such fold; the comparison must then refuse to conclude.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+def test_compare_to_baseline_refuses_fold_scores_that_are_not_finite():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 2)), rng.normal(size=12)
+    # An R^2 on a single test row is undefined (NaN): every statistic would be NaN.
+    with pytest.raises(ValueError, match=r"The transfer estimator's r2 is not finite on folds"):
+        compare_to_baseline(Ridge(), Ridge(alpha=10), X, y, cv=LeaveOneOut(), scoring="r2")

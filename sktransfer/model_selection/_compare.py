@@ -275,6 +275,7 @@ def compare_to_baseline(
         )["test_score"]
         for i, estimator in enumerate((transfer, baseline))
     ]
+    _check_finite_scores(scores, scoring)
     differences = scores[0] - scores[1]
     n_test = np.mean([len(test_rows) for _, test_rows in splits])
     n_train = np.mean([len(train_rows) for train_rows, _ in splits])
@@ -317,6 +318,19 @@ def _check_same_default_score(transfer, baseline):
             f"{kinds[0]} and baseline ({type(baseline).__name__}) by its {kinds[1]}, which "
             "cannot be compared. Pass a scoring that both estimators support."
         )
+
+
+def _check_finite_scores(scores, scoring):
+    """Refuse NaN or infinite fold scores, which would make every statistic NaN."""
+    for name, values in zip(("transfer", "baseline"), scores, strict=True):
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise ValueError(
+                f"The {name} estimator's {_scoring_name(scoring)} is not finite on folds "
+                f"{bad.tolist()} ({values[bad[0]]}): the score is undefined there, for "
+                "instance an R^2 on a single test row. Use folds with more test rows or "
+                "another scoring."
+            )
 
 
 def _splits(cv, X, y, sample_domain, classifier):
