@@ -582,3 +582,13 @@ def test_a_refused_refit_keeps_the_fitted_model():
         zsl.fit(X, ["a", "a", "z", "z"])
     np.testing.assert_array_equal(zsl.classes_, ["c"])
     np.testing.assert_array_equal(zsl.decision_function(X), before)
+
+
+def test_eszsl_regularisation_too_small_for_collinear_features_is_refused_by_name():
+    table = {"a": [1, 0], "b": [0, 1], "c": [1, 1]}
+    X = np.array([[1, 0], [1, 0.1], [0, 1], [0.1, 1]])
+    collinear = np.c_[X, X]  # X'X is singular; gamma=1e-300 does not lift it
+    zsl = AttributeZeroShot(table, gamma=1e-300)
+    with pytest.raises(ValueError, match="gamma=1e-300 is too small"):
+        zsl.fit(collinear, ["a", "a", "b", "b"])
+    assert AttributeZeroShot(table).fit(collinear, ["a", "a", "b", "b"]).classes_ == ["c"]
