@@ -592,3 +592,27 @@ def test_eszsl_regularisation_too_small_for_collinear_features_is_refused_by_nam
     with pytest.raises(ValueError, match="gamma=1e-300 is too small"):
         zsl.fit(collinear, ["a", "a", "b", "b"])
     assert AttributeZeroShot(table).fit(collinear, ["a", "a", "b", "b"]).classes_ == ["c"]
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"n_splits": 0}, "n_splits"),
+        ({"n_splits": 2.5}, "n_splits"),
+        ({"n_unseen": -0.5}, "n_unseen"),
+        ({"n_unseen": 1.5}, "n_unseen"),
+        ({"n_unseen": "x"}, "n_unseen"),
+        ({"n_unseen": np.nan}, "n_unseen"),
+        ({"seen_test_size": "x"}, "seen_test_size"),
+        ({"random_state": "x"}, "random_state"),
+    ],
+)
+def test_class_holdout_split_refuses_invalid_parameters_when_built(params, name):
+    with pytest.raises(ValueError, match=f"The '{name}' parameter of ClassHoldoutSplit"):
+        ClassHoldoutSplit(**params)
+
+
+def test_class_holdout_split_refuses_x_and_y_of_different_lengths():
+    y = np.repeat(np.arange(5), 4)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        next(ClassHoldoutSplit(n_unseen=1, random_state=0).split(np.zeros((5, 1)), y))
