@@ -616,3 +616,23 @@ def test_class_holdout_split_refuses_x_and_y_of_different_lengths():
     y = np.repeat(np.arange(5), 4)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         next(ClassHoldoutSplit(n_unseen=1, random_state=0).split(np.zeros((5, 1)), y))
+
+
+@pytest.mark.parametrize("name", ["y_true", "y_pred"])
+def test_zero_shot_metrics_refuse_nan_labels(name):
+    labels = {"y_true": [0.0, 1.0, 1.0], "y_pred": [0.0, 1.0, 0.0]}
+    labels[name] = [0.0, np.nan, 1.0]
+    with pytest.raises(ValueError, match=f"{name} holds NaN or infinite values"):
+        per_class_accuracy_score(labels["y_true"], labels["y_pred"])
+
+
+def test_seen_classes_are_compared_as_given():
+    # Cast to the dtype of y_true, "ab" became "a" and 0.5 became 0: both made a class seen.
+    with pytest.raises(ValueError, match="no row of a seen class"):
+        seen_unseen_accuracy(["a", "b"], ["a", "b"], seen_classes=["ab"])
+    with pytest.raises(ValueError, match="no row of a seen class"):
+        seen_unseen_accuracy([0, 1], [0, 1], seen_classes=[0.5])
+    for seen_classes in (None, 0, [[0]]):
+        with pytest.raises(ValueError, match="seen_classes must be a 1-D array-like"):
+            seen_unseen_accuracy([0, 1], [0, 1], seen_classes=seen_classes)
+    assert seen_unseen_accuracy([0, 1, 2], [0, 1, 1], seen_classes=np.array([0, 1])) == (0, 1)

@@ -84,7 +84,7 @@ def seen_unseen_accuracy(y_true, y_pred, *, seen_classes):
     (0.5, 0.5)
     """
     y_true, y_pred = _check_labels(y_true, y_pred)
-    seen = np.isin(y_true, np.asarray(seen_classes, dtype=y_true.dtype))
+    seen = np.isin(y_true, _check_seen_classes(seen_classes))
     if seen.all() or not seen.any():
         kind = "unseen" if seen.all() else "seen"
         raise ValueError(
@@ -314,7 +314,23 @@ def _check_labels(y_true, y_pred):
         )
     if len(y_true) == 0:
         raise ValueError("y_true is empty.")
+    for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
+        # NaN != NaN: rows labelled NaN would count as a class that is never predicted right.
+        if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
+            raise ValueError(f"{name} holds NaN or infinite values, which are no classes.")
     return y_true, y_pred
+
+
+def _check_seen_classes(seen_classes):
+    """The seen classes as given, not cast to the dtype of ``y_true``: such a cast cuts 'abc'
+    to 'a' for one-letter labels and 0.5 to 0 for integer labels, silently."""
+    seen = None if seen_classes is None else np.asarray(seen_classes)
+    if seen is None or seen.ndim != 1:
+        raise ValueError(
+            "seen_classes must be a 1-D array-like of the classes the model was trained on; "
+            f"got {seen_classes!r}."
+        )
+    return seen
 
 
 def _per_class_accuracy(y_true, y_pred):
