@@ -150,3 +150,10 @@ def test_pack_domains_aligns_dataframe_columns_given_in_another_order():
         target=(pd.DataFrame(X_TARGET[:, ::-1], columns=["b", "a"]), None),
     )
     assert_array_equal(X[["a", "b"]].to_numpy(), np.vstack([X_SOURCE, X_TARGET]))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint32])
+def test_unsigned_source_labels_take_a_signed_type_that_holds_minus_one(dtype):
+    _, y, _ = pack_domains(source=(X_SOURCE, Y_SOURCE.astype(dtype)), target=(X_TARGET, None))
+    assert y.dtype.kind == "i"
+    assert_array_equal(y, np.r_[Y_SOURCE, [-1] * 4])

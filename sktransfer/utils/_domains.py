@@ -186,6 +186,10 @@ def pack_domains(source, target):
                 f"got source labels of dtype {y_source.dtype}. Encode them first, for example "
                 "with sklearn.preprocessing.LabelEncoder."
             )
+        if y_source.dtype.kind == "u":
+            # Unsigned labels cannot hold -1 (NumPy raised OverflowError): the smallest signed
+            # type that holds them all.
+            y_source = y_source.astype(np.promote_types(y_source.dtype, np.int8))
         y_target = np.full(n_target, UNLABELED, dtype=y_source.dtype)
     y_target = _as_labels(y_target, n_target, "target")
 
