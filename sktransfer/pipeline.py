@@ -135,8 +135,15 @@ class LabelledOnlyClassifier(
         Raises
         ------
         ValueError
-            If every row is unlabelled.
+            If every row is unlabelled, or ``estimator`` is not a classifier.
         """
+        if not is_classifier(self._estimator()):
+            # A regressor was fitted in full and then failed on its missing classes_.
+            raise ValueError(
+                f"estimator must be a classifier; got {type(self._estimator()).__name__}. "
+                "LabelledOnlyClassifier leaves out the rows with y == -1, a classification "
+                "convention."
+            )
         # Row slicing needs an array; finiteness is the wrapped estimator's to check.
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], ensure_all_finite=False)
         if _routing_enabled():

@@ -5,7 +5,7 @@ import pytest
 from numpy.testing import assert_array_equal
 from sklearn import config_context
 from sklearn.exceptions import NotFittedError
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -186,3 +186,9 @@ def test_a_refused_first_fit_leaves_the_da_pipeline_unfitted():
         pipeline.fit(X, np.full_like(y, -1), sample_domain=sample_domain)
     with pytest.raises(NotFittedError):
         pipeline.predict(X)
+
+
+def test_labelled_only_classifier_refuses_a_regressor_before_fitting_it():
+    X, y, *_ = _data()
+    with pytest.raises(ValueError, match="estimator must be a classifier; got Ridge"):
+        LabelledOnlyClassifier(Ridge()).fit(X, y)
