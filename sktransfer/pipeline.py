@@ -19,6 +19,7 @@ from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, proces
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .utils._atomic import atomic_fit
 from .utils._domains import (
     LabelledScoreMixin,
     _num_rows,
@@ -109,6 +110,7 @@ class LabelledOnlyClassifier(
     def _estimator(self):
         return LogisticRegression() if self.estimator is None else self.estimator
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
         """Fit a clone of ``estimator`` on the rows whose label is not ``-1``.
@@ -133,8 +135,15 @@ class LabelledOnlyClassifier(
         Raises
         ------
         ValueError
-            If every row is unlabelled.
+            If every row is unlabelled, or ``estimator`` is not a classifier.
         """
+        if not is_classifier(self._estimator()):
+            # A regressor was fitted in full and then failed on its missing classes_.
+            raise ValueError(
+                f"estimator must be a classifier; got {type(self._estimator()).__name__}. "
+                "LabelledOnlyClassifier leaves out the rows with y == -1, a classification "
+                "convention."
+            )
         # Row slicing needs an array; finiteness is the wrapped estimator's to check.
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], ensure_all_finite=False)
         if _routing_enabled():

@@ -5,6 +5,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -211,3 +212,31 @@ def test_transformers_read_no_labels_so_source_rows_may_be_unlabelled(transforme
         fitted.transform(Xt),
         clone(transformer).fit(X, y, sample_domain=sample_domain).transform(Xt),
     )
+
+
+# --- a refused fit changes nothing ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_transform"])
+def test_a_refused_first_fit_leaves_coral_unfitted(method):
+    Xs, ys, Xt, _ = _scaled_domains(0, n=50)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    coral = CORAL()
+    with pytest.raises(ValueError, match="sample_domain has"):
+        getattr(coral, method)(X, y, sample_domain=sample_domain[:-1])
+    assert not [key for key in vars(coral) if key.endswith("_")]
+    with pytest.raises(NotFittedError):
+        coral.transform(X)
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_transform"])
+def test_a_refused_refit_keeps_the_fitted_coral(method):
+    Xs, ys, Xt, _ = _scaled_domains(0, n=50)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    coral = CORAL().fit(X, y, sample_domain=sample_domain)
+    before = coral.transform(X, sample_domain=sample_domain)
+    # Narrower rows pass the input checks, which would set n_features_in_ = 2.
+    with pytest.raises(ValueError, match="sample_domain has"):
+        getattr(coral, method)(X[:, :2], y, sample_domain=sample_domain[:-1])
+    assert coral.n_features_in_ == N_FEATURES
+    assert_array_equal(coral.transform(X, sample_domain=sample_domain), before)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from sklearn import config_context
-from sklearn.linear_model import LogisticRegression
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -161,3 +162,33 @@ def test_plain_pipeline_learns_the_unlabelled_marker_as_a_class():
 
     assert -1 in plain.classes_
     assert plain.score(X_test, y_test) < 0.8
+
+
+def test_a_refused_fit_leaves_labelled_only_classifier_as_it_was():
+    X, y, *_ = _data()
+    fresh = LabelledOnlyClassifier()
+    with pytest.raises(ValueError, match="Every one of the"):
+        fresh.fit(X, np.full_like(y, -1))
+    with pytest.raises(NotFittedError):
+        fresh.predict(X)
+    fitted = LabelledOnlyClassifier().fit(X, y)
+    before = fitted.predict_proba(X)
+    with pytest.raises(ValueError, match="Every one of the"):
+        fitted.fit(X[:, :1], np.full_like(y, -1))
+    assert fitted.n_features_in_ == X.shape[1]
+    assert_array_equal(fitted.predict_proba(X), before)
+
+
+def test_a_refused_first_fit_leaves_the_da_pipeline_unfitted():
+    X, y, sample_domain, *_ = _data()
+    pipeline = make_da_pipeline(CORAL(), LogisticRegression())
+    with pytest.raises(ValueError, match="Every one of the"):
+        pipeline.fit(X, np.full_like(y, -1), sample_domain=sample_domain)
+    with pytest.raises(NotFittedError):
+        pipeline.predict(X)
+
+
+def test_labelled_only_classifier_refuses_a_regressor_before_fitting_it():
+    X, y, *_ = _data()
+    with pytest.raises(ValueError, match="estimator must be a classifier; got Ridge"):
+        LabelledOnlyClassifier(Ridge()).fit(X, y)

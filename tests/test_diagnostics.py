@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.linear_model import Ridge
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 
@@ -70,3 +71,18 @@ def test_bad_input_is_refused(kwargs, match):
     arguments = {"X_source": np.zeros((20, 3)), "X_target": np.ones((20, 3)), **kwargs}
     with pytest.raises(ValueError, match=match):
         proxy_a_distance(**arguments)
+
+
+@pytest.mark.parametrize(
+    "estimator, message",
+    [
+        (Ridge(), "estimator must be a classifier of the domain"),
+        ("logistic", "'estimator' parameter of proxy_a_distance must be an object implementing"),
+        (object(), "'estimator' parameter of proxy_a_distance must be an object implementing"),
+    ],
+    ids=["regressor", "string", "object"],
+)
+def test_an_estimator_that_is_not_a_classifier_is_refused_by_name(estimator, message):
+    rng = np.random.RandomState(0)
+    with pytest.raises(TypeError, match=message):
+        proxy_a_distance(rng.normal(size=(20, 2)), rng.normal(size=(20, 2)), estimator=estimator)

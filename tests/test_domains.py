@@ -116,3 +116,44 @@ def test_check_sample_domain_accepts_integral_floats_and_many_domains():
 def test_check_sample_domain_bad_input(sample_domain, match):
     with pytest.raises(ValueError, match=match):
         check_sample_domain(sample_domain, 4)
+
+
+@pytest.mark.parametrize(
+    "X_source, X_target, error, match",
+    [
+        (
+            pd.DataFrame(X_SOURCE, columns=["a", "b"]),
+            pd.DataFrame(X_TARGET, columns=["a", "c"]),
+            ValueError,
+            r"Source rows have columns \['a', 'b'\] but target rows \['a', 'c'\]",
+        ),
+        (
+            pd.DataFrame(X_SOURCE, columns=["a", "b"]),
+            pd.DataFrame(X_TARGET[:, :1], columns=["a"]),
+            ValueError,
+            "Source rows have columns",
+        ),
+        (sp.csr_matrix(X_SOURCE), X_TARGET[:, :1], ValueError, "Source rows have shape"),
+        (None, X_TARGET, TypeError, "X_source must be an array-like"),
+        (X_SOURCE, 3.0, TypeError, "X_target must be an array-like"),
+    ],
+    ids=["other column names", "fewer columns", "sparse, narrower target", "None", "scalar"],
+)
+def test_pack_domains_refuses_rows_that_do_not_stack(X_source, X_target, error, match):
+    with pytest.raises(error, match=match):
+        pack_domains(source=(X_source, Y_SOURCE), target=(X_target, None))
+
+
+def test_pack_domains_aligns_dataframe_columns_given_in_another_order():
+    X, _, _ = pack_domains(
+        source=(pd.DataFrame(X_SOURCE, columns=["a", "b"]), Y_SOURCE),
+        target=(pd.DataFrame(X_TARGET[:, ::-1], columns=["b", "a"]), None),
+    )
+    assert_array_equal(X[["a", "b"]].to_numpy(), np.vstack([X_SOURCE, X_TARGET]))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint32])
+def test_unsigned_source_labels_take_a_signed_type_that_holds_minus_one(dtype):
+    _, y, _ = pack_domains(source=(X_SOURCE, Y_SOURCE.astype(dtype)), target=(X_TARGET, None))
+    assert y.dtype.kind == "i"
+    assert_array_equal(y, np.r_[Y_SOURCE, [-1] * 4])

@@ -7,6 +7,7 @@ from scipy import linalg
 from sklearn import config_context
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.semi_supervised import SelfTrainingClassifier
@@ -224,3 +225,40 @@ def test_in_a_pipeline_with_metadata_routing(make_step):
         adapted = model.score(X_test, y_test)
 
     assert adapted >= LogisticRegression().fit(Xs, ys).score(X_test, y_test) + 0.15
+
+
+# --- a refused fit changes nothing ------------------------------------------------------------
+
+TRANSFORMERS = [
+    TCA(n_components=2, random_state=0),
+    SubspaceAlignment(n_components=2),
+    DomainRevealingFeatureSelector(),
+]
+
+
+def _packed(seed=0):
+    (Xs, ys), (Xt, _), _ = _sensor_offset(seed, n=40)
+    return pack_domains(source=(Xs, ys), target=(Xt, None))
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_transform"])
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=lambda est: type(est).__name__)
+def test_a_refused_first_fit_leaves_the_transformer_unfitted(transformer, method):
+    X, y, sample_domain = _packed()
+    with pytest.raises(ValueError, match="sample_domain has"):
+        getattr(transformer, method)(X, y, sample_domain=sample_domain[:-1])
+    assert not [key for key in vars(transformer) if key.endswith("_")]
+    with pytest.raises(NotFittedError):
+        transformer.transform(X)
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_transform"])
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=lambda est: type(est).__name__)
+def test_a_refused_refit_keeps_the_fitted_transformer(transformer, method):
+    X, y, sample_domain = _packed()
+    before = transformer.fit(X, y, sample_domain=sample_domain).transform(X)
+    # Narrower rows pass the input checks, which would set n_features_in_ = 4.
+    with pytest.raises(ValueError, match="sample_domain has"):
+        getattr(transformer, method)(X[:, :4], y, sample_domain=sample_domain[:-1])
+    assert transformer.n_features_in_ == X.shape[1]
+    assert_array_equal(transformer.transform(X), before)

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 from sklearn import config_context
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 from sktransfer.datasets._selection_bias import make_selection_bias, selection_probability
 from sktransfer.instance_transfer import (
@@ -245,3 +246,101 @@ def test_bad_inputs_get_clear_errors():
         )
     with pytest.raises(ValueError, match="no source rows"):
         ImportanceWeightedRegressor().fit(Xt, np.zeros(100), sample_domain=-np.ones(100))
+
+
+# --- a refused fit changes nothing ------------------------------------------------------------
+
+
+def _packed_classification(seed=0):
+    rng = np.random.RandomState(seed)
+    Xs, Xt = rng.normal(0.0, 1.0, (60, 3)), rng.normal(0.5, 1.0, (30, 3))
+    return pack_domains(source=(Xs, (Xs[:, 0] > 0).astype(int)), target=(Xt, None))
+
+
+def _outputs(estimator, X):
+    if hasattr(estimator, "predict"):
+        return estimator.predict(X)
+    return estimator.weights_
+
+
+WEIGHTED = [
+    KMM(random_state=0),
+    KLIEP(n_centers=10, random_state=0),
+    ImportanceWeightedClassifier(random_state=0),
+    ImportanceWeightedRegressor(random_state=0),
+]
+
+
+@pytest.mark.parametrize("estimator", WEIGHTED, ids=lambda est: type(est).__name__)
+def test_a_refused_first_fit_leaves_the_estimator_unfitted(estimator):
+    X, y, sample_domain = _packed_classification()
+    with pytest.raises(ValueError, match="sample_domain has"):
+        estimator.fit(X, y, sample_domain=sample_domain[:-1])
+    assert not [key for key in vars(estimator) if key.endswith("_")]
+    with pytest.raises(NotFittedError):
+        check_is_fitted(estimator)
+
+
+@pytest.mark.parametrize("estimator", WEIGHTED, ids=lambda est: type(est).__name__)
+def test_a_refused_refit_keeps_the_fitted_estimator(estimator):
+    X, y, sample_domain = _packed_classification()
+    before = np.copy(_outputs(estimator.fit(X, y, sample_domain=sample_domain), X))
+    # Narrower rows pass the input checks, which would set n_features_in_ = 2.
+    with pytest.raises(ValueError, match="sample_domain has"):
+        estimator.fit(X[:, :2], y, sample_domain=sample_domain[:-1])
+    assert estimator.n_features_in_ == 3
+    np.testing.assert_array_equal(_outputs(estimator, X), before)
+
+
+@pytest.mark.parametrize("eps", [None, 0.5])
+def test_kmm_refuses_a_bound_that_no_weights_can_meet(eps):
+    X, sample_domain, _ = gaussian_shift(n=100)
+    # With eps=None, 1 - eps = 1 / sqrt(100) = 0.1.
+    kmm = KMM(B=0.05, eps=eps)
+    with pytest.raises(ValueError, match=r"B=0.05 is below 1 - eps = 0.[15]"):
+        kmm.fit(X, sample_domain=sample_domain)
+    # A bound just above 1 - eps is feasible: the weights average about 1 - eps.
+    lowest = 0.1 if eps is None else 0.5
+    weights = KMM(B=lowest + 0.01, eps=eps).fit(X, sample_domain=sample_domain).weights_
+    assert lowest - 0.01 <= weights[sample_domain > 0].mean() <= lowest + 0.01
+
+
+@pytest.mark.parametrize("gamma", [[np.inf, 1.0], [np.nan], ["a"]])
+def test_kliep_refuses_a_gamma_grid_that_is_not_positive_and_finite(gamma):
+    X, sample_domain, _ = gaussian_shift(n=100)
+    with pytest.raises(ValueError, match="gamma must be a positive float"):
+        KLIEP(gamma=gamma).fit(X, sample_domain=sample_domain)
+
+
+def test_kliep_refuses_a_kernel_too_narrow_to_reach_the_source_rows():
+    X, sample_domain, _ = gaussian_shift(n=100)
+    with pytest.raises(ValueError, match=r"gamma=1e\+12 is so large"):
+        KLIEP(gamma=1e12, random_state=0).fit(X, sample_domain=sample_domain)
+    # In a grid, such a gamma scores -inf and is never chosen.
+    kliep = KLIEP(gamma=[1e12, 1.0], random_state=0).fit(X, sample_domain=sample_domain)
+    assert kliep.cv_scores_[0] == -np.inf and kliep.gamma_ == 1.0
+    assert np.all(np.isfinite(kliep.weights_))
+
+
+def test_classifier_without_source_rows_is_the_plain_classifier():
+    X, y, sample_domain = _packed_classification()
+    target = sample_domain < 0
+    y_target = (X[target, 1] > 0).astype(int)
+    clf = ImportanceWeightedClassifier(random_state=0)
+    clf.fit(X[target], y_target, sample_domain=sample_domain[target])
+    plain = LogisticRegression().fit(X[target], y_target)
+    np.testing.assert_allclose(clf.predict_proba(X), plain.predict_proba(X))
+
+
+def test_a_weighting_whose_fit_takes_no_sample_domain_is_refused_by_name():
+    X, y, sample_domain = _packed_classification()
+    clf = ImportanceWeightedClassifier(weighting=LogisticRegression())
+    with pytest.raises(TypeError, match="weighting=LogisticRegression must be 'kmm', 'kliep'"):
+        clf.fit(X, y, sample_domain=sample_domain)
+
+
+def test_classes_of_an_unfitted_classifier_raise_not_fitted():
+    clf = ImportanceWeightedClassifier()
+    with pytest.raises(NotFittedError):
+        clf.classes_  # noqa: B018
+    assert not hasattr(clf, "classes_")

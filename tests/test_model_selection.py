@@ -319,3 +319,13 @@ def test_diverged_model_scores_minus_infinity_with_a_warning():
     with pytest.warns(UserWarning, match="not finite"):
         score = PredictionEntropyScorer()(Diverged(), X, y, sample_domain=sample_domain)
     assert score == -np.inf
+
+
+def test_soft_neighborhood_density_needs_two_target_rows_in_every_target_domain():
+    good, _, X, y, sample_domain, _ = _good_and_bad()
+    lone = sample_domain.copy()
+    lone[-1] = -3  # a second target domain holding one row
+    with pytest.raises(ValueError, match="at least 2 target rows.*target domain -3 has 1"):
+        SoftNeighborhoodDensityScorer()(good, X, y, sample_domain=lone)
+    with pytest.raises(ValueError, match="at least 2 target rows"):
+        SoftNeighborhoodDensityScorer()(good, X[:201], y[:201], sample_domain=sample_domain[:201])

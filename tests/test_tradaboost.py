@@ -9,9 +9,9 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.ensemble import AdaBoostClassifier, AdaBoostRegressor
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
@@ -751,3 +751,101 @@ def test_redrawn_classification_is_reproducible_and_scaled():
     assert set(ys) == set(yt) == {0, 1}
     with pytest.raises(ValueError, match="n_features"):
         make_redrawn_classification(n_features=1)
+
+
+# --- a refused fit changes nothing ------------------------------------------------------------
+
+
+def _small_boosting_case(estimator):
+    if isinstance(estimator, TrAdaBoost):
+        Xs, ys, Xt, yt = make_shifted_classification(n_source=60, n_target=20, random_state=0)
+    else:
+        Xs, ys, Xt, yt = make_shifted_regression(n_source=60, n_target=20, random_state=0)
+    return pack_domains(source=(Xs, ys), target=(Xt, yt))
+
+
+BOOSTERS = [
+    TrAdaBoost(n_estimators=3, random_state=0),
+    TrAdaBoostR2(n_estimators=3, random_state=0),
+    TwoStageTrAdaBoostR2(n_steps=2, n_estimators=2, cv=2, random_state=0),
+]
+
+
+@pytest.mark.parametrize("booster", BOOSTERS, ids=lambda est: type(est).__name__)
+def test_a_refused_first_fit_leaves_the_booster_unfitted(booster):
+    X, y, sample_domain = _small_boosting_case(booster)
+    with pytest.raises(ValueError, match="sample_domain has"):
+        booster.fit(X, y, sample_domain=sample_domain[:-1])
+    assert not [key for key in vars(booster) if key.endswith("_")]
+    with pytest.raises(NotFittedError):
+        booster.predict(X)
+
+
+@pytest.mark.parametrize("booster", BOOSTERS, ids=lambda est: type(est).__name__)
+def test_a_refused_refit_keeps_the_fitted_booster(booster):
+    X, y, sample_domain = _small_boosting_case(booster)
+    before = booster.fit(X, y, sample_domain=sample_domain).predict(X)
+    # Narrower rows pass the input checks, which would set n_features_in_ = 1.
+    with pytest.raises(ValueError, match="sample_domain has"):
+        booster.fit(X[:, :1], y, sample_domain=sample_domain[:-1])
+    assert booster.n_features_in_ == X.shape[1]
+    assert_array_equal(booster.predict(X), before)
+
+
+def test_a_refit_refused_for_a_single_class_keeps_the_classes():
+    X, y, sample_domain = _small_boosting_case(TrAdaBoost())
+    clf = TrAdaBoost(n_estimators=3, random_state=0).fit(X, y, sample_domain=sample_domain)
+    before = clf.predict_proba(X)
+    with pytest.raises(ValueError, match="at least two classes"):
+        clf.fit(X, np.zeros_like(y), sample_domain=sample_domain)
+    assert_array_equal(clf.classes_, [0, 1])
+    assert_array_equal(clf.predict_proba(X), before)
+
+
+@pytest.mark.parametrize("booster", BOOSTERS[1:], ids=lambda est: type(est).__name__)
+def test_regression_targets_must_be_numbers(booster):
+    X, y, sample_domain = _small_boosting_case(booster)
+    with pytest.raises(ValueError, match="y must hold numbers, the regression targets"):
+        booster.fit(X, np.full(y.shape, "a"), sample_domain=sample_domain)
+    with pytest.raises(ValueError, match="y holds NaN or infinite values"):
+        booster.fit(X, np.r_[["nan"], y[1:].astype(str)], sample_domain=sample_domain)
+    # Numeric strings are numbers, as for scikit-learn's regressors.
+    numeric = clone(booster).fit(X, y.astype(str), sample_domain=sample_domain).predict(X)
+    assert_allclose(numeric, clone(booster).fit(X, y, sample_domain=sample_domain).predict(X))
+
+
+@pytest.mark.parametrize(
+    "cv, message",
+    [
+        ([], "cv gave no"),
+        ([(np.arange(5), np.arange(5, 30))], "positions among the 20 target rows"),
+        ([(np.arange(10), np.array([], dtype=int))], "non-empty"),
+        ([(np.arange(10) + 0.5, np.arange(10, 20))], "arrays of positions"),
+    ],
+)
+def test_two_stage_refuses_folds_it_cannot_use(cv, message):
+    X, y, sample_domain = _small_boosting_case(TrAdaBoostR2())
+    reg = TwoStageTrAdaBoostR2(n_steps=2, n_estimators=2, cv=cv, random_state=0)
+    with pytest.raises(ValueError, match=message):
+        reg.fit(X, y, sample_domain=sample_domain)
+
+
+def test_two_stage_refuses_folds_whose_training_target_rows_have_no_weight():
+    X, y, sample_domain = _small_boosting_case(TrAdaBoostR2())
+    weights = np.where(np.arange(len(y)) >= 70, 0.0, 1.0)  # ten of the 20 target rows
+    cv = [(np.arange(10, 20), np.arange(10)), (np.arange(10), np.arange(10, 20))]
+    reg = TwoStageTrAdaBoostR2(n_steps=2, n_estimators=2, cv=cv, random_state=0)
+    with pytest.raises(ValueError, match=r"zero on every training target row of the cv folds \[0"):
+        reg.fit(X, y, sample_weight=weights, sample_domain=sample_domain)
+
+
+@pytest.mark.parametrize("booster", BOOSTERS, ids=lambda est: type(est).__name__)
+def test_only_the_proportions_of_sample_weight_count_however_large(booster):
+    X, y, sample_domain = _small_boosting_case(booster)
+    plain = clone(booster).fit(X, y, sample_domain=sample_domain).predict(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        huge = clone(booster).fit(
+            X, y, sample_weight=np.full(len(y), 1e308), sample_domain=sample_domain
+        )
+    assert_array_equal(huge.predict(X), plain)

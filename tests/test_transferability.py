@@ -1,5 +1,7 @@
 """Transferability scores: the papers' definitions, invariances and known orderings."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.optimize import minimize
@@ -11,8 +13,14 @@ from sklearn.covariance import ledoit_wolf_shrinkage
 from sklearn.datasets import make_circles, make_classification
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, KFold, RepeatedStratifiedKFold, ShuffleSplit
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    LeaveOneOut,
+    RepeatedStratifiedKFold,
+    ShuffleSplit,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, PolynomialFeatures, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
@@ -482,3 +490,91 @@ def test_params_route_sample_weight_for_a_target_only_baseline():
             params={"sample_weight": (sample_domain < 0).astype(float)},
         )
     assert result.verdict == "negative"
+
+
+@pytest.mark.parametrize("score", [logme_score, h_score], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("factor", [1e200, 1e-200])
+def test_scores_of_huge_or_tiny_features_are_those_of_the_features_rescaled(score, factor):
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(60, 4))
+    y = (features[:, 0] + rng.normal(scale=0.5, size=60) > 0).astype(int)
+    kwargs = {"shrinkage": None} if score is h_score else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        scaled = score(features * factor, y, **kwargs)
+    assert scaled == pytest.approx(score(features, y, **kwargs), rel=1e-9)
+
+
+def test_logme_of_features_that_are_all_zero_is_the_evidence_of_noise_alone():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(60, 4))
+    y = (features[:, 0] > 0).astype(int)
+    dead = logme_score(np.zeros((60, 4)), y)  # a layer whose units never fire
+    assert np.isfinite(dead)
+    assert dead < logme_score(features, y)
+    # Rank 0: the profile evidence at beta = n / sum(y_k^2), the same for every lam.
+    targets = np.eye(2)[y]
+    q = (targets**2).sum(axis=0)
+    expected = np.mean(30 * np.log(60 / q) - 30 - 30 * np.log(2 * np.pi)) / 60
+    assert dead == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "features",
+    [
+        np.c_[np.arange(8.0), np.arange(8.0)],  # collinear columns
+        np.c_[np.arange(8.0) % 3, np.ones(8)],  # a constant column
+        np.random.default_rng(0).normal(size=(8, 20)),  # fewer rows than features
+    ],
+    ids=["collinear", "constant column", "wide"],
+)
+def test_unshrunk_h_score_of_a_singular_covariance_is_the_pseudo_inverse_score(features):
+    y = np.arange(8) % 2
+    unshrunk = h_score(features, y, shrinkage=0)
+    assert unshrunk == pytest.approx(h_score(features, y, shrinkage=None), rel=1e-9)
+    assert 0 <= unshrunk <= 1 + 1e-9  # min(n_features, n_classes - 1)
+
+
+@pytest.mark.parametrize(
+    "source_labels, message",
+    [
+        (np.linspace(0, 1, 6), "source_labels must hold class labels.*'continuous'"),
+        (np.r_[np.nan, np.zeros(5)], "source_labels holds NaN or infinite values"),
+    ],
+    ids=["continuous", "NaN"],
+)
+def test_nce_refuses_source_labels_that_are_not_classes(source_labels, message):
+    with pytest.raises(ValueError, match=message):
+        nce_score(source_labels, [0, 0, 1, 1, 2, 2])
+
+
+@pytest.mark.parametrize(
+    "score, kwargs, message",
+    [
+        ("nce", {"foo": 1}, r"unknown parameters \['foo'\]; nce_score takes none"),
+        ("logme", {"shrinkage": None}, r"\['shrinkage'\]; logme_score takes \['max_iter', 'tol'\]"),
+        ("h_score", {"max_iter": 5}, r"\['max_iter'\]; h_score takes \['shrinkage'\]"),
+    ],
+)
+def test_transferability_scorer_refuses_unknown_parameters_when_made(score, kwargs, message):
+    with pytest.raises(TypeError, match=message):
+        make_transferability_scorer(score, **kwargs)
+
+
+def test_compare_to_baseline_refuses_default_scores_of_different_kinds():
+    X, y = make_circles(60, noise=0.1, factor=0.5, random_state=0)
+    with pytest.raises(ValueError, match="scored by its accuracy and baseline.*by its R\\^2"):
+        compare_to_baseline(LogisticRegression(), Ridge(), X, y, cv=3)
+    # With one scoring for both, the comparison is meaningful.
+    result = compare_to_baseline(LogisticRegression(), Ridge(), X, y, cv=3, scoring="r2")
+    assert np.all(np.isfinite(result.differences))
+
+
+# scikit-learn warns about each such fold; the comparison must then refuse to conclude.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+def test_compare_to_baseline_refuses_fold_scores_that_are_not_finite():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 2)), rng.normal(size=12)
+    # An R^2 on a single test row is undefined (NaN): every statistic would be NaN.
+    with pytest.raises(ValueError, match=r"The transfer estimator's r2 is not finite on folds"):
+        compare_to_baseline(Ridge(), Ridge(alpha=10), X, y, cv=LeaveOneOut(), scoring="r2")

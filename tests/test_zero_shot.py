@@ -571,3 +571,68 @@ def test_imagenet_codes_recognise_unseen_animals_from_the_table():
             accuracies.append(per_class_accuracy_score(labels[~seen], zsl.predict(codes[~seen])))
         # Chance is 1/3; measured 0.62 (ConSE) and 0.56 (ESZSL).
         assert np.mean(accuracies) >= 0.5, (params, accuracies)
+
+
+def test_a_refused_refit_keeps_the_fitted_model():
+    table = {"a": [1, 0], "b": [0, 1], "c": [1, 1]}
+    X = np.array([[1, 0], [1, 0.1], [0, 1], [0.1, 1]])
+    zsl = AttributeZeroShot(table).fit(X, ["a", "a", "b", "b"])
+    before = zsl.decision_function(X)
+    with pytest.raises(ValueError, match="Labels of y are not rows of class_attributes"):
+        zsl.fit(X, ["a", "a", "z", "z"])
+    np.testing.assert_array_equal(zsl.classes_, ["c"])
+    np.testing.assert_array_equal(zsl.decision_function(X), before)
+
+
+def test_eszsl_regularisation_too_small_for_collinear_features_is_refused_by_name():
+    table = {"a": [1, 0], "b": [0, 1], "c": [1, 1]}
+    X = np.array([[1, 0], [1, 0.1], [0, 1], [0.1, 1]])
+    collinear = np.c_[X, X]  # X'X is singular; gamma=1e-300 does not lift it
+    zsl = AttributeZeroShot(table, gamma=1e-300)
+    with pytest.raises(ValueError, match="gamma=1e-300 is too small"):
+        zsl.fit(collinear, ["a", "a", "b", "b"])
+    assert AttributeZeroShot(table).fit(collinear, ["a", "a", "b", "b"]).classes_ == ["c"]
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"n_splits": 0}, "n_splits"),
+        ({"n_splits": 2.5}, "n_splits"),
+        ({"n_unseen": -0.5}, "n_unseen"),
+        ({"n_unseen": 1.5}, "n_unseen"),
+        ({"n_unseen": "x"}, "n_unseen"),
+        ({"n_unseen": np.nan}, "n_unseen"),
+        ({"seen_test_size": "x"}, "seen_test_size"),
+        ({"random_state": "x"}, "random_state"),
+    ],
+)
+def test_class_holdout_split_refuses_invalid_parameters_when_built(params, name):
+    with pytest.raises(ValueError, match=f"The '{name}' parameter of ClassHoldoutSplit"):
+        ClassHoldoutSplit(**params)
+
+
+def test_class_holdout_split_refuses_x_and_y_of_different_lengths():
+    y = np.repeat(np.arange(5), 4)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        next(ClassHoldoutSplit(n_unseen=1, random_state=0).split(np.zeros((5, 1)), y))
+
+
+@pytest.mark.parametrize("name", ["y_true", "y_pred"])
+def test_zero_shot_metrics_refuse_nan_labels(name):
+    labels = {"y_true": [0.0, 1.0, 1.0], "y_pred": [0.0, 1.0, 0.0]}
+    labels[name] = [0.0, np.nan, 1.0]
+    with pytest.raises(ValueError, match=f"{name} holds NaN or infinite values"):
+        per_class_accuracy_score(labels["y_true"], labels["y_pred"])
+
+
+def test_seen_classes_are_compared_as_given():
+    # Cast to the dtype of y_true, "ab" became "a" and 0.5 became 0: both made a class seen.
+    with pytest.raises(ValueError, match="no row of a seen class"):
+        seen_unseen_accuracy(["a", "b"], ["a", "b"], seen_classes=["ab"])
+    with pytest.raises(ValueError, match="no row of a seen class"):
+        seen_unseen_accuracy([0, 1], [0, 1], seen_classes=[0.5])
+    for seen_classes in (None, 0, [[0]]):
+        with pytest.raises(ValueError, match="seen_classes must be a 1-D array-like"):
+            seen_unseen_accuracy([0, 1], [0, 1], seen_classes=seen_classes)
+    assert seen_unseen_accuracy([0, 1, 2], [0, 1, 1], seen_classes=np.array([0, 1])) == (0, 1)

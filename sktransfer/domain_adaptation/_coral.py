@@ -8,6 +8,7 @@ from scipy import linalg
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ..utils._atomic import atomic_fit
 from ..utils._domains import check_sample_domain, domain_rows, pipeline_learns_unlabelled_rows
 from ..utils._sklearn import Interval, _fit_context
 
@@ -139,6 +140,7 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.reg = reg
         self.align_means = align_means
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, sample_domain=None):
         """Learn the map from the source and target means and covariances.
@@ -207,6 +209,7 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X[is_source] = self._map_source(X[is_source])
         return X
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None, *, sample_domain=None):
         """Fit, then map the source rows of ``X`` onto the target; target rows pass unchanged.

@@ -3,7 +3,7 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -11,6 +11,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_array
+
+from ..utils._sklearn import HasMethods, validate_parameter_constraints
 
 __all__ = ["proxy_a_distance"]
 
@@ -98,8 +100,17 @@ def proxy_a_distance(X_source, X_target, *, estimator=None, cv=5, random_state=N
     for name, X in (("X_source", X_source), ("X_target", X_target)):
         if X.shape[0] < cv:
             raise ValueError(f"{name} has {X.shape[0]} rows, fewer than the cv={cv} folds.")
+    validate_parameter_constraints(
+        {"estimator": [HasMethods(["fit", "predict"]), None]},
+        {"estimator": estimator},
+        caller_name="proxy_a_distance",
+    )
     if estimator is None:
         estimator = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    elif not is_classifier(estimator):
+        # A regressor's predictions would be scored as domain labels, and failed inside
+        # balanced_accuracy_score after the whole cross-validation.
+        raise TypeError(f"estimator must be a classifier of the domain; got {estimator!r}.")
     X = np.vstack([X_source, X_target])
     is_target = np.r_[np.zeros(X_source.shape[0], int), np.ones(X_target.shape[0], int)]
     folds = StratifiedKFold(cv, shuffle=True, random_state=check_random_state(random_state))

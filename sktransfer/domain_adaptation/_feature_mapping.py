@@ -29,6 +29,7 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._atomic import atomic_fit
 from ..utils._domains import check_sample_domain, domain_rows
 from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
 
@@ -185,6 +186,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.max_samples = max_samples
         self.random_state = random_state
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, sample_domain=None):
         """Learn the transfer components from the source and target rows.
@@ -429,6 +431,7 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     def __init__(self, n_components=None):
         self.n_components = n_components
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, sample_domain=None):
         """Learn both principal subspaces and the alignment of the source onto the target.
@@ -494,6 +497,7 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             is_source = check_sample_domain(sample_domain, X.shape[0]) > 0
         return self._map(X, is_source)
 
+    @atomic_fit
     def fit_transform(self, X, y=None, *, sample_domain=None):
         """Fit, then align the source rows of ``X`` and project its target rows.
 
@@ -633,6 +637,7 @@ class DomainRevealingFeatureSelector(SelectorMixin, BaseEstimator):
         self.n_features_to_drop = n_features_to_drop
         self.threshold = threshold
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, *, sample_domain=None):
         """Score every feature by how well it reveals the domain, and choose those to drop.

@@ -5,6 +5,7 @@ Two estimators of the ratio learn from the unlabelled target rows alone: kernel 
 the weights to any classifier or regressor whose ``fit`` takes ``sample_weight``.
 """
 
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -35,6 +36,7 @@ from sklearn.utils.validation import (
 )
 from threadpoolctl import threadpool_limits
 
+from ..utils._atomic import atomic_fit
 from ..utils._domains import LabelledScoreMixin, domain_rows
 from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
 
@@ -73,6 +75,7 @@ class _BaseWeighter(BaseEstimator):
         "random_state": ["random_state"],
     }
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, sample_domain=None):
         """Learn the importance weights of the source rows from the target rows.
@@ -284,6 +287,8 @@ class KMM(_BaseWeighter):
         self.n_iter_ = 0
 
     def _fit_weights(self, X, X_target, groups, rng):
+        for rows in groups.values():
+            self._check_feasible(rows.shape[0])
         self.gamma_ = self._default_gamma(X, rng)
         self.n_iter_ = 0
         for rows in groups.values():
@@ -305,9 +310,25 @@ class KMM(_BaseWeighter):
             target_mean = nystroem.transform(X_target).mean(axis=0)
             kappa = features @ target_mean * n_source
             qp = _KernelQP(kappa, lambda beta: features @ (features.T @ beta), n_source)
-        eps = (np.sqrt(n_source) - 1) / np.sqrt(n_source) if self.eps is None else self.eps
+        eps = self._eps(n_source)
         bounds = (n_source * (1 - eps), n_source * (1 + eps))
         return qp.solve(self.B, bounds, self.max_iter, self.tol)
+
+    def _eps(self, n_source):
+        return (np.sqrt(n_source) - 1) / np.sqrt(n_source) if self.eps is None else self.eps
+
+    def _check_feasible(self, n_source):
+        """Refuse a bound ``B`` below ``1 - eps``: no weights in ``[0, B]`` average ``1 - eps``.
+
+        The solver would otherwise look for the multiplier of the sum constraint in vain and
+        fail in ``brentq`` ("f(a) and f(b) must have different signs").
+        """
+        eps = self._eps(n_source)
+        if self.B < 1 - eps:
+            raise ValueError(
+                f"B={self.B} is below 1 - eps = {1 - eps:.3g} for {n_source} source rows: "
+                "weights of at most B cannot average at least 1 - eps. Raise B or eps."
+            )
 
 
 def _mean_kernel(X, X_target, gamma, chunk=2048):
@@ -532,8 +553,11 @@ class KLIEP(_BaseWeighter):
 
     def _check_params(self):
         if self.gamma is not None and not np.isscalar(self.gamma):
-            grid = np.asarray(self.gamma, dtype=np.float64)
-            if grid.ndim != 1 or grid.shape[0] == 0 or not np.all(grid > 0):
+            try:
+                grid = np.asarray(self.gamma, dtype=np.float64)
+            except (TypeError, ValueError):
+                grid = np.empty(0)
+            if grid.ndim != 1 or grid.shape[0] == 0 or not np.all(np.isfinite(grid) & (grid > 0)):
                 raise ValueError(
                     "gamma must be a positive float, a non-empty 1-D list of positive floats "
                     f"(the cross-validation grid) or None; got {self.gamma!r}."
@@ -569,6 +593,12 @@ class KLIEP(_BaseWeighter):
         self.alphas_ = {}
         for (key, rows), X_source in zip(groups.items(), sources, strict=True):
             alpha = self._fit_alpha(X_source, X_target, self.centers_, self.gamma_)
+            if alpha is None:
+                raise ValueError(
+                    f"gamma={self.gamma_:.3g} is so large that the kernel between every row of "
+                    f"source domain {key} and every target centre is 0: no density ratio can be "
+                    "estimated. Lower gamma, or pass gamma=None (the median heuristic)."
+                )
             self.alphas_[key] = alpha
             self.weights_[rows] = rbf_kernel(X_source, self.centers_, gamma=self.gamma_) @ alpha
 
@@ -581,12 +611,18 @@ class KLIEP(_BaseWeighter):
             held_out = rbf_kernel(X_target[test], centers, gamma=gamma)
             for X_source in sources:
                 alpha = self._fit_alpha(X_source, X_target[train], centers, gamma)
+                if alpha is None:  # a kernel too narrow to reach the source: never chosen
+                    return -np.inf
                 score += np.mean(np.log(np.maximum(held_out @ alpha, _TINY))) / self.cv
         return score
 
     def _fit_alpha(self, X_source, X_target, centers, gamma):
         at_target = rbf_kernel(X_target, centers, gamma=gamma)
         source_mean = rbf_kernel(X_source, centers, gamma=gamma).mean(axis=0)
+        if not source_mean.max() > 0:
+            # The kernel underflows to 0 between every source row and every centre: the ratio
+            # is undefined, and the scaling below would divide by zero (NaN weights).
+            return None
 
         # The Lagrangian of the normalisation constraint, whose multiplier is known at the
         # optimum (n_t, from the KKT conditions): its minimiser over alpha >= 0 meets
@@ -676,6 +712,11 @@ def _pick_centers(X_target, n_centers, rng):
     return X_target[rng.choice(X_target.shape[0], n_centers, replace=False)]
 
 
+def _takes_sample_domain(method):
+    parameters = inspect.signature(method).parameters.values()
+    return any(p.name == "sample_domain" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
 def _estimator_has(attr):
     """Check the fitted estimator first, then the unfitted one (as sklearn's meta-estimators)."""
 
@@ -732,6 +773,12 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         if isinstance(self.weighting, str):
             weighter = {"kmm": KMM, "kliep": KLIEP}[self.weighting]()
             return weighter.set_params(random_state=self.random_state)
+        if not _takes_sample_domain(self.weighting.fit):
+            raise TypeError(
+                f"weighting={type(self.weighting).__name__} must be 'kmm', 'kliep' or a "
+                "density-ratio estimator whose fit(X, sample_domain=...) sets weights_, such as "
+                "KMM or KLIEP; its fit takes no sample_domain."
+            )
         return clone(self.weighting)
 
     def _fit_weighted(self, X, y, sample_weight, domain, train):
@@ -760,6 +807,10 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         return self
 
     def _warn_if_few_rows_count(self, weights):
+        if weights.size == 0:
+            # No source rows: nothing was weighted, and the classifier is fitted on the
+            # labelled target rows alone, as a plain one would be.
+            return
         total = weights.sum()
         if total <= 0:
             raise ValueError(
@@ -813,7 +864,8 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
     ``sample_domain`` is positive for source rows and negative for target rows, or, when it is
     None, rows with ``y == -1`` are target rows. The estimator is fitted on the labelled rows
     only: the source rows with their importance weights and labelled target rows, if any, with
-    weight 1. Without target rows it is the plain estimator.
+    weight 1. Without target rows, or without source rows (labelled target rows alone), it is
+    the plain estimator.
 
     Read more in the :ref:`User Guide <importance_weighting>`.
 
@@ -894,6 +946,7 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
     def _is_right_kind(estimator):
         return is_classifier(estimator)
 
+    @atomic_fit
     @_fit_context(
         # ImportanceWeightedClassifier.estimator and .weighting are not validated yet
         prefer_skip_nested_validation=False
@@ -939,6 +992,8 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
     @property
     def classes_(self):
         """The class labels of the labelled rows, from the fitted classifier."""
+        # NotFittedError is an AttributeError too: hasattr(unfitted, "classes_") stays False.
+        check_is_fitted(self)
         return self.estimator_.classes_
 
     @available_if(_estimator_has("predict_proba"))
@@ -1080,6 +1135,7 @@ class ImportanceWeightedRegressor(RegressorMixin, _BaseImportanceWeighted):
     def _is_right_kind(estimator):
         return is_regressor(estimator)
 
+    @atomic_fit
     @_fit_context(
         # ImportanceWeightedRegressor.estimator and .weighting are not validated yet
         prefer_skip_nested_validation=False

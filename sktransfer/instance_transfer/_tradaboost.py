@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
+from ..utils._atomic import atomic_fit
 from ..utils._domains import LabelledScoreMixin, domain_rows
 from ..utils._sklearn import HasMethods, Interval, StrOptions, _check_sample_weight, _fit_context
 
@@ -90,9 +91,14 @@ class _BaseTransferBoosting(BaseEstimator):
         """
         _check_not_a_domain(sample_weight)
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], y_numeric=is_regressor(self))
+        if is_regressor(self):
+            y = _regression_target(y)
         weights = _check_sample_weight(
             sample_weight, X, dtype=np.float64, copy=True, ensure_non_negative=True
         )
+        # Only the proportions count; scaled to a largest weight of 1, huge weights cannot
+        # overflow the sums that normalise them (1e308 gave inf, then NaN weights).
+        weights /= weights.max()
         if weights.sum() <= 0:
             raise ValueError("sample_weight sums to zero.")
         # y == -1 marks unlabelled rows of a classification task; -1 is an ordinary value of a
@@ -445,6 +451,7 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
         self.validation_fraction = validation_fraction
         self.random_state = random_state
 
+    @atomic_fit
     @_fit_context(
         # TrAdaBoost.estimator is not validated yet
         prefer_skip_nested_validation=False
@@ -731,6 +738,25 @@ def _check_not_a_domain(sample_weight):
             "passed positionally: fit(X, y, sample_domain) puts it in sample_weight. "
             "sample_domain is keyword-only: call fit(X, y, sample_domain=sample_domain)."
         )
+
+
+def _regression_target(y):
+    """``y`` as floats: numeric strings parse, as scikit-learn's regressors take them.
+
+    ``validate_data(y_numeric=True)`` converts only object arrays, so string targets reached
+    the boosting loop and failed there in a NumPy subtraction.
+    """
+    if y.dtype.kind in "iuf":
+        return y
+    try:
+        y = y.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"y must hold numbers, the regression targets; got values of dtype {y.dtype}."
+        ) from None
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y holds NaN or infinite values; every row needs a finite target.")
+    return y
 
 
 def _check_both_domains(is_source):

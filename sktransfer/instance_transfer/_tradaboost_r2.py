@@ -12,6 +12,7 @@ from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._atomic import atomic_fit
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 from ._tradaboost import (
     _BaseTransferBoosting,
@@ -207,6 +208,7 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
         self.loss = loss
         self.random_state = random_state
 
+    @atomic_fit
     @_fit_context(
         # TrAdaBoostR2.estimator is not validated yet
         prefer_skip_nested_validation=False
@@ -408,6 +410,7 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
         self.loss = loss
         self.random_state = random_state
 
+    @atomic_fit
     @_fit_context(
         # TwoStageTrAdaBoostR2.estimator is not validated yet
         prefer_skip_nested_validation=False
@@ -441,6 +444,7 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
         )
         n_candidates = self.n_steps if is_source.any() else 1
         folds = self._target_folds(X, y, is_source, n_candidates, random_state)
+        _check_fold_weights(folds, weights)
         step_weights = self._stage_one(X, y, weights, is_source, n_candidates, random_state)
         if n_candidates > 1:
             self.cv_errors_ = np.array(
@@ -468,6 +472,7 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
         if n_candidates == 1:
             return []
         target_rows = np.flatnonzero(~is_source)
+        n_target = target_rows.shape[0]
         cv = self.cv
         if isinstance(cv, Integral):
             if target_rows.shape[0] < cv:
@@ -477,7 +482,13 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
                 )
             cv = KFold(cv, shuffle=True, random_state=random_state.randint(np.iinfo(np.int32).max))
         splits = check_cv(cv).split(X[target_rows], y[target_rows])
-        return [(target_rows[train], target_rows[test]) for train, test in splits]
+        folds = [
+            (_fold_positions(train, n_target), _fold_positions(test, n_target))
+            for train, test in splits
+        ]
+        if not folds:
+            raise ValueError("cv gave no (train, test) split of the target rows to score with.")
+        return [(target_rows[train], target_rows[test]) for train, test in folds]
 
     def _stage_one(self, X, y, weights, is_source, n_candidates, random_state):
         """The weights of every step, the target share rising linearly to one."""
@@ -523,6 +534,39 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
         weights = weights.copy()
         weights[~is_source] *= np.exp(-learner_weight * (1.0 - adjusted[~is_source]))
         return learner, weights, learner_weight, error, False
+
+
+def _fold_positions(positions, n_target):
+    """A fold's positions among the target rows, checked before they index anything."""
+    positions = np.asarray(positions)
+    if (
+        positions.ndim != 1
+        or positions.size == 0
+        or positions.dtype.kind not in "iu"
+        or positions.min() < 0
+        or positions.max() >= n_target
+    ):
+        raise ValueError(
+            "cv must split the target rows into non-empty (train, test) arrays of positions "
+            f"among the {n_target} target rows (0 to {n_target - 1}); got {positions!r}."
+        )
+    return positions
+
+
+def _check_fold_weights(folds, weights):
+    """Refuse folds that ``sample_weight`` leaves unable to score every step."""
+    # The last step gives the source rows no weight: the training target rows fit it alone.
+    empty = [k for k, (train, _) in enumerate(folds) if weights[train].sum() <= 0]
+    if empty:
+        raise ValueError(
+            f"sample_weight is zero on every training target row of the cv folds {empty}, "
+            "which leaves the last step (no source weight) nothing to fit. Give those rows "
+            "weight or choose other folds."
+        )
+    if folds and sum(weights[test].sum() for _, test in folds) <= 0:
+        raise ValueError(
+            "sample_weight is zero on every test row of the cv folds: no error can be measured."
+        )
 
 
 def _adjusted_errors(y_true, y_pred, weights, loss):

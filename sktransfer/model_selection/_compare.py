@@ -9,7 +9,7 @@ from scipy import stats
 from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv, cross_validate
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metadata_routing import get_routing_for_object
 
 from ..utils._sklearn import (
@@ -255,6 +255,8 @@ def compare_to_baseline(
         },
         caller_name="compare_to_baseline",
     )
+    if scoring is None:
+        _check_same_default_score(transfer, baseline)
     splits, split_consumed = _splits(cv, X, y, sample_domain, is_classifier(transfer))
     params = dict(params or {})
     if sample_domain is not None:
@@ -273,6 +275,7 @@ def compare_to_baseline(
         )["test_score"]
         for i, estimator in enumerate((transfer, baseline))
     ]
+    _check_finite_scores(scores, scoring)
     differences = scores[0] - scores[1]
     n_test = np.mean([len(test_rows) for _, test_rows in splits])
     n_train = np.mean([len(train_rows) for train_rows, _ in splits])
@@ -296,6 +299,38 @@ def compare_to_baseline(
         test=test,
         scoring=_scoring_name(scoring),
     )
+
+
+def _default_score(estimator):
+    """What ``estimator.score`` measures: accuracy, R^2, or None when it cannot be told."""
+    if not hasattr(estimator, "__sklearn_tags__"):
+        return None
+    return {"classifier": "accuracy", "regressor": "R^2"}.get(get_tags(estimator).estimator_type)
+
+
+def _check_same_default_score(transfer, baseline):
+    """With ``scoring=None`` each estimator scores itself: a classifier's accuracy against a
+    regressor's R^2 would be compared fold by fold as if they were one score."""
+    kinds = _default_score(transfer), _default_score(baseline)
+    if None not in kinds and kinds[0] != kinds[1]:
+        raise ValueError(
+            f"With scoring=None, transfer ({type(transfer).__name__}) is scored by its "
+            f"{kinds[0]} and baseline ({type(baseline).__name__}) by its {kinds[1]}, which "
+            "cannot be compared. Pass a scoring that both estimators support."
+        )
+
+
+def _check_finite_scores(scores, scoring):
+    """Refuse NaN or infinite fold scores, which would make every statistic NaN."""
+    for name, values in zip(("transfer", "baseline"), scores, strict=True):
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise ValueError(
+                f"The {name} estimator's {_scoring_name(scoring)} is not finite on folds "
+                f"{bad.tolist()} ({values[bad[0]]}): the score is undefined there, for "
+                "instance an R^2 on a single test row. Use folds with more test rows or "
+                "another scoring."
+            )
 
 
 def _splits(cv, X, y, sample_domain, classifier):

@@ -545,6 +545,12 @@ class SoftNeighborhoodDensityScorer(_DomainScorer):
         name = type(self).__name__
         _check_proba(estimator, name)
         target = _target_rows(X, rows, name)
+        if target.size < 2:
+            # A lone row has no neighbour: its softmax over no other row is NaN.
+            raise ValueError(
+                f"{name} needs at least 2 target rows in the validation fold, each the "
+                f"neighbour of the others; target domain {rows.domain[target[0]]} has 1."
+            )
         proba = _call(estimator, "predict_proba", _take_rows(X, target), rows.domain[target])
         if not _finite_or_warn(proba, name, "probabilities"):
             return -np.inf

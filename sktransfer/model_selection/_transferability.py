@@ -7,6 +7,7 @@ extractors (backbones, layers, image sizes) in the time a single forward pass ta
 any of them is trained.
 """
 
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -47,6 +48,16 @@ def _check_features(features, name="features"):
     if features.shape[0] < 2:
         raise ValueError(f"{name} must have at least 2 rows; got {features.shape[0]}.")
     return features
+
+
+def _unit_scale(features):
+    """``features`` divided by their largest magnitude.
+
+    LogME and the H-score do not change when the features are multiplied by a constant, but
+    their products do: features of 1e150 overflowed ``F'F`` to inf and the scores to NaN.
+    """
+    largest = np.abs(features).max()
+    return features / largest if largest > 0 else features
 
 
 def logme_score(features, y, *, max_iter=100, tol=1e-6):
@@ -114,7 +125,7 @@ def logme_score(features, y, *, max_iter=100, tol=1e-6):
         {"max_iter": max_iter, "tol": tol},
         caller_name="logme_score",
     )
-    features = _check_features(features)
+    features = _unit_scale(_check_features(features))
     classes, encoded = _check_labels(y, features.shape[0])
     n_samples = features.shape[0]
     targets = (encoded[:, None] == np.arange(classes.size)).astype(np.float64)
@@ -195,6 +206,10 @@ def _max_evidence(targets, projections, sigma, max_iter, tol):
     n_samples = targets.shape[0]
     z2 = projections**2  # the labels in the features' left singular basis
     outside = np.maximum(np.sum(targets**2, axis=0) - z2.sum(axis=0), 0.0)  # out of reach
+    if sigma.size == 0:
+        # Features that are all zero span nothing: the evidence is that of the noise alone,
+        # whatever lam (rank 0), rather than an IndexError on the empty spectrum.
+        return _profile(outside, 0.0, 0.0, 0, n_samples)
     # lam is kept within 24 orders of magnitude of the largest eigenvalue, where the evidence
     # has reached its limit; relative bounds keep the score invariant to feature scaling.
     log_grid = np.log(sigma[0]) + np.linspace(-12, 12, 49) * np.log(10)
@@ -358,6 +373,16 @@ def nce_score(source_labels, y):
     -0.693
     """
     source_labels = column_or_1d(source_labels)
+    if source_labels.dtype.kind == "f" and not np.all(np.isfinite(source_labels)):
+        raise ValueError("source_labels holds NaN or infinite values, which are no classes.")
+    kind = type_of_target(source_labels, input_name="source_labels")
+    if kind not in ("binary", "multiclass"):
+        # Continuous values would each be a category of their own, and every target label
+        # then "determined": the best score, 0, for a meaningless input.
+        raise ValueError(
+            "source_labels must hold class labels (the source model's predicted classes); "
+            f"got {kind!r}."
+        )
     _, source = np.unique(source_labels, return_inverse=True)
     classes, encoded = _check_labels(y, source.shape[0])
     joint = np.zeros((source.max() + 1, classes.size))
@@ -388,8 +413,8 @@ def h_score(features, y, *, shrinkage="auto"):
         The target rows' class labels.
     shrinkage : "auto", float in [0, 1] or None, default="auto"
         ``"auto"`` takes the Ledoit-Wolf shrinkage estimated from the features; a float fixes
-        it; ``None`` is the original score with the Moore-Penrose pseudo-inverse of the
-        unshrunk covariance, which over-rates wide features estimated from few rows.
+        it; ``None`` (or ``0``) is the original score with the Moore-Penrose pseudo-inverse of
+        the unshrunk covariance, which over-rates wide features estimated from few rows.
 
     Returns
     -------
@@ -425,7 +450,7 @@ def h_score(features, y, *, shrinkage="auto"):
         {"shrinkage": shrinkage},
         caller_name="h_score",
     )
-    features = _check_features(features)
+    features = _unit_scale(_check_features(features))
     classes, encoded = _check_labels(y, features.shape[0])
     centred = features - features.mean(axis=0)
     n_samples, n_features = features.shape
@@ -443,7 +468,10 @@ def h_score(features, y, *, shrinkage="auto"):
         return _h_score_dual(centred, conditional, shrinkage, scale)
     covariance = centred.T @ centred / n_samples
     between = conditional.T @ conditional / n_samples
-    if shrinkage is None:
+    if shrinkage is None or shrinkage == 0:
+        # Unshrunk, the covariance of collinear or constant features (or of fewer rows than
+        # features) is singular: solve raised LinAlgError or, nearly singular, returned a
+        # meaningless (even negative) score. The pseudo-inverse is the unshrunk score's own.
         return float(np.trace(np.linalg.pinv(covariance, hermitian=True) @ between))
     shrunk = (1 - shrinkage) * covariance + shrinkage * scale * np.eye(n_features)
     return float(np.trace(np.linalg.solve(shrunk, (1 - shrinkage) * between)))
@@ -610,4 +638,16 @@ def make_transferability_scorer(score="logme", **kwargs):
     """
     if not isinstance(score, str) or score not in _SCORES:
         raise ValueError(f"score must be one of {sorted(_SCORES)}; got {score!r}.")
+    function = _SCORES[score][0]
+    # Only the keyword-only parameters can be fixed (max_iter, tol, shrinkage); checked here,
+    # not at the first call, after the features of a whole fold were computed.
+    accepted = [
+        p.name for p in inspect.signature(function).parameters.values() if p.kind is p.KEYWORD_ONLY
+    ]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"make_transferability_scorer({score!r}) got unknown parameters {unknown}; "
+            f"{function.__name__} takes {accepted or 'none'}."
+        )
     return _TransferabilityScorer(score, kwargs)

@@ -186,6 +186,10 @@ def pack_domains(source, target):
                 f"got source labels of dtype {y_source.dtype}. Encode them first, for example "
                 "with sklearn.preprocessing.LabelEncoder."
             )
+        if y_source.dtype.kind == "u":
+            # Unsigned labels cannot hold -1 (NumPy raised OverflowError): the smallest signed
+            # type that holds them all.
+            y_source = y_source.astype(np.promote_types(y_source.dtype, np.int8))
         y_target = np.full(n_target, UNLABELED, dtype=y_source.dtype)
     y_target = _as_labels(y_target, n_target, "target")
 
@@ -330,6 +334,12 @@ def _as_integers(sample_domain):
 def _unpack_pair(pair, name):
     if not isinstance(pair, tuple | list) or len(pair) != 2:
         raise ValueError(f"{name} must be a pair (X_{name}, y_{name}); got {type(pair).__name__}.")
+    X = pair[0]
+    if X is None or isinstance(X, str | bytes) or not hasattr(X, "__len__"):
+        raise TypeError(
+            f"X_{name} must be an array-like, sparse matrix or DataFrame of rows; got "
+            f"{type(X).__name__}."
+        )
     return pair
 
 
@@ -352,15 +362,27 @@ def _stack_rows(X_source, X_target):
     if hasattr(X_source, "iloc") and hasattr(X_target, "iloc"):
         import pandas as pd
 
+        # concat aligns columns by name: other names would become extra columns of NaN.
+        if set(X_source.columns) != set(X_target.columns):
+            raise ValueError(
+                f"Source rows have columns {list(X_source.columns)} but target rows "
+                f"{list(X_target.columns)}; both domains need the same columns."
+            )
         return pd.concat([X_source, X_target], ignore_index=True)
     if sp.issparse(X_source) or sp.issparse(X_target):
-        return sp.vstack([sp.csr_matrix(X_source), sp.csr_matrix(X_target)], format="csr")
+        X_source, X_target = sp.csr_matrix(X_source), sp.csr_matrix(X_target)
+        _check_same_row_shape(X_source, X_target)
+        return sp.vstack([X_source, X_target], format="csr")
     X_source, X_target = np.asarray(X_source), np.asarray(X_target)
+    _check_same_row_shape(X_source, X_target)
+    return np.concatenate([X_source, X_target])
+
+
+def _check_same_row_shape(X_source, X_target):
     if X_source.shape[1:] != X_target.shape[1:]:
         raise ValueError(
             f"Source rows have shape {X_source.shape[1:]} but target rows {X_target.shape[1:]}."
         )
-    return np.concatenate([X_source, X_target])
 
 
 def _take_rows(X, rows):

@@ -13,6 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._atomic import atomic_fit
 from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
 
 __all__ = ["AttributeZeroShot"]
@@ -263,6 +264,7 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         self.top_t = top_t
         self.n_jobs = n_jobs
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
         """Learn how images relate to attributes from the seen classes.
@@ -280,14 +282,7 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         X, y = validate_data(self, X, y, dtype=np.float64)
-        try:
-            return self._fit(X, y)
-        except Exception:
-            # A refused fit leaves no fitted state behind, not even validate_data's.
-            fitted = [key for key in vars(self) if key.endswith("_") or key == "_candidate_is_seen"]
-            for name in fitted:
-                delattr(self, name)
-            raise
+        return self._fit(X, y)
 
     def _fit(self, X, y):
         check_classification_targets(y)
@@ -346,8 +341,8 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         Y[np.arange(X.shape[0]), y_index] = 1.0
         feature_side = X.T @ X + self.gamma * np.eye(X.shape[1])
         attribute_side = S @ S.T + self.alpha * np.eye(S.shape[0])
-        left = np.linalg.solve(feature_side, X.T @ Y @ S.T)
-        return {"coef_": np.linalg.solve(attribute_side, left.T).T}
+        left = _regularised_solve(feature_side, X.T @ Y @ S.T, "gamma", self.gamma)
+        return {"coef_": _regularised_solve(attribute_side, left.T, "alpha", self.alpha).T}
 
     def _fit_sae(self, X, y_index, table, seen):
         S = table.values[seen][y_index].T
@@ -541,6 +536,21 @@ _FITS = {
     "sae": AttributeZeroShot._fit_sae,
     "conse": AttributeZeroShot._fit_conse,
 }
+
+
+def _regularised_solve(matrix, rhs, name, value):
+    """``matrix^-1 rhs`` for ESZSL's ``A + value I``, refused by name when still singular.
+
+    With collinear features (or attributes) and a ``value`` too small to lift the zero
+    eigenvalues above rounding, NumPy raised a bare LinAlgError.
+    """
+    try:
+        return np.linalg.solve(matrix, rhs)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            f"method='eszsl' cannot solve its regularised system: {name}={value} is too small "
+            f"to make it invertible (collinear features or attributes). Raise {name}."
+        ) from None
 
 
 def _fit_one(estimator, X, y):

@@ -5,7 +5,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_consistent_length, column_or_1d
+
+from ..utils._sklearn import Interval, validate_parameter_constraints
 
 __all__ = [
     "ClassHoldoutSplit",
@@ -82,7 +84,7 @@ def seen_unseen_accuracy(y_true, y_pred, *, seen_classes):
     (0.5, 0.5)
     """
     y_true, y_pred = _check_labels(y_true, y_pred)
-    seen = np.isin(y_true, np.asarray(seen_classes, dtype=y_true.dtype))
+    seen = np.isin(y_true, _check_seen_classes(seen_classes))
     if seen.all() or not seen.any():
         kind = "unseen" if seen.all() else "seen"
         raise ValueError(
@@ -214,11 +216,33 @@ class ClassHoldoutSplit(BaseCrossValidator):
     (['a', 'b', 'd'], ['a', 'b', 'c', 'd'])
     """
 
+    _parameter_constraints: dict = {
+        "n_splits": [Interval(Integral, 1, None, closed="left")],
+        "n_unseen": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Real, 0, 1, closed="neither"),
+        ],
+        "seen_test_size": [Interval(Real, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, n_splits=5, *, n_unseen=0.3, seen_test_size=0.2, random_state=None):
         self.n_splits = n_splits
         self.n_unseen = n_unseen
         self.seen_test_size = seen_test_size
         self.random_state = random_state
+        # Checked when built, as the library's other splitters: n_splits=0 gave no fold at
+        # all, silently, and n_unseen="x" or NaN failed in a bare comparison or cast.
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            {
+                "n_splits": n_splits,
+                "n_unseen": n_unseen,
+                "seen_test_size": seen_test_size,
+                "random_state": random_state,
+            },
+            caller_name=type(self).__name__,
+        )
 
     def split(self, X, y, groups=None):
         """Generate indices of the training and test rows of each fold.
@@ -239,6 +263,7 @@ class ClassHoldoutSplit(BaseCrossValidator):
         test : ndarray
             Indices of the test rows.
         """
+        check_consistent_length(X, y)
         y = column_or_1d(y)
         classes, y_index = np.unique(y, return_inverse=True)
         n_unseen = self._n_unseen(len(classes))
@@ -289,7 +314,23 @@ def _check_labels(y_true, y_pred):
         )
     if len(y_true) == 0:
         raise ValueError("y_true is empty.")
+    for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
+        # NaN != NaN: rows labelled NaN would count as a class that is never predicted right.
+        if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
+            raise ValueError(f"{name} holds NaN or infinite values, which are no classes.")
     return y_true, y_pred
+
+
+def _check_seen_classes(seen_classes):
+    """The seen classes as given, not cast to the dtype of ``y_true``: such a cast cuts 'abc'
+    to 'a' for one-letter labels and 0.5 to 0 for integer labels, silently."""
+    seen = None if seen_classes is None else np.asarray(seen_classes)
+    if seen is None or seen.ndim != 1:
+        raise ValueError(
+            "seen_classes must be a 1-D array-like of the classes the model was trained on; "
+            f"got {seen_classes!r}."
+        )
+    return seen
 
 
 def _per_class_accuracy(y_true, y_pred):
