@@ -11,7 +11,6 @@ persistence that loads a GPU-fitted model on a CPU-only machine; and atomic fits
 from __future__ import annotations
 
 import copy
-import functools
 import io
 import os
 import re
@@ -32,6 +31,7 @@ from skorch.exceptions import DeviceWarning
 from torch import nn
 
 from .backbones import Backbone, load_backbone
+from .utils._atomic import atomic_fit
 from .utils._images import Preprocessor, check_images, check_input_kind, is_table
 from .utils._sklearn import Integers, Interval, StrOptions
 from .utils._torch import check_device, inference_device, run_network
@@ -118,23 +118,6 @@ class InputSpec:
         )
 
 
-def _atomic(fit):
-    """Wrap ``fit`` so that a fit that raises leaves the estimator as it was before the call."""
-
-    @functools.wraps(fit)
-    def wrapper(self, *args, **kwargs):
-        before = dict(self.__dict__)
-        try:
-            return fit(self, *args, **kwargs)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
-
-    wrapper.__atomic__ = True
-    return wrapper
-
-
 class NetworkEstimator(BaseEstimator):
     """Shared ground of the estimators that run a torch network (private).
 
@@ -161,7 +144,7 @@ class NetworkEstimator(BaseEstimator):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "fit" in cls.__dict__ and not getattr(cls.fit, "__atomic__", False):
-            cls.fit = _atomic(cls.fit)
+            cls.fit = atomic_fit(cls.fit)
 
     # -- fit-time checks --------------------------------------------------------------------
 

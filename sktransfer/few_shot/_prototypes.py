@@ -7,7 +7,8 @@ from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from .._network_base import _atomic, check_labels
+from .._network_base import check_labels
+from ..utils._atomic import atomic_fit
 from ..utils._sklearn import Interval, StrOptions, _fit_context
 
 __all__ = ["PrototypeClassifier"]
@@ -106,7 +107,7 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
 
     # Atomic: validation sets n_features_in_ before y or center can be refused, and a model
     # left with it but without prototypes would pass check_is_fitted, then fail in predict.
-    @_atomic
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Compute one prototype per class, the mean of its transformed rows.
@@ -129,7 +130,7 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
         self._add(self._transform(X), y)
         return self
 
-    @_atomic
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """Add rows to the prototypes of their classes, creating the prototypes of new classes.

@@ -25,4 +25,6 @@ def atomic_fit(fit):
             self.__dict__.update(before)
             raise
 
+    # The network base wraps each subclass's fit once, and not again when it is inherited.
+    wrapper.__atomic__ = True
     return wrapper
