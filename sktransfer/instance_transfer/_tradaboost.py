@@ -96,11 +96,11 @@ class _BaseTransferBoosting(BaseEstimator):
         weights = _check_sample_weight(
             sample_weight, X, dtype=np.float64, copy=True, ensure_non_negative=True
         )
+        if not weights.any():
+            raise ValueError("sample_weight sums to zero.")
         # Only the proportions count; scaled to a largest weight of 1, huge weights cannot
         # overflow the sums that normalise them (1e308 gave inf, then NaN weights).
         weights /= weights.max()
-        if weights.sum() <= 0:
-            raise ValueError("sample_weight sums to zero.")
         # y == -1 marks unlabelled rows of a classification task; -1 is an ordinary value of a
         # regression target, so regressors read the domains from sample_domain alone.
         rows = domain_rows(None if is_regressor(self) else y, sample_domain, X.shape[0])
