@@ -167,3 +167,15 @@ def test_earlier_layers_must_name_a_layer_before_the_last():
     X, y = _target(10)
     with pytest.raises(ValueError, match="earlier_layers must name a layer before the last"):
         recommend_strategy(X, y, source=_source(X, 4.0), earlier_layers=[-1, 5], **TOY)
+
+
+def test_unlabelled_rows_are_left_out_not_counted_as_a_class():
+    X, y = _target(10)
+    extra, _ = _target(40, seed=5)
+    with_unlabelled = np.r_[y, np.full(len(extra), -1)]
+    advice = recommend_strategy(np.r_[X, extra], with_unlabelled, source=_source(X, 0.0), **TOY)
+    alone = recommend_strategy(X, y, source=_source(X, 0.0), **TOY)
+    assert (advice.n_classes, advice.rows_per_class) == (3, 10)
+    assert advice.proxy_a_distance == alone.proxy_a_distance
+    with pytest.raises(ValueError, match=r"needs labelled target rows.*y == -1"):
+        recommend_strategy(X, np.r_[0, np.full(len(X) - 1, -1)], **TOY)

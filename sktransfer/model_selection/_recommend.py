@@ -10,8 +10,10 @@ from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import column_or_1d
 
-from ..utils._sklearn import Interval, validate_parameter_constraints
+from ..utils._domains import is_unlabelled
+from ..utils._sklearn import Interval, _safe_indexing, validate_parameter_constraints
 from ._report import html_rows, text_table
 from ._transferability import _check_labels, leep_score, logme_score
 
@@ -285,7 +287,7 @@ def recommend_strategy(
         The labelled target rows, in any form
         :class:`~sktransfer.feature_extraction.CNNCodeExtractor` takes.
     y : array-like of shape (n_samples,)
-        Their class labels.
+        Their class labels; rows with ``y == -1`` (unlabelled) are left out.
     backbone : str, callable or nn.Module class, default="efficientnet_lite0"
         The pretrained network, as :class:`~sktransfer.feature_extraction.CNNCodeExtractor`
         takes it.
@@ -373,8 +375,8 @@ def recommend_strategy(
     )
     if len(earlier_layers) == 0:
         raise ValueError("earlier_layers must name at least one layer.")
-    n_samples = _n_rows(X, "X")
-    classes, encoded = _check_labels(y, n_samples)
+    X, y = _labelled_rows(X, y, _n_rows(X, "X"))
+    classes, encoded = _check_labels(y, len(y))
     counts = np.bincount(encoded)
     rows_per_class = float(np.median(counts))
     size = "small" if rows_per_class < small_per_class else "large"
@@ -466,6 +468,23 @@ def _earlier_layers(backbone, layers):
             f"{backbone.layer_names}; got {list(layers)}."
         )
     return kept
+
+
+def _labelled_rows(X, y, n_samples):
+    """The rows of ``X`` and ``y`` with a label: ``y == -1`` marks an unlabelled row everywhere
+    in the library, never a class."""
+    y = column_or_1d(y)
+    if y.shape[0] != n_samples:
+        raise ValueError(f"y has {y.shape[0]} labels, but X has {n_samples} rows.")
+    labelled = ~is_unlabelled(y)
+    if labelled.all():
+        return X, y
+    if labelled.sum() < 2:
+        raise ValueError(
+            "recommend_strategy needs labelled target rows; y holds "
+            f"{labelled.sum()} label(s) besides its unlabelled rows (y == -1)."
+        )
+    return _safe_indexing(X, np.flatnonzero(labelled)), y[labelled]
 
 
 def _n_rows(X, name):
