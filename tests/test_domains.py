@@ -1,12 +1,20 @@
 """The sample_domain convention: packing, splitting and validating source and target rows."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 
-from sktransfer.utils._domains import check_sample_domain, pack_domains, split_domains
+from sktransfer.domain_adaptation import DANNClassifier
+from sktransfer.utils._domains import (
+    check_sample_domain,
+    domain_rows,
+    pack_domains,
+    split_domains,
+)
 
 X_SOURCE = np.arange(12.0).reshape(6, 2)
 Y_SOURCE = np.array([0, 1, 0, 1, 2, 2])
@@ -157,3 +165,22 @@ def test_unsigned_source_labels_take_a_signed_type_that_holds_minus_one(dtype):
     _, y, _ = pack_domains(source=(X_SOURCE, Y_SOURCE.astype(dtype)), target=(X_TARGET, None))
     assert y.dtype.kind == "i"
     assert_array_equal(y, np.r_[Y_SOURCE, [-1] * 4])
+
+
+def test_a_string_minus_one_label_is_a_class_and_says_so():
+    # String labels cannot mark unlabelled rows: "-1" is learned as a class, with a warning.
+    y = np.array(["cat", "dog", "-1", "-1"])
+    with pytest.warns(UserWarning, match=r'string "-1", which is a class here'):
+        rows = domain_rows(y, None, 4)
+    assert rows.labelled.all()
+    X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    labels = np.array(["cat", "dog", "-1", "owl"] * 10)
+    with pytest.warns(UserWarning, match=r'string "-1"'):
+        clf = DANNClassifier(max_epochs=1, device="cpu", random_state=0).fit(X, labels)
+    assert "-1" in clf.classes_
+
+
+def test_numeric_labels_raise_no_warning_about_minus_one():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert domain_rows(np.array([0, 1, -1]), None, 3).labelled.tolist() == [1, 1, 0]

@@ -71,7 +71,6 @@ def _dann(**params):
 
 
 # (estimator factory, fit arguments) on images; DANN adapts to unlabelled target rows.
-_DANN_Y = np.where(np.arange(24) < 16, LABELS, "-1")
 CASES = {
     "CNNCodeExtractor": (_extractor, (IMAGES,), {}),
     "FineTuneClassifier": (_fine_tune, (IMAGES, LABELS), {}),

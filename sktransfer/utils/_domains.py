@@ -6,6 +6,7 @@ target rows carry ``y == -1`` (scikit-learn's semi-supervised convention).
 """
 
 import inspect
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,6 +110,7 @@ def domain_rows(y, sample_domain, n_samples, *, require_source_labels=True):
         )
         return DomainRows(domain, labelled)
     y = _as_labels(y, n_samples, "y")
+    _warn_if_minus_one_is_a_string(y)
     labelled = ~is_unlabelled(y)
     domain = check_sample_domain(sample_domain, n_samples, y=y)
     unlabelled_source = ~labelled & (domain > 0)
@@ -119,6 +121,20 @@ def domain_rows(y, sample_domain, n_samples, *, require_source_labels=True):
             "target rows, never a class."
         )
     return DomainRows(domain, labelled)
+
+
+def _warn_if_minus_one_is_a_string(y):
+    """String labels cannot mark unlabelled rows: a "-1" among them is learned as a class,
+    which is rarely what was meant."""
+    if y.dtype.kind in "USO" and (y.astype(str) == str(UNLABELED)).any():
+        warnings.warn(
+            f'y holds the string "{UNLABELED}", which is a class here: unlabelled rows are '
+            f"marked by the number {UNLABELED}, which needs numeric labels. To leave those rows "
+            "unlabelled, encode the labels first (sklearn.preprocessing.LabelEncoder) and set "
+            f"them to {UNLABELED}.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def is_unlabelled(y):
