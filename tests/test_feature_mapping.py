@@ -1,5 +1,7 @@
 """TCA, subspace alignment and the domain-revealing selector: what they compute and gain."""
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -262,3 +264,16 @@ def test_a_refused_refit_keeps_the_fitted_transformer(transformer, method):
         getattr(transformer, method)(X[:, :4], y, sample_domain=sample_domain[:-1])
     assert transformer.n_features_in_ == X.shape[1]
     assert_array_equal(transformer.transform(X), before)
+
+
+def test_tca_warns_when_the_kernel_leaves_components_without_variance():
+    # A linear kernel on 3 features has rank 3: a 5th component would be a constant column.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    domains = np.r_[np.ones(30), -np.ones(30)]
+    with pytest.warns(UserWarning, match=r"2 of the n_components=5 .* allows 3"):
+        TCA(n_components=5, kernel="linear").fit(X, sample_domain=domains)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TCA(n_components=3, kernel="linear").fit(X, sample_domain=domains)
+        TCA(n_components=5, kernel="rbf").fit(X, sample_domain=domains)

@@ -11,6 +11,7 @@ metadata routing):
 * :class:`DomainRevealingFeatureSelector` drops the features that best tell the domains apart.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -227,6 +228,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if 0 < n_target < n_fit:
             e = np.where(is_target, -1.0 / n_target, 1.0 / (n_fit - n_target))
         W, eigenvalues = _transfer_directions(K, K @ e, self.mu, self.n_components, random_state)
+        _warn_if_components_are_empty(eigenvalues)
         # Eigenvectors have no sign: fix one so that refits give the same features.
         _, W = svd_flip(None, W.T, u_based_decision=False)
         self.components_ = W.T
@@ -305,6 +307,20 @@ def _transfer_directions(K, Ke, mu, n_components, random_state):
         order = np.argsort(eigenvalues)
         eigenvalues, U = eigenvalues[order], U[:, order]
     return inv_sqrt(U)[:, ::-1], eigenvalues[::-1]
+
+
+def _warn_if_components_are_empty(eigenvalues):
+    """Warn when the kernel's rank leaves some components without variance: their columns
+    of ``transform`` are constant (a linear kernel has rank at most the number of features)."""
+    empty = np.count_nonzero(eigenvalues <= 1e-10 * max(eigenvalues[0], 0.0))
+    if empty:
+        warnings.warn(
+            f"{empty} of the n_components={len(eigenvalues)} transfer components carry no "
+            f"variance: the kernel's rank allows {len(eigenvalues) - empty}, so their columns "
+            "are constant. Lower n_components, or use a kernel of higher rank (kernel='rbf').",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _balanced_subset(is_target, max_samples, random_state):
