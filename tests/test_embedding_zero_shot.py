@@ -212,3 +212,16 @@ def test_a_failed_refit_keeps_the_previous_model():
     with pytest.raises(ValueError, match="zebra"):
         zsl.fit(X[:3], ["c0", "c1", "zebra"])
     np.testing.assert_array_equal(zsl.decision_function(X_unseen), before)
+
+
+def test_precision_is_that_of_the_network_base_predictions():
+    # Image embeddings run through the base's inference loop: precision="bfloat16" moves them
+    # in the third significant digit, and the float32 default on the CPU is exact.
+    table, X, y, X_unseen, _ = _problem()
+    exact = EmbeddingZeroShot(table, **FAST).fit(X, y)
+    half = clone(exact).set_params(precision="bfloat16").fit(X, y)
+    full_embedding, half_embedding = exact.embed(X_unseen), half.embed(X_unseen)
+    assert not np.array_equal(full_embedding, half_embedding)
+    relative = np.abs(full_embedding - half_embedding).max() / np.abs(full_embedding).max()
+    assert relative < 0.05
+    assert np.mean(exact.predict(X_unseen) == half.predict(X_unseen)) >= 0.9

@@ -18,16 +18,25 @@ from .._network_base import (
     check_layer_sizes,
     fill_doc,
     mlp,
-    to_device,
 )
 from ..utils._sklearn import Integers, Interval, StrOptions, _fit_context
 from ..utils._skorch import InMemoryBatches, ModeSetOnChange
-from ..utils._torch import run_network, seeded
+from ..utils._torch import seeded
 from ._attribute_zero_shot import AttributeZeroShot, _ClassTable
 
 __all__ = ["EmbeddingZeroShot"]
 
-_SHARED = ("batch_size", "device", "verbose", "random_state", "lr", "max_epochs", "optimizer")
+_SHARED = (
+    "batch_size",
+    "device",
+    "precision",
+    "compile",
+    "verbose",
+    "random_state",
+    "lr",
+    "max_epochs",
+    "optimizer",
+)
 
 
 @fill_doc
@@ -116,6 +125,10 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
     %(callbacks)s
 
     %(device)s
+
+    %(precision)s
+
+    %(compile)s
 
     %(verbose)s
 
@@ -221,6 +234,8 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         optimizer="adam",
         callbacks=None,
         device="auto",
+        precision="auto",
+        compile=False,
         verbose=0,
         random_state=None,
     ):
@@ -242,6 +257,8 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         self.optimizer = optimizer
         self.callbacks = callbacks
         self.device = device
+        self.precision = precision
+        self.compile = compile
         self.verbose = verbose
         self.random_state = random_state
 
@@ -337,13 +354,11 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         X = validate_data(self, X, dtype=np.float32, reset=False)
         device = self._predict_device()
         module = self.net_.module_
-        module.eval()
-        to_device(module, device)
         # Rows are sliced as the other network estimators slice tables: a DataLoader without its
         # own generator would draw a seed from torch's global RNG at every call.
         X, step = torch.as_tensor(X), self._inference_batch_size(device)
         batches = (X[i : i + step] for i in range(0, len(X), step))
-        return run_network(module.embed_images, batches, device=device, precision="float32")
+        return self._run(module, module.embed_images, batches, device)
 
     def embed(self, X):
         """The embedding ``f(x)`` of each image, in the space of ``class_embeddings_``.
