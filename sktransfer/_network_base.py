@@ -244,6 +244,10 @@ class NetworkEstimator(BaseEstimator):
             return self.batch_size
         return self._default_batch_size if device.type == "cpu" else ACCELERATOR_BATCH_SIZE
 
+    def _rows(self, inputs, device):
+        """Rows already prepared (a table, or a frozen prefix's outputs), batch by batch."""
+        return row_batches(torch.as_tensor(inputs), self._inference_batch_size(device))
+
     def _batches(self, X, device, spec=None):
         """The network's inputs, batch by batch: table rows, or prepared images on ``device``."""
         return input_batches(
@@ -435,8 +439,7 @@ def input_batches(X, spec, batch_size, device, *, num_workers=0):
     """The one data path: rows of a table, or images decoded by a ``DataLoader`` (in
     ``num_workers`` processes for files, pinned on CUDA) and prepared on ``device``."""
     if spec.kind == "vector":
-        X = torch.as_tensor(np.asarray(X, dtype=np.float32))
-        return (X[i : i + batch_size] for i in range(0, len(X), batch_size))
+        return row_batches(torch.as_tensor(np.asarray(X, dtype=np.float32)), batch_size)
     prepare = Preprocessor(
         spec.preprocessing,
         spec.channels,
@@ -446,6 +449,12 @@ def input_batches(X, spec, batch_size, device, *, num_workers=0):
     )
     loader = X.loader(batch_size, num_workers=num_workers, pin_memory=device.type == "cuda")
     return (prepare(batch) for batch in loader)
+
+
+def row_batches(rows, batch_size):
+    """Slices of ``batch_size`` rows of a tensor. Slicing, unlike a ``DataLoader`` without its
+    own generator, draws nothing from torch's global RNG."""
+    return (rows[i : i + batch_size] for i in range(0, len(rows), batch_size))
 
 
 def mlp(in_features, hidden_layer_sizes):

@@ -497,10 +497,6 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         recorded = self._run(module, module.recorded_outputs, self._rows(inputs, device), device)
         return {"x": keep_on_device(inputs, device), "recorded": keep_on_device(recorded, device)}
 
-    def _rows(self, inputs, device):
-        inputs, step = torch.as_tensor(inputs), self._inference_batch_size(device)
-        return (inputs[i : i + step] for i in range(0, len(inputs), step))
-
     def _logits(self, X):
         X = self._validate_input(X)
         device = self._predict_device()

@@ -354,11 +354,7 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         X = validate_data(self, X, dtype=np.float32, reset=False)
         device = self._predict_device()
         module = self.net_.module_
-        # Rows are sliced as the other network estimators slice tables: a DataLoader without its
-        # own generator would draw a seed from torch's global RNG at every call.
-        X, step = torch.as_tensor(X), self._inference_batch_size(device)
-        batches = (X[i : i + step] for i in range(0, len(X), step))
-        return self._run(module, module.embed_images, batches, device)
+        return self._run(module, module.embed_images, self._rows(X, device), device)
 
     def embed(self, X):
         """The embedding ``f(x)`` of each image, in the space of ``class_embeddings_``.
