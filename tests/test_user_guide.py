@@ -24,6 +24,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 from sklearn import config_context
 
 ROOT = Path(__file__).parents[1]
@@ -175,6 +176,10 @@ def unprinted_numbers(text, output, allowed=()):
 )
 def test_code_blocks_run_and_state_what_they_compute(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    # The pages state what their blocks compute on a CPU (networks.rst says so): on a machine
+    # with a GPU, device="auto" would take it and bfloat16 would move the scores.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     assert code_blocks(page), f"{page} has no Python code block"
     output = run_blocks(page)
     if page in NUMBERS_CHECKED:
