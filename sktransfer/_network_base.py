@@ -24,7 +24,6 @@ import torch
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from skorch.callbacks import Callback
 from skorch.exceptions import DeviceWarning
@@ -33,7 +32,7 @@ from torch import nn
 from .backbones import Backbone, load_backbone
 from .utils._atomic import atomic_fit
 from .utils._images import Preprocessor, check_images, check_input_kind, is_table
-from .utils._sklearn import Integers, Interval, StrOptions
+from .utils._sklearn import Integers, Interval, StrOptions, check_labels
 from .utils._torch import check_device, inference_device, run_network
 
 # Rows per forward pass without gradients on a GPU under batch_size="auto": the batch at which
@@ -419,20 +418,6 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
         """
         check_is_fitted(self)
         return self.classes_[np.argmax(self._logits(X), axis=1)]
-
-
-def check_labels(y):
-    """scikit-learn's ``check_classification_targets``, with a TypeError that names ``y`` for
-    labels of mixed types (``["a", None]``, ``["a", 1]``), which NumPy cannot sort into classes.
-    """
-    try:
-        check_classification_targets(y)
-    except TypeError as exc:
-        kinds = sorted({type(label).__name__ for label in np.asarray(y, dtype=object).ravel()})
-        raise TypeError(
-            f"y mixes labels of types {kinds}, which cannot be sorted into classes: use labels "
-            "of one type, all strings or all numbers."
-        ) from exc
 
 
 def input_batches(X, spec, batch_size, device, *, num_workers=0):

@@ -32,6 +32,7 @@ from .utils._sklearn import (
     _fit_context,
     _name_estimators,
     _routing_enabled,
+    check_labels,
 )
 
 __all__ = ["DomainAdaptationPipeline", "LabelledOnlyClassifier", "make_da_pipeline"]
@@ -146,6 +147,7 @@ class LabelledOnlyClassifier(
             )
         # Row slicing needs an array; finiteness is the wrapped estimator's to check.
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], ensure_all_finite=False)
+        check_labels(y)
         if _routing_enabled():
             fit_params = process_routing(self, "fit", **fit_params).estimator.fit
         X_labelled, y_labelled, fit_params = _labelled_rows(X, y, fit_params)

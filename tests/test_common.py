@@ -6,7 +6,8 @@ from importlib import import_module
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import (
     check_get_feature_names_out_error,
     check_global_output_transform_pandas,
@@ -21,6 +22,7 @@ from sklearn.utils.estimator_checks import (
 import sktransfer
 from sktransfer.domain_adaptation import CORAL
 from sktransfer.pipeline import LabelledOnlyClassifier
+from sktransfer.utils._sklearn import Integers
 
 # Small, fast settings: the checks fit every estimator dozens of times.
 INIT_PARAMS = {
@@ -191,3 +193,49 @@ OUTPUT_CHECKS = [
 def test_transformers_follow_set_output_and_name_their_features(estimator, check):
     pytest.importorskip("pandas")
     check(type(estimator).__name__, clone(estimator))
+
+
+def _count_params(estimator):
+    """Parameters constrained to integers that take no boolean."""
+    constraints = type(estimator)._parameter_constraints
+    return [
+        name
+        for name, options in constraints.items()
+        if any(isinstance(option, Integers) for option in options)
+        and not any(option in ("boolean", bool) for option in options)
+    ]
+
+
+COUNT_PARAMS = [(estimator, name) for estimator in ESTIMATORS for name in _count_params(estimator)]
+
+
+def test_every_estimator_with_counts_is_covered():
+    # Catches a constraint written as scikit-learn's Interval(Integral, ...), which takes True.
+    covered = {type(estimator).__name__ for estimator, _ in COUNT_PARAMS}
+    assert {"TrAdaBoost", "KMM", "KLIEP", "TCA", "AttributeZeroShot", "DANNClassifier"} <= covered
+
+
+@pytest.mark.parametrize(
+    ("estimator", "param"),
+    COUNT_PARAMS,
+    ids=lambda value: value if isinstance(value, str) else type(value).__name__,
+)
+def test_a_boolean_is_refused_where_a_count_is_expected(estimator, param):
+    # bool is an int to Python: n_estimators=True would silently mean 1.
+    estimator = clone(estimator).set_params(**{param: True})
+    X, y = np.random.default_rng(0).normal(size=(8, 3)), np.array([0, 1] * 4)
+    with pytest.raises(InvalidParameterError, match=f"'{param}' parameter.*Got True"):
+        estimator.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [est for est in ESTIMATORS if is_classifier(est)],
+    ids=lambda est: type(est).__name__,
+)
+def test_labels_of_mixed_types_are_refused_by_name(estimator):
+    # NumPy cannot sort "one" and 1 into classes; its bare error named neither y nor the cause.
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    y = np.array(["one", 1] * 4, dtype=object)
+    with pytest.raises(TypeError, match=r"y mixes labels of types \['int', 'str'\]"):
+        clone(estimator).fit(X, y)

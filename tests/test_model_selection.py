@@ -18,8 +18,10 @@ from sktransfer.model_selection import (
     ReverseValidationScorer,
     SoftNeighborhoodDensityScorer,
     TargetAccuracyScorer,
+    logme_score,
 )
 from sktransfer.utils import pack_domains
+from sktransfer.zero_shot import ClassHoldoutSplit
 
 UNSUPERVISED = [
     ImportanceWeightedScorer(random_state=0),
@@ -111,6 +113,22 @@ def test_invalid_parameters_are_refused_when_built():
         ImportanceWeightedScorer(domain_classifier="logistic")
     with pytest.raises(ValueError, match="test_size"):
         DomainShuffleSplit(test_size=1.5)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: DomainShuffleSplit(n_splits=True),
+        lambda: ClassHoldoutSplit(n_splits=True),
+        lambda: ClassHoldoutSplit(n_unseen=True),
+        lambda: logme_score(np.eye(4), [0, 1, 0, 1], max_iter=True),
+    ],
+    ids=["DomainShuffleSplit", "ClassHoldoutSplit.n_splits", "ClassHoldoutSplit.n_unseen", "logme"],
+)
+def test_splitters_and_scores_refuse_a_boolean_count(build):
+    # bool is an int to Python: n_splits=True would silently mean one split.
+    with pytest.raises(ValueError, match="Got True"):
+        build()
 
 
 def test_importance_weights_warn_when_domains_never_overlap():

@@ -469,34 +469,39 @@ _FINE_TUNE_VARIANTS = {
 _LOAD_ON_CPU = """
 import sys, joblib, numpy as np, torch
 assert not torch.cuda.is_available()
-images = np.load(sys.argv[1])
-for model in sys.argv[2:]:
+for model in sys.argv[1:]:
     estimator = joblib.load(model)
     method = "transform" if hasattr(estimator, "layer_name_") else "predict_proba"
-    np.save(model + ".npy", getattr(estimator.set_params(device="cpu"), method)(images))
+    inputs = np.load(model + ".inputs.npy")
+    np.save(model + ".npy", getattr(estimator.set_params(device="cpu"), method)(inputs))
 """
 
 
 def _fitted_on(device):
-    yield "CNNCodeExtractor", _extractor(device=device).fit(IMAGES)
+    """Every network estimator fitted on ``device``: name, estimator, inputs to predict."""
+    yield "CNNCodeExtractor", _extractor(device=device).fit(IMAGES), IMAGES
     for variant, params in _FINE_TUNE_VARIANTS.items():
-        yield f"FineTune-{variant}", _fine_tune(device=device, **params).fit(IMAGES, LABELS)
+        clf = _fine_tune(device=device, **params).fit(IMAGES, LABELS)
+        yield f"FineTune-{variant}", clf, IMAGES
     name = "DANNClassifier"
-    yield name, _dann(device=device).fit(*CASES[name][1], **CASES[name][2])
+    yield name, _dann(device=device).fit(*CASES[name][1], **CASES[name][2]), IMAGES
+    zero_shot = EmbeddingZeroShot(
+        {"a": [1, 0], "b": [0, 1], "c": [1, 1]}, candidates="seen", device=device, random_state=0
+    )
+    yield "EmbeddingZeroShot", zero_shot.fit(VECTORS, np.array(["a", "b", "c"] * 10)), VECTORS
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
 def test_models_fitted_on_a_gpu_load_and_predict_in_a_cpu_only_process(tmp_path):
-    images = tmp_path / "images.npy"
-    np.save(images, IMAGES)
     on_gpu = {}
-    for name, estimator in _fitted_on("cuda"):
+    for name, estimator, inputs in _fitted_on("cuda"):
         joblib.dump(estimator, tmp_path / f"{name}.joblib")
-        on_gpu[name] = _outputs(estimator, IMAGES)
+        np.save(tmp_path / f"{name}.joblib.inputs.npy", inputs)
+        on_gpu[name] = _outputs(estimator, inputs)
     models = [str(tmp_path / f"{name}.joblib") for name in on_gpu]
     subprocess.run(
-        [sys.executable, "-c", _LOAD_ON_CPU, str(images), *models],
+        [sys.executable, "-c", _LOAD_ON_CPU, *models],
         check=True,
         env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
     )
@@ -513,12 +518,12 @@ _ON_THE_GPU = pytest.param(
 
 @pytest.mark.parametrize("device", ["cpu", _ON_THE_GPU])
 def test_every_fitted_network_round_trips_in_process(device):
-    for name, estimator in _fitted_on(device):
+    for name, estimator, inputs in _fitted_on(device):
         loaded = pickle.loads(pickle.dumps(estimator))
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             np.testing.assert_allclose(
-                _outputs(loaded, IMAGES), _outputs(estimator, IMAGES), atol=1e-5, err_msg=name
+                _outputs(loaded, inputs), _outputs(estimator, inputs), atol=1e-5, err_msg=name
             )
 
 

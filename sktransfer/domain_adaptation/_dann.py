@@ -17,7 +17,6 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from .._network_base import (
     TrainedNetworkClassifier,
-    check_labels,
     check_layer_sizes,
     fill_doc,
     keep_on_device,
@@ -25,7 +24,7 @@ from .._network_base import (
 )
 from ..backbones import Backbone
 from ..utils._domains import UNLABELED, LabelledScoreMixin, _num_rows, domain_rows
-from ..utils._sklearn import Interval, StrOptions, _fit_context
+from ..utils._sklearn import Interval, StrOptions, _fit_context, check_labels
 from ..utils._skorch import ModeSetOnChange, OneSyncPerEpoch
 from ..utils._torch import input_errors_named, seeded
 from ._dann_network import (

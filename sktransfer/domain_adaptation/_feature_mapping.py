@@ -12,7 +12,7 @@ metadata routing):
 """
 
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy import linalg, stats
@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._atomic import atomic_fit
 from ..utils._domains import check_sample_domain, domain_rows
-from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
+from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context
 
 __all__ = ["TCA", "DomainRevealingFeatureSelector", "SubspaceAlignment"]
 
@@ -156,13 +156,13 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [Integers(1, None, closed="left")],
         "kernel": [StrOptions(_KERNELS)],
         "mu": [Interval(Real, 0, None, closed="neither")],
         "gamma": [Interval(Real, 0, None, closed="neither"), None],
         "degree": [Interval(Real, 0, None, closed="left")],
         "coef0": [Interval(Real, None, None, closed="neither")],
-        "max_samples": [Interval(Integral, 2, None, closed="left")],
+        "max_samples": [Integers(2, None, closed="left")],
         "random_state": ["random_state"],
     }
 
@@ -441,7 +441,7 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "n_components": [Integers(1, None, closed="left"), None],
     }
 
     def __init__(self, n_components=None):
@@ -644,7 +644,7 @@ class DomainRevealingFeatureSelector(SelectorMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit"]), None],
-        "n_features_to_drop": [Interval(Integral, 0, None, closed="left"), None],
+        "n_features_to_drop": [Integers(0, None, closed="left"), None],
         "threshold": [Interval(Real, None, None, closed="neither"), None],
     }
 

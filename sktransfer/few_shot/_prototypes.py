@@ -7,9 +7,8 @@ from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from .._network_base import check_labels
 from ..utils._atomic import atomic_fit
-from ..utils._sklearn import Interval, StrOptions, _fit_context
+from ..utils._sklearn import Interval, StrOptions, _fit_context, check_labels
 
 __all__ = ["PrototypeClassifier"]
 

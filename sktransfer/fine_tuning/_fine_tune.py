@@ -14,13 +14,12 @@ from torch import nn
 
 from .._network_base import (
     TrainedNetworkClassifier,
-    check_labels,
     fill_doc,
     keep_on_device,
     move_net,
 )
 from ..few_shot._prototypes import _unit_rows
-from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context
+from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context, check_labels
 from ..utils._skorch import InMemoryBatches
 from ..utils._torch import input_errors_named, seeded
 from ._network import Augment, Frozen, FrozenPrefix, TrainableSuffix, WholeNetwork

@@ -7,7 +7,7 @@ the weights to any classifier or regressor whose ``fit`` takes ``sample_weight``
 
 import inspect
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy import optimize
@@ -27,7 +27,6 @@ from sklearn.metrics.pairwise import euclidean_distances, rbf_kernel
 from sklearn.model_selection import KFold
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -38,7 +37,7 @@ from threadpoolctl import threadpool_limits
 
 from ..utils._atomic import atomic_fit
 from ..utils._domains import LabelledScoreMixin, domain_rows
-from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
+from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context, check_labels
 
 __all__ = ["KLIEP", "KMM", "ImportanceWeightedClassifier", "ImportanceWeightedRegressor"]
 
@@ -258,8 +257,8 @@ class KMM(_BaseWeighter):
         "gamma": [Interval(Real, 0, None, closed="neither"), None],
         "B": [Interval(Real, 0, None, closed="neither")],
         "eps": [Interval(Real, 0, 1, closed="left"), None],
-        "n_components": [Interval(Integral, 1, None, closed="left"), None],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [Integers(1, None, closed="left"), None],
+        "max_iter": [Integers(1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
     }
 
@@ -530,9 +529,9 @@ class KLIEP(_BaseWeighter):
     _parameter_constraints: dict = {
         **_BaseWeighter._parameter_constraints,
         "gamma": [Interval(Real, 0, None, closed="neither"), "array-like", None],
-        "n_centers": [Interval(Integral, 1, None, closed="left")],
-        "cv": [Interval(Integral, 2, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_centers": [Integers(1, None, closed="left")],
+        "cv": [Integers(2, None, closed="left")],
+        "max_iter": [Integers(1, None, closed="left")],
     }
 
     def __init__(
@@ -978,7 +977,7 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         rows = domain_rows(y, sample_domain, X.shape[0])
         labelled = rows.labelled
-        check_classification_targets(y[labelled])
+        check_labels(y[labelled])
         classes = np.unique(y[labelled])
         if classes.shape[0] < 2:
             raise ValueError(

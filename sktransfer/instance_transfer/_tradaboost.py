@@ -2,7 +2,7 @@
 
 import math
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
@@ -11,12 +11,19 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier, i
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from ..utils._atomic import atomic_fit
 from ..utils._domains import LabelledScoreMixin, domain_rows
-from ..utils._sklearn import HasMethods, Interval, StrOptions, _check_sample_weight, _fit_context
+from ..utils._sklearn import (
+    HasMethods,
+    Integers,
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    check_labels,
+)
 
 __all__ = ["TrAdaBoost"]
 
@@ -46,7 +53,7 @@ class _BaseTransferBoosting(BaseEstimator):
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"]), None],
-        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "n_estimators": [Integers(1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
     }
@@ -424,7 +431,7 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
         "dynamic_correction": ["boolean"],
         "balance_domains": ["boolean"],
         "voters": [StrOptions({"all", "last_half"})],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "n_iter_no_change": [Integers(1, None, closed="left"), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     }
 
@@ -487,7 +494,7 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
             Fitted estimator.
         """
         X, y, weights, is_source = self._check_fit_data(X, y, sample_weight, sample_domain)
-        check_classification_targets(y)
+        check_labels(y)
         self.classes_ = np.unique(y)
         self.n_classes_ = len(self.classes_)
         if self.n_classes_ < 2:

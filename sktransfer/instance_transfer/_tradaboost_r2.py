@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._atomic import atomic_fit
-from ..utils._sklearn import Interval, StrOptions, _fit_context
+from ..utils._sklearn import Integers, StrOptions, _fit_context
 from ._tradaboost import (
     _BaseTransferBoosting,
     _clip_error,
@@ -387,7 +387,7 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
 
     _parameter_constraints: dict = {
         **_BaseTransferBoostingRegressor._parameter_constraints,
-        "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "n_steps": [Integers(1, None, closed="left")],
         "cv": ["cv_object"],
     }
 

@@ -2,7 +2,7 @@
 
 import html
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import column_or_1d
 
 from ..utils._domains import is_unlabelled
-from ..utils._sklearn import Interval, _safe_indexing, validate_parameter_constraints
+from ..utils._sklearn import Integers, Interval, _safe_indexing, validate_parameter_constraints
 from ._report import html_rows, text_table
 from ._transferability import _check_labels, leep_score, logme_score
 
@@ -354,12 +354,12 @@ def recommend_strategy(
     """
     validate_parameter_constraints(
         {
-            "small_per_class": [Interval(Integral, 1, None, closed="left")],
+            "small_per_class": [Integers(1, None, closed="left")],
             "min_leep_gain": [Interval(Real, 0, 1, closed="both")],
             "max_distance": [Interval(Real, 0, 2, closed="both")],
             "earlier_layers": ["array-like"],
             "device": [str],
-            "batch_size": [Interval(Integral, 1, None, closed="left")],
+            "batch_size": [Integers(1, None, closed="left")],
             "random_state": ["random_state"],
         },
         {

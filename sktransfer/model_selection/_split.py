@@ -1,7 +1,7 @@
 """Cross-validation splitters that keep source and target rows in every fold."""
 
 import math
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator
@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _num_samples
 
 from ..utils._domains import domain_rows
-from ..utils._sklearn import Interval, validate_parameter_constraints
+from ..utils._sklearn import Integers, Interval, validate_parameter_constraints
 
 __all__ = ["DomainShuffleSplit", "LeaveOneSourceOut"]
 
@@ -76,7 +76,7 @@ class DomainShuffleSplit(BaseCrossValidator):
     __metadata_request__split = {"sample_domain": True}
 
     _parameter_constraints: dict = {
-        "n_splits": [Interval(Integral, 1, None, closed="left")],
+        "n_splits": [Integers(1, None, closed="left")],
         "test_size": [Interval(Real, 0, 1, closed="neither")],
         "random_state": ["random_state"],
     }

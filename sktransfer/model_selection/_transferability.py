@@ -8,7 +8,7 @@ any of them is trained.
 """
 
 import inspect
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy.linalg import lapack
@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, column_or_1d
 
-from ..utils._sklearn import Interval, StrOptions, validate_parameter_constraints
+from ..utils._sklearn import Integers, Interval, StrOptions, validate_parameter_constraints
 
 __all__ = [
     "h_score",
@@ -119,7 +119,7 @@ def logme_score(features, y, *, max_iter=100, tol=1e-6):
     """
     validate_parameter_constraints(
         {
-            "max_iter": [Interval(Integral, 1, None, closed="left")],
+            "max_iter": [Integers(1, None, closed="left")],
             "tol": [Interval(Real, 0, None, closed="neither")],
         },
         {"max_iter": max_iter, "tol": tol},

@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 from sklearn.utils.metadata_routing import _routing_enabled
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_method_params, _check_sample_weight
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "_name_estimators",
     "_routing_enabled",
     "_safe_indexing",
+    "check_labels",
     "validate_parameter_constraints",
 ]
 
@@ -48,3 +50,17 @@ class Integers(Interval):
 
     def is_satisfied_by(self, val):
         return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+def check_labels(y):
+    """scikit-learn's ``check_classification_targets``, with a TypeError that names ``y`` for
+    labels of mixed types (``["a", None]``, ``["a", 1]``), which NumPy cannot sort into classes.
+    """
+    try:
+        check_classification_targets(y)
+    except TypeError as exc:
+        kinds = sorted({type(label).__name__ for label in np.asarray(y, dtype=object).ravel()})
+        raise TypeError(
+            f"y mixes labels of types {kinds}, which cannot be sorted into classes: use labels "
+            "of one type, all strings or all numbers."
+        ) from exc

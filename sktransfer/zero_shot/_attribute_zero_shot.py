@@ -10,11 +10,10 @@ from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._atomic import atomic_fit
-from ..utils._sklearn import HasMethods, Interval, StrOptions, _fit_context
+from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context, check_labels
 
 __all__ = ["AttributeZeroShot"]
 
@@ -231,7 +230,7 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "gamma": [Interval(Real, 0, None, closed="neither")],
         "sae_lambda": [Interval(Real, 0, None, closed="neither")],
-        "top_t": [Interval(Integral, 1, None, closed="left")],
+        "top_t": [Integers(1, None, closed="left")],
         "n_jobs": [Integral, None],
     }
 
@@ -285,7 +284,7 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         return self._fit(X, y)
 
     def _fit(self, X, y):
-        check_classification_targets(y)
+        check_labels(y)
         table = _ClassTable.from_param(self.class_attributes, self.class_names)
         if self.center_attributes and self.method not in ("dap", "iap"):
             table.values = table.values - table.values.mean(axis=0)

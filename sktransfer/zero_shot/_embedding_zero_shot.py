@@ -14,12 +14,11 @@ from torch.nn import functional as F
 
 from .._network_base import (
     TrainedNetworkClassifier,
-    check_labels,
     check_layer_sizes,
     fill_doc,
     mlp,
 )
-from ..utils._sklearn import Integers, Interval, StrOptions, _fit_context
+from ..utils._sklearn import Integers, Interval, StrOptions, _fit_context, check_labels
 from ..utils._skorch import InMemoryBatches, ModeSetOnChange
 from ..utils._torch import seeded
 from ._attribute_zero_shot import AttributeZeroShot, _ClassTable

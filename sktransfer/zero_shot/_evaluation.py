@@ -7,7 +7,7 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from ..utils._sklearn import Interval, validate_parameter_constraints
+from ..utils._sklearn import Integers, Interval, validate_parameter_constraints
 
 __all__ = [
     "ClassHoldoutSplit",
@@ -217,9 +217,9 @@ class ClassHoldoutSplit(BaseCrossValidator):
     """
 
     _parameter_constraints: dict = {
-        "n_splits": [Interval(Integral, 1, None, closed="left")],
+        "n_splits": [Integers(1, None, closed="left")],
         "n_unseen": [
-            Interval(Integral, 1, None, closed="left"),
+            Integers(1, None, closed="left"),
             Interval(Real, 0, 1, closed="neither"),
         ],
         "seen_test_size": [Interval(Real, 0, 1, closed="neither")],
