@@ -27,6 +27,8 @@ import pytest
 import torch
 from sklearn import config_context
 
+from sktransfer.utils import _torch
+
 ROOT = Path(__file__).parents[1]
 GUIDE = ROOT / "docs" / "user_guide"
 PAGES = [
@@ -178,8 +180,12 @@ def test_code_blocks_run_and_state_what_they_compute(page, tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     # The pages state what their blocks compute on a CPU (networks.rst says so): on a machine
     # with a GPU, device="auto" would take it and bfloat16 would move the scores.
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    resolve_device = _torch.resolve_device
+    monkeypatch.setattr(
+        _torch,
+        "resolve_device",
+        lambda device: torch.device("cpu") if device == "auto" else resolve_device(device),
+    )
     assert code_blocks(page), f"{page} has no Python code block"
     output = run_blocks(page)
     if page in NUMBERS_CHECKED:
