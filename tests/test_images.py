@@ -2,12 +2,13 @@ import os
 import struct
 import subprocess
 import sys
+import warnings
 import zlib
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, PngImagePlugin
 
 from sktransfer.backbones import Preprocessing
 from sktransfer.feature_extraction import CNNCodeExtractor
@@ -382,19 +383,43 @@ def test_uint16_arrays_are_scaled_by_65535():
     torch.testing.assert_close(prepare(torch.from_numpy(deep[:, None])), expected)
 
 
-def _write_16_bit_png(path, pixels):
-    # PIL writes 16 bits only for grayscale PNGs: colour ones are written by hand.
-    height, width, n_channels = pixels.shape
-    rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in pixels)
-    header = struct.pack(">IIBBBBB", width, height, 16, {3: 2, 4: 6}[n_channels], 0, 0, 0)
-    chunks = [(b"IHDR", header), (b"IDAT", zlib.compress(rows)), (b"IEND", b"")]
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + b"".join(
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-            for kind, data in chunks
-        )
-    )
+def _write_png(path, samples, depth, colour, *, interlaced=False, chunks=()):
+    # PIL writes 16 bits only for grayscale PNGs, 2 or 4 bits only for palette ones, and no
+    # interlaced PNG: those are written by hand. ``chunks`` go between IHDR and IDAT.
+    height, width = samples.shape[:2]
+    passes = [samples[y::dy, x::dx] for x, y, dx, dy in _ADAM7] if interlaced else [samples]
+    rows = b"".join(_png_rows(image, depth) for image in passes if image.size)
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, int(interlaced))
+    chunks = [(b"IHDR", header), *chunks, (b"IDAT", zlib.compress(rows)), (b"IEND", b"")]
+    path.write_bytes(_images._PNG_SIGNATURE + b"".join(_png_chunk(*chunk) for chunk in chunks))
+
+
+# The seven passes of an interlaced PNG: the first column and row, then the steps between them.
+_ADAM7 = [
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+]
+
+
+def _png_rows(samples, depth):
+    """Each row of ``samples`` as PNG stores it: a filter byte (none), then its samples packed."""
+    rows = samples.reshape(len(samples), -1)
+    if depth == 16:
+        return b"".join(b"\0" + row.astype(">u2").tobytes() for row in rows)
+    per_byte = 8 // depth
+    padded = np.pad(rows, ((0, 0), (0, -rows.shape[1] % per_byte)))
+    shifts = depth * np.arange(per_byte)[::-1]
+    packed = (padded.reshape(len(rows), -1, per_byte) << shifts).sum(axis=-1).astype(np.uint8)
+    return b"".join(b"\0" + row.tobytes() for row in packed)
+
+
+def _png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 @pytest.mark.parametrize("n_channels", [3, 4])
@@ -402,7 +427,7 @@ def test_16_bit_colour_png_keeps_its_depth(tmp_path, n_channels):
     pixels = RNG.integers(0, 65536, size=(5, 7, n_channels)).astype(np.uint16)
     pixels[0, 0, :3] = 65535
     path = tmp_path / "deep.png"
-    _write_16_bit_png(path, pixels)
+    _write_png(path, pixels, 16, {3: 2, 4: 6}[n_channels])
     rgb = torch.from_numpy(pixels[..., :3].transpose(2, 0, 1) / 65535).float()
     (batch,) = check_images([path]).batches(1)
     assert batch.dtype == torch.float32 and batch.max() == 1.0
@@ -521,3 +546,207 @@ def test_a_file_rewritten_to_the_same_size_is_checked_again(tmp_path, monkeypatc
 def test_a_directory_is_not_an_image_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         check_images([tmp_path])
+
+
+def _pil_path_header(path):
+    """The header that PIL's open gives, with the reading by hand turned off."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_images, "_read_header_by_hand", lambda path: None)
+        return _images._read_header(path)
+
+
+def _headers_by_hand(directory):
+    """A file of every kind of JPEG and PNG that the header is read by hand for, by name."""
+    rgb = Image.fromarray(NHWC[0])
+    exif = Image.Exif()
+    exif[0x010F] = "camera " * 1000  # over 4 KB: the segments go on past the first read
+    exif[0x0128], exif[0x011A] = 2, 300  # the resolution that PIL reads from it
+    saved = {
+        "L.jpg": (rgb.convert("L"), {}),
+        "RGB.jpg": (rgb, {"quality": 50, "subsampling": 0}),
+        "CMYK.jpg": (rgb.convert("CMYK"), {}),
+        "progressive.jpg": (rgb, {"progressive": True, "optimize": True}),
+        "exif.jpg": (rgb, {"exif": exif}),
+        "exif_and_dpi.jpg": (rgb.convert("CMYK"), {"exif": exif, "dpi": (72, 72)}),
+        "icc_and_comment.jpg": (rgb, {"icc_profile": b"icc" * 3000, "comment": b"hello"}),
+        "padded.jpg": (rgb, {}),
+        "1.png": (rgb.convert("1"), {}),
+        "L.png": (rgb.convert("L"), {"transparency": 3}),
+        "LA.png": (rgb.convert("LA"), {}),
+        "P.png": (rgb.convert("P"), {"transparency": 3, "optimize": True}),
+        "RGB.png": (rgb, {"transparency": (1, 2, 3), "dpi": (96, 96)}),
+        "RGBA.png": (rgb.convert("RGBA"), {}),
+        "I;16.png": (Image.fromarray(_png_gradient(12, 10)), {}),
+    }
+    paths = {}
+    for name, (image, options) in saved.items():
+        paths[name] = directory / name
+        image.save(paths[name], **options)
+    paths["padded.jpg"].write_bytes(paths["padded.jpg"].read_bytes() + bytes(100))
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Software", "by hand")
+    paths["text.png"] = directory / "text.png"
+    rgb.save(paths["text.png"], pnginfo=text)
+    palette = [(b"PLTE", bytes(range(48))), (b"tRNS", b"\0\x80")]
+    for depth, colour, chunks in [
+        *[(depth, 0, [(b"gAMA", struct.pack(">I", 45455))]) for depth in (1, 2, 4, 16)],
+        *[(depth, 3, palette) for depth in (1, 2, 4)],
+        *[(16, colour, [(b"bKGD", bytes(2 if colour == 4 else 6))]) for colour in (2, 4, 6)],
+    ]:
+        n_channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour]
+        samples = RNG.integers(0, min(2**depth, 16), size=(7, 11, n_channels))
+        paths[f"{depth}_bit_{colour}.png"] = directory / f"{depth}_bit_{colour}.png"
+        _write_png(paths[f"{depth}_bit_{colour}.png"], samples, depth, colour, chunks=chunks)
+    paths["interlaced.png"] = directory / "interlaced.png"
+    _write_png(paths["interlaced.png"], NHWC[0], 8, 2, interlaced=True)
+    return paths
+
+
+def test_headers_read_by_hand_are_the_ones_pil_gives(tmp_path):
+    paths = _headers_by_hand(tmp_path)
+    with Image.open(paths["interlaced.png"]) as image:
+        assert np.array_equal(np.asarray(image), NHWC[0])  # written as PNG stores it
+    modes = set()
+    for name, path in paths.items():
+        header = _images._read_header_by_hand(path)
+        assert header is not None, name
+        assert header == _pil_path_header(path), name
+        modes.add((header.format, header.mode))
+    assert modes == {("JPEG", mode) for mode in JPEG_MODES} | {
+        ("PNG", mode) for mode in [*PNG_MODES, "I;16"]
+    }
+
+
+def test_jpeg_and_png_files_are_checked_without_pil(tmp_path, monkeypatch):
+    paths = _save(NHWC[:2], tmp_path, ".jpg") + _save(NHWC[2:4], tmp_path, ".png")
+    monkeypatch.setattr(Image, "open", lambda *args: pytest.fail("PIL opened a JPEG or PNG"))
+    assert check_images(paths).sizes() == [(12, 10)] * 4
+
+
+def _jpeg_segment(marker, data):
+    return bytes([0xFF, marker]) + struct.pack(">H", len(data) + 2) + data
+
+
+def _exif(*entries, directory=8):
+    """An EXIF segment of one little-endian TIFF directory: (tag, type, count, value) each."""
+    fields = b"".join(struct.pack("<HHL4s", *entry) for entry in entries)
+    tiff = b"II*\0" + struct.pack("<L", directory) + struct.pack("<H", len(entries)) + fields
+    return _jpeg_segment(0xE1, b"Exif\0\0" + tiff + bytes(4))
+
+
+def _after_jpeg_start(*segments):
+    return lambda data: data[:2] + b"".join(segments) + data[2:]
+
+
+def _longer_segment(data, marker):
+    """``data`` with one byte more at the end of the segment that ``marker`` starts."""
+    start = data.index(marker)
+    (length,) = struct.unpack(">H", data[start + 2 : start + 4])
+    end = start + 2 + length
+    return (
+        data[: start + 2]
+        + struct.pack(">H", length + 1)
+        + data[start + 4 : end]
+        + b"\0"
+        + data[end:]
+    )
+
+
+def _after_png_header(*chunks):
+    return lambda data: data[:33] + b"".join(_png_chunk(*chunk) for chunk in chunks) + data[33:]
+
+
+# JPEGs and PNGs the header is not read by hand for, made from a plain one.
+_LEFT_TO_PIL = {
+    "photoshop.jpg": _after_jpeg_start(_jpeg_segment(0xED, b"Photoshop 3.0\0" + b"8BIM\4\4")),
+    "mpf.jpg": _after_jpeg_start(_jpeg_segment(0xE2, b"MPF\0II*\0\x08\0\0\0\0\0")),
+    "short_jfif.jpg": _after_jpeg_start(_jpeg_segment(0xE0, b"JFIF\0")),
+    "short_adobe.jpg": _after_jpeg_start(_jpeg_segment(0xEE, b"Adobe")),
+    "short_icc.jpg": _after_jpeg_start(_jpeg_segment(0xE2, b"ICC_PROFILE\0\1")),
+    "short_table.jpg": _after_jpeg_start(_jpeg_segment(0xDB, bytes(20))),
+    "junk_between_segments.jpg": lambda data: data[:20] + b"\0\xfe\0\4ab" + data[20:],
+    "two_exif.jpg": _after_jpeg_start(_exif(), _exif()),
+    "exif_long_unit.jpg": _after_jpeg_start(_exif((0x0128, 4, 1, struct.pack("<L", 2)))),
+    "exif_beyond.jpg": _after_jpeg_start(_exif((0x011A, 5, 1, struct.pack("<L", 4000)))),
+    "exif_directory_beyond.jpg": _after_jpeg_start(_exif(directory=4000)),
+    "arithmetic.jpg": lambda data: data.replace(b"\xff\xc0", b"\xff\xc9", 1),
+    "12_bit.jpg": lambda data: data.replace(b"\xff\xc0\0\x11\x08", b"\xff\xc0\0\x11\x0c", 1),
+    "long_frame.jpg": lambda data: _longer_segment(data, b"\xff\xc0"),
+    "long_scan_header.jpg": lambda data: data.replace(b"\xff\xda\0\x0c", b"\xff\xda\xff\xff", 1),
+    "bytes_after_the_end.jpg": lambda data: data + b"more",
+    "truncated.jpg": lambda data: data[:-20],
+    "icc.png": _after_png_header((b"iCCP", b"sRGB\0\0" + zlib.compress(b"profile"))),
+    "compressed_text.png": _after_png_header((b"zTXt", b"key\0\0" + zlib.compress(b"text"))),
+    "filter_method.png": lambda data: (
+        data[:8] + _png_chunk(b"IHDR", data[16:27] + b"\1\0") + data[33:]
+    ),
+    "short_gamma.png": _after_png_header((b"gAMA", b"\0\0")),
+    "short_transparency.png": _after_png_header((b"tRNS", b"\0\1")),
+    "bad_checksum.png": lambda data: (
+        data[:33] + _png_chunk(b"bKGD", bytes(6))[:-1] + b"!" + data[33:]
+    ),
+    "animated.png": _after_png_header((b"acTL", struct.pack(">II", 1, 0))),
+    "truncated.png": lambda data: data[:-20],
+}
+
+
+@pytest.mark.parametrize(
+    "name", [*_LEFT_TO_PIL, "image.bmp", "image.gif", "image.webp", "image.mpo"]
+)
+def test_other_formats_and_unusual_files_are_left_to_pil(tmp_path, name):
+    # Anything the reading by hand is not sure of goes to PIL, which reads it or refuses it in
+    # its own words.
+    path = tmp_path / name
+    if name in _LEFT_TO_PIL:
+        (plain,) = _save(NHWC[:1], tmp_path, path.suffix)
+        assert _images._read_header_by_hand(plain) is not None
+        path.write_bytes(_LEFT_TO_PIL[name](plain.read_bytes()))
+    else:  # an MPO holds a second picture
+        second = {"save_all": True, "append_images": [Image.fromarray(NHWC[1])]}
+        Image.fromarray(NHWC[0]).save(path, **(second if name.endswith(".mpo") else {}))
+    assert _images._read_header_by_hand(path) is None
+
+
+def test_files_over_the_limits_pil_sets_are_left_to_it(tmp_path, monkeypatch):
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Software", "by hand")
+    paths = _save(NHWC[:1], tmp_path, ".jpg") + _save(NHWC[:1], tmp_path, ".png", pnginfo=text)
+    with monkeypatch.context() as patch:
+        patch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 120 pixels: PIL warns
+        for path in paths:
+            assert _images._read_header_by_hand(path) is None
+            with pytest.warns(Image.DecompressionBombWarning):
+                _images._read_header(path)
+    monkeypatch.setattr(PngImagePlugin, "MAX_TEXT_MEMORY", 4)
+    assert _images._read_header_by_hand(paths[1]) is None
+    with pytest.raises(ValueError, match="Too much memory used in text chunks"):
+        _images._read_header(paths[1])
+
+
+def test_a_header_read_by_hand_is_never_one_pil_refuses(tmp_path):
+    # Damaged copies of a JPEG with EXIF and of a PNG with several chunks: whatever the reading
+    # by hand accepts, PIL accepts as well, without a warning, and reads alike.
+    exif = Image.Exif()
+    exif[0x0128], exif[0x011A], exif[0x0131] = 2, 300, "by hand"
+    Image.fromarray(NHWC[0]).save(tmp_path / "exif.jpg", exif=exif)
+    chunks = [(b"gAMA", struct.pack(">I", 45455)), (b"PLTE", bytes(12)), (b"tRNS", b"\0\x80")]
+    chunks.append((b"tEXt", b"Software\0by hand"))
+    _write_png(tmp_path / "palette.png", NHWC[0, ..., :1] % 4, 2, 3, chunks=chunks)
+    rng = np.random.default_rng(0)
+    accepted = 0
+    for name in ("exif.jpg", "palette.png"):
+        data = (tmp_path / name).read_bytes()
+        header_end = data.find(b"\xff\xda") if name.endswith(".jpg") else data.find(b"IDAT")
+        for i in range(300):
+            damaged = bytearray(data)
+            for position in rng.integers(0, header_end + 4, size=rng.integers(1, 3)):
+                damaged[position] = rng.choice([0, 0xFF, rng.integers(0, 256)])
+            path = tmp_path / f"{i}_{name}"
+            path.write_bytes(bytes(damaged))
+            header = _images._read_header_by_hand(path)
+            if header is not None:
+                accepted += 1
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")
+                    assert header == _pil_path_header(path), path.name
+    assert accepted > 100
