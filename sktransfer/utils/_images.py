@@ -370,7 +370,9 @@ def _read_headers(paths, input_name):
 def _header_of_unchanged(path, device, inode, size, mtime_ns, input_name):
     """The header of a file not changed since it was last checked, read once: a grid search
     checks the same files at every fit and transform. Failures are not cached."""
-    return _read_header(Path(path), input_name)
+    # The path stays the string it is cached under: building a Path again cost a tenth of a
+    # cold check, and the header and its error messages are the same for either.
+    return _read_header(path, input_name)
 
 
 def _read_header(path, input_name="X"):
