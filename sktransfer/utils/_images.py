@@ -408,12 +408,18 @@ def _read_header(path, input_name="X"):
 
 
 def _read_header_by_hand(path):
-    """The header of a whole JPEG or PNG as the PIL path gives it, from one opening of the
-    file; None for other formats and for anything unusual, which PIL then reads.
+    """The header of an ordinary whole JPEG or PNG, read from one opening of the file; None for
+    anything else, which PIL's open then reads or refuses in its own words. It never raises.
 
     A hand parser because this process checks every file before any network runs, while the
-    workers decode: PIL's open costs about four times as much, and with a few workers the check
-    cost as much as all the decoding. It never raises: errors come from the PIL path.
+    workers decode: PIL's open costs about four times as much as this whole reading.
+
+    The files it accepts are decoded by torchvision (libjpeg, libpng), not by PIL, so it checks
+    what that decoding needs: the format, the mode and size that PIL would give (JPEG segments
+    walked by their lengths up to the first frame, PNG's IHDR chunk), and an intact end. PIL's
+    own refusals (a malformed EXIF directory, a short JFIF or Adobe segment, its memory limit on
+    text chunks, a bad checksum in an ancillary PNG chunk) are left out on purpose: they do not
+    stop torchvision, and PIL's open, which decodes nothing, never caught corrupt data either.
     """
     try:
         # Not a Python file object, whose buffering costs more than the parsing.
@@ -476,131 +482,47 @@ def _whole_file_header(data, image_format, mode, width, height):
     return _FileHeader(image_format, mode, (height, width), torchvision)
 
 
-# A JPEG segment's first bytes: 0xFF, its marker, and the length of what follows them.
+# A JPEG segment's first bytes: 0xFF, its marker, and the length of what follows the marker.
 _JPEG_SEGMENT = struct.Struct(">BBH")
-# PIL's modes for a JPEG's 1, 3 and 4 components.
-_JPEG_MODES = {1: "L", 3: "RGB", 4: "CMYK"}
-# Start-of-frame markers read by hand: Huffman-coded baseline, extended and progressive DCT.
-# Lossless, hierarchical and arithmetic-coded frames are left to PIL.
+# Frames read by hand: Huffman-coded baseline, extended and progressive DCT. Lossless,
+# hierarchical and arithmetic-coded frames go to PIL.
 _JPEG_FRAMES = (0xC0, 0xC1, 0xC2)
-# Segments PIL's open skips or stores as they are: Huffman tables, restart interval, comment.
-_JPEG_SKIPPED = (0xC4, 0xDD, 0xFE)
-# Application segments that PIL's open parses, by marker and first bytes: the shortest data it
-# parses without failing, or None to leave the file to PIL: an MPF segment can make it an MPO,
-# and the walk through Photoshop's resources can fail midway.
-_JPEG_APPS = {
-    0xE0: ((b"JFIF", 7),),
-    0xE2: ((b"ICC_PROFILE\0", 14), (b"MPF\0", None)),
-    0xED: ((b"Photoshop 3.0\0", None),),
-    0xEE: ((b"Adobe", 7),),
-}
+# Segments walked over unread: Huffman and quantization tables, restart interval, APPn, comment.
+_JPEG_SKIPPED = frozenset((0xC4, 0xDB, 0xDD, 0xFE, *range(0xE0, 0xF0)))
+# PIL's modes for 1 and 3 components. CMYK (4) goes to PIL: PIL decodes it, so it must open it.
+_JPEG_MODES = {1: "L", 3: "RGB"}
 
 
 def _jpeg_header(data):
-    """A JPEG's header from its segments up to the start of scan, each read as PIL reads it."""
-    head, position, frame, exif, dpi = data.head, 2, None, None, False
+    """A JPEG's header from its first frame, found by walking its segments up to the scan.
+
+    A multi-picture JPEG, which PIL calls MPO, is read as a JPEG: nothing in this package
+    depends on the name, it ends as a JPEG ends, and torchvision decodes its first picture, as
+    PIL does.
+    """
+    position, frame = 2, None
     while True:
-        # Unpacked in place while in the head, as most segments are: through ``data.at``, the
-        # walk would cost a third more.
-        if position + 4 <= len(head):
-            fill, marker, length = _JPEG_SEGMENT.unpack_from(head, position)
-        else:
-            segment = data.at(position, 4)
-            if len(segment) < 4:
-                return None  # the file ends before its start of scan
-            fill, marker, length = _JPEG_SEGMENT.unpack(segment)
-        start, end = position + 4, position + 2 + length
+        segment = data.at(position, 4)
+        if len(segment) < 4:
+            return None  # the file ends before its scan
+        fill, marker, length = _JPEG_SEGMENT.unpack(segment)
+        end = position + 2 + length
         if fill != 0xFF or length < 2 or end > data.size:
             return None  # fill bytes or junk between segments, or a segment cut short
-        if marker == 0xDA:  # start of scan: PIL reads no further
+        if marker == 0xDA:  # start of scan
             break
-        if marker in _JPEG_SKIPPED:
-            pass
-        elif marker in _JPEG_FRAMES and frame is None:  # PIL would read a second one too
-            frame = data.at(start, length - 2)
-        elif marker == 0xDB:
-            if not _quantization_tables_whole(data.at(start, length - 2)):
-                return None
-        elif 0xE0 <= marker <= 0xEF:
-            opening = data.at(start, min(length - 2, 16))
-            if not _app_segment_readable(marker, opening, length - 2):
-                return None
-            if marker == 0xE0 and opening[:4] == b"JFIF" and len(opening) >= 12:
-                # A density in dots per inch or cm: PIL reads no resolution from EXIF.
-                dpi = dpi or opening[7] in (1, 2)
-            elif marker == 0xE1 and opening[:6] == b"Exif\0\0":
-                if exif is not None:
-                    return None  # PIL joins several EXIF segments into one
-                exif = (start + 6, length - 8)
-        else:
-            return None
+        if marker in _JPEG_FRAMES and frame is None:
+            frame = data.at(position + 4, length - 2)
+        elif marker not in _JPEG_SKIPPED:
+            return None  # another kind of frame, a second frame, or a marker out of place
         position = end
     if frame is None or len(frame) < 6 or frame[0] != 8:
-        return None  # PIL reads only 8-bit samples
+        return None  # no frame before the scan, or samples of other than 8 bits
     mode = _JPEG_MODES.get(frame[5])
     if mode is None or len(frame) != 6 + 3 * frame[5]:
         return None
-    if exif is not None and not dpi and not _exif_resolution_readable(data, *exif):
-        return None
-    height, width = int.from_bytes(frame[1:3], "big"), int.from_bytes(frame[3:5], "big")
+    height, width = struct.unpack_from(">HH", frame, 1)
     return _whole_file_header(data, "JPEG", mode, width, height)
-
-
-def _quantization_tables_whole(tables):
-    """Whether each table of a DQT segment, 64 values of one or two bytes, is whole."""
-    while tables:
-        size = 65 if tables[0] < 16 else 129
-        if len(tables) < size:
-            return False
-        tables = tables[size:]
-    return True
-
-
-def _app_segment_readable(marker, opening, size):
-    for prefix, shortest in _JPEG_APPS.get(marker, ()):
-        if opening.startswith(prefix):
-            return shortest is not None and size >= shortest
-    return True
-
-
-# Bytes per value of the TIFF field types that PIL reads.
-_TIFF_SIZES = {
-    **dict.fromkeys((1, 2, 6, 7), 1),  # BYTE, ASCII, SBYTE, UNDEFINED
-    **dict.fromkeys((3, 8), 2),  # SHORT, SSHORT
-    **dict.fromkeys((4, 9, 11, 13), 4),  # LONG, SLONG, FLOAT, IFD
-    **dict.fromkeys((5, 10, 12, 16), 8),  # RATIONAL, SRATIONAL, DOUBLE, LONG8
-}
-# The tags PIL's JPEG open looks up in EXIF, ResolutionUnit and XResolution, with the field type
-# and count that it reads plainly: one SHORT, one RATIONAL.
-_EXIF_RESOLUTION = {0x0128: (3, 1), 0x011A: (5, 1)}
-
-
-def _exif_resolution_readable(data, start, size):
-    """Whether PIL reads the first directory of an EXIF block, where it looks for the resolution,
-    without a warning or an error: a plain TIFF header and every value inside the block."""
-    tiff = data.at(start, 8)
-    order = {b"II*\0": "<", b"MM\0*": ">"}.get(tiff[:4])
-    if order is None or size < 8:
-        return False
-    (directory,) = struct.unpack(order + "L", tiff[4:])
-    if directory + 2 > size:
-        return False
-    (n_entries,) = struct.unpack(order + "H", data.at(start + directory, 2))
-    if directory + 6 + 12 * n_entries > size:  # the entries, then the next directory's offset
-        return False
-    entries = data.at(start + directory + 2, 12 * n_entries)
-    out_of_line = 0
-    for tag, kind, n_values, value in struct.iter_unpack(order + "HHL4s", entries):
-        expected = _EXIF_RESOLUTION.get(tag, (kind, n_values))
-        if kind not in _TIFF_SIZES or (kind, n_values) != expected:
-            return False
-        length = n_values * _TIFF_SIZES[kind]
-        if length > 4:
-            out_of_line += length
-            (offset,) = struct.unpack(order + "L", value)
-            if offset + length > size or out_of_line > size:
-                return False
-    return True
 
 
 # PIL's modes for PNGs of other bit depths than 8, by (bit depth, colour type); those of 8 bits
@@ -617,74 +539,24 @@ _PNG_OTHER_DEPTHS = {
     (2, 3): "P",
     (4, 3): "P",
 }
-# Chunks before the image data whose content PIL's open checks: the shortest it accepts.
-# tRNS's depends on the mode.
-_PNG_SHORTEST = {
-    b"PLTE": 0,
-    b"gAMA": 4,
-    b"cHRM": 32,
-    b"sRGB": 1,
-    b"pHYs": 9,
-    b"tEXt": 0,
-    b"eXIf": 0,
-}
-_PNG_TRANSPARENCY_SHORTEST = {"1": 2, "L": 2, "I;16": 2, "RGB": 6}
+# IHDR's first fields: width, height, bit depth and colour type.
+_PNG_HEADER = struct.Struct(">IIBB")
 
 
 def _png_header(data):
-    """A PNG's header from its chunks up to the image data, each read and its checksum checked
-    as PIL does."""
-    from PIL import PngImagePlugin  # PIL imports it when it first opens a file, not before
-
+    """A PNG's header from its first chunk, IHDR, whose checksum is checked; the other chunks
+    are left to the decoder."""
     ihdr = data.at(8, 25)
-    if len(ihdr) < 25 or ihdr[:8] != b"\0\0\0\rIHDR" or not _png_checksum_matches(ihdr[4:]):
+    if len(ihdr) < 25 or ihdr[:8] != b"\0\0\0\rIHDR":
         return None
-    width, height = int.from_bytes(ihdr[8:12], "big"), int.from_bytes(ihdr[12:16], "big")
-    depth, colour, filtering = ihdr[16], ihdr[17], ihdr[19]
+    if zlib.crc32(ihdr[4:21]) != int.from_bytes(ihdr[21:], "big"):
+        return None
+    width, height, depth, colour = _PNG_HEADER.unpack_from(ihdr, 8)
     mode = _PNG_MODES.get(colour) if depth == 8 else _PNG_OTHER_DEPTHS.get((depth, colour))
-    if mode is None or filtering != 0:
-        return None
-    position, text = 33, 0
-    while True:
-        top = data.at(position, 8)
-        length, kind = int.from_bytes(top[:4], "big"), top[4:]
-        if kind == b"IDAT":  # PIL reads no further
-            break
-        if position + 12 + length > data.size or not _png_chunk_readable(kind, length, mode):
-            return None
-        if not _png_checksum_matches(data.at(position + 4, length + 8)):
-            return None
-        text += length if kind == b"tEXt" else 0
-        position += 12 + length
-    if text > PngImagePlugin.MAX_TEXT_MEMORY:
+    # Then the compression, filter and interlace methods: PNG defines no others.
+    if mode is None or ihdr[18:21] not in (b"\0\0\0", b"\0\0\1"):
         return None
     return _whole_file_header(data, "PNG", mode, width, height)
-
-
-def _png_checksum_matches(chunk):
-    """Whether a chunk's type and data (all but its last 4 bytes) match its CRC (those 4)."""
-    return len(chunk) >= 8 and zlib.crc32(chunk[:-4]) == int.from_bytes(chunk[-4:], "big")
-
-
-def _png_chunk_readable(kind, length, mode):
-    if kind == b"tRNS":
-        return length >= _PNG_TRANSPARENCY_SHORTEST.get(mode, 0)
-    if kind in _PNG_SHORTEST:
-        return length >= _PNG_SHORTEST[kind]
-    # Others PIL parses are left to it (IHDR again, iCCP, zTXt, iTXt, APNG's, IEND before any
-    # data); it only skips those it has no parser for.
-    return kind.isalpha() and kind not in _png_chunks_pil_parses()
-
-
-@functools.cache
-def _png_chunks_pil_parses():
-    """The chunk types PIL's PNG reader parses, and may refuse: asked of PIL itself, so that a
-    parser that a later version adds leaves those chunks to it."""
-    from PIL import PngImagePlugin
-
-    prefix = "chunk_"
-    names = dir(PngImagePlugin.PngStream)
-    return frozenset(name[len(prefix) :].encode() for name in names if name.startswith(prefix))
 
 
 # The bytes a complete file of each format ends with, before any zero padding.
