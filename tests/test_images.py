@@ -2,12 +2,13 @@ import os
 import struct
 import subprocess
 import sys
+import warnings
 import zlib
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, PngImagePlugin
 
 from sktransfer.backbones import Preprocessing
 from sktransfer.feature_extraction import CNNCodeExtractor
@@ -382,19 +383,43 @@ def test_uint16_arrays_are_scaled_by_65535():
     torch.testing.assert_close(prepare(torch.from_numpy(deep[:, None])), expected)
 
 
-def _write_16_bit_png(path, pixels):
-    # PIL writes 16 bits only for grayscale PNGs: colour ones are written by hand.
-    height, width, n_channels = pixels.shape
-    rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in pixels)
-    header = struct.pack(">IIBBBBB", width, height, 16, {3: 2, 4: 6}[n_channels], 0, 0, 0)
-    chunks = [(b"IHDR", header), (b"IDAT", zlib.compress(rows)), (b"IEND", b"")]
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + b"".join(
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-            for kind, data in chunks
-        )
-    )
+def _write_png(path, samples, depth, colour, *, interlaced=False, chunks=()):
+    # PIL writes 16 bits only for grayscale PNGs, 2 or 4 bits only for palette ones, and no
+    # interlaced PNG: those are written by hand. ``chunks`` go between IHDR and IDAT.
+    height, width = samples.shape[:2]
+    passes = [samples[y::dy, x::dx] for x, y, dx, dy in _ADAM7] if interlaced else [samples]
+    rows = b"".join(_png_rows(image, depth) for image in passes if image.size)
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, int(interlaced))
+    chunks = [(b"IHDR", header), *chunks, (b"IDAT", zlib.compress(rows)), (b"IEND", b"")]
+    path.write_bytes(_images._PNG_SIGNATURE + b"".join(_png_chunk(*chunk) for chunk in chunks))
+
+
+# The seven passes of an interlaced PNG: the first column and row, then the steps between them.
+_ADAM7 = [
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+]
+
+
+def _png_rows(samples, depth):
+    """Each row of ``samples`` as PNG stores it: a filter byte (none), then its samples packed."""
+    rows = samples.reshape(len(samples), -1)
+    if depth == 16:
+        return b"".join(b"\0" + row.astype(">u2").tobytes() for row in rows)
+    per_byte = 8 // depth
+    padded = np.pad(rows, ((0, 0), (0, -rows.shape[1] % per_byte)))
+    shifts = depth * np.arange(per_byte)[::-1]
+    packed = (padded.reshape(len(rows), -1, per_byte) << shifts).sum(axis=-1).astype(np.uint8)
+    return b"".join(b"\0" + row.tobytes() for row in packed)
+
+
+def _png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 @pytest.mark.parametrize("n_channels", [3, 4])
@@ -402,7 +427,7 @@ def test_16_bit_colour_png_keeps_its_depth(tmp_path, n_channels):
     pixels = RNG.integers(0, 65536, size=(5, 7, n_channels)).astype(np.uint16)
     pixels[0, 0, :3] = 65535
     path = tmp_path / "deep.png"
-    _write_16_bit_png(path, pixels)
+    _write_png(path, pixels, 16, {3: 2, 4: 6}[n_channels])
     rgb = torch.from_numpy(pixels[..., :3].transpose(2, 0, 1) / 65535).float()
     (batch,) = check_images([path]).batches(1)
     assert batch.dtype == torch.float32 and batch.max() == 1.0
@@ -521,3 +546,277 @@ def test_a_file_rewritten_to_the_same_size_is_checked_again(tmp_path, monkeypatc
 def test_a_directory_is_not_an_image_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         check_images([tmp_path])
+
+
+def _pil_path_header(path):
+    """The header that PIL's open gives, with the reading by hand turned off."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_images, "_read_header_by_hand", lambda path: None)
+        return _images._read_header(path)
+
+
+def _headers_by_hand(directory):
+    """A file of every kind of JPEG and PNG that the header is read by hand for, by name."""
+    rgb = Image.fromarray(NHWC[0])
+    exif = Image.Exif()
+    exif[0x010F] = "camera " * 1000  # over 4 KB: the segments go on past the first read
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Software", "by hand")
+    text.add_text("Comment", "compressed", zip=True)
+    text.add_itxt("Title", "international")
+    saved = {
+        "L.jpg": (rgb.convert("L"), {}),
+        "RGB.jpg": (rgb, {"quality": 50, "subsampling": 0}),
+        "progressive.jpg": (rgb, {"progressive": True, "optimize": True}),
+        "exif.jpg": (rgb, {"exif": exif}),
+        "icc_and_comment.jpg": (rgb, {"icc_profile": b"icc" * 3000, "comment": b"hello"}),
+        "padded.jpg": (rgb, {}),
+        "1.png": (rgb.convert("1"), {}),
+        "L.png": (rgb.convert("L"), {"transparency": 3}),
+        "LA.png": (rgb.convert("LA"), {}),
+        "P.png": (rgb.convert("P"), {"transparency": 3, "optimize": True}),
+        "RGB.png": (rgb, {"transparency": (1, 2, 3), "dpi": (96, 96)}),
+        "RGBA.png": (rgb.convert("RGBA"), {}),
+        "I;16.png": (Image.fromarray(_png_gradient(12, 10)), {}),
+        "text.png": (rgb, {"pnginfo": text}),
+        "icc.png": (rgb, {"icc_profile": b"icc" * 3000}),
+    }
+    paths = {}
+    for name, (image, options) in saved.items():
+        paths[name] = directory / name
+        image.save(paths[name], **options)
+    paths["padded.jpg"].write_bytes(paths["padded.jpg"].read_bytes() + bytes(100))
+    palette = [(b"PLTE", bytes(range(48))), (b"tRNS", b"\0\x80")]
+    for depth, colour, chunks in [
+        *[(depth, 0, [(b"gAMA", struct.pack(">I", 45455))]) for depth in (1, 2, 4, 16)],
+        *[(depth, 3, palette) for depth in (1, 2, 4)],
+        *[(16, colour, [(b"bKGD", bytes(2 if colour == 4 else 6))]) for colour in (2, 4, 6)],
+    ]:
+        n_channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour]
+        samples = RNG.integers(0, min(2**depth, 16), size=(7, 11, n_channels))
+        paths[f"{depth}_bit_{colour}.png"] = directory / f"{depth}_bit_{colour}.png"
+        _write_png(paths[f"{depth}_bit_{colour}.png"], samples, depth, colour, chunks=chunks)
+    paths["interlaced.png"] = directory / "interlaced.png"
+    _write_png(paths["interlaced.png"], NHWC[0], 8, 2, interlaced=True)
+    return paths
+
+
+def test_headers_read_by_hand_are_the_ones_pil_gives(tmp_path, monkeypatch):
+    paths = _headers_by_hand(tmp_path)
+    with Image.open(paths["interlaced.png"]) as image:
+        assert np.array_equal(np.asarray(image), NHWC[0])  # written as PNG stores it
+    expected = {name: _pil_path_header(path) for name, path in paths.items()}
+    monkeypatch.setattr(Image, "open", lambda *args: pytest.fail("PIL opened a JPEG or PNG"))
+    headers = {name: _images._read_header(path) for name, path in paths.items()}
+    assert headers == expected
+    assert {(header.format, header.mode) for header in headers.values()} == {
+        ("JPEG", mode) for mode in ["L", "RGB"]
+    } | {("PNG", mode) for mode in [*PNG_MODES, "I;16"]}
+
+
+def test_jpeg_and_png_files_are_checked_without_pil(tmp_path, monkeypatch):
+    paths = _save(NHWC[:2], tmp_path, ".jpg") + _save(NHWC[2:4], tmp_path, ".png")
+    monkeypatch.setattr(Image, "open", lambda *args: pytest.fail("PIL opened a JPEG or PNG"))
+    assert check_images(paths).sizes() == [(12, 10)] * 4
+
+
+def test_a_multi_picture_jpeg_is_read_as_a_jpeg(tmp_path):
+    # PIL calls it MPO; nothing depends on that name, and torchvision decodes its first picture.
+    path = tmp_path / "image.mpo"
+    Image.fromarray(NHWC[0]).save(path, save_all=True, append_images=[Image.fromarray(NHWC[1])])
+    header = _images._read_header_by_hand(path)
+    assert header == _pil_path_header(path)._replace(format="JPEG")
+    with Image.open(path) as image:
+        assert torch.equal(_images._decode_file(path, 3, header), _images._pil_to_tensor(image, 3))
+
+
+def _jpeg_segment(marker, data):
+    return bytes([0xFF, marker]) + struct.pack(">H", len(data) + 2) + data
+
+
+def _jpeg_segment_at(data, marker):
+    """Where the segment that ``marker`` starts begins and ends in ``data``."""
+    start = data.index(marker)
+    return start, start + 2 + int.from_bytes(data[start + 2 : start + 4], "big")
+
+
+def _longer_segment(data, marker):
+    """``data`` with one byte more at the end of the segment that ``marker`` starts."""
+    start, end = _jpeg_segment_at(data, marker)
+    longer = struct.pack(">H", end - start - 1)
+    return data[: start + 2] + longer + data[start + 4 : end] + b"\0" + data[end:]
+
+
+def _frame_twice(data):
+    start, end = _jpeg_segment_at(data, b"\xff\xc0")
+    return data[:end] + data[start:end] + data[end:]
+
+
+def _two_components(data):
+    start, end = _jpeg_segment_at(data, b"\xff\xc0")
+    frame = data[start + 4 : end - 3]  # without the third component
+    return data[:start] + _jpeg_segment(0xC0, frame[:5] + b"\2" + frame[6:]) + data[end:]
+
+
+def _without_frame(data):
+    start, end = _jpeg_segment_at(data, b"\xff\xc0")
+    return data[:start] + data[end:]
+
+
+def _with_png_header(offset, fields):
+    """A change of IHDR's fields from ``offset`` on, its checksum made right again."""
+
+    def change(data):
+        header = data[16:29]
+        header = header[:offset] + fields + header[offset + len(fields) :]
+        return data[:8] + _png_chunk(b"IHDR", header) + data[33:]
+
+    return change
+
+
+# JPEGs and PNGs the header is not read by hand for, made from a plain one of 12 x 10 pixels.
+_LEFT_TO_PIL = {
+    "fill_bytes.jpg": lambda data: data[:2] + b"\xff" + data[2:],
+    "junk_between_segments.jpg": lambda data: data[:20] + b"\0\xfe\0\4ab" + data[20:],
+    "restart_marker.jpg": lambda data: data[:2] + b"\xff\xd0" + data[2:],
+    "lossless.jpg": lambda data: data.replace(b"\xff\xc0", b"\xff\xc3", 1),
+    "arithmetic.jpg": lambda data: data.replace(b"\xff\xc0", b"\xff\xc9", 1),
+    "12_bit.jpg": lambda data: data.replace(b"\xff\xc0\0\x11\x08", b"\xff\xc0\0\x11\x0c", 1),
+    "two_components.jpg": _two_components,
+    "zero_height.jpg": lambda data: data.replace(
+        b"\xff\xc0\0\x11\x08\0\x0c", b"\xff\xc0\0\x11\x08\0\0", 1
+    ),
+    "long_frame.jpg": lambda data: _longer_segment(data, b"\xff\xc0"),
+    "two_frames.jpg": _frame_twice,
+    "no_frame.jpg": _without_frame,
+    "long_scan_header.jpg": lambda data: data.replace(b"\xff\xda\0\x0c", b"\xff\xda\xff\xff", 1),
+    "bytes_after_the_end.jpg": lambda data: data + b"more",
+    "truncated.jpg": lambda data: data[:-20],
+    "chunk_before_header.png": lambda data: data[:8] + _png_chunk(b"tEXt", b"a\0b") + data[8:],
+    "header_checksum.png": lambda data: data[:29] + b"!!!!" + data[33:],
+    "3_bit.png": _with_png_header(8, b"\3"),
+    "zero_height.png": _with_png_header(4, bytes(4)),
+    "compression_method.png": _with_png_header(10, b"\1"),
+    "filter_method.png": _with_png_header(11, b"\1"),
+    "interlace_method.png": _with_png_header(12, b"\2"),
+    "truncated.png": lambda data: data[:-20],
+}
+
+
+@pytest.mark.parametrize(
+    "name", [*_LEFT_TO_PIL, "CMYK.jpg", "image.bmp", "image.gif", "image.webp"]
+)
+def test_other_formats_and_unusual_files_are_left_to_pil(tmp_path, name):
+    # Anything the reading by hand is not sure of goes to PIL, which reads it or refuses it in
+    # its own words. CMYK JPEGs are decoded by PIL, so PIL opens them.
+    path = tmp_path / name
+    image = Image.fromarray(NHWC[0])
+    if name in _LEFT_TO_PIL:
+        (plain,) = _save([image], tmp_path, path.suffix)
+        assert _images._read_header_by_hand(plain) is not None
+        path.write_bytes(_LEFT_TO_PIL[name](plain.read_bytes()))
+    else:
+        image.convert("CMYK" if name == "CMYK.jpg" else "RGB").save(path)
+    assert _images._read_header_by_hand(path) is None
+
+
+def _exif_directory_beyond(data):
+    """``data`` with an EXIF segment whose first directory lies past its end: PIL warns."""
+    tiff = b"II*\0" + struct.pack("<L", 4000)
+    return data[:2] + _jpeg_segment(0xE1, b"Exif\0\0" + tiff) + data[2:]
+
+
+# JPEGs and PNGs that PIL's open alone refuses or warns about, made from a plain one: torchvision
+# decodes them.
+_REFUSED_BY_PIL_ALONE = {
+    "short_jfif.jpg": lambda data: data[:2] + _jpeg_segment(0xE0, b"JFIF\0") + data[2:],
+    "exif_directory_beyond.jpg": _exif_directory_beyond,
+    "ancillary_checksum.png": lambda data: (
+        data[:33] + _png_chunk(b"gAMA", struct.pack(">I", 45455))[:-1] + b"!" + data[33:]
+    ),
+}
+
+
+@pytest.mark.parametrize("name", _REFUSED_BY_PIL_ALONE)
+def test_what_only_pil_refuses_is_read_by_hand_and_decoded_by_torchvision(tmp_path, name):
+    # The files read by hand are decoded by torchvision, so PIL's own refusals do not matter.
+    (plain,) = _save(NHWC[:1], tmp_path, name[-4:])
+    path = tmp_path / name
+    path.write_bytes(_REFUSED_BY_PIL_ALONE[name](plain.read_bytes()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises((ValueError, UserWarning)):  # PIL warns about a damaged EXIF block
+            _pil_path_header(path)
+    header = _images._read_header_by_hand(path)
+    assert header == _images._read_header_by_hand(plain)
+    assert header.size == (12, 10) and header.torchvision
+    expected = _images._decode_file(plain, 3, header)
+    assert torch.equal(_images._decode_file(path, 3, header), expected)
+
+
+def test_files_over_pils_decompression_bomb_limit_are_left_to_it(tmp_path, monkeypatch):
+    paths = _save(NHWC[:1], tmp_path, ".jpg") + _save(NHWC[:1], tmp_path, ".png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 120 pixels: PIL warns
+    for path in paths:
+        assert _images._read_header_by_hand(path) is None
+        with pytest.warns(Image.DecompressionBombWarning):
+            _images._read_header(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)  # over twice the limit: PIL refuses
+    for path in paths:
+        with pytest.raises(Image.DecompressionBombError):
+            _images._read_header(path)
+
+
+# The channels torchvision decodes the fuzzed files to, by the mode PIL gives them.
+_DECODED_CHANNELS = {"L": 1, "RGB": 3}
+
+
+def _how_confirmed(path, header):
+    """How a header read by hand is borne out: PIL's open gives the same one; or PIL refuses the
+    file and torchvision decodes it to that size and mode; or both refuse it, and its decoding
+    fails, named, as for damaged scan data, which no check before decoding finds either."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PIL's warnings about a damaged EXIF block and such
+        try:
+            if _pil_path_header(path) == header:
+                return "PIL"
+            refused = False
+        except ValueError:
+            refused = True
+        try:
+            data = _images._read_bytes(path)
+            image = _images._torchvision_decode(data, _images.ImageReadMode.UNCHANGED)
+        except RuntimeError:
+            assert refused, f"{path.name}: {header} is not PIL's, nor torchvision's"
+            with pytest.raises(ValueError, match=f"Could not decode image file .*{path.name}"):
+                _images._decode_file(path, 3, header)
+            return "neither"
+    assert image.shape == (_DECODED_CHANNELS[header.mode], *header.size), path.name
+    return "torchvision"
+
+
+def test_a_header_read_by_hand_is_pils_or_the_one_torchvision_decodes(tmp_path):
+    # Damaged copies of a JPEG with EXIF, up to its scan header, and of a PNG with several
+    # chunks, up to its image data: torchvision 0.29 crashes on a damaged IDAT chunk, which
+    # no check before decoding reads (PIL's open neither).
+    exif = Image.Exif()
+    exif[0x0128], exif[0x011A], exif[0x0131] = 2, 300, "by hand"
+    Image.fromarray(NHWC[0]).save(tmp_path / "exif.jpg", exif=exif)
+    chunks = [(b"gAMA", struct.pack(">I", 45455)), (b"tRNS", b"\0\x80"), (b"pHYs", bytes(9))]
+    chunks.append((b"tEXt", b"Software\0by hand"))
+    _write_png(tmp_path / "grey.png", NHWC[0, ..., :1], 8, 0, chunks=chunks)
+    rng = np.random.default_rng(0)
+    outcomes = {"PIL": 0, "torchvision": 0, "neither": 0}
+    for name in ("exif.jpg", "grey.png"):
+        data = (tmp_path / name).read_bytes()
+        end = data.find(b"\xff\xda") + 4 if name.endswith(".jpg") else data.find(b"IDAT") - 4
+        for i in range(200):
+            damaged = bytearray(data)
+            for position in rng.integers(0, end, size=rng.integers(1, 3)):
+                damaged[position] = rng.choice([0, 0xFF, rng.integers(0, 256)])
+            path = tmp_path / f"{i}_{name}"
+            path.write_bytes(bytes(damaged))
+            header = _images._read_header_by_hand(path)
+            if header is not None:
+                outcomes[_how_confirmed(path, header)] += 1
+    assert outcomes["PIL"] > 100 and outcomes["torchvision"] > 10, outcomes

@@ -6,7 +6,9 @@ import functools
 import hashlib
 import os
 import stat
+import struct
 import warnings
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -368,11 +370,16 @@ def _read_headers(paths, input_name):
 def _header_of_unchanged(path, device, inode, size, mtime_ns, input_name):
     """The header of a file not changed since it was last checked, read once: a grid search
     checks the same files at every fit and transform. Failures are not cached."""
-    return _read_header(Path(path), input_name)
+    # The path stays the string it is cached under: building a Path again cost a tenth of a
+    # cold check, and the header and its error messages are the same for either.
+    return _read_header(path, input_name)
 
 
 def _read_header(path, input_name="X"):
     """Read a file's header and check that the file is whole, decoding it only when in doubt."""
+    header = _read_header_by_hand(path)
+    if header is not None:
+        return header
     try:
         image = Image.open(path)
     except (UnidentifiedImageError, OSError) as exc:
@@ -396,9 +403,160 @@ def _read_header(path, input_name="X"):
                 _deep_pil_to_tensor(image)
             except ValueError as exc:
                 raise ValueError(f"Image file {str(path)!r} in {input_name}: {exc}") from exc
-        return _FileHeader(
-            image.format, image.mode, image.size[::-1], whole and _torchvision_reads(image)
-        )
+        torchvision = whole and _torchvision_reads(image.format, image.mode)
+        return _FileHeader(image.format, image.mode, image.size[::-1], torchvision)
+
+
+def _read_header_by_hand(path):
+    """The header of an ordinary whole JPEG or PNG, read from one opening of the file; None for
+    anything else, which PIL's open then reads or refuses in its own words. It never raises.
+
+    A hand parser because this process checks every file before any network runs, while the
+    workers decode: PIL's open costs about four times as much as this whole reading.
+
+    The files it accepts are decoded by torchvision (libjpeg, libpng), not by PIL, so it checks
+    what that decoding needs: the format, the mode and size that PIL would give (JPEG segments
+    walked by their lengths up to the first frame, PNG's IHDR chunk), and an intact end. PIL's
+    own refusals (a malformed EXIF directory, a short JFIF or Adobe segment, its memory limit on
+    text chunks, a bad checksum in an ancillary PNG chunk) are left out on purpose: they do not
+    stop torchvision, and PIL's open, which decodes nothing, never caught corrupt data either.
+    """
+    try:
+        # Not a Python file object, whose buffering costs more than the parsing.
+        descriptor = os.open(path, _READ_ONLY)
+    except OSError:
+        return None
+    try:
+        data = _FileBytes(descriptor)
+        if data.head.startswith(b"\xff\xd8\xff"):
+            return _jpeg_header(data)
+        if data.head.startswith(_PNG_SIGNATURE):
+            return _png_header(data)
+        return None
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+
+
+_READ_ONLY = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # O_BINARY: Windows only
+# Bytes read from a file at a time: most JPEG and PNG headers lie in the first read.
+_READ_BYTES = 4096
+
+
+class _FileBytes:
+    """An open file's first bytes, ``head``, its last, ``tail``, and others read a block at a
+    time where a parser looks beyond the head."""
+
+    def __init__(self, descriptor):
+        self.descriptor = descriptor
+        self.head = self.tail = os.read(descriptor, _READ_BYTES)
+        self.size = len(self.head)
+        if self.size == _READ_BYTES:  # not the whole file (a short read ends a regular file)
+            self.size = os.lseek(descriptor, -_TAIL_BYTES, os.SEEK_END) + _TAIL_BYTES
+            self.tail = os.read(descriptor, _TAIL_BYTES)
+        self.start, self.block = 0, self.head
+
+    def at(self, offset, count):
+        """``count`` bytes from ``offset``; fewer at the end of the file."""
+        end = offset + count
+        if end <= len(self.head):
+            return self.head[offset:end]
+        end = min(end, self.size)
+        if offset < self.start or end > self.start + len(self.block):
+            os.lseek(self.descriptor, offset, os.SEEK_SET)
+            self.block = os.read(self.descriptor, max(end - offset, _READ_BYTES))
+            self.start = offset
+        return self.block[offset - self.start : end - self.start]
+
+
+def _whole_file_header(data, image_format, mode, width, height):
+    """The header of a file read by hand when PIL's open would take its size without a
+    decompression-bomb warning and its tail shows it whole; None otherwise."""
+    limit = Image.MAX_IMAGE_PIXELS
+    if width == 0 or height == 0 or (limit is not None and width * height > limit):
+        return None
+    if not _tail_is_whole(data.tail, image_format):
+        return None  # truncated, or bytes after the end: only PIL's full decode tells
+    torchvision = _torchvision_reads(image_format, mode)
+    return _FileHeader(image_format, mode, (height, width), torchvision)
+
+
+# A JPEG segment's first bytes: 0xFF, its marker, and the length of what follows the marker.
+_JPEG_SEGMENT = struct.Struct(">BBH")
+# Frames read by hand: Huffman-coded baseline, extended and progressive DCT. Lossless,
+# hierarchical and arithmetic-coded frames go to PIL.
+_JPEG_FRAMES = (0xC0, 0xC1, 0xC2)
+# Segments walked over unread: Huffman and quantization tables, restart interval, APPn, comment.
+_JPEG_SKIPPED = frozenset((0xC4, 0xDB, 0xDD, 0xFE, *range(0xE0, 0xF0)))
+# PIL's modes for 1 and 3 components. CMYK (4) goes to PIL: PIL decodes it, so it must open it.
+_JPEG_MODES = {1: "L", 3: "RGB"}
+
+
+def _jpeg_header(data):
+    """A JPEG's header from its first frame, found by walking its segments up to the scan.
+
+    A multi-picture JPEG, which PIL calls MPO, is read as a JPEG: nothing in this package
+    depends on the name, it ends as a JPEG ends, and torchvision decodes its first picture, as
+    PIL does.
+    """
+    position, frame = 2, None
+    while True:
+        segment = data.at(position, 4)
+        if len(segment) < 4:
+            return None  # the file ends before its scan
+        fill, marker, length = _JPEG_SEGMENT.unpack(segment)
+        end = position + 2 + length
+        if fill != 0xFF or length < 2 or end > data.size:
+            return None  # fill bytes or junk between segments, or a segment cut short
+        if marker == 0xDA:  # start of scan
+            break
+        if marker in _JPEG_FRAMES and frame is None:
+            frame = data.at(position + 4, length - 2)
+        elif marker not in _JPEG_SKIPPED:
+            return None  # another kind of frame, a second frame, or a marker out of place
+        position = end
+    if frame is None or len(frame) < 6 or frame[0] != 8:
+        return None  # no frame before the scan, or samples of other than 8 bits
+    mode = _JPEG_MODES.get(frame[5])
+    if mode is None or len(frame) != 6 + 3 * frame[5]:
+        return None
+    height, width = struct.unpack_from(">HH", frame, 1)
+    return _whole_file_header(data, "JPEG", mode, width, height)
+
+
+# PIL's modes for PNGs of other bit depths than 8, by (bit depth, colour type); those of 8 bits
+# are _PNG_MODES's.
+_PNG_OTHER_DEPTHS = {
+    (1, 0): "1",
+    (2, 0): "L",
+    (4, 0): "L",
+    (16, 0): "I;16",
+    (16, 2): "RGB",
+    (16, 4): "RGBA",
+    (16, 6): "RGBA",
+    (1, 3): "P",
+    (2, 3): "P",
+    (4, 3): "P",
+}
+# IHDR's first fields: width, height, bit depth and colour type.
+_PNG_HEADER = struct.Struct(">IIBB")
+
+
+def _png_header(data):
+    """A PNG's header from its first chunk, IHDR, whose checksum is checked; the other chunks
+    are left to the decoder."""
+    ihdr = data.at(8, 25)
+    if len(ihdr) < 25 or ihdr[:8] != b"\0\0\0\rIHDR":
+        return None
+    if zlib.crc32(ihdr[4:21]) != int.from_bytes(ihdr[21:], "big"):
+        return None
+    width, height, depth, colour = _PNG_HEADER.unpack_from(ihdr, 8)
+    mode = _PNG_MODES.get(colour) if depth == 8 else _PNG_OTHER_DEPTHS.get((depth, colour))
+    # Then the compression, filter and interlace methods: PNG defines no others.
+    if mode is None or ihdr[18:21] not in (b"\0\0\0", b"\0\0\1"):
+        return None
+    return _whole_file_header(data, "PNG", mode, width, height)
 
 
 # The bytes a complete file of each format ends with, before any zero padding.
@@ -406,6 +564,10 @@ def _read_header(path, input_name="X"):
 _END_MARKERS = {"JPEG": b"\xff\xd9", "MPO": b"\xff\xd9", "GIF": b";"}
 # PNG's last chunk, IEND, with its CRC: eight bytes that compressed data almost never holds.
 _PNG_END = b"IEND\xaeB`\x82"
+
+
+# How many of a file's last bytes are searched for its end marker.
+_TAIL_BYTES = 4096
 
 
 def _ends_whole(path, image_format):
@@ -418,21 +580,27 @@ def _ends_whole(path, image_format):
         if image_format == "WEBP":
             file.seek(4)
             return size >= int.from_bytes(file.read(4), "little") + 8
-        file.seek(max(0, size - 4096))
+        file.seek(max(0, size - _TAIL_BYTES))
         tail = file.read()
+    whole = _tail_is_whole(tail, image_format)
+    if image_format == "PNG" and not whole:
+        raise ValueError("it does not end with PNG's IEND chunk")
+    return whole
+
+
+def _tail_is_whole(tail, image_format):
+    """Whether a file's last bytes end it as a whole file of its format ends."""
     if image_format == "PNG":
         # Decoders stop at IEND, so bytes after it are harmless; a file without it was cut.
-        if _PNG_END not in tail:
-            raise ValueError("it does not end with PNG's IEND chunk")
-        return True
+        return _PNG_END in tail
     return image_format in _END_MARKERS and tail.rstrip(b"\0").endswith(_END_MARKERS[image_format])
 
 
-def _torchvision_reads(image):
+def _torchvision_reads(image_format, mode):
     # CMYK JPEGs and other formats go through PIL, whose conversions define the pixels.
     if decode_image is None:
         return False
-    return image.format == "PNG" or (image.format in ("JPEG", "MPO") and image.mode in ("L", "RGB"))
+    return image_format == "PNG" or (image_format in ("JPEG", "MPO") and mode in ("L", "RGB"))
 
 
 def _decode_file(path, channels, header=None):
