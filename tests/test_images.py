@@ -1,3 +1,4 @@
+import collections
 import os
 import struct
 import subprocess
@@ -278,7 +279,10 @@ def test_loading_leaves_the_global_random_state_alone(tmp_path, kind, num_worker
     + [("RGBA", None), ("I;16", None)],
 )
 @pytest.mark.parametrize("channels", [1, 3])
-def test_png_decoded_by_torchvision_matches_pil(tmp_path, mode, transparency, channels):
+def test_pngs_of_up_to_8_bits_are_decoded_by_pil(
+    tmp_path, monkeypatch, mode, transparency, channels
+):
+    # Not by torchvision, whose decode_png crashes the process on damaged image data.
     if mode == "I;16":
         image = Image.fromarray(_png_gradient(12, 10))
     else:
@@ -286,12 +290,49 @@ def test_png_decoded_by_torchvision_matches_pil(tmp_path, mode, transparency, ch
     path = tmp_path / "image.png"
     image.save(path, **({} if transparency is None else {"transparency": transparency}))
     header = _images._read_header(path)
-    assert header.torchvision
+    assert not header.torchvision
     with Image.open(path) as reopened:
         expected = _images._pil_to_tensor(reopened, channels)
-    decoded = _images._decode_file(path, channels, header)
-    assert decoded.dtype == expected.dtype
-    assert torch.equal(decoded, expected)
+    monkeypatch.setattr(_images, "_torchvision_decode", None)  # calling it would raise
+    for known_header in (header, None):  # None: in a worker, while this process checks
+        decoded = _images._decode_file(path, channels, known_header)
+        assert decoded.dtype == expected.dtype
+        assert torch.equal(decoded, expected)
+
+
+def _damaged_image_data(path):
+    data = bytearray(path.read_bytes())
+    data[data.index(b"IDAT") + 10] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_a_png_with_damaged_image_data_is_named_not_a_crash(tmp_path, depth, num_workers):
+    # torchvision 0.29 ended the process (a segmentation fault) on any libpng error. No check
+    # before decoding reads the image data, so the decoding names the file.
+    path = tmp_path / "damaged.png"
+    if depth == 8:
+        Image.fromarray(RNG.integers(0, 256, size=(32, 32, 3), dtype=np.uint8)).save(path)
+    else:
+        _write_png(path, RNG.integers(0, 65536, size=(32, 32, 3)).astype(np.uint16), 16, 2)
+    _damaged_image_data(path)
+    images = check_images([path], num_workers=num_workers)
+    with pytest.raises(ValueError, match="Could not decode image file .*damaged.png"):
+        list(images.loader(1, num_workers=num_workers))
+
+
+def test_a_png_with_a_damaged_chunk_before_its_image_data_is_refused_by_the_check(tmp_path):
+    # PIL decodes the PNG and its open refuses it: the check does too, before any decoding.
+    (plain,) = _save(NHWC[:1], tmp_path, ".png")
+    path = tmp_path / "damaged_gamma.png"
+    data = plain.read_bytes()
+    path.write_bytes(
+        data[:33] + _png_chunk(b"gAMA", struct.pack(">I", 45455))[:-1] + b"!" + data[33:]
+    )
+    assert _images._read_header_by_hand(path) is None
+    with pytest.raises(ValueError, match="damaged_gamma.png"):
+        check_images([path])
 
 
 def test_jpeg_decoded_by_torchvision_matches_pil(tmp_path):
@@ -726,14 +767,11 @@ def _exif_directory_beyond(data):
     return data[:2] + _jpeg_segment(0xE1, b"Exif\0\0" + tiff) + data[2:]
 
 
-# JPEGs and PNGs that PIL's open alone refuses or warns about, made from a plain one: torchvision
-# decodes them.
+# JPEGs that PIL's open alone refuses or warns about, made from a plain one: torchvision decodes
+# them.
 _REFUSED_BY_PIL_ALONE = {
     "short_jfif.jpg": lambda data: data[:2] + _jpeg_segment(0xE0, b"JFIF\0") + data[2:],
     "exif_directory_beyond.jpg": _exif_directory_beyond,
-    "ancillary_checksum.png": lambda data: (
-        data[:33] + _png_chunk(b"gAMA", struct.pack(">I", 45455))[:-1] + b"!" + data[33:]
-    ),
 }
 
 
@@ -797,8 +835,7 @@ def _how_confirmed(path, header):
 
 def test_a_header_read_by_hand_is_pils_or_the_one_torchvision_decodes(tmp_path):
     # Damaged copies of a JPEG with EXIF, up to its scan header, and of a PNG with several
-    # chunks, up to its image data: torchvision 0.29 crashes on a damaged IDAT chunk, which
-    # no check before decoding reads (PIL's open neither).
+    # chunks, up to its image data. PIL decodes that PNG, so its header must be PIL's.
     exif = Image.Exif()
     exif[0x0128], exif[0x011A], exif[0x0131] = 2, 300, "by hand"
     Image.fromarray(NHWC[0]).save(tmp_path / "exif.jpg", exif=exif)
@@ -806,7 +843,7 @@ def test_a_header_read_by_hand_is_pils_or_the_one_torchvision_decodes(tmp_path):
     chunks.append((b"tEXt", b"Software\0by hand"))
     _write_png(tmp_path / "grey.png", NHWC[0, ..., :1], 8, 0, chunks=chunks)
     rng = np.random.default_rng(0)
-    outcomes = {"PIL": 0, "torchvision": 0, "neither": 0}
+    outcomes = collections.Counter()
     for name in ("exif.jpg", "grey.png"):
         data = (tmp_path / name).read_bytes()
         end = data.find(b"\xff\xda") + 4 if name.endswith(".jpg") else data.find(b"IDAT") - 4
@@ -818,5 +855,8 @@ def test_a_header_read_by_hand_is_pils_or_the_one_torchvision_decodes(tmp_path):
             path.write_bytes(bytes(damaged))
             header = _images._read_header_by_hand(path)
             if header is not None:
-                outcomes[_how_confirmed(path, header)] += 1
-    assert outcomes["PIL"] > 100 and outcomes["torchvision"] > 10, outcomes
+                outcomes[name, _how_confirmed(path, header)] += 1
+    # Every chunk up to the image data has a checksum: only the copies left whole are read.
+    assert outcomes["exif.jpg", "PIL"] > 100 and outcomes["grey.png", "PIL"] > 5, outcomes
+    assert {name for name, _ in outcomes} == {"exif.jpg", "grey.png"}
+    assert {how for name, how in outcomes if name == "grey.png"} == {"PIL"}, outcomes

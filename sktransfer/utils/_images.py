@@ -403,7 +403,8 @@ def _read_header(path, input_name="X"):
                 _deep_pil_to_tensor(image)
             except ValueError as exc:
                 raise ValueError(f"Image file {str(path)!r} in {input_name}: {exc}") from exc
-        torchvision = whole and _torchvision_reads(image.format, image.mode)
+        deep_colour = image.format == "PNG" and _png_deep_colour(path)
+        torchvision = whole and _torchvision_reads(image.format, image.mode, deep_colour)
         return _FileHeader(image.format, image.mode, image.size[::-1], torchvision)
 
 
@@ -414,12 +415,14 @@ def _read_header_by_hand(path):
     A hand parser because this process checks every file before any network runs, while the
     workers decode: PIL's open costs about four times as much as this whole reading.
 
-    The files it accepts are decoded by torchvision (libjpeg, libpng), not by PIL, so it checks
-    what that decoding needs: the format, the mode and size that PIL would give (JPEG segments
-    walked by their lengths up to the first frame, PNG's IHDR chunk), and an intact end. PIL's
-    own refusals (a malformed EXIF directory, a short JFIF or Adobe segment, its memory limit on
-    text chunks, a bad checksum in an ancillary PNG chunk) are left out on purpose: they do not
-    stop torchvision, and PIL's open, which decodes nothing, never caught corrupt data either.
+    It gives the format, mode and size that PIL would, and checks that the file ends whole.
+    The JPEGs it accepts are decoded by torchvision (libjpeg), not by PIL, so it checks what
+    that decoding needs: segments walked by their lengths up to the first frame. PIL's own
+    refusals (a malformed EXIF directory, a short JFIF or Adobe segment) are left out on
+    purpose: they do not stop torchvision, and PIL's open, which decodes nothing, never caught
+    corrupt scan data either. Most PNGs are decoded by PIL, so it checks what PIL's open does:
+    every chunk up to the image data, whole and matching its checksum (PIL's memory limit on
+    text chunks is left to the decoding, which names the file).
     """
     try:
         # Not a Python file object, whose buffering costs more than the parsing.
@@ -470,7 +473,7 @@ class _FileBytes:
         return self.block[offset - self.start : end - self.start]
 
 
-def _whole_file_header(data, image_format, mode, width, height):
+def _whole_file_header(data, image_format, mode, width, height, deep_colour=False):
     """The header of a file read by hand when PIL's open would take its size without a
     decompression-bomb warning and its tail shows it whole; None otherwise."""
     limit = Image.MAX_IMAGE_PIXELS
@@ -478,7 +481,7 @@ def _whole_file_header(data, image_format, mode, width, height):
         return None
     if not _tail_is_whole(data.tail, image_format):
         return None  # truncated, or bytes after the end: only PIL's full decode tells
-    torchvision = _torchvision_reads(image_format, mode)
+    torchvision = _torchvision_reads(image_format, mode, deep_colour)
     return _FileHeader(image_format, mode, (height, width), torchvision)
 
 
@@ -525,8 +528,9 @@ def _jpeg_header(data):
     return _whole_file_header(data, "JPEG", mode, width, height)
 
 
-# PIL's modes for PNGs of other bit depths than 8, by (bit depth, colour type); those of 8 bits
-# are _PNG_MODES's.
+# PIL's modes for PNGs of 8 bits by colour type (byte 25 of every PNG: its IHDR chunk comes
+# first), and for those of other bit depths by (bit depth, colour type).
+_PNG_MODES = {0: "L", 2: "RGB", 3: "P", 4: "LA", 6: "RGBA"}
 _PNG_OTHER_DEPTHS = {
     (1, 0): "1",
     (2, 0): "L",
@@ -544,19 +548,57 @@ _PNG_HEADER = struct.Struct(">IIBB")
 
 
 def _png_header(data):
-    """A PNG's header from its first chunk, IHDR, whose checksum is checked; the other chunks
-    are left to the decoder."""
+    """A PNG's header from its first chunk, IHDR, when every chunk up to the image data is
+    whole and matches its checksum, as PIL's open requires (PIL decodes most PNGs); the image
+    data is left to the decoder."""
     ihdr = data.at(8, 25)
     if len(ihdr) < 25 or ihdr[:8] != b"\0\0\0\rIHDR":
         return None
-    if zlib.crc32(ihdr[4:21]) != int.from_bytes(ihdr[21:], "big"):
-        return None
     width, height, depth, colour = _PNG_HEADER.unpack_from(ihdr, 8)
-    mode = _PNG_MODES.get(colour) if depth == 8 else _PNG_OTHER_DEPTHS.get((depth, colour))
+    mode = _png_mode(depth, colour)
     # Then the compression, filter and interlace methods: PNG defines no others.
     if mode is None or ihdr[18:21] not in (b"\0\0\0", b"\0\0\1"):
         return None
-    return _whole_file_header(data, "PNG", mode, width, height)
+    if not _png_chunks_intact(data.at, 8, data.size, until=b"IDAT"):
+        return None
+    deep_colour = _deep_colour(depth, colour)
+    return _whole_file_header(data, "PNG", mode, width, height, deep_colour)
+
+
+def _png_mode(depth, colour):
+    """PIL's mode for a PNG of this bit depth and colour type; None for a pair PNG lacks."""
+    return _PNG_MODES.get(colour) if depth == 8 else _PNG_OTHER_DEPTHS.get((depth, colour))
+
+
+def _deep_colour(depth, colour):
+    """Whether a PNG holds 16-bit colour, which PIL would cut to 8 bits: torchvision decodes
+    these."""
+    return depth == 16 and colour in (2, 4, 6)
+
+
+def _png_deep_colour(path):
+    with open(path, "rb") as file:
+        head = file.read(26)
+    return len(head) == 26 and _deep_colour(head[24], head[25])
+
+
+def _png_chunks_intact(read, position, size, *, until=b"IEND"):
+    """Whether the chunks of a PNG from ``position`` to the first one of type ``until`` are
+    whole and match their checksums; ``read(offset, count)`` gives the file's bytes."""
+    while position + 12 <= size:
+        length = int.from_bytes(read(position, 4), "big")
+        end = position + 12 + length
+        if end > size:
+            return False
+        kind = read(position + 4, 4)
+        if kind == until == b"IDAT":
+            return True  # the image data, left to the decoder
+        if zlib.crc32(read(position + 4, 4 + length)) != int.from_bytes(read(end - 4, 4), "big"):
+            return False
+        if kind == until:
+            return True
+        position = end
+    return False
 
 
 # The bytes a complete file of each format ends with, before any zero padding.
@@ -596,11 +638,16 @@ def _tail_is_whole(tail, image_format):
     return image_format in _END_MARKERS and tail.rstrip(b"\0").endswith(_END_MARKERS[image_format])
 
 
-def _torchvision_reads(image_format, mode):
-    # CMYK JPEGs and other formats go through PIL, whose conversions define the pixels.
+def _torchvision_reads(image_format, mode, deep_colour=False):
+    """Whether torchvision decodes a file: JPEGs of 1 or 3 channels, and PNGs of 16-bit colour,
+    which PIL would cut to 8 bits. PIL decodes the rest, whose conversions define the pixels,
+    and every other PNG: torchvision 0.29's decode_png crashes the process (a segmentation
+    fault, not an exception) on any error libpng reports, such as damaged image data."""
     if decode_image is None:
         return False
-    return image_format == "PNG" or (image_format in ("JPEG", "MPO") and mode in ("L", "RGB"))
+    if image_format == "PNG":
+        return deep_colour
+    return image_format in ("JPEG", "MPO") and mode in ("L", "RGB")
 
 
 def _decode_file(path, channels, header=None):
@@ -620,29 +667,34 @@ def _decode_file(path, channels, header=None):
                 return _decode_with_torchvision(_read_bytes(path), channels, header.mode)
             except RuntimeError:
                 pass  # a torchvision built without libpng or libjpeg, or a file it rejects
-        with Image.open(path) as image:
-            return _pil_to_tensor(image, channels)
+        return _decode_with_pil(path, channels)
     except Exception as exc:
         raise ValueError(f"Could not decode image file {str(path)!r}: {exc}") from exc
 
 
-# PNG colour types (byte 25 of every PNG: its IHDR chunk comes first) as the PIL modes that decide
-# how _decode_with_torchvision reads them; 16-bit grey is "I;16" to PIL, grey all the same.
+def _decode_with_pil(path, channels):
+    with Image.open(path) as image:
+        return _pil_to_tensor(image, channels)
+
+
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_MODES = {0: "L", 2: "RGB", 3: "P", 4: "LA", 6: "RGBA"}
 
 
 def _decode_by_signature(path, channels):
-    """A JPEG or PNG decoded by torchvision as the header path would; None for anything else
-    (other formats, CMYK JPEGs, files torchvision rejects), which then goes through the header."""
+    """A JPEG or PNG decoded as the header path would, by torchvision or, for PNGs of up to 8
+    bits, by PIL; None for anything else (other formats, CMYK JPEGs, files torchvision rejects),
+    which then goes through the header."""
     if decode_image is None:
         return None
     try:
         data = _read_bytes(path)
         head = data[:26].numpy().tobytes()
         if head.startswith(_PNG_SIGNATURE):
-            mode = _png_mode(head)
-            return None if mode is None else _decode_with_torchvision(data, channels, mode)
+            if len(head) < 26 or head[12:16] != b"IHDR":
+                return None
+            if not _deep_colour(head[24], head[25]):
+                return _decode_with_pil(path, channels)
+            return _decode_with_torchvision(data, channels, _png_mode(head[24], head[25]))
         if head.startswith(b"\xff\xd8"):
             # The JPEG's own channels: 1 is what a grey read gives, 3 an RGB read; 4 is CMYK,
             # whose conversion PIL defines.
@@ -652,12 +704,6 @@ def _decode_by_signature(path, channels):
     except RuntimeError:
         pass
     return None
-
-
-def _png_mode(head):
-    if len(head) < 26 or head[12:16] != b"IHDR":
-        return None
-    return _PNG_MODES.get(head[25])
 
 
 def _read_bytes(path):
@@ -677,8 +723,11 @@ def _torchvision_decode(data, mode):
 def _decode_with_torchvision(data, channels, mode):
     """Decode a file's bytes as :func:`_pil_to_tensor` would, from the mode PIL reports for it.
 
-    Unlike PIL, torchvision keeps all 16 bits of colour PNGs.
+    Unlike PIL, torchvision keeps all 16 bits of colour PNGs. A PNG gets to it only when all
+    of its chunks match their checksums: libpng's errors crash torchvision 0.29.
     """
+    if data[:8].numpy().tobytes() == _PNG_SIGNATURE:
+        _check_png_chunks(data.numpy())
     one_channel = channels == 1 or mode in _GRAY_MODES
     gray = one_channel and (mode in _GRAY_MODES or mode == "LA")
     image = _torchvision_decode(data, ImageReadMode.GRAY if gray else ImageReadMode.RGB)
@@ -687,6 +736,21 @@ def _decode_with_torchvision(data, channels, mode):
     if one_channel and image.shape[0] == 3:
         image = _luminance(image)
     return image
+
+
+def _check_png_chunks(data):
+    """Raise a ValueError unless every chunk of a PNG's bytes is whole and matches its checksum.
+
+    Damaged compressed data behind valid checksums would still crash torchvision: only PNGs of
+    16-bit colour, which PIL cannot read whole, are decoded by it.
+    """
+    view = memoryview(data)
+
+    def read(offset, count):
+        return view[offset : offset + count]
+
+    if not _png_chunks_intact(read, 8, len(view)):
+        raise ValueError("a chunk of it is cut short or does not match its checksum")
 
 
 def _luminance(image):
