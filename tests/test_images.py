@@ -1,4 +1,5 @@
 import collections
+import multiprocessing
 import os
 import struct
 import subprocess
@@ -320,6 +321,23 @@ def test_a_png_with_damaged_image_data_is_named_not_a_crash(tmp_path, depth, num
     images = check_images([path], num_workers=num_workers)
     with pytest.raises(ValueError, match="Could not decode image file .*damaged.png"):
         list(images.loader(1, num_workers=num_workers))
+
+
+def test_a_worker_names_the_file_it_cannot_decode_and_its_loader_stops_at_once(tmp_path):
+    (good,) = _save(NHWC[:1], tmp_path, ".png")
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(good.read_bytes())
+    _damaged_image_data(bad)
+    before = set(multiprocessing.active_children())
+    images = check_images([good, good, bad], num_workers=2)
+    with pytest.raises(ValueError) as failure:
+        list(images.loader(1, num_workers=2))
+    # Its own words, not torch's "Caught ValueError in DataLoader worker process 0" and the
+    # worker's traceback.
+    assert str(failure.value).startswith(f"Could not decode image file {str(bad)!r}")
+    # The failure's traceback holds the loader's iterator: its workers did not stop with it,
+    # and collecting it later in another loader's worker made torch print an AssertionError.
+    assert set(multiprocessing.active_children()) <= before
 
 
 def test_a_png_with_a_damaged_chunk_before_its_image_data_is_refused_by_the_check(tmp_path):

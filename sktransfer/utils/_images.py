@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from sklearn.utils.validation import validate_data
-from torch.utils.data import DataLoader, Dataset, default_collate
+from torch.utils.data import DataLoader, Dataset, default_collate, get_worker_info
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
@@ -159,7 +159,9 @@ class ImageSet:
             persistent_workers=False,
             **common,
         )
-        return _CheckedWhileDecoding(loader, self._file_headers) if unchecked else loader
+        if num_workers == 0:
+            return loader
+        return _WorkerBatches(loader, self._file_headers if unchecked else None)
 
     def batches(self, batch_size):
         """The batches of :meth:`loader` without worker processes.
@@ -814,6 +816,16 @@ class _DecodedImages(Dataset):
         return len(self.items)
 
     def __getitem__(self, index):
+        try:
+            return self._decode(index)
+        except ValueError as exc:
+            if get_worker_info() is None:
+                raise
+            # Sent back rather than raised: torch would raise it again with the worker's
+            # traceback as its message, before the file's name.
+            return _Failure(str(exc))
+
+    def _decode(self, index):
         if self.files:
             header = None if self.headers is None else self.headers[index]
             return _decode_file(self.items[index], self.channels, header)
@@ -821,6 +833,13 @@ class _DecodedImages(Dataset):
             return _pil_to_tensor(self.items[index], self.channels)
         except Exception as exc:
             raise ValueError(f"Could not read PIL image {index}: {exc}") from exc
+
+
+class _Failure:
+    """An image that a worker process could not decode, with the error's message."""
+
+    def __init__(self, message):
+        self.message = message
 
 
 class _ArrayBatches(Dataset):
@@ -848,6 +867,9 @@ class _ArrayBatches(Dataset):
 
 def _collate(images):
     """Stack images of one shape into a batch; keep a list when their shapes differ."""
+    for image in images:
+        if isinstance(image, _Failure):
+            return image
     if len({image.shape for image in images}) > 1:
         return list(images)
     if len({image.dtype for image in images}) > 1:
@@ -857,12 +879,18 @@ def _collate(images):
     return default_collate(images)
 
 
-class _CheckedWhileDecoding:
-    """A loader over files not yet checked: iterating it starts the workers on the first
-    batches, checks every file here meanwhile, and only then hands batches out, so a bad file
-    is still named before any batch is used."""
+class _WorkerBatches:
+    """The batches of a loader with worker processes, which stops its workers as soon as an
+    iteration fails or is left, rather than when its iterator is garbage-collected: the
+    traceback of a failure holds that iterator, and collecting it in another loader's new
+    worker made torch print an AssertionError from there.
 
-    def __init__(self, loader, check):
+    With ``check`` (files not yet checked), iterating it starts the workers on the first
+    batches, checks every file here meanwhile, and only then hands batches out, so a bad file
+    is still named before any batch is used.
+    """
+
+    def __init__(self, loader, check=None):
         self.loader = loader
         self.check = check
 
@@ -871,8 +899,19 @@ class _CheckedWhileDecoding:
 
     def __iter__(self):
         batches = iter(self.loader)
-        self.check()
-        yield from batches
+        try:
+            if self.check is not None:
+                self.check()
+            for batch in batches:
+                if isinstance(batch, _Failure):
+                    raise ValueError(batch.message)
+                yield batch
+        finally:
+            # torch's iterator offers no public way to stop its workers; without this, they
+            # stop when the iterator is collected.
+            stop = getattr(batches, "_shutdown_workers", None)
+            if stop is not None:
+                stop()
 
 
 def _unchanged(batch):
