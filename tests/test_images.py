@@ -48,10 +48,10 @@ def test_file_paths_are_decoded_batch_by_batch(tmp_path, monkeypatch):
         Image.fromarray(image).save(paths[-1])
     images = check_images([str(p) for p in paths])
     decoded = []
-    real_decode = _images._decode_file
+    real_decode = _images._decode_file_warned_already
     monkeypatch.setattr(
         _images,
-        "_decode_file",
+        "_decode_file_warned_already",
         lambda path, *args: decoded.append(path) or real_decode(path, *args),
     )
     batches = images.batches(2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -658,6 +659,22 @@ def _decode_file(path, channels, header=None):
     Without ``header`` (a worker decoding files that this process checks meanwhile), JPEGs and
     PNGs are told apart by their first bytes, so that the worker does not read the header again.
     """
+    with _torchvision_deprecation_ignored():
+        return _decode_file_warned_already(path, channels, header)
+
+
+@contextlib.contextmanager
+def _torchvision_deprecation_ignored():
+    """torchvision 0.29 deprecates its decoders in favour of TorchCodec's (not a dependency
+    here) with a warning at every call; when they are removed, ``decode_image`` is None and
+    PIL decodes. Entered once per batch: once per file, it cost a tenth of a JPEG's decoding."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _TORCHVISION_DEPRECATION, DeprecationWarning)
+        yield
+
+
+def _decode_file_warned_already(path, channels, header=None):
+    """:func:`_decode_file` inside :func:`_torchvision_deprecation_ignored`."""
     try:
         if header is None:
             image = _decode_by_signature(path, channels)
@@ -666,7 +683,9 @@ def _decode_file(path, channels, header=None):
             header = _read_header(path)
         if header.torchvision:
             try:
-                return _decode_with_torchvision(_read_bytes(path), channels, header.mode)
+                data = _read_bytes(path)
+                png = header.format == "PNG"
+                return _decode_with_torchvision(data, channels, header.mode, png=png)
             except RuntimeError:
                 pass  # a torchvision built without libpng or libjpeg, or a file it rejects
         return _decode_with_pil(path, channels)
@@ -690,13 +709,14 @@ def _decode_by_signature(path, channels):
         return None
     try:
         data = _read_bytes(path)
-        head = data[:26].numpy().tobytes()
+        head = data.numpy()[:26].tobytes()
         if head.startswith(_PNG_SIGNATURE):
             if len(head) < 26 or head[12:16] != b"IHDR":
                 return None
             if not _deep_colour(head[24], head[25]):
                 return _decode_with_pil(path, channels)
-            return _decode_with_torchvision(data, channels, _png_mode(head[24], head[25]))
+            mode = _png_mode(head[24], head[25])
+            return _decode_with_torchvision(data, channels, mode, png=True)
         if head.startswith(b"\xff\xd8"):
             # The JPEG's own channels: 1 is what a grey read gives, 3 an RGB read; 4 is CMYK,
             # whose conversion PIL defines.
@@ -708,27 +728,22 @@ def _decode_by_signature(path, channels):
     return None
 
 
+# Both inside _torchvision_deprecation_ignored.
 def _read_bytes(path):
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", _TORCHVISION_DEPRECATION, DeprecationWarning)
-        return read_file(str(path))
+    return read_file(str(path))
 
 
 def _torchvision_decode(data, mode):
-    with warnings.catch_warnings():
-        # torchvision 0.29 deprecates its decoders in favour of TorchCodec's (not a
-        # dependency here); when they are removed, ``decode_image`` is None and PIL decodes.
-        warnings.filterwarnings("ignore", _TORCHVISION_DEPRECATION, DeprecationWarning)
-        return decode_image(data, mode=mode)
+    return decode_image(data, mode=mode)
 
 
-def _decode_with_torchvision(data, channels, mode):
+def _decode_with_torchvision(data, channels, mode, *, png=False):
     """Decode a file's bytes as :func:`_pil_to_tensor` would, from the mode PIL reports for it.
 
     Unlike PIL, torchvision keeps all 16 bits of colour PNGs. A PNG gets to it only when all
     of its chunks match their checksums: libpng's errors crash torchvision 0.29.
     """
-    if data[:8].numpy().tobytes() == _PNG_SIGNATURE:
+    if png:
         _check_png_chunks(data.numpy())
     one_channel = channels == 1 or mode in _GRAY_MODES
     gray = one_channel and (mode in _GRAY_MODES or mode == "LA")
@@ -816,8 +831,17 @@ class _DecodedImages(Dataset):
         return len(self.items)
 
     def __getitem__(self, index):
-        try:
+        with _torchvision_deprecation_ignored():
             return self._decode(index)
+
+    def __getitems__(self, indices):
+        # A batch at a time, for the DataLoader: one warnings context for all its files.
+        with _torchvision_deprecation_ignored():
+            return [self._decode(index) for index in indices]
+
+    def _decode(self, index):
+        try:
+            return self._decode_or_raise(index)
         except ValueError as exc:
             if get_worker_info() is None:
                 raise
@@ -825,10 +849,10 @@ class _DecodedImages(Dataset):
             # traceback as its message, before the file's name.
             return _Failure(str(exc))
 
-    def _decode(self, index):
+    def _decode_or_raise(self, index):
         if self.files:
             header = None if self.headers is None else self.headers[index]
-            return _decode_file(self.items[index], self.channels, header)
+            return _decode_file_warned_already(self.items[index], self.channels, header)
         try:
             return _pil_to_tensor(self.items[index], self.channels)
         except Exception as exc:
