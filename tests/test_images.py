@@ -602,11 +602,6 @@ def test_a_file_rewritten_to_the_same_size_is_checked_again(tmp_path, monkeypatc
     assert len(reads) == 2
 
 
-def test_a_directory_is_not_an_image_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        check_images([tmp_path])
-
-
 def _pil_path_header(path):
     """The header that PIL's open gives, with the reading by hand turned off."""
     with pytest.MonkeyPatch.context() as patch:
@@ -819,8 +814,17 @@ def test_files_over_pils_decompression_bomb_limit_are_left_to_it(tmp_path, monke
             _images._read_header(path)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)  # over twice the limit: PIL refuses
     for path in paths:
+        # PIL's own error, and a ValueError naming the file and the limit to raise.
         with pytest.raises(Image.DecompressionBombError):
             _images._read_header(path)
+        with pytest.raises(ValueError, match=f"{path.name}' in X is too large.*MAX_IMAGE_PIXELS"):
+            check_images([path])
+
+
+def test_a_directory_among_the_paths_is_named_as_one(tmp_path):
+    paths = _save(NHWC[:1], tmp_path, ".png") + [tmp_path]
+    with pytest.raises(ValueError, match=f"{tmp_path.name}' in X is a directory, not an image"):
+        check_images(paths)
 
 
 # The channels torchvision decodes the fuzzed files to, by the mode PIL gives them.

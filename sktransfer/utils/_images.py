@@ -43,6 +43,11 @@ class ImageFileNotFoundError(FileNotFoundError, ValueError):
     """An image path that does not exist; a ``ValueError`` too, as for any bad input value."""
 
 
+class ImageTooLargeError(Image.DecompressionBombError, ValueError):
+    """An image file with more pixels than PIL opens (``PIL.Image.MAX_IMAGE_PIXELS``, its guard
+    against decompression bombs); a ``ValueError`` too, as for any bad input value."""
+
+
 class ImageSet:
     """Images checked once, then read batch by batch as ``(n, C, H, W)`` tensors.
 
@@ -359,10 +364,13 @@ def _read_headers(paths, input_name):
             status = path.stat()
         except OSError:
             status = None
-        if status is None or not stat.S_ISREG(status.st_mode):
+        if status is None:
             raise ImageFileNotFoundError(
                 f"Image file {str(path)!r} in {input_name} does not exist."
             )
+        if not stat.S_ISREG(status.st_mode):
+            what = "a directory" if stat.S_ISDIR(status.st_mode) else "a special file"
+            raise ValueError(f"Path {str(path)!r} in {input_name} is {what}, not an image file.")
         # The file as it is now: another size or modification time is another file.
         now = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
         headers.append(_header_of_unchanged(str(path), *now, input_name))
@@ -388,6 +396,11 @@ def _read_header(path, input_name="X"):
     except (UnidentifiedImageError, OSError) as exc:
         raise ValueError(
             f"File {str(path)!r} in {input_name} is not an image, or is truncated: {exc}"
+        ) from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(
+            f"Image file {str(path)!r} in {input_name} is too large to open: {exc} Raise "
+            "PIL.Image.MAX_IMAGE_PIXELS (or set it to None) if the file is trusted."
         ) from exc
     with image:
         try:
