@@ -56,6 +56,13 @@ def test_same_codes_whatever_the_input_form(tmp_path):
         np.testing.assert_allclose(_toy().fit_transform(variant), expected, atol=1e-5)
 
 
+def test_single_images_of_several_sizes_give_the_codes_of_their_pil_images():
+    arrays = [IMAGES[0], IMAGES[1, :20, :28], IMAGES[2, :24]]
+    pil = [Image.fromarray(image) for image in arrays]
+    extractor = _toy(image_size=32).fit(IMAGES)
+    np.testing.assert_array_equal(extractor.transform(arrays), extractor.transform(pil))
+
+
 def test_same_random_state_gives_the_same_codes_and_leaves_torch_rng_alone():
     torch.manual_seed(123)
     before = torch.rand(1)

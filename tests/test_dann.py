@@ -348,6 +348,14 @@ def test_images_of_different_sizes_between_domains_are_refused_unless_resized():
     assert clf.predict(target).shape == (8,)
 
 
+def test_single_images_of_several_sizes_pack_and_train_when_resized():
+    images, labels = _digit_images(16, size=16)
+    arrays = [(im[0, : 12 + i % 4] * 255).astype(np.uint8) for i, im in enumerate(images)]
+    X, y, sample_domain = pack_domains(source=(arrays[:8], labels[:8]), target=(arrays[8:], None))
+    clf = _dann(image_size=16, max_epochs=1).fit(X, y, sample_domain=sample_domain)
+    assert clf.predict(arrays[8:]).shape == (8,)
+
+
 def test_two_d_input_to_an_image_backbone_is_refused():
     Xs, ys, _, _ = _moons(n=20)
     with pytest.raises(ValueError, match="backbone takes images"):

@@ -57,6 +57,28 @@ def test_pack_domains_keeps_dataframes_and_sparse_matrices():
     assert_array_equal(X.toarray(), np.vstack([X_SOURCE, X_TARGET]))
 
 
+@pytest.mark.parametrize("kind", ["PIL", "arrays of several sizes", "paths"])
+def test_pack_domains_keeps_lists_of_images_and_split_domains_gives_them_back(tmp_path, kind):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.integers(0, 256, size=(8 + i, 9, 3), dtype=np.uint8) for i in range(5)]
+    if kind == "PIL":
+        images = [Image.fromarray(a) for a in arrays]
+    elif kind == "paths":
+        images = [str(tmp_path / f"{i}.png") for i in range(5)]
+        for path, a in zip(images, arrays, strict=True):
+            Image.fromarray(a).save(path)
+    else:
+        images = arrays
+    # NumPy read PIL images as pixel arrays and failed on arrays of several sizes.
+    X, y, sample_domain = pack_domains(source=(images[:3], [0, 1, 0]), target=(images[3:], None))
+    assert isinstance(X, list) and all(a is b for a, b in zip(X, images, strict=True))
+    (Xs, ys), (Xt, yt) = split_domains(X, y, sample_domain)
+    assert len(Xs) == 3 and len(Xt) == 2 and yt is None
+    assert all(a is b for a, b in zip([*Xs, *Xt], X, strict=True))
+
+
 @pytest.mark.parametrize(
     "source, target, match",
     [

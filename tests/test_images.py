@@ -41,6 +41,41 @@ def test_layouts_dtypes_and_containers_agree():
         torch.testing.assert_close(_read_all(check_images(variant)), expected)
 
 
+def test_single_images_of_several_sizes_read_as_their_pil_images():
+    # skimage.data's pictures, say: one array each, of several sizes and layouts.
+    rgb, small = NHWC[0], NHWC[1, :7, :9]
+    deep = RNG.integers(0, 65536, size=(6, 5), dtype=np.uint16)
+    arrays = [rgb, torch.from_numpy(small).permute(2, 0, 1), rgb[..., 0], deep]
+    pil = [Image.fromarray(rgb), Image.fromarray(small), Image.fromarray(rgb[..., 0])]
+    pil.append(Image.fromarray(deep))  # PIL's "I;16"
+    images = check_images(arrays)
+    assert images.sizes() == [(12, 10), (7, 9), (12, 10), (6, 5)]
+    torch.testing.assert_close(_read_all(images), _read_all(check_images(pil)))
+    keys = images.row_keys()
+    assert (
+        len(set(keys)) == 4
+        and keys
+        == check_images([a.clone() if torch.is_tensor(a) else a.copy() for a in arrays]).row_keys()
+    )
+    assert images.subset([3, 1]).sizes() == [(6, 5), (7, 9)]
+
+
+def test_a_single_image_that_is_not_one_is_named_by_position():
+    with pytest.raises(ValueError, match=r"Image 1 of X has shape \(1, 7, 9, 3\)"):
+        check_images([NHWC[0], NHWC[1:2, :7, :9]])
+    with pytest.raises(ValueError, match=r"Float images must lie in \[0, 1\]; Image 1 of X"):
+        check_images([NHWC[0] / 255, NHWC[1, :7] * 1.0])
+
+
+@pytest.mark.parametrize("dtype", [str, object])
+def test_paths_held_in_a_numpy_array_are_paths(tmp_path, dtype):
+    # np.array(paths), or a DataFrame column's values: refused as a 1-D array of pixels before.
+    paths = _save(NHWC[:3], tmp_path, ".png")
+    images = check_images(np.array([str(path) for path in paths], dtype=dtype))
+    assert images.kind == "paths"
+    torch.testing.assert_close(_read_all(images), _read_all(check_images(NHWC[:3])))
+
+
 def test_file_paths_are_decoded_batch_by_batch(tmp_path, monkeypatch):
     paths = []
     for i, image in enumerate(NHWC):

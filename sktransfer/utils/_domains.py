@@ -6,11 +6,13 @@ target rows carry ``y == -1`` (scikit-learn's semi-supervised convention).
 """
 
 import inspect
+import os
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from PIL import Image
 from sklearn.metrics import accuracy_score
 from sklearn.semi_supervised import SelfTrainingClassifier
 
@@ -164,9 +166,10 @@ def pack_domains(source, target):
 
     Returns
     -------
-    X : ndarray, sparse matrix or DataFrame of shape (n_source + n_target, n_features)
+    X : ndarray, sparse matrix, DataFrame or list of shape (n_source + n_target, ...)
         Source rows then target rows. Two DataFrames give a DataFrame, any sparse input a CSR
-        matrix, anything else a NumPy array.
+        matrix, lists of images (file paths, PIL images, or one array each, maybe of several
+        sizes) a list, anything else a NumPy array.
 
     y : ndarray of shape (n_source + n_target,)
         Labels, ``-1`` for unlabelled target rows.
@@ -375,6 +378,8 @@ def _num_rows(X):
 
 
 def _stack_rows(X_source, X_target):
+    if _is_image_list(X_source) or _is_image_list(X_target):
+        return [*X_source, *X_target]
     if hasattr(X_source, "iloc") and hasattr(X_target, "iloc"):
         import pandas as pd
 
@@ -401,7 +406,19 @@ def _check_same_row_shape(X_source, X_target):
         )
 
 
+def _is_image_list(X):
+    """Whether X is a list of images that stays a list: file paths (or texts), PIL images
+    (NumPy would read their pixels), or one array or tensor per image (of several sizes,
+    which NumPy cannot stack)."""
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
+        return False
+    first = X[0]
+    return isinstance(first, (str, os.PathLike, Image.Image)) or getattr(first, "ndim", 0) >= 2
+
+
 def _take_rows(X, rows):
+    if _is_image_list(X):
+        return [X[row] for row in rows]
     if hasattr(X, "iloc"):
         return X.iloc[rows]
     if sp.issparse(X):

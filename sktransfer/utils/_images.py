@@ -35,7 +35,8 @@ _INTERPOLATIONS = {
 
 _ACCEPTED = (
     "a 4-D array or tensor of images, (n, C, H, W) or (n, H, W, C); a 3-D array of grayscale "
-    "images (n, H, W); a sequence of image file paths; or a sequence of PIL images"
+    "images (n, H, W); a sequence of image file paths; a sequence of PIL images; or a "
+    "sequence of single images as arrays or tensors, (H, W, C), (C, H, W) or (H, W)"
 )
 
 
@@ -57,10 +58,11 @@ class ImageSet:
 
     Parameters
     ----------
-    kind : {"array", "paths", "pil"}
+    kind : {"array", "paths", "pil", "arrays"}
         What ``data`` holds.
     data : ndarray, torch.Tensor or list
-        ``(n, C, H, W)`` images, file paths, or PIL images.
+        ``(n, C, H, W)`` images, file paths, PIL images, or ``(C, H, W)`` arrays or tensors
+        of several sizes.
     channels : int
         Channels the network expects.
     headers : list, default=None
@@ -117,6 +119,8 @@ class ImageSet:
             return [tuple(int(side) for side in self.data.shape[2:])] * len(self)
         if self.kind == "paths":
             return [header.size for header in self._file_headers()]
+        if self.kind == "arrays":
+            return [tuple(int(side) for side in image.shape[1:]) for image in self.data]
         return [image.size[::-1] for image in self.data]
 
     def loader(self, batch_size, *, num_workers=0, pin_memory=False):
@@ -154,11 +158,13 @@ class ImageSet:
                 collate_fn=_unchanged,
                 **common,
             )
+        if self.kind == "arrays":
+            num_workers = 0  # in memory already, as for "array"
         unchecked = self.kind == "paths" and self._headers is None and num_workers > 0
         if self.kind == "paths" and not unchecked:
             self._file_headers()
         loader = DataLoader(
-            _DecodedImages(self.data, self.channels, self.kind == "paths", self._headers),
+            _DecodedImages(self.data, self.channels, self.kind, self._headers),
             batch_size=batch_size,
             collate_fn=_collate,
             num_workers=num_workers,
@@ -196,6 +202,8 @@ class ImageSet:
             return row_digests(self.data)
         if self.kind == "paths":
             return [_file_key(path) for path in self.data]
+        if self.kind == "arrays":
+            return [row_digests(image[None])[0] for image in self.data]
         return [_digest(f"{im.mode}{im.size}".encode(), im.tobytes()) for im in self.data]
 
     def _file_headers(self):
@@ -242,6 +250,8 @@ def check_images(X, *, channels=3, input_name="X", num_workers=0):
     """
     if isinstance(X, (str, os.PathLike)):
         raise TypeError(f"{input_name} must be a sequence of images; got the single path {X!r}.")
+    if isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype.kind in "OUS":
+        X = X.tolist()  # paths or PIL images in an array, as np.array(paths) holds them
     if isinstance(X, (np.ndarray, torch.Tensor)):
         return ImageSet("array", _check_array(X, channels, input_name), channels)
     if not isinstance(X, Sequence) and not hasattr(X, "__array__"):
@@ -253,6 +263,9 @@ def check_images(X, *, channels=3, input_name="X", num_workers=0):
         return ImageSet("paths", paths, channels, headers=headers, input_name=input_name)
     if all(isinstance(item, Image.Image) for item in X):
         return ImageSet("pil", _check_pil_images(X, channels, input_name), channels)
+    if all(isinstance(item, (np.ndarray, torch.Tensor)) for item in X):
+        if len({tuple(item.shape) for item in X}) > 1:
+            return ImageSet("arrays", _check_single_images(X, channels, input_name), channels)
     try:
         array = np.asarray(X)
     except ValueError as exc:
@@ -282,6 +295,21 @@ def _check_array(X, channels, input_name):
     if min(X.shape[2:]) == 0:
         raise ValueError(_no_pixels_message(input_name, tuple(X.shape[2:])))
     return _check_values(X, input_name)
+
+
+def _check_single_images(images, channels, input_name):
+    """Images of several sizes, one array or tensor each: ``(C, H, W)`` each, checked as a
+    batch of one."""
+    checked = []
+    for position, image in enumerate(images):
+        name = f"Image {position} of {input_name}"
+        if image.ndim not in (2, 3):
+            raise ValueError(
+                f"{name} has shape {tuple(image.shape)}: a single image is (H, W, C), "
+                "(C, H, W) or (H, W)."
+            )
+        checked.append(_check_array(image[None], channels, name)[0])
+    return checked
 
 
 def _no_pixels_message(input_name, size):
@@ -829,15 +857,16 @@ def _deep_pil_to_tensor(image):
 
 
 class _DecodedImages(Dataset):
-    """Files or PIL images, each decoded to a ``(C, H, W)`` tensor when it is asked for.
+    """Files, PIL images or single images in memory, each made a ``(C, H, W)`` tensor when it
+    is asked for.
 
     A file whose header was not read yet has it read here, in the worker that decodes it.
     """
 
-    def __init__(self, items, channels, files, headers=None):
+    def __init__(self, items, channels, kind, headers=None):
         self.items = items
         self.channels = channels
-        self.files = files
+        self.kind = kind
         self.headers = headers
 
     def __len__(self):
@@ -863,9 +892,11 @@ class _DecodedImages(Dataset):
             return _Failure(str(exc))
 
     def _decode_or_raise(self, index):
-        if self.files:
+        if self.kind == "paths":
             header = None if self.headers is None else self.headers[index]
             return _decode_file_warned_already(self.items[index], self.channels, header)
+        if self.kind == "arrays":
+            return _as_tensor(self.items[index])
         try:
             return _pil_to_tensor(self.items[index], self.channels)
         except Exception as exc:
@@ -890,16 +921,21 @@ class _ArrayBatches(Dataset):
         return -(-len(self.data) // self.batch_size)
 
     def __getitem__(self, index):
-        chunk = self.data[index * self.batch_size : (index + 1) * self.batch_size]
-        if not torch.is_tensor(chunk):
-            # torch wraps numpy memory only when it is writable, not reversed, in native order.
-            if chunk.flags.writeable and min(chunk.strides) >= 0 and chunk.dtype.isnative:
-                chunk = torch.from_numpy(chunk)
-            else:
-                chunk = torch.from_numpy(np.array(chunk, dtype=chunk.dtype.newbyteorder("=")))
-        if chunk.dtype == torch.uint16:
-            chunk = chunk.to(torch.float32).div_(65535)
-        return chunk
+        return _as_tensor(self.data[index * self.batch_size : (index + 1) * self.batch_size])
+
+
+def _as_tensor(images):
+    """Checked images in memory as a tensor, sharing their memory where torch can; uint16
+    scaled to float32 in [0, 1]."""
+    if not torch.is_tensor(images):
+        # torch wraps numpy memory only when it is writable, not reversed, in native order.
+        if images.flags.writeable and min(images.strides) >= 0 and images.dtype.isnative:
+            images = torch.from_numpy(images)
+        else:
+            images = torch.from_numpy(np.array(images, dtype=images.dtype.newbyteorder("=")))
+    if images.dtype == torch.uint16:
+        images = images.to(torch.float32).div_(65535)
+    return images
 
 
 def _collate(images):
@@ -956,6 +992,8 @@ def _unchanged(batch):
 
 
 def _on_accelerator(data):
+    if isinstance(data, list):
+        return any(_on_accelerator(item) for item in data)
     return torch.is_tensor(data) and data.device.type != "cpu"
 
 
