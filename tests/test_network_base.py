@@ -721,3 +721,30 @@ def test_an_integer_batch_size_is_used_for_steps_and_forward_passes(name, device
     sizes = _record_forward_batches(monkeypatch)
     _outputs(estimator, X)
     assert max(sizes) == 40
+
+
+@pytest.mark.parametrize(
+    "changed", [{"image_size": 8}, {"preprocess": False}, {"pooling": "flatten"}], ids=str
+)
+def test_set_params_after_fit_leaves_the_codes_and_their_cache_to_the_next_fit(tmp_path, changed):
+    # The codes were computed with the fitted settings but cached under the new ones, which a
+    # later extractor fitted with those settings then read; pooling changed the codes' width
+    # under get_feature_names_out.
+    settings = {"device": "cpu", "image_size": 16, "memory": str(tmp_path)}
+    extractor = _extractor(**settings).fit(IMAGES)
+    expected = extractor.transform(IMAGES)
+    extractor.set_params(**changed)
+    codes = extractor.transform(IMAGES)
+    np.testing.assert_array_equal(codes, expected)
+    assert codes.shape[1] == len(extractor.get_feature_names_out())
+    fresh = _extractor(**{**settings, **changed}).fit(IMAGES)
+    truth = _extractor(**{**settings, **changed, "memory": None}).fit(IMAGES)
+    np.testing.assert_allclose(fresh.transform(IMAGES), truth.transform(IMAGES), atol=1e-6)
+
+
+def test_set_params_image_size_after_fit_leaves_predictions_to_the_next_fit(tmp_path):
+    for memory in (None, str(tmp_path)):
+        clf = _fine_tune(device="cpu", image_size=16, memory=memory).fit(IMAGES, LABELS)
+        expected = clf.predict_proba(IMAGES)
+        clf.set_params(image_size=8)
+        np.testing.assert_array_equal(clf.predict_proba(IMAGES), expected)

@@ -169,11 +169,14 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Networ
         spec = self._input_spec(backbone, images, normalize=self.preprocess)
         sample = X[:1] if vectors else images.subset([0])
         backbone.eval()
-        n_features_out = self._encode(sample, backbone, layer_name, spec, device).shape[1]
+        codes = self._encode(sample, backbone, layer_name, self.pooling, spec, device)
         self.backbone_ = backbone
         self.layer_name_ = layer_name
         self._input = spec
-        self._n_features_out = n_features_out
+        # As fitted: set_params(pooling=...) without a refit must not change the codes' width
+        # under get_feature_names_out.
+        self._pooling = self.pooling
+        self._n_features_out = codes.shape[1]
         return self
 
     def _load_backbone(self, in_features):
@@ -198,7 +201,7 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Networ
             The pooled activations of ``layer``, one row per input.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, same_size=self.pooling == "flatten")
+        X = self._validate_input(X, same_size=self._pooling == "flatten")
         device = self._predict_device()
         cache = None
         if self.memory is not None:
@@ -224,21 +227,24 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Networ
         n_batches = -(-len(X) // self._inference_batch_size(device))
         progress = tqdm(total=n_batches, disable=not self.verbose, unit="batch")
         with progress:
-            return self._encode(X, self.backbone_, self.layer_name_, self._input, device, progress)
+            return self._encode(
+                X, self.backbone_, self.layer_name_, self._pooling, self._input, device, progress
+            )
 
-    def _encode(self, X, backbone, layer_name, spec, device, progress=None):
+    def _encode(self, X, backbone, layer_name, pooling, spec, device, progress=None):
         batches = self._batches(X, device, spec)
-        return _run(backbone, layer_name, self.pooling, batches, self, device, progress)
+        return _run(backbone, layer_name, pooling, batches, self, device, progress)
 
     def _cache_config(self, device):
         state = {k: v.cpu().numpy() for k, v in self.backbone_.model.state_dict().items()}
+        # What the codes are computed with: the fitted settings, whatever set_params did since.
         return {
             "weights": joblib.hash(state),
             "architecture": repr(self.backbone_.model),
             "layer": self.layer_name_,
-            "pooling": self.pooling,
-            "image_size": self.image_size,
-            "preprocess": self.preprocess,
+            "pooling": self._pooling,
+            "image_size": self._input.image_size,
+            "preprocess": self._input.normalize,
             "preprocessing": self.backbone_.preprocessing,
             # bfloat16 codes differ from float32 ones: never serve one for the other.
             "precision": resolved_precision(self.precision, device),

@@ -328,7 +328,9 @@ class FineTuneClassifier(TrainedNetworkClassifier):
             layers = self._choose_layers(backbone)
             spec = self._input_spec(backbone, images)
             prefix, module, plan = self._split(backbone, layers, len(classes))
-            inputs = self._encode(prefix, X if vectors else images, device, verbose=self.verbose)
+            inputs = self._encode(
+                prefix, X if vectors else images, device, spec=spec, verbose=self.verbose
+            )
             _check_runs(module, inputs[:1])
             if self.head_init == "imprint":
                 self._imprint(module, inputs, codes, len(classes), device)
@@ -379,14 +381,16 @@ class FineTuneClassifier(TrainedNetworkClassifier):
             head.weight.copy_(torch.as_tensor(_unit_rows(means), dtype=head.weight.dtype))
             head.bias.zero_()
 
-    def _encode(self, prefix, X, device, *, verbose=0):
+    def _encode(self, prefix, X, device, *, spec=None, verbose=0):
+        # After fit, the fitted image size: set_params(image_size=...) acts at the next fit.
+        spec = spec or self._input
         return encode_prefix(
             prefix,
             X,
             memory=self.memory,
             batch_size=self._inference_batch_size(device),
             device=device,
-            image_size=self.image_size,
+            image_size=spec.image_size,
             precision=self.precision,
             num_workers=self.num_workers,
             verbose=verbose,
