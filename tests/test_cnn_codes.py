@@ -234,3 +234,15 @@ def test_imagenet_codes_beat_raw_pixels_with_ten_labels_per_class():
         ]
         gains.append(scores[0] - scores[1])
     assert np.mean(gains) >= 0.15, gains
+
+
+def test_a_one_column_dataframe_of_paths_is_images_not_a_table(tmp_path):
+    import pandas as pd
+
+    paths = []
+    for i, image in enumerate(IMAGES[:4]):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(image).save(paths[-1])
+    expected = _toy().fit_transform(paths)
+    codes = _toy().fit_transform(pd.DataFrame({"path": paths}))  # refused as a 2-D table
+    np.testing.assert_array_equal(codes, expected)

@@ -917,3 +917,78 @@ def test_a_header_read_by_hand_is_pils_or_the_one_torchvision_decodes(tmp_path):
     assert outcomes["exif.jpg", "PIL"] > 100 and outcomes["grey.png", "PIL"] > 5, outcomes
     assert {name for name, _ in outcomes} == {"exif.jpg", "grey.png"}
     assert {how for name, how in outcomes if name == "grey.png"} == {"PIL"}, outcomes
+
+
+def test_a_palette_image_is_keyed_by_its_palette_too():
+    # The codes cache served one palette image the codes of another with the same indices.
+    indices = RNG.integers(0, 4, size=(12, 10), dtype=np.uint8)
+    images = []
+    for palette in (list(range(12)), list(range(100, 112))):
+        image = Image.fromarray(indices, "P")
+        image.putpalette(palette)
+        images.append(image)
+    keys = check_images(images).row_keys()
+    assert keys[0] != keys[1]
+
+
+def test_tensors_with_gradients_or_in_bfloat16_are_keyed_and_stacked():
+    floats = torch.from_numpy(NHWC / 255).float()
+    for tensor in (floats.requires_grad_(), floats.detach().bfloat16()):
+        keys = check_images(tensor).row_keys()  # NumPy refused both
+        assert len(set(keys)) == len(NHWC)
+        listed = check_images(list(tensor))  # NumPy stacked the list, and refused these too
+        torch.testing.assert_close(_read_all(listed), _read_all(check_images(tensor)))
+
+
+def test_a_masked_array_is_refused_unless_nothing_is_masked():
+    floats = NHWC / 255
+    floats[0, 0, 0, 0] = 50.0  # out of range, masked: the network would have read it
+    with pytest.raises(TypeError, match=r"X is a masked array.*X.filled\(0\)"):
+        check_images(np.ma.masked_greater(floats, 1))
+    whole = np.ma.masked_array(NHWC, mask=False)
+    torch.testing.assert_close(_read_all(check_images(whole)), _read_all(check_images(NHWC)))
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (torch.from_numpy(NHWC).to(torch.uint32), "got a torch.uint32 tensor"),
+        (torch.empty(2, 3, 4, 4, device="meta"), "meta device"),
+        (NHWC.astype("timedelta64[s]"), "got dtype timedelta64"),
+    ],
+    ids=["uint32 tensor", "meta tensor", "timedelta64"],
+)
+def test_values_that_are_not_pixels_are_refused_by_type(X, match):
+    # torch's "min_all not implemented for UInt32" and ".item() on meta tensors" before;
+    # timedelta64 was taken for integers.
+    with pytest.raises(TypeError, match=match):
+        check_images(X)
+
+
+def test_long_double_floats_read_as_doubles():
+    floats = NHWC / 255
+    expected = _read_all(check_images(floats))
+    torch.testing.assert_close(_read_all(check_images(floats.astype(np.longdouble))), expected)
+
+
+def test_a_pil_image_whose_mode_pil_cannot_convert_is_refused_by_the_check():
+    # It failed mid-extraction, after the batches before it had run through the network.
+    images = [Image.fromarray(NHWC[0]), Image.new("La", (10, 12))]
+    with pytest.raises(ValueError, match="Image 1 of X has PIL mode 'La'.*cannot convert"):
+        check_images(images)
+
+
+def test_same_sized_images_of_several_types_are_read_one_by_one():
+    # NumPy stacked uint8 and 0-1 float images into one float array, refused as [0, 255].
+    mixed = [NHWC[0], NHWC[1] / 255, NHWC[2], NHWC[3]]
+    torch.testing.assert_close(_read_all(check_images(mixed)), _read_all(check_images(NHWC[:4])))
+
+
+def test_paths_and_arrays_in_pandas_containers(tmp_path):
+    import pandas as pd
+
+    paths = [str(path) for path in _save(NHWC[:3], tmp_path, ".png")]
+    expected = _read_all(check_images(NHWC[:3]))
+    # A one-column DataFrame is what ColumnTransformer hands over for a list of columns.
+    for X in (pd.DataFrame({"path": paths}), pd.Series(list(NHWC[:3]))):
+        torch.testing.assert_close(_read_all(check_images(X)), expected)

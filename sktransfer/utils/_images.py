@@ -204,7 +204,7 @@ class ImageSet:
             return [_file_key(path) for path in self.data]
         if self.kind == "arrays":
             return [row_digests(image[None])[0] for image in self.data]
-        return [_digest(f"{im.mode}{im.size}".encode(), im.tobytes()) for im in self.data]
+        return [_pil_digest(image) for image in self.data]
 
     def _file_headers(self):
         if self._headers is None:
@@ -250,8 +250,16 @@ def check_images(X, *, channels=3, input_name="X", num_workers=0):
     """
     if isinstance(X, (str, os.PathLike)):
         raise TypeError(f"{input_name} must be a sequence of images; got the single path {X!r}.")
-    if isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype.kind in "OUS":
-        X = X.tolist()  # paths or PIL images in an array, as np.array(paths) holds them
+    if isinstance(X, np.ma.MaskedArray) and not np.ma.is_masked(X):
+        X = X.data
+    if isinstance(X, np.ma.MaskedArray):
+        raise TypeError(
+            f"{input_name} is a masked array, whose masked values the network would read as "
+            f"they are; fill them first, for example {input_name}.filled(0)."
+        )
+    column = _column_of_items(X)
+    if column is not None:
+        X = column  # paths or PIL images held in an array or in a one-column DataFrame
     if isinstance(X, (np.ndarray, torch.Tensor)):
         return ImageSet("array", _check_array(X, channels, input_name), channels)
     if not isinstance(X, Sequence) and not hasattr(X, "__array__"):
@@ -264,8 +272,11 @@ def check_images(X, *, channels=3, input_name="X", num_workers=0):
     if all(isinstance(item, Image.Image) for item in X):
         return ImageSet("pil", _check_pil_images(X, channels, input_name), channels)
     if all(isinstance(item, (np.ndarray, torch.Tensor)) for item in X):
-        if len({tuple(item.shape) for item in X}) > 1:
+        if len({(tuple(item.shape), str(item.dtype)) for item in X}) > 1:
+            # Of several sizes or types: NumPy would not stack them, or would make 0-255
+            # integers and 0-1 floats one float array.
             return ImageSet("arrays", _check_single_images(X, channels, input_name), channels)
+        return ImageSet("array", _check_array(_stacked(X), channels, input_name), channels)
     try:
         array = np.asarray(X)
     except ValueError as exc:
@@ -276,6 +287,9 @@ def check_images(X, *, channels=3, input_name="X", num_workers=0):
 
 
 def _check_array(X, channels, input_name):
+    X = _detached(X)
+    if torch.is_tensor(X) and X.device.type == "meta":
+        raise TypeError(f"{input_name} is a tensor on the meta device, which holds no values.")
     if X.ndim not in (3, 4):
         raise ValueError(
             f"{input_name} must be {_ACCEPTED}; got an array with {X.ndim} dimensions and shape "
@@ -297,6 +311,31 @@ def _check_array(X, channels, input_name):
     return _check_values(X, input_name)
 
 
+def _column_of_items(X):
+    """The items of X as a list when X holds file paths or PIL images in an array: 1-D, or
+    2-D with one column (a DataFrame column selected by ColumnTransformer); None otherwise."""
+    shape = getattr(X, "shape", None)
+    if shape is None or torch.is_tensor(X) or len(shape) not in (1, 2):
+        return None
+    if len(shape) == 2 and shape[1] != 1:
+        return None
+    values = np.asarray(X, dtype=object) if hasattr(X, "iloc") else np.asarray(X)
+    if values.dtype.kind not in "OUS":
+        return None
+    return values.reshape(-1).tolist()
+
+
+def _stacked(images):
+    """One array or tensor of single images of one shape and type."""
+    if all(torch.is_tensor(image) for image in images):
+        return torch.stack([image.detach() for image in images])
+    return np.stack([np.asarray(_detached(image)) for image in images])
+
+
+def _detached(X):
+    return X.detach() if torch.is_tensor(X) else X
+
+
 def _check_single_images(images, channels, input_name):
     """Images of several sizes, one array or tensor each: ``(C, H, W)`` each, checked as a
     batch of one."""
@@ -308,7 +347,7 @@ def _check_single_images(images, channels, input_name):
                 f"{name} has shape {tuple(image.shape)}: a single image is (H, W, C), "
                 "(C, H, W) or (H, W)."
             )
-        checked.append(_check_array(image[None], channels, name)[0])
+        checked.append(_check_array(_detached(image)[None], channels, name)[0])
     return checked
 
 
@@ -324,6 +363,8 @@ def _check_values(X, input_name):
     dtype = X.dtype
     is_float = dtype.is_floating_point if torch.is_tensor(X) else np.issubdtype(dtype, np.floating)
     if is_float:
+        if not torch.is_tensor(X) and dtype.itemsize > 8:
+            X = X.astype(np.float64)  # long double, which torch cannot hold
         finite = torch.isfinite(X).all() if torch.is_tensor(X) else np.isfinite(X).all()
         if not finite:
             raise ValueError(f"{input_name} contains NaN or infinite values.")
@@ -334,9 +375,13 @@ def _check_values(X, input_name):
                 "Divide 0-255 values by 255 or pass uint8 images."
             )
         return X
-    if torch.is_tensor(X) and (X.dtype == torch.bool or X.is_complex()):
-        raise TypeError(f"{input_name} must hold numbers, got a {X.dtype} tensor.")
-    if not torch.is_tensor(X) and not np.issubdtype(dtype, np.integer):
+    if torch.is_tensor(X) and dtype not in _INTEGER_TENSOR_TYPES:
+        raise TypeError(
+            f"{input_name} must hold numbers as uint8, uint16, int8-int64 or floats, got a "
+            f"{dtype} tensor."
+        )
+    # timedelta64 counts as an integer type to NumPy.
+    if not torch.is_tensor(X) and (not np.issubdtype(dtype, np.integer) or dtype.kind == "m"):
         raise TypeError(f"{input_name} must hold numbers, got dtype {dtype}.")
     uint16 = (dtype == torch.uint16) if torch.is_tensor(X) else dtype.str[1:] == "u2"
     if uint16:
@@ -350,12 +395,29 @@ def _check_values(X, input_name):
     return X
 
 
+# Integer tensor types whose values can be checked (torch has no min of uint32 or uint64).
+_INTEGER_TENSOR_TYPES = (
+    torch.uint8,
+    torch.uint16,
+    torch.int8,
+    torch.int16,
+    torch.int32,
+    torch.int64,
+)
+
+
 def _check_pil_images(images, channels, input_name):
     images = list(images)
     for position, image in enumerate(images):
         if 0 in image.size:
             raise ValueError(
                 _no_pixels_message(f"Image {position} of {input_name}", image.size[::-1])
+            )
+        target = "L" if channels == 1 or image.mode in _GRAY_MODES else "RGB"
+        if image.mode not in _DEEP_MODES and not _pil_converts(image.mode, target):
+            raise ValueError(
+                f"Image {position} of {input_name} has PIL mode {image.mode!r}, which PIL "
+                f"cannot convert to {target!r}; convert it first (image.convert(...))."
             )
         if image.mode in ("I", "F"):
             # Only these modes can hold values out of range; reading them is a check in memory.
@@ -364,6 +426,15 @@ def _check_pil_images(images, channels, input_name):
             except ValueError as exc:
                 raise ValueError(f"Image {position} of {input_name}: {exc}") from exc
     return images
+
+
+@functools.cache
+def _pil_converts(mode, target):
+    try:
+        Image.new(mode, (1, 1)).convert(target)
+    except (ValueError, OSError):
+        return False
+    return True
 
 
 class _FileHeader(NamedTuple):
@@ -999,10 +1070,25 @@ def _on_accelerator(data):
 
 def row_digests(X):
     """A digest of each row of an array or tensor, which also covers its dtype and shape."""
-    data = X.cpu().numpy() if torch.is_tensor(X) else np.asarray(X)
-    header = f"{data.dtype.str}{data.shape[1:]}".encode()
+    if torch.is_tensor(X):
+        X = X.detach().cpu()
+        if X.dtype == torch.bfloat16:  # NumPy has no bfloat16: its bits are the key
+            data, dtype = X.view(torch.int16).numpy(), "bfloat16"
+        else:
+            data = X.numpy()
+            dtype = data.dtype.str
+    else:
+        data = np.asarray(X)
+        dtype = data.dtype.str
+    header = f"{dtype}{data.shape[1:]}".encode()
     rows = np.ascontiguousarray(data).reshape(len(data), -1)
     return [_digest(header, row.tobytes()) for row in rows]
+
+
+def _pil_digest(image):
+    # A palette image's bytes are indices into its palette, which is part of the picture.
+    palette = bytes(image.getpalette() or []) if image.mode in ("P", "PA") else b""
+    return _digest(f"{image.mode}{image.size}".encode() + palette, image.tobytes())
 
 
 def _digest(header, payload):
@@ -1079,6 +1165,8 @@ def _per_channel(values, channels):
 
 def is_table(X):
     """Whether X is a table (array, DataFrame, sparse matrix, nested lists) rather than images."""
+    if _column_of_items(X) is not None:
+        return False
     shape = getattr(X, "shape", None)
     if shape is None and hasattr(X, "__array__"):
         shape = np.asarray(X).shape
