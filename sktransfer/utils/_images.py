@@ -217,9 +217,11 @@ def check_images(X, *, channels=3, input_name="X", num_workers=0):
 
     Parameters
     ----------
-    X : array-like, tensor, sequence of paths or sequence of PIL images
+    X : array-like, tensor, sequence of paths, of PIL images or of single images
         Images as described in the user guide: NCHW or NHWC, uint8 (0-255), uint16 (0-65535,
         read as ``value / 65535``) or float (0-1); other integer types must hold 0-255.
+        Paths may be held in a list, a 1-D array, a Series or a one-column DataFrame; single
+        images, one array or tensor each, may differ in size.
         Grayscale inputs are expanded to ``channels``. Files and PIL images deeper than 8 bits
         (16-bit PNGs, PIL modes ``"I;16"``, ``"I"``) are read as floats in [0, 1]; PIL mode
         ``"F"`` must already lie in [0, 1].
