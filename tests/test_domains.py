@@ -80,6 +80,27 @@ def test_pack_domains_keeps_lists_of_images_and_split_domains_gives_them_back(tm
 
 
 @pytest.mark.parametrize(
+    "source_rows, target_rows",
+    [(["a.png", "b.png", "c.png"], ["d.png", "e.png"]), ([0.1, 0.2, 0.3], [0.4, 0.5])],
+    ids=["paths", "numbers"],
+)
+def test_pack_domains_concatenates_series_and_split_domains_gives_them_back(
+    source_rows, target_rows
+):
+    # A Series was taken for a DataFrame, and its missing columns raised an AttributeError.
+    source = pd.Series(source_rows, index=[7, 8, 9], name="X")
+    X, y, sample_domain = pack_domains(
+        source=(source, [0, 1, 0]), target=(pd.Series(target_rows, name="X"), None)
+    )
+    assert isinstance(X, pd.Series)
+    assert X.tolist() == source_rows + target_rows
+    assert_array_equal(X.index, np.arange(5))
+    (Xs, _), (Xt, _) = split_domains(X, y, sample_domain)
+    assert isinstance(Xs, pd.Series) and isinstance(Xt, pd.Series)
+    assert Xs.tolist() == source_rows and Xt.tolist() == target_rows
+
+
+@pytest.mark.parametrize(
     "source, target, match",
     [
         ((X_SOURCE, Y_SOURCE[:3]), (X_TARGET, Y_TARGET), "source has 6 rows but 3 labels"),

@@ -166,10 +166,11 @@ def pack_domains(source, target):
 
     Returns
     -------
-    X : ndarray, sparse matrix, DataFrame or list of shape (n_source + n_target, ...)
-        Source rows then target rows. Two DataFrames give a DataFrame, any sparse input a CSR
-        matrix, lists of images (file paths, PIL images, or one array each, maybe of several
-        sizes) a list, anything else a NumPy array.
+    X : ndarray, sparse matrix, DataFrame, Series or list of shape (n_source + n_target, ...)
+        Source rows then target rows. Two DataFrames give a DataFrame, two Series a Series
+        (file paths, or a table's column), any sparse input a CSR matrix, lists of images (file
+        paths, PIL images, or one array each, maybe of several sizes) a list, anything else a
+        NumPy array.
 
     y : ndarray of shape (n_source + n_target,)
         Labels, ``-1`` for unlabelled target rows.
@@ -380,7 +381,11 @@ def _num_rows(X):
 def _stack_rows(X_source, X_target):
     if _is_image_list(X_source) or _is_image_list(X_target):
         return [*X_source, *X_target]
-    if hasattr(X_source, "iloc") and hasattr(X_target, "iloc"):
+    if _is_series(X_source) and _is_series(X_target):
+        import pandas as pd
+
+        return pd.concat([X_source, X_target], ignore_index=True)
+    if _is_dataframe(X_source) and _is_dataframe(X_target):
         import pandas as pd
 
         # concat aligns columns by name: other names would become extra columns of NaN.
@@ -397,6 +402,14 @@ def _stack_rows(X_source, X_target):
     X_source, X_target = np.asarray(X_source), np.asarray(X_target)
     _check_same_row_shape(X_source, X_target)
     return np.concatenate([X_source, X_target])
+
+
+def _is_series(X):
+    return hasattr(X, "iloc") and getattr(X, "ndim", None) == 1
+
+
+def _is_dataframe(X):
+    return hasattr(X, "iloc") and hasattr(X, "columns")
 
 
 def _check_same_row_shape(X_source, X_target):
