@@ -203,11 +203,29 @@ def test_pack_domains_aligns_dataframe_columns_given_in_another_order():
     assert_array_equal(X[["a", "b"]].to_numpy(), np.vstack([X_SOURCE, X_TARGET]))
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint32])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint32, np.uint64])
 def test_unsigned_source_labels_take_a_signed_type_that_holds_minus_one(dtype):
     _, y, _ = pack_domains(source=(X_SOURCE, Y_SOURCE.astype(dtype)), target=(X_TARGET, None))
     assert y.dtype.kind == "i"
     assert_array_equal(y, np.r_[Y_SOURCE, [-1] * 4])
+
+
+@pytest.mark.parametrize("y_target", [None, np.array([-1, -1, 0, 2**62 + 3])])
+def test_uint64_labels_stay_integers_and_distinct(y_target):
+    # NumPy joins uint64 and int64 into float64, which made these two classes one.
+    y_source = np.array([2**62 + 1, 2**62 + 3] * 3, dtype=np.uint64)
+    _, y, _ = pack_domains(source=(X_SOURCE, y_source), target=(X_TARGET, y_target))
+    assert y.dtype == np.int64
+    assert_array_equal(y[:6], y_source.astype(np.int64))
+    assert len(np.unique(y[:6])) == 2
+
+
+@pytest.mark.parametrize("labelled_target", [False, True])
+def test_uint64_labels_beyond_int64_are_refused(labelled_target):
+    y_source = np.array([2**63 + 1, 2**63 + 3] * 3, dtype=np.uint64)
+    y_target = y_source[:4] if labelled_target else None
+    with pytest.raises(ValueError, match="more than a signed 64-bit integer holds.*LabelEncoder"):
+        pack_domains(source=(X_SOURCE, y_source), target=(X_TARGET, y_target))
 
 
 def test_a_string_minus_one_label_is_a_class_and_says_so():

@@ -173,7 +173,9 @@ def pack_domains(source, target):
         NumPy array.
 
     y : ndarray of shape (n_source + n_target,)
-        Labels, ``-1`` for unlabelled target rows.
+        Labels, ``-1`` for unlabelled target rows. Unsigned integer labels come back as the
+        smallest signed integer type that holds them; uint64 labels above the int64 range are
+        refused.
 
     sample_domain : ndarray of shape (n_source + n_target,)
         ``1`` for source rows, ``-2`` for target rows.
@@ -198,7 +200,7 @@ def pack_domains(source, target):
     X_source, y_source = _unpack_pair(source, "source")
     X_target, y_target = _unpack_pair(target, "target")
     n_source, n_target = _num_rows(X_source), _num_rows(X_target)
-    y_source = _as_labels(y_source, n_source, "source")
+    y_source = _signed_labels(_as_labels(y_source, n_source, "source"), "source")
     if y_target is None:
         if y_source.dtype.kind not in "iuf":
             raise ValueError(
@@ -206,12 +208,8 @@ def pack_domains(source, target):
                 f"got source labels of dtype {y_source.dtype}. Encode them first, for example "
                 "with sklearn.preprocessing.LabelEncoder."
             )
-        if y_source.dtype.kind == "u":
-            # Unsigned labels cannot hold -1 (NumPy raised OverflowError): the smallest signed
-            # type that holds them all.
-            y_source = y_source.astype(np.promote_types(y_source.dtype, np.int8))
         y_target = np.full(n_target, UNLABELED, dtype=y_source.dtype)
-    y_target = _as_labels(y_target, n_target, "target")
+    y_target = _signed_labels(_as_labels(y_target, n_target, "target"), "target")
 
     X = _stack_rows(X_source, X_target)
     y = np.concatenate([y_source, y_target])
@@ -370,6 +368,26 @@ def _as_labels(y, n_rows, name):
     if y.shape[0] != n_rows:
         raise ValueError(f"{name} has {n_rows} rows but {y.shape[0]} labels.")
     return y
+
+
+def _signed_labels(y, name):
+    """Unsigned labels as the smallest signed integer type that holds them.
+
+    Unsigned labels cannot hold -1, and NumPy turns uint64 joined with any signed type into
+    float64, which rounds labels above 2**53 and can merge distinct classes.
+    """
+    if y.dtype.kind != "u":
+        return y
+    if y.dtype.itemsize < np.dtype(np.int64).itemsize:
+        return y.astype(np.promote_types(y.dtype, np.int8))
+    largest = np.iinfo(np.int64).max
+    if y.size and y.max() > largest:
+        raise ValueError(
+            f"The labels of {name} hold {y.max()}, more than a signed 64-bit integer holds "
+            f"({largest}); the packed labels are signed, as -1 marks unlabelled rows. Encode "
+            "the labels first, for example with sklearn.preprocessing.LabelEncoder."
+        )
+    return y.astype(np.int64)
 
 
 def _num_rows(X):
