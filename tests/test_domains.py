@@ -103,7 +103,11 @@ def test_pack_domains_concatenates_series_and_split_domains_gives_them_back(
 @pytest.mark.parametrize(
     "source, target, match",
     [
-        ((X_SOURCE, Y_SOURCE[:3]), (X_TARGET, Y_TARGET), "source has 6 rows but 3 labels"),
+        (
+            (X_SOURCE, Y_SOURCE[:3]),
+            (X_TARGET, Y_TARGET),
+            "X_source has 6 rows but y_source has 3 labels",
+        ),
         ((X_SOURCE, Y_SOURCE), (X_TARGET[:, :1], Y_TARGET), "Source rows have shape"),
         ((X_SOURCE,), (X_TARGET, Y_TARGET), "source must be a pair"),
         ((X_SOURCE, Y_SOURCE), X_TARGET, "target must be a pair"),

@@ -200,7 +200,7 @@ def pack_domains(source, target):
     X_source, y_source = _unpack_pair(source, "source")
     X_target, y_target = _unpack_pair(target, "target")
     n_source, n_target = _num_rows(X_source), _num_rows(X_target)
-    y_source = _signed_labels(_as_labels(y_source, n_source, "source"), "source")
+    y_source = _signed_labels(_as_labels(y_source, n_source, "y_source"), "source")
     if y_target is None:
         if y_source.dtype.kind not in "iuf":
             raise ValueError(
@@ -209,7 +209,7 @@ def pack_domains(source, target):
                 "with sklearn.preprocessing.LabelEncoder."
             )
         y_target = np.full(n_target, UNLABELED, dtype=y_source.dtype)
-    y_target = _signed_labels(_as_labels(y_target, n_target, "target"), "target")
+    y_target = _signed_labels(_as_labels(y_target, n_target, "y_target"), "target")
 
     X = _stack_rows(X_source, X_target)
     y = np.concatenate([y_source, y_target])
@@ -362,11 +362,14 @@ def _unpack_pair(pair, name):
 
 
 def _as_labels(y, n_rows, name):
+    """``name`` is the labels' name, ``y`` or ``y_<domain>``; their rows are ``X``'s or
+    ``X_<domain>``'s."""
     y = np.asarray(y)
     if y.ndim != 1:
-        raise ValueError(f"The labels of {name} must be one-dimensional; got shape {y.shape}.")
+        raise ValueError(f"{name} must be one-dimensional; got shape {y.shape}.")
     if y.shape[0] != n_rows:
-        raise ValueError(f"{name} has {n_rows} rows but {y.shape[0]} labels.")
+        rows = "X" + name.removeprefix("y")
+        raise ValueError(f"{rows} has {n_rows} rows but {name} has {y.shape[0]} labels.")
     return y
 
 
