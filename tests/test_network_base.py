@@ -350,6 +350,13 @@ def test_an_nn_module_instance_is_accepted_as_backbone():
 # --- inputs -------------------------------------------------------------------------------
 
 
+def test_colour_images_for_a_one_channel_network_are_refused_in_plain_words():
+    # The message read "holds 1 or 1 channels".
+    extractor = CNNCodeExtractor(toy_cnn(in_channels=1), device="cpu")
+    with pytest.raises(ValueError, match=r"nor axis 3 \(NHWC\) holds 1 channel, as the network"):
+        extractor.fit(IMAGES)
+
+
 @pytest.mark.parametrize("name", ["FineTuneClassifier", "DANNClassifier"])
 @pytest.mark.parametrize("callbacks", [["x"], [("name", 3)], [(1, Callback())]])
 def test_bad_callbacks_are_refused_before_training(name, callbacks):
