@@ -236,6 +236,27 @@ def test_no_method_changes_the_global_rngs(name):
     assert numpy_now[1].tolist() == numpy_state[1].tolist()
 
 
+@pytest.mark.parametrize("name", ["CNNCodeExtractor", "FineTuneClassifier", "DANNClassifier"])
+def test_without_random_state_the_seed_comes_from_numpys_global_rng(name):
+    # As in scikit-learn's estimators: fit draws its seed from NumPy's global RNG, so that
+    # np.random.seed repeats the fit; torch's global RNG never moves.
+    first, args, kwargs = _case(name, random_state=None, device="cpu")
+    second = clone(first)
+    torch_state, numpy_state = torch.random.get_rng_state(), np.random.get_state()  # noqa: NPY002
+    try:
+        np.random.seed(0)  # noqa: NPY002
+        untouched = np.random.randint(2**31)  # noqa: NPY002
+        np.random.seed(0)  # noqa: NPY002
+        first.fit(*args, **kwargs)
+        assert np.random.randint(2**31) != untouched  # noqa: NPY002
+        np.random.seed(0)  # noqa: NPY002
+        second.fit(*args, **kwargs)
+    finally:
+        np.random.set_state(numpy_state)  # noqa: NPY002
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+    np.testing.assert_array_equal(_outputs(first, IMAGES), _outputs(second, IMAGES))
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_same_random_state_same_model(name):
     first, args, kwargs = _case(name, device="cpu")
