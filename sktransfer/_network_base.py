@@ -73,7 +73,9 @@ SHARED_PARAMETERS = {
         Progress output when positive.""",
     "random_state": """random_state : int, RandomState instance or None, default=None
         Seeds every random choice of the network (initial weights, batch order); torch's
-        global RNG is left as it was. Fits with the same integer are identical on the CPU.""",
+        global RNG is left as it was. With an integer no global RNG moves, and fits with the
+        same integer are identical on the CPU; with ``None`` the seed is drawn from NumPy's
+        global RNG, as in scikit-learn.""",
     "X": """X : images or array-like of shape (n_samples, n_features)
         As in :meth:`fit`: images, or a 2-D array for a network that takes vectors.""",
     "callbacks": """callbacks : list of skorch callbacks, default=None

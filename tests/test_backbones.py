@@ -1,5 +1,6 @@
 import pickle
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -32,6 +33,13 @@ def test_layer_index_accepts_names_and_negative_positions(toy):
     assert toy.layer_index("block1") == 0
     assert toy.resolve_layer(-2) == "block2"
     assert toy.resolve_layer("block2.1") == "block2.1"
+
+
+def test_layer_index_accepts_numpy_integers(toy):
+    # A grid search over np.arange(n) hands over NumPy integers, which were refused.
+    assert toy.layer_index(np.int64(-1)) == 2
+    assert type(toy.layer_index(np.uint8(1))) is int
+    assert toy.resolve_layer(np.int32(0)) == "block1"
 
 
 @pytest.mark.parametrize(

@@ -119,6 +119,16 @@ def test_grid_search_over_layer_in_a_pipeline():
     assert search.predict(IMAGES).shape == (len(IMAGES),)
 
 
+def test_grid_search_over_numpy_integer_layers():
+    # np.arange gives NumPy integers, which the layer lookup refused with a TypeError.
+    y = np.arange(len(IMAGES)) % 2
+    pipe = make_pipeline(_toy(), LogisticRegression())
+    search = GridSearchCV(pipe, {"cnncodeextractor__layer": np.arange(3)}, cv=2)
+    search.fit(IMAGES, y)
+    layer = search.best_params_["cnncodeextractor__layer"]
+    assert search.best_estimator_[0].layer_name_ == ["block1", "block2", "block3"][layer]
+
+
 def test_memory_encodes_each_image_once_across_subsets(tmp_path, monkeypatch):
     calls = []
     real_run = _cnn_codes._run

@@ -336,6 +336,13 @@ def test_bad_domains_are_refused_before_training():
     assert not hasattr(clf, "net_")
 
 
+def test_images_and_labels_of_different_lengths_are_named_in_their_roles():
+    # The message read "y has 8 rows but 5 labels": X has the rows, y the labels.
+    images, labels = _digit_images(8, size=16)
+    with pytest.raises(ValueError, match="X has 8 rows but y has 5 labels"):
+        _dann(backbone="toy_cnn").fit(images, labels[:5])
+
+
 def test_images_of_different_sizes_between_domains_are_refused_unless_resized():
     images, labels = _digit_images(8, size=16)
     bigger, _ = _digit_images(8, size=20)

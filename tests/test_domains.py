@@ -80,9 +80,34 @@ def test_pack_domains_keeps_lists_of_images_and_split_domains_gives_them_back(tm
 
 
 @pytest.mark.parametrize(
+    "source_rows, target_rows",
+    [(["a.png", "b.png", "c.png"], ["d.png", "e.png"]), ([0.1, 0.2, 0.3], [0.4, 0.5])],
+    ids=["paths", "numbers"],
+)
+def test_pack_domains_concatenates_series_and_split_domains_gives_them_back(
+    source_rows, target_rows
+):
+    # A Series was taken for a DataFrame, and its missing columns raised an AttributeError.
+    source = pd.Series(source_rows, index=[7, 8, 9], name="X")
+    X, y, sample_domain = pack_domains(
+        source=(source, [0, 1, 0]), target=(pd.Series(target_rows, name="X"), None)
+    )
+    assert isinstance(X, pd.Series)
+    assert X.tolist() == source_rows + target_rows
+    assert_array_equal(X.index, np.arange(5))
+    (Xs, _), (Xt, _) = split_domains(X, y, sample_domain)
+    assert isinstance(Xs, pd.Series) and isinstance(Xt, pd.Series)
+    assert Xs.tolist() == source_rows and Xt.tolist() == target_rows
+
+
+@pytest.mark.parametrize(
     "source, target, match",
     [
-        ((X_SOURCE, Y_SOURCE[:3]), (X_TARGET, Y_TARGET), "source has 6 rows but 3 labels"),
+        (
+            (X_SOURCE, Y_SOURCE[:3]),
+            (X_TARGET, Y_TARGET),
+            "X_source has 6 rows but y_source has 3 labels",
+        ),
         ((X_SOURCE, Y_SOURCE), (X_TARGET[:, :1], Y_TARGET), "Source rows have shape"),
         ((X_SOURCE,), (X_TARGET, Y_TARGET), "source must be a pair"),
         ((X_SOURCE, Y_SOURCE), X_TARGET, "target must be a pair"),
@@ -182,11 +207,29 @@ def test_pack_domains_aligns_dataframe_columns_given_in_another_order():
     assert_array_equal(X[["a", "b"]].to_numpy(), np.vstack([X_SOURCE, X_TARGET]))
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint32])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint32, np.uint64])
 def test_unsigned_source_labels_take_a_signed_type_that_holds_minus_one(dtype):
     _, y, _ = pack_domains(source=(X_SOURCE, Y_SOURCE.astype(dtype)), target=(X_TARGET, None))
     assert y.dtype.kind == "i"
     assert_array_equal(y, np.r_[Y_SOURCE, [-1] * 4])
+
+
+@pytest.mark.parametrize("y_target", [None, np.array([-1, -1, 0, 2**62 + 3])])
+def test_uint64_labels_stay_integers_and_distinct(y_target):
+    # NumPy joins uint64 and int64 into float64, which made these two classes one.
+    y_source = np.array([2**62 + 1, 2**62 + 3] * 3, dtype=np.uint64)
+    _, y, _ = pack_domains(source=(X_SOURCE, y_source), target=(X_TARGET, y_target))
+    assert y.dtype == np.int64
+    assert_array_equal(y[:6], y_source.astype(np.int64))
+    assert len(np.unique(y[:6])) == 2
+
+
+@pytest.mark.parametrize("labelled_target", [False, True])
+def test_uint64_labels_beyond_int64_are_refused(labelled_target):
+    y_source = np.array([2**63 + 1, 2**63 + 3] * 3, dtype=np.uint64)
+    y_target = y_source[:4] if labelled_target else None
+    with pytest.raises(ValueError, match="more than a signed 64-bit integer holds.*LabelEncoder"):
+        pack_domains(source=(X_SOURCE, y_source), target=(X_TARGET, y_target))
 
 
 def test_a_string_minus_one_label_is_a_class_and_says_so():

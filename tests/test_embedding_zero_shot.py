@@ -183,6 +183,8 @@ def test_class_disjoint_grid_search_and_harmonic_mean_folds():
         ({}, ["c0", "c1", "zebra"], ValueError, r"not rows of class_attributes: \['zebra'\]"),
         ({}, ["c0"] * 3, ValueError, "at least 2 seen classes"),
         ({"candidates": ["u0", "okapi"]}, ["c0", "c1", "c2"], ValueError, r"\['okapi'\]"),
+        # An empty list was said to hold classes "not in the table: []".
+        ({"candidates": []}, ["c0", "c1", "c2"], ValueError, "candidates is empty"),
         ({"image_hidden_layer_sizes": (8, 0)}, ["c0", "c1", "c2"], ValueError, "positive"),
         ({"device": "cuda:7"}, ["c0", "c1", "c2"], ValueError, "device='cuda:7'"),
         ({"callbacks": ["x"]}, ["c0", "c1", "c2"], TypeError, "callbacks must hold"),

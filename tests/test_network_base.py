@@ -157,6 +157,66 @@ def test_a_warm_start_that_fails_mid_training_keeps_the_trained_network():
     assert all(torch.equal(v, weights[k]) for k, v in clf.net_.module_.state_dict().items())
 
 
+# --- diverged training --------------------------------------------------------------------
+
+
+def _diverging(name):
+    """A fit whose learning rate makes training diverge, with its arguments."""
+    if name == "EmbeddingZeroShot":
+        table = dict(zip("abc", np.random.default_rng(0).normal(size=(3, 5)), strict=True))
+        estimator = EmbeddingZeroShot(
+            table, candidates="seen", lr=1e20, device="cpu", random_state=0
+        )
+        return estimator, (VECTORS, np.array(["a", "b", "c"] * 10)), {}
+    return _case(name, lr=1e12, optimizer="sgd", max_epochs=3, device="cpu")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["FineTuneClassifier", "FineTuneClassifier-frozen", "DANNClassifier", "EmbeddingZeroShot"],
+)
+def test_a_diverged_training_is_refused_and_leaves_the_estimator_unfitted(name):
+    # The network used to predict NaN probabilities (one class for every row) without a word.
+    estimator, args, kwargs = _diverging(name)
+    before = dict(vars(estimator))
+    with pytest.raises(ValueError, match=r"Training diverged: .*Lower the learning rate lr"):
+        estimator.fit(*args, **kwargs)
+    assert vars(estimator) == before
+    assert not hasattr(estimator, "net_")
+
+
+def test_a_last_update_that_overflows_the_outputs_is_refused():
+    # The loss of the last epoch (about 5e16) and the weights are finite, yet every logit is
+    # inf after the last update, and every probability NaN.
+    X = np.random.default_rng(0).integers(0, 256, size=(8, 16, 16, 3), dtype=np.uint8)
+    clf = _fine_tune(lr=1e6, optimizer="sgd", max_epochs=3, batch_size="auto", device="cpu")
+    with pytest.raises(ValueError, match="outputs on training rows are not finite"):
+        clf.fit(X, [0, 1] * 4)
+
+
+class _Poison(Callback):
+    """Writes NaN into the network's parameters at the end of each epoch, once armed."""
+
+    armed = False
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.armed:
+            with torch.no_grad():
+                next(net.module_.parameters()).fill_(float("nan"))
+
+
+def test_a_warm_start_that_diverges_keeps_the_trained_network():
+    clf = _fine_tune(device="cpu", warm_start=True, callbacks=[_Poison()]).fit(IMAGES, LABELS)
+    assert not hasattr(clf.net_, "_last_batch")  # no training batch kept with the model
+    expected = clf.predict_proba(IMAGES)
+    net = clf.net_
+    dict(net.callbacks_)["_Poison"].armed = True
+    with pytest.raises(ValueError, match="Training diverged: the training loss .* is nan"):
+        clf.fit(IMAGES, LABELS)
+    assert clf.net_ is net
+    np.testing.assert_array_equal(clf.predict_proba(IMAGES), expected)
+
+
 # --- global state -------------------------------------------------------------------------
 
 
@@ -174,6 +234,27 @@ def test_no_method_changes_the_global_rngs(name):
     assert torch.equal(torch.random.get_rng_state(), torch_state)
     numpy_now = np.random.get_state()  # noqa: NPY002
     assert numpy_now[1].tolist() == numpy_state[1].tolist()
+
+
+@pytest.mark.parametrize("name", ["CNNCodeExtractor", "FineTuneClassifier", "DANNClassifier"])
+def test_without_random_state_the_seed_comes_from_numpys_global_rng(name):
+    # As in scikit-learn's estimators: fit draws its seed from NumPy's global RNG, so that
+    # np.random.seed repeats the fit; torch's global RNG never moves.
+    first, args, kwargs = _case(name, random_state=None, device="cpu")
+    second = clone(first)
+    torch_state, numpy_state = torch.random.get_rng_state(), np.random.get_state()  # noqa: NPY002
+    try:
+        np.random.seed(0)  # noqa: NPY002
+        untouched = np.random.randint(2**31)  # noqa: NPY002
+        np.random.seed(0)  # noqa: NPY002
+        first.fit(*args, **kwargs)
+        assert np.random.randint(2**31) != untouched  # noqa: NPY002
+        np.random.seed(0)  # noqa: NPY002
+        second.fit(*args, **kwargs)
+    finally:
+        np.random.set_state(numpy_state)  # noqa: NPY002
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+    np.testing.assert_array_equal(_outputs(first, IMAGES), _outputs(second, IMAGES))
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -288,6 +369,13 @@ def test_an_nn_module_instance_is_accepted_as_backbone():
 
 
 # --- inputs -------------------------------------------------------------------------------
+
+
+def test_colour_images_for_a_one_channel_network_are_refused_in_plain_words():
+    # The message read "holds 1 or 1 channels".
+    extractor = CNNCodeExtractor(toy_cnn(in_channels=1), device="cpu")
+    with pytest.raises(ValueError, match=r"nor axis 3 \(NHWC\) holds 1 channel, as the network"):
+        extractor.fit(IMAGES)
 
 
 @pytest.mark.parametrize("name", ["FineTuneClassifier", "DANNClassifier"])

@@ -357,6 +357,9 @@ def test_dap_uses_any_probabilistic_estimator_and_fits_in_parallel():
         ({}, ["c0", "c1", "zebra"], r"not rows of class_attributes: \['zebra'\]"),
         ({}, ["c0"] * 3, "at least 2 seen classes"),
         ({"candidates": ["u0", "okapi"]}, ["c0", "c1", "c2"], r"candidates .*\['okapi'\]"),
+        # An empty list was said to hold classes "not in the table: []".
+        ({"candidates": []}, ["c0", "c1", "c2"], "candidates is empty"),
+        ({"candidates": np.array([], dtype=object)}, ["c0", "c1", "c2"], "candidates is empty"),
         ({"class_names": ["a"] * 8}, ["c0", "c1", "c2"], "class_names must be None"),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 
 import torch
 from torch import nn
@@ -154,8 +155,10 @@ class Backbone(nn.Module):
                 f"Unknown layer {layer!r}. Valid layers, from the input side: {names} "
                 f"(or an integer in [{-len(names)}, {len(names) - 1}])."
             )
-        if isinstance(layer, bool) or not isinstance(layer, int):
+        # NumPy integers too: a grid search over np.arange(n) hands them over.
+        if isinstance(layer, bool) or not isinstance(layer, Integral):
             raise TypeError(f"layer must be an int or a str, got {type(layer).__name__}.")
+        layer = int(layer)
         if not -len(names) <= layer < len(names):
             raise ValueError(
                 f"layer={layer} is out of range for a backbone with {len(names)} layers "

@@ -166,13 +166,16 @@ def pack_domains(source, target):
 
     Returns
     -------
-    X : ndarray, sparse matrix, DataFrame or list of shape (n_source + n_target, ...)
-        Source rows then target rows. Two DataFrames give a DataFrame, any sparse input a CSR
-        matrix, lists of images (file paths, PIL images, or one array each, maybe of several
-        sizes) a list, anything else a NumPy array.
+    X : ndarray, sparse matrix, DataFrame, Series or list of shape (n_source + n_target, ...)
+        Source rows then target rows. Two DataFrames give a DataFrame, two Series a Series
+        (file paths, or a table's column), any sparse input a CSR matrix, lists of images (file
+        paths, PIL images, or one array each, maybe of several sizes) a list, anything else a
+        NumPy array.
 
     y : ndarray of shape (n_source + n_target,)
-        Labels, ``-1`` for unlabelled target rows.
+        Labels, ``-1`` for unlabelled target rows. Unsigned integer labels come back as the
+        smallest signed integer type that holds them; uint64 labels above the int64 range are
+        refused.
 
     sample_domain : ndarray of shape (n_source + n_target,)
         ``1`` for source rows, ``-2`` for target rows.
@@ -197,7 +200,7 @@ def pack_domains(source, target):
     X_source, y_source = _unpack_pair(source, "source")
     X_target, y_target = _unpack_pair(target, "target")
     n_source, n_target = _num_rows(X_source), _num_rows(X_target)
-    y_source = _as_labels(y_source, n_source, "source")
+    y_source = _signed_labels(_as_labels(y_source, n_source, "y_source"), "source")
     if y_target is None:
         if y_source.dtype.kind not in "iuf":
             raise ValueError(
@@ -205,12 +208,8 @@ def pack_domains(source, target):
                 f"got source labels of dtype {y_source.dtype}. Encode them first, for example "
                 "with sklearn.preprocessing.LabelEncoder."
             )
-        if y_source.dtype.kind == "u":
-            # Unsigned labels cannot hold -1 (NumPy raised OverflowError): the smallest signed
-            # type that holds them all.
-            y_source = y_source.astype(np.promote_types(y_source.dtype, np.int8))
         y_target = np.full(n_target, UNLABELED, dtype=y_source.dtype)
-    y_target = _as_labels(y_target, n_target, "target")
+    y_target = _signed_labels(_as_labels(y_target, n_target, "y_target"), "target")
 
     X = _stack_rows(X_source, X_target)
     y = np.concatenate([y_source, y_target])
@@ -363,12 +362,35 @@ def _unpack_pair(pair, name):
 
 
 def _as_labels(y, n_rows, name):
+    """``name`` is the labels' name, ``y`` or ``y_<domain>``; their rows are ``X``'s or
+    ``X_<domain>``'s."""
     y = np.asarray(y)
     if y.ndim != 1:
-        raise ValueError(f"The labels of {name} must be one-dimensional; got shape {y.shape}.")
+        raise ValueError(f"{name} must be one-dimensional; got shape {y.shape}.")
     if y.shape[0] != n_rows:
-        raise ValueError(f"{name} has {n_rows} rows but {y.shape[0]} labels.")
+        rows = "X" + name.removeprefix("y")
+        raise ValueError(f"{rows} has {n_rows} rows but {name} has {y.shape[0]} labels.")
     return y
+
+
+def _signed_labels(y, name):
+    """Unsigned labels as the smallest signed integer type that holds them.
+
+    Unsigned labels cannot hold -1, and NumPy turns uint64 joined with any signed type into
+    float64, which rounds labels above 2**53 and can merge distinct classes.
+    """
+    if y.dtype.kind != "u":
+        return y
+    if y.dtype.itemsize < np.dtype(np.int64).itemsize:
+        return y.astype(np.promote_types(y.dtype, np.int8))
+    largest = np.iinfo(np.int64).max
+    if y.size and y.max() > largest:
+        raise ValueError(
+            f"The labels of {name} hold {y.max()}, more than a signed 64-bit integer holds "
+            f"({largest}); the packed labels are signed, as -1 marks unlabelled rows. Encode "
+            "the labels first, for example with sklearn.preprocessing.LabelEncoder."
+        )
+    return y.astype(np.int64)
 
 
 def _num_rows(X):
@@ -380,7 +402,11 @@ def _num_rows(X):
 def _stack_rows(X_source, X_target):
     if _is_image_list(X_source) or _is_image_list(X_target):
         return [*X_source, *X_target]
-    if hasattr(X_source, "iloc") and hasattr(X_target, "iloc"):
+    if _is_series(X_source) and _is_series(X_target):
+        import pandas as pd
+
+        return pd.concat([X_source, X_target], ignore_index=True)
+    if _is_dataframe(X_source) and _is_dataframe(X_target):
         import pandas as pd
 
         # concat aligns columns by name: other names would become extra columns of NaN.
@@ -397,6 +423,14 @@ def _stack_rows(X_source, X_target):
     X_source, X_target = np.asarray(X_source), np.asarray(X_target)
     _check_same_row_shape(X_source, X_target)
     return np.concatenate([X_source, X_target])
+
+
+def _is_series(X):
+    return hasattr(X, "iloc") and getattr(X, "ndim", None) == 1
+
+
+def _is_dataframe(X):
+    return hasattr(X, "iloc") and hasattr(X, "columns")
 
 
 def _check_same_row_shape(X_source, X_target):

@@ -306,7 +306,8 @@ def _check_array(X, channels, input_name):
     elif X.shape[1] not in (1, channels):
         raise ValueError(
             f"{input_name} has shape {tuple(X.shape)}: neither axis 1 (NCHW) nor axis 3 (NHWC) "
-            f"holds 1 or {channels} channels, as the network expects."
+            f"holds {'1 channel' if channels == 1 else f'1 or {channels} channels'}, as the "
+            "network expects."
         )
     if min(X.shape[2:]) == 0:
         raise ValueError(_no_pixels_message(input_name, tuple(X.shape[2:])))

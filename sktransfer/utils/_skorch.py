@@ -1,4 +1,5 @@
-"""What the library's skorch nets add to skorch's training loop, to keep a GPU busy."""
+"""What the library's skorch nets add to skorch's training loop: a GPU kept busy, and a diverged
+training refused."""
 
 from __future__ import annotations
 
@@ -94,6 +95,78 @@ class ModeSetOnChange:
             module = getattr(self, name + "_")
             if isinstance(module, torch.nn.Module) and module.training != training:
                 module.train(training)
+
+
+class RaisesOnDivergence:
+    """Mixin for skorch nets: training that diverged raises a ValueError, as in scikit-learn's
+    MLPClassifier, instead of leaving a network that predicts NaN without a word.
+
+    Checked once, when training ends: the last epoch's loss, the parameters, and the outputs
+    of the trained network (in evaluation mode, as predictions run) on the last training
+    batch. The last update can push a network whose loss was still finite to outputs that
+    overflow, so the loss and the parameters alone miss it. The flags are reduced on the
+    device, so a fit waits for the GPU once more at most, never at every step.
+    """
+
+    def train_step(self, batch, **fit_params):
+        # A reference for the check at the end, neither a copy nor a wait for the device.
+        self._last_batch = batch
+        return super().train_step(batch, **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        try:
+            super().partial_fit(X, y, classes=classes, **fit_params)
+            reason = _divergence(self, getattr(self, "_last_batch", None))
+        finally:
+            # The batch would otherwise stay alive, and be pickled, with the net.
+            self.__dict__.pop("_last_batch", None)
+        if reason is not None:
+            raise ValueError(
+                f"Training diverged: {reason}. Lower the learning rate lr (now {self.lr!r})."
+            )
+        return self
+
+
+def _divergence(net, batch):
+    """Why the trained network is unusable (a loss, parameters or outputs not finite), or None."""
+    loss = net.history[-1].get("train_loss") if len(net.history) else None
+    if loss is not None and not math.isfinite(loss):
+        return f"the training loss of the last epoch is {loss}"
+    parameters = [p.isfinite().all() for p in net.module_.parameters()]
+    outputs = [] if batch is None else [t.isfinite().all() for t in _outputs(net, batch)]
+    flags = parameters + outputs
+    if not flags:
+        return None
+    # A network split across devices gathers its flags on one of them.
+    device = flags[0].device
+    finite = torch.stack([flag.to(device) for flag in flags])
+    parameters_finite, outputs_finite = finite[: len(parameters)], finite[len(parameters) :]
+    if not parameters_finite.all():
+        return "the network's parameters are not finite"
+    if not outputs_finite.all():
+        return "the trained network's outputs on training rows are not finite"
+    return None
+
+
+def _outputs(net, batch):
+    """The floating-point tensors the trained network returns for ``batch``, in evaluation
+    mode; the module's mode is given back."""
+    training = net.module_.training
+    try:
+        outputs = net.evaluation_step(batch, training=False)
+    finally:
+        net._set_training(training)
+    return [t for t in _tensors(outputs) if t.is_floating_point()]
+
+
+def _tensors(outputs):
+    if torch.is_tensor(outputs):
+        return [outputs]
+    if isinstance(outputs, dict):
+        outputs = list(outputs.values())
+    if isinstance(outputs, (tuple, list)):
+        return [t for item in outputs for t in _tensors(item)]
+    return []
 
 
 class OneSyncPerEpoch:

@@ -199,7 +199,8 @@ def rng_kept():
 
 @contextmanager
 def seeded(random_state):
-    """Seed torch from ``random_state`` inside ``fork_rng``, so the caller's RNG is untouched."""
+    """Seed torch from ``random_state`` inside ``fork_rng``, so torch's global RNG is untouched;
+    NumPy's moves only when ``random_state`` is None, which draws the seed from it."""
     with rng_kept():
         torch.manual_seed(torch_seed(random_state))
         yield

@@ -655,8 +655,13 @@ class _ClassTable:
                 )
             return rows
         labels = list(np.asarray(candidates, dtype=object).ravel())
+        if not labels:
+            raise ValueError(
+                "candidates is empty: predictions need at least one candidate class. Pass "
+                "classes of class_attributes, or 'unseen', 'all' or 'seen'."
+            )
         missing = [label for label in labels if label not in self._row]
-        if missing or not labels:
+        if missing:
             raise ValueError(
                 f"candidates must be 'unseen', 'all' or classes of class_attributes; not in the "
                 f"table: {missing[:5]!r}."

@@ -19,7 +19,7 @@ from .._network_base import (
     mlp,
 )
 from ..utils._sklearn import Integers, Interval, StrOptions, _fit_context, check_labels
-from ..utils._skorch import InMemoryBatches, ModeSetOnChange
+from ..utils._skorch import InMemoryBatches, ModeSetOnChange, RaisesOnDivergence
 from ..utils._torch import seeded
 from ._attribute_zero_shot import AttributeZeroShot, _ClassTable
 
@@ -466,5 +466,6 @@ class _RankingHingeLoss(nn.Module):
         return violations.masked_fill(own, 0.0).sum(dim=1).mean()
 
 
-class _RankingNet(ModeSetOnChange, NeuralNet):
-    """skorch's net; only the train/eval switch is trimmed (see ``ModeSetOnChange``)."""
+class _RankingNet(RaisesOnDivergence, ModeSetOnChange, NeuralNet):
+    """skorch's net, with the train/eval switch trimmed (see ``ModeSetOnChange``) and a diverged
+    training refused (see ``RaisesOnDivergence``)."""
