@@ -61,6 +61,8 @@ def test_single_images_of_several_sizes_read_as_their_pil_images():
 
 
 def test_a_single_image_that_is_not_one_is_named_by_position():
+    with pytest.raises(ValueError, match=r"Image 1 of X has shape \(7, 9, 4\): neither its first"):
+        check_images([NHWC[0], np.zeros((7, 9, 4), np.uint8)])
     with pytest.raises(ValueError, match=r"Image 1 of X has shape \(1, 7, 9, 3\)"):
         check_images([NHWC[0], NHWC[1:2, :7, :9]])
     with pytest.raises(ValueError, match=r"Float images must lie in \[0, 1\]; Image 1 of X"):

@@ -288,7 +288,9 @@ def check_images(X, *, channels=3, input_name="X", num_workers=0):
     return ImageSet("array", _check_array(array, channels, input_name), channels)
 
 
-def _check_array(X, channels, input_name):
+def _check_array(X, channels, input_name, *, single=False):
+    """``X`` as ``(n, C, H, W)`` with 1 or ``channels`` channels, its values checked; with
+    ``single``, X is one image given a batch axis, and errors show the image's own shape."""
     X = _detached(X)
     if torch.is_tensor(X) and X.device.type == "meta":
         raise TypeError(f"{input_name} is a tensor on the meta device, which holds no values.")
@@ -304,10 +306,13 @@ def _check_array(X, channels, input_name):
     elif X.shape[1] not in (1, channels) and X.shape[-1] in (1, channels):
         X = X.permute(0, 3, 1, 2) if torch.is_tensor(X) else X.transpose(0, 3, 1, 2)
     elif X.shape[1] not in (1, channels):
+        shape, axes = tuple(X.shape), "axis 1 (NCHW) nor axis 3 (NHWC)"
+        if single:
+            shape, axes = shape[1:], "its first axis (C, H, W) nor its last (H, W, C)"
         raise ValueError(
-            f"{input_name} has shape {tuple(X.shape)}: neither axis 1 (NCHW) nor axis 3 (NHWC) "
-            f"holds {'1 channel' if channels == 1 else f'1 or {channels} channels'}, as the "
-            "network expects."
+            f"{input_name} has shape {shape}: neither {axes} holds "
+            f"{'1 channel' if channels == 1 else f'1 or {channels} channels'}, as the network "
+            "expects."
         )
     if min(X.shape[2:]) == 0:
         raise ValueError(_no_pixels_message(input_name, tuple(X.shape[2:])))
@@ -350,7 +355,7 @@ def _check_single_images(images, channels, input_name):
                 f"{name} has shape {tuple(image.shape)}: a single image is (H, W, C), "
                 "(C, H, W) or (H, W)."
             )
-        checked.append(_check_array(_detached(image)[None], channels, name)[0])
+        checked.append(_check_array(_detached(image)[None], channels, name, single=True)[0])
     return checked
 
 
