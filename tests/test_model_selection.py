@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn import config_context
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.semi_supervised import SelfTrainingClassifier
 
@@ -20,6 +20,7 @@ from sktransfer.model_selection import (
     TargetAccuracyScorer,
     logme_score,
 )
+from sktransfer.pipeline import make_da_pipeline
 from sktransfer.utils import pack_domains
 from sktransfer.zero_shot import ClassHoldoutSplit
 
@@ -347,3 +348,58 @@ def test_soft_neighborhood_density_needs_two_target_rows_in_every_target_domain(
         SoftNeighborhoodDensityScorer()(good, X, y, sample_domain=lone)
     with pytest.raises(ValueError, match="at least 2 target rows"):
         SoftNeighborhoodDensityScorer()(good, X[:201], y[:201], sample_domain=sample_domain[:201])
+
+
+def _fitted_da_pipeline():
+    """CORAL re-colours source rows and passes target rows: a source row transformed as a
+    target row lands in the source's own units, where the classifier was not trained."""
+    Xs, ys, Xt, _ = _rescaled_target()
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    model = make_da_pipeline(CORAL(), LogisticRegression()).fit(X, y, sample_domain=sample_domain)
+    return model, X, y, sample_domain
+
+
+@pytest.mark.parametrize("scorer", UNSUPERVISED, ids=lambda s: type(s).__name__)
+def test_scorer_gives_the_same_score_with_metadata_routing_off_or_on(scorer):
+    """Before: with routing off the scorers called predict without sample_domain, so CORAL
+    mapped the source rows as target rows (ImportanceWeightedScorer 0.125 against 0.995 with
+    routing, on the audit's data), silently."""
+    model, X, y, sample_domain = _fitted_da_pipeline()
+    off = scorer(model, X, y, sample_domain=sample_domain)
+    with config_context(enable_metadata_routing=True):
+        on = scorer(model, X, y, sample_domain=sample_domain)
+    assert off == pytest.approx(on)
+
+
+def test_cross_val_score_with_routing_off_scores_as_with_routing_on():
+    """Without routing nothing carries sample_domain to the scorer, which falls back on
+    y == -1; the domains it reads must still reach CORAL (before: -0.56, -0.28, -0.14 against
+    -0.08, -0.09, -0.07 with routing)."""
+    Xs, ys, Xt, _ = _rescaled_target()
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    model = make_da_pipeline(CORAL(), LogisticRegression())
+    scorer = DeepEmbeddedValidationScorer(random_state=0)
+    off = cross_val_score(model, X, y, cv=DomainShuffleSplit(3, random_state=0), scoring=scorer)
+    with config_context(enable_metadata_routing=True):
+        on = cross_val_score(
+            model,
+            X,
+            y,
+            cv=DomainShuffleSplit(3, random_state=0),
+            scoring=scorer,
+            params={"sample_domain": sample_domain},
+        )
+    np.testing.assert_allclose(off, on)
+
+
+def test_scorer_warns_when_routing_off_keeps_sample_domain_from_a_meta_estimator():
+    """SelfTrainingClassifier takes predict's parameters only through routing: the source rows
+    then reach CORAL as target rows, and the score differs from the routed one."""
+    Xs, ys, Xt, _ = _rescaled_target()
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    inner = make_da_pipeline(CORAL(), LogisticRegression())
+    model = SelfTrainingClassifier(inner, max_iter=0).fit(X, y)
+    with pytest.warns(UserWarning, match="predict requests sample_domain.*routing, which is off"):
+        ImportanceWeightedScorer(random_state=0)(model, X, y, sample_domain=sample_domain)
+    # Only target rows are predicted here, and those are what rows without sample_domain are.
+    PredictionEntropyScorer()(model, X, y, sample_domain=sample_domain)

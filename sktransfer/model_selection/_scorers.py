@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.metadata_routing import MetadataRequest, get_routing_for_object
 
+from ..pipeline import _accepts_sample_domain
 from ..utils._domains import (
     UNLABELED,
     DomainRows,
@@ -155,7 +156,49 @@ def _call(estimator, method, X, domain):
         consumed = get_routing_for_object(estimator).consumes(method, ["sample_domain"])
         if "sample_domain" in consumed:
             return getattr(estimator, method)(X, sample_domain=domain)
+        return getattr(estimator, method)(X)
+    return _call_without_routing(estimator, method, X, domain)
+
+
+def _call_without_routing(estimator, method, X, domain):
+    """``_call`` with metadata routing off: ``sample_domain`` goes where a method takes it.
+
+    Nothing routes it then, and a pipeline's ``predict`` hands its parameters to the final
+    step only, so the steps are walked here, each given ``sample_domain`` where its method
+    has that parameter, as ``DomainAdaptationPipeline.score`` does without routing.
+    """
+    if isinstance(estimator, Pipeline):
+        for _, _, step in estimator._iter(with_final=False):
+            X = _call_without_routing(step, "transform", X, domain)
+        final = estimator._final_estimator
+        if final is None or (isinstance(final, str) and final == "passthrough"):
+            return X  # only a transform reaches here: a passthrough step has no predict
+        return _call_without_routing(final, method, X, domain)
+    if _accepts_sample_domain(estimator, method):
+        return getattr(estimator, method)(X, sample_domain=domain)
+    _warn_if_domain_is_dropped(estimator, method, domain)
     return getattr(estimator, method)(X)
+
+
+def _warn_if_domain_is_dropped(estimator, method, domain):
+    """Warn when ``estimator`` requests ``sample_domain`` for ``method`` but takes it only
+    through metadata routing (a meta-estimator's ``**params``): called without it, source rows
+    are handled as target rows and the score is not the one routing gives. Target rows lose
+    nothing: an estimator takes rows without ``sample_domain`` as target rows."""
+    if np.all(np.asarray(domain) < 0):
+        return
+    consumed = get_routing_for_object(estimator).consumes(method, ["sample_domain"])
+    if "sample_domain" not in consumed:
+        return
+    warnings.warn(
+        f"{type(estimator).__name__}.{method} requests sample_domain, but takes it only "
+        "through metadata routing, which is off: the scorer calls it without sample_domain, "
+        "so source rows are handled as target rows and the score can differ from the one "
+        "routing gives. Enable routing, for instance with "
+        "sklearn.config_context(enable_metadata_routing=True).",
+        UserWarning,
+        stacklevel=2,
+    )
 
 
 def _target_rows(X, rows, name):
