@@ -20,6 +20,7 @@ from sklearn.model_selection import (
     LeaveOneOut,
     RepeatedStratifiedKFold,
     ShuffleSplit,
+    StratifiedKFold,
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, PolynomialFeatures, StandardScaler
@@ -27,6 +28,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from sktransfer.datasets import load_animal_silhouettes
 from sktransfer.feature_extraction import CNNCodeExtractor
+from sktransfer.instance_transfer import TrAdaBoost
 from sktransfer.model_selection import (
     DomainShuffleSplit,
     TargetAccuracyScorer,
@@ -338,6 +340,21 @@ def test_pooling_a_contradicting_source_is_a_negative_transfer(test):
     assert result.verdict == "negative"
     assert result.confidence_interval[1] < 0
     assert result.scoring == "TargetAccuracyScorer"
+
+
+def test_compare_to_baseline_without_routing_refuses_a_fit_without_sample_domain():
+    """Before: LogisticRegression.fit failed inside cross_validate with scikit-learn's bare
+    "got an unexpected keyword argument 'sample_domain'"."""
+    X, y, sample_domain = _contradicting_source()
+    with pytest.raises(ValueError, match=r"baseline estimator \(LogisticRegression\) has no "):
+        compare_to_baseline(
+            TrAdaBoost(n_estimators=2, random_state=0),
+            LogisticRegression(),
+            X,
+            y,
+            cv=StratifiedKFold(3, shuffle=True, random_state=0),
+            sample_domain=sample_domain,
+        )
 
 
 @pytest.mark.parametrize("test", ["corrected_t", "bootstrap"])

@@ -1,6 +1,7 @@
 """Whether transfer helps: a transfer estimator against a baseline, on the same folds."""
 
 import html
+import inspect
 from dataclasses import dataclass
 from numbers import Real
 
@@ -188,7 +189,8 @@ def compare_to_baseline(
     sample_domain : array-like of shape (n_samples,), default=None
         Positive for source rows, negative for target rows. With metadata routing enabled it
         is routed to the splitter, the estimators and the scorer that request it; without
-        routing it is passed to both estimators' ``fit``.
+        routing it is passed to both estimators' ``fit``, and an estimator whose ``fit`` has
+        no ``sample_domain`` parameter is refused with a ValueError.
     params : dict, default=None
         Further metadata, such as ``sample_weight``, passed to
         :func:`~sklearn.model_selection.cross_validate` as its ``params``: routed to the
@@ -257,6 +259,8 @@ def compare_to_baseline(
     )
     if scoring is None:
         _check_same_default_score(transfer, baseline)
+    if sample_domain is not None and not _routing_enabled():
+        _check_fit_takes_sample_domain(transfer, baseline)
     splits, split_consumed = _splits(cv, X, y, sample_domain, is_classifier(transfer))
     params = dict(params or {})
     if sample_domain is not None:
@@ -317,6 +321,25 @@ def _check_same_default_score(transfer, baseline):
             f"With scoring=None, transfer ({type(transfer).__name__}) is scored by its "
             f"{kinds[0]} and baseline ({type(baseline).__name__}) by its {kinds[1]}, which "
             "cannot be compared. Pass a scoring that both estimators support."
+        )
+
+
+def _check_fit_takes_sample_domain(transfer, baseline):
+    """Without routing ``sample_domain`` goes to both ``fit``: refuse an estimator whose ``fit``
+    has no such parameter up front, rather than let it fail inside ``cross_validate`` with a
+    bare TypeError. A ``fit(**params)`` may take it, and is left to say so itself."""
+    for name, estimator in (("transfer", transfer), ("baseline", baseline)):
+        parameters = inspect.signature(estimator.fit).parameters.values()
+        if any(p.name == "sample_domain" or p.kind is p.VAR_KEYWORD for p in parameters):
+            continue
+        raise ValueError(
+            f"sample_domain is passed to the fit of both estimators when metadata routing is "
+            f"off, and the {name} estimator ({type(estimator).__name__}) has no sample_domain "
+            "parameter in fit. Enable metadata routing (sklearn.config_context("
+            "enable_metadata_routing=True)) and request sample_domain only where it is used "
+            "(set_fit_request(sample_domain=True)); a target-only baseline can then keep to "
+            "the target rows through a sample_weight of 0 on the source rows, passed in params. "
+            "Or leave sample_domain out."
         )
 
 
