@@ -357,6 +357,17 @@ def test_compare_to_baseline_without_routing_refuses_a_fit_without_sample_domain
         )
 
 
+def test_compare_to_baseline_without_routing_hands_sample_domain_to_the_splitter():
+    """Before: without routing DomainShuffleSplit got no sample_domain, fell back on y == -1
+    and, every target row being labelled, found no target rows."""
+    X, y, sample_domain = _contradicting_source()
+    kwargs = dict(cv=DomainShuffleSplit(n_splits=3, random_state=0), sample_domain=sample_domain)
+    off = compare_to_baseline(TargetOnlyClassifier(), TargetOnlyClassifier(), X, y, **kwargs)
+    with config_context(enable_metadata_routing=True):
+        on = compare_to_baseline(TargetOnlyClassifier(), TargetOnlyClassifier(), X, y, **kwargs)
+    np.testing.assert_array_equal(off.transfer_scores, on.transfer_scores)
+
+
 @pytest.mark.parametrize("test", ["corrected_t", "bootstrap"])
 def test_identical_or_equivalent_estimators_are_inconclusive(test):
     X, y = make_classification(200, n_features=5, random_state=0)

@@ -13,6 +13,7 @@ from sklearn.model_selection import check_cv, cross_validate
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metadata_routing import get_routing_for_object
 
+from ..pipeline import _accepts_sample_domain
 from ..utils._sklearn import (
     HasMethods,
     Interval,
@@ -189,8 +190,9 @@ def compare_to_baseline(
     sample_domain : array-like of shape (n_samples,), default=None
         Positive for source rows, negative for target rows. With metadata routing enabled it
         is routed to the splitter, the estimators and the scorer that request it; without
-        routing it is passed to both estimators' ``fit``, and an estimator whose ``fit`` has
-        no ``sample_domain`` parameter is refused with a ValueError.
+        routing it is passed to the splitter's ``split`` if it takes it (as
+        :class:`DomainShuffleSplit` does) and to both estimators' ``fit``, and an estimator
+        whose ``fit`` has no ``sample_domain`` parameter is refused with a ValueError.
     params : dict, default=None
         Further metadata, such as ``sample_weight``, passed to
         :func:`~sklearn.model_selection.cross_validate` as its ``params``: routed to the
@@ -357,11 +359,21 @@ def _check_finite_scores(scores, scoring):
 
 
 def _splits(cv, X, y, sample_domain, classifier):
-    """The train/test splits, drawn once; the splitter gets ``sample_domain`` if it asks."""
+    """The train/test splits, drawn once; the splitter gets ``sample_domain`` if it asks.
+
+    With routing it asks through its request; without, through a ``sample_domain`` parameter
+    of ``split`` (DomainShuffleSplit would otherwise fall back on ``y == -1``, and find no
+    target rows when they are all labelled).
+    """
     splitter = check_cv(cv, y, classifier=classifier)
     split_params = {}
-    if sample_domain is not None and _routing_enabled():
-        if "sample_domain" in get_routing_for_object(splitter).consumes("split", ["sample_domain"]):
+    if sample_domain is not None:
+        if _routing_enabled():
+            consumed = get_routing_for_object(splitter).consumes("split", ["sample_domain"])
+            wanted = "sample_domain" in consumed
+        else:
+            wanted = _accepts_sample_domain(splitter, "split")
+        if wanted:
             split_params["sample_domain"] = sample_domain
     splits = list(splitter.split(X, y, **split_params))
     if len(splits) < 2:
