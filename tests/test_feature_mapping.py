@@ -277,3 +277,17 @@ def test_tca_warns_when_the_kernel_leaves_components_without_variance():
         warnings.simplefilter("error")
         TCA(n_components=3, kernel="linear").fit(X, sample_domain=domains)
         TCA(n_components=5, kernel="rbf").fit(X, sample_domain=domains)
+
+
+@pytest.mark.parametrize(
+    "gamma, shape",
+    [(1e12, "nearly the identity: new rows map to about 0"), (1e-12, "nearly constant")],
+)
+def test_tca_warns_when_gamma_makes_the_kernel_degenerate(gamma, shape):
+    # The eigenvalue check compares components with each other, so it stayed silent while
+    # gamma=1e12 mapped every new row to 0 and gamma=1e-12 every row to about the same point.
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(size=(40, 3)), rng.normal(size=(20, 3)) + 1.0]
+    domains = np.r_[np.ones(40), -np.ones(20)]
+    with pytest.warns(UserWarning, match=rf"rbf kernel with gamma={gamma} is {shape}"):
+        TCA(kernel="rbf", gamma=gamma).fit(X, sample_domain=domains)

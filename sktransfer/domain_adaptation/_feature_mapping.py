@@ -222,6 +222,8 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             )
         self.X_fit_, is_target = X[keep], is_target[keep]
         K = self._kernel(self.X_fit_)
+        if self.kernel in _KERNEL_PARAMS:
+            _warn_if_kernel_is_degenerate(K, self.kernel, self.gamma)
         n_target = np.count_nonzero(is_target)
         # The MMD matrix L = e e^T, e = 1/n_s on source rows and -1/n_t on target rows.
         e = np.zeros(n_fit)
@@ -307,6 +309,36 @@ def _transfer_directions(K, Ke, mu, n_components, random_state):
         order = np.argsort(eigenvalues)
         eigenvalues, U = eigenvalues[order], U[:, order]
     return inv_sqrt(U)[:, ::-1], eigenvalues[::-1]
+
+
+# Kernel entries that agree to this share of the largest one are taken as equal.
+_DEGENERATE_KERNEL_TOL = 1e-8
+
+
+def _warn_if_kernel_is_degenerate(K, kernel, gamma):
+    """Warn when ``gamma`` leaves the kernel nearly the identity or nearly constant.
+
+    The eigenvalue check below compares the components with each other, so it misses a kernel
+    that is wrong as a whole: near the identity, every new row maps to about 0 (it is close to
+    no fitted row); near a constant, every row maps to about the same point, the features
+    shrunk to the rounding noise of ``K``.
+    """
+    scale = np.abs(K).max()
+    off_diagonal = K[~np.eye(K.shape[0], dtype=bool)]
+    tol = _DEGENERATE_KERNEL_TOL * scale
+    if off_diagonal.size and np.abs(off_diagonal).max() <= tol:
+        shape, advice = "nearly the identity: new rows map to about 0", "Lower gamma"
+    elif np.ptp(K) <= tol:
+        shape, advice = "nearly constant: every row maps to about the same point", "Raise gamma"
+    else:
+        return
+    warnings.warn(
+        f"TCA's {kernel} kernel with gamma={gamma} is {shape}, so the transfer components "
+        f"carry no information. {advice}, or standardise the features (gamma=None is "
+        "1 / n_features, meant for unit-scale features).",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _warn_if_components_are_empty(eigenvalues):
