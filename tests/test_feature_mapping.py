@@ -277,3 +277,40 @@ def test_tca_warns_when_the_kernel_leaves_components_without_variance():
         warnings.simplefilter("error")
         TCA(n_components=3, kernel="linear").fit(X, sample_domain=domains)
         TCA(n_components=5, kernel="rbf").fit(X, sample_domain=domains)
+
+
+@pytest.mark.parametrize(
+    "gamma, shape",
+    [(1e12, "nearly the identity: new rows map to about 0"), (1e-12, "nearly constant")],
+)
+def test_tca_warns_when_gamma_makes_the_kernel_degenerate(gamma, shape):
+    # The eigenvalue check compares components with each other, so it stayed silent while
+    # gamma=1e12 mapped every new row to 0 and gamma=1e-12 every row to about the same point.
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(size=(40, 3)), rng.normal(size=(20, 3)) + 1.0]
+    domains = np.r_[np.ones(40), -np.ones(20)]
+    with pytest.warns(UserWarning, match=rf"rbf kernel with gamma={gamma} is {shape}"):
+        TCA(kernel="rbf", gamma=gamma).fit(X, sample_domain=domains)
+
+
+def test_subspace_alignment_refuses_a_domain_of_one_row():
+    # One target row, centred, spans no axis: n_components used to drop silently to 1 and the
+    # target "axis" was [1, 0, 0] whatever the data, the SVD of a zero matrix.
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(size=(40, 3)), rng.normal(size=(1, 3)) + 1.0]
+    domains = np.r_[np.ones(40), -np.ones(1)]
+    with pytest.raises(
+        ValueError,
+        match=r"at least 2 rows in each domain; got 40 sample\(s\) of the source and 1 of",
+    ):
+        SubspaceAlignment().fit(X, sample_domain=domains)
+
+
+def test_subspace_alignment_keeps_only_the_axes_the_rows_span():
+    # 3 target rows, centred, span 2 of the 5 feature directions: a third axis was arbitrary.
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(size=(40, 5)), rng.normal(size=(3, 5))]
+    domains = np.r_[np.ones(40), -np.ones(3)]
+    assert SubspaceAlignment().fit(X, sample_domain=domains).n_components_ == 2
+    with pytest.raises(ValueError, match=r"n_components=3 is larger than .* = 2"):
+        SubspaceAlignment(n_components=3).fit(X, sample_domain=domains)

@@ -322,6 +322,33 @@ def test_kliep_refuses_a_kernel_too_narrow_to_reach_the_source_rows():
     assert np.all(np.isfinite(kliep.weights_))
 
 
+@pytest.mark.parametrize("gamma", [1e12, 1e3])
+def test_kmm_warns_when_its_kernel_does_not_reach_the_target(gamma):
+    # At these widths the kernel between every source row and every target row is about 0:
+    # the weights used to come out uniform (1 - eps = 0.13) without a word.
+    rng = np.random.RandomState(0)
+    Xs, Xt = rng.normal(size=(60, 3)), rng.normal(size=(10, 3)) + 3.0
+    ys = (Xs[:, 0] > 0).astype(int)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    match = r"gamma=1e\+(12|03) is about 0 .* the median heuristic \(gamma=None\) gives gamma="
+    with pytest.warns(UserWarning, match=match):
+        kmm = KMM(gamma=gamma, random_state=0).fit(X, sample_domain=sample_domain)
+    assert np.ptp(kmm.weights_[sample_domain > 0]) < 1e-3
+    with pytest.warns(UserWarning, match=match):
+        ImportanceWeightedClassifier(weighting=KMM(gamma=gamma)).fit(
+            X, y, sample_domain=sample_domain
+        )
+
+
+def test_kmm_warns_when_the_target_lies_outside_the_source_support():
+    # Few target rows far away: the median distance, and so the default gamma, is the source's.
+    rng = np.random.RandomState(0)
+    Xs, Xt = rng.normal(size=(60, 3)), rng.normal(size=(10, 3)) + 100.0
+    X, _, sample_domain = pack_domains(source=(Xs, np.zeros(60)), target=(Xt, None))
+    with pytest.warns(UserWarning, match="outside the source rows' support"):
+        KMM(random_state=0).fit(X, sample_domain=sample_domain)
+
+
 def test_classifier_without_source_rows_is_the_plain_classifier():
     X, y, sample_domain = _packed_classification()
     target = sample_domain < 0

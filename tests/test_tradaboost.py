@@ -849,3 +849,26 @@ def test_only_the_proportions_of_sample_weight_count_however_large(booster):
             X, y, sample_weight=np.full(len(y), 1e308), sample_domain=sample_domain
         )
     assert_array_equal(huge.predict(X), plain)
+
+
+@pytest.mark.parametrize(
+    "booster",
+    [
+        TrAdaBoost(n_estimators=20, learning_rate=100, dynamic_correction=True, random_state=0),
+        TrAdaBoostR2(n_estimators=10, learning_rate=100, random_state=0),
+        TwoStageTrAdaBoostR2(n_steps=3, n_estimators=10, cv=3, learning_rate=100, random_state=0),
+    ],
+    ids=lambda est: type(est).__name__,
+)
+def test_huge_learning_rate_stops_the_boosting_with_a_warning(booster):
+    # At learning_rate=100 a round's factor reaches exp(2300): the weights used to overflow into
+    # NaN and the next learner's fit failed with "Input sample_weight contains NaN".
+    X, y, sample_domain = _small_boosting_case(booster)
+    with pytest.warns(UserWarning, match=r"left the floating-point range .*learning_rate=100"):
+        booster.fit(X, y, sample_domain=sample_domain)
+
+    n_learners = len(booster.estimators_)
+    assert 1 <= n_learners < booster.n_estimators
+    assert booster.estimator_weights_.shape == (n_learners,)
+    assert np.all(np.isfinite(booster.predict(X)))
+    assert np.all(np.isfinite(booster.source_weights_)) and np.all(booster.target_weights_ >= 0)

@@ -222,6 +222,8 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             )
         self.X_fit_, is_target = X[keep], is_target[keep]
         K = self._kernel(self.X_fit_)
+        if self.kernel in _KERNEL_PARAMS:
+            _warn_if_kernel_is_degenerate(K, self.kernel, self.gamma)
         n_target = np.count_nonzero(is_target)
         # The MMD matrix L = e e^T, e = 1/n_s on source rows and -1/n_t on target rows.
         e = np.zeros(n_fit)
@@ -309,6 +311,36 @@ def _transfer_directions(K, Ke, mu, n_components, random_state):
     return inv_sqrt(U)[:, ::-1], eigenvalues[::-1]
 
 
+# Kernel entries that agree to this share of the largest one are taken as equal.
+_DEGENERATE_KERNEL_TOL = 1e-8
+
+
+def _warn_if_kernel_is_degenerate(K, kernel, gamma):
+    """Warn when ``gamma`` leaves the kernel nearly the identity or nearly constant.
+
+    The eigenvalue check below compares the components with each other, so it misses a kernel
+    that is wrong as a whole: near the identity, every new row maps to about 0 (it is close to
+    no fitted row); near a constant, every row maps to about the same point, the features
+    shrunk to the rounding noise of ``K``.
+    """
+    scale = np.abs(K).max()
+    off_diagonal = K[~np.eye(K.shape[0], dtype=bool)]
+    tol = _DEGENERATE_KERNEL_TOL * scale
+    if off_diagonal.size and np.abs(off_diagonal).max() <= tol:
+        shape, advice = "nearly the identity: new rows map to about 0", "Lower gamma"
+    elif np.ptp(K) <= tol:
+        shape, advice = "nearly constant: every row maps to about the same point", "Raise gamma"
+    else:
+        return
+    warnings.warn(
+        f"TCA's {kernel} kernel with gamma={gamma} is {shape}, so the transfer components "
+        f"carry no information. {advice}, or standardise the features (gamma=None is "
+        "1 / n_features, meant for unit-scale features).",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def _warn_if_components_are_empty(eigenvalues):
     """Warn when the kernel's rank leaves some components without variance: their columns
     of ``transform`` are constant (a linear kernel has rank at most the number of features)."""
@@ -367,8 +399,10 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     Parameters
     ----------
     n_components : int, default=None
-        The dimension of the subspaces, at most the number of features and of rows in each
-        domain. None keeps ``min(n_features, n_source_rows, n_target_rows)``.
+        The dimension of the subspaces, at most the number of features and one less than the
+        rows of each domain (centred on its mean, a domain of ``m`` rows spans at most
+        ``m - 1`` axes). None keeps ``min(n_features, n_source_rows - 1, n_target_rows - 1)``.
+        Each domain needs at least 2 rows.
 
     Attributes
     ----------
@@ -474,14 +508,7 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         rows = _rows(X, y, sample_domain)
         X_source = X[rows.is_source] if rows.is_source.any() else X[rows.is_target]
         X_target = X[rows.is_target] if rows.has_target else X_source
-        largest = min(X.shape[1], X_source.shape[0], X_target.shape[0])
-        n_components = largest if self.n_components is None else self.n_components
-        if n_components > largest:
-            raise ValueError(
-                f"n_components={n_components} is larger than min(n_features, source rows, "
-                f"target rows) = {largest} (n_features = {X.shape[1]}, "
-                f"{X_source.shape[0]} source and {X_target.shape[0]} target sample(s))."
-            )
+        n_components = _subspace_dimension(self.n_components, X, X_source, X_target)
         self.source_mean_, self.source_components_ = _principal_axes(X_source, n_components)
         self.target_mean_, self.target_components_ = _principal_axes(X_target, n_components)
         self.alignment_ = self.source_components_ @ self.target_components_.T
@@ -545,11 +572,38 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         return X_new
 
 
+def _subspace_dimension(n_components, X, X_source, X_target):
+    """``n_components``, checked against the principal axes each domain has.
+
+    Centred on its mean, ``m`` rows span at most ``m - 1`` directions: one row spans none, and
+    its "axis" would be an arbitrary one of the SVD of a zero matrix. Like TCA's check of
+    ``n_components`` against its rows, too few rows are refused rather than filled in.
+    """
+    n_source, n_target = X_source.shape[0], X_target.shape[0]
+    if min(n_source, n_target) < 2:
+        raise ValueError(
+            f"SubspaceAlignment needs at least 2 rows in each domain; got {n_source} sample(s) "
+            f"of the source and {n_target} of the target. Centred on its mean, a single row "
+            "spans no principal axis."
+        )
+    largest = min(X.shape[1], n_source - 1, n_target - 1)
+    if n_components is None:
+        return largest
+    if n_components > largest:
+        raise ValueError(
+            f"n_components={n_components} is larger than min(n_features, source rows - 1, "
+            f"target rows - 1) = {largest} (n_features = {X.shape[1]}, {n_source} source and "
+            f"{n_target} target sample(s)): centred on its mean, a domain of m rows spans at "
+            "most m - 1 principal axes."
+        )
+    return n_components
+
+
 def _principal_axes(X, n_components):
     """The mean of ``X`` and its ``n_components`` leading principal axes, signs fixed."""
     mean = X.mean(axis=0)
     _, _, Vt = linalg.svd(X - mean, full_matrices=False)
-    # The axis of a single centred row is arbitrary; svd_flip at least makes it reproducible.
+    # An axis has no sign; svd_flip fixes one so that refits give the same features.
     _, Vt = svd_flip(None, Vt, u_based_decision=False)
     return mean, Vt[:n_components]
 

@@ -44,6 +44,10 @@ __all__ = ["KLIEP", "KMM", "ImportanceWeightedClassifier", "ImportanceWeightedRe
 # Rows drawn to compute the median heuristic: the median of 1,000 rows' distances is stable to
 # about a percent, and the full n x n distance matrix would not fit in memory at 20,000 rows.
 _MEDIAN_ROWS = 1000
+# Below this share of 1 - eps, the kernel between source and target rows (kappa) moves no
+# weight by more than a thousandth of the value the sum constraint alone gives every weight:
+# the weights are then uniform and carry no information on the target.
+_KMM_MIN_KAPPA = 1e-3
 # Multipliers of the median-heuristic gamma that KLIEP's likelihood cross-validation tries: the
 # kernel width sigma from a quarter to four times the median distance.
 _KLIEP_GAMMA_FACTORS = (16.0, 4.0, 1.0, 0.25, 1.0 / 16.0)
@@ -203,7 +207,8 @@ class KMM(_BaseWeighter):
     ----------
     weights_ : ndarray of shape (n_samples,)
         One weight per row of the ``X`` given to ``fit``: the importance weight of each source
-        row (mean about 1 within each source), and 1 for every target row.
+        row (mean between ``1 - eps`` and ``1 + eps`` within each source), and 1 for every
+        target row.
 
     gamma_ : float
         The kernel ``gamma`` used.
@@ -290,10 +295,46 @@ class KMM(_BaseWeighter):
             self._check_feasible(rows.shape[0])
         self.gamma_ = self._default_gamma(X, rng)
         self.n_iter_ = 0
-        for rows in groups.values():
-            weights, n_iter = self._match(X[rows], X_target, rng)
+        blind = []
+        for key, rows in groups.items():
+            weights, n_iter, kappa_max = self._match(X[rows], X_target, rng)
             self.weights_[rows] = weights
             self.n_iter_ += n_iter
+            if kappa_max < _KMM_MIN_KAPPA * (1 - self._eps(rows.shape[0])):
+                blind.append((key, kappa_max))
+        if blind:
+            self._warn_blind_kernel(X, blind, rng)
+
+    def _warn_blind_kernel(self, X, blind, rng):
+        """Warn that the kernel between source and target rows is about 0.
+
+        KLIEP raises where its kernel is exactly 0, as its ratio is then 0 / 0. KMM's weights
+        stay defined, those of the sum constraint alone (uniform where the kernel is near the
+        identity), and a fit with them is no worse than an unweighted one: a warning, as for a
+        method that cannot do its job well, not an error.
+        """
+        domains = ", ".join(str(key) for key, _ in blind)
+        kappa_max = max(value for _, value in blind)
+        if self.gamma is None:
+            advice = (
+                "The kernel already has the median heuristic's width: the target rows lie "
+                "outside the source rows' support, and no re-weighting of the source can match "
+                "them"
+            )
+        else:
+            suggested = _median_heuristic_gamma(X, rng)
+            advice = (
+                "The kernel is too narrow for the distance between the domains. Lower gamma: "
+                f"the median heuristic (gamma=None) gives gamma={suggested:.3g} here"
+            )
+        warnings.warn(
+            f"KMM's kernel with gamma={self.gamma_:.3g} is about 0 between every row of source "
+            f"domain(s) {domains} and every target row (largest kappa {kappa_max:.2g}), so the "
+            "weights carry no information on the target: only the sum constraint, which holds "
+            f"their mean at 1 - eps, shapes them. {advice}.",
+            UserWarning,
+            stacklevel=4,
+        )
 
     def _match(self, X_source, X_target, rng):
         n_source = X_source.shape[0]
@@ -311,7 +352,7 @@ class KMM(_BaseWeighter):
             qp = _KernelQP(kappa, lambda beta: features @ (features.T @ beta), n_source)
         eps = self._eps(n_source)
         bounds = (n_source * (1 - eps), n_source * (1 + eps))
-        return qp.solve(self.B, bounds, self.max_iter, self.tol)
+        return (*qp.solve(self.B, bounds, self.max_iter, self.tol), kappa.max())
 
     def _eps(self, n_source):
         return (np.sqrt(n_source) - 1) / np.sqrt(n_source) if self.eps is None else self.eps

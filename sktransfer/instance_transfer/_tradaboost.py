@@ -39,6 +39,8 @@ class _Boosting(NamedTuple):
     errors: np.ndarray
     sample_weights: np.ndarray
     stalled: np.ndarray
+    # The round whose update left the float range and ended the loop, or None.
+    out_of_range: int | None = None
 
 
 class _BaseTransferBoosting(BaseEstimator):
@@ -158,6 +160,7 @@ class _BaseTransferBoosting(BaseEstimator):
         """
         weights = weights / weights.sum()
         learners, learner_weights, errors, history, stalled = [], [], [], [], []
+        out_of_range = None
         for iboost in range(n_rounds):
             history.append(weights)
             learner, new_weights, learner_weight, error, stall = self._boost(
@@ -172,6 +175,10 @@ class _BaseTransferBoosting(BaseEstimator):
             # A learner without mistakes leaves every weight as it is: the next would be alike.
             if new_weights is None:
                 break
+            if not _weights_representable(weights, new_weights):
+                # As scikit-learn's AdaBoost on overflow: stop, keeping the learners so far.
+                out_of_range = iboost
+                break
             weights = new_weights / new_weights.sum()
         return _Boosting(
             learners,
@@ -179,6 +186,29 @@ class _BaseTransferBoosting(BaseEstimator):
             np.asarray(errors),
             np.asarray(history),
             np.asarray(stalled, dtype=bool),
+            out_of_range,
+        )
+
+    def _warn_out_of_range(self, boosting, n_cv_runs=0):
+        """One warning when the sample weights left the float range, as scikit-learn's
+        AdaBoost warns on overflow; ``n_cv_runs`` counts such runs in a cross-validation."""
+        if boosting.out_of_range is None and n_cv_runs == 0:
+            return
+        where = (
+            f"at round {boosting.out_of_range}; boosting stopped with the "
+            f"{len(boosting.learners)} learner(s) fitted so far"
+            if boosting.out_of_range is not None
+            else "in the cross-validation"
+        )
+        if n_cv_runs:
+            where += f" ({n_cv_runs} cross-validation run(s) stopped early too)"
+        warnings.warn(
+            f"{type(self).__name__}'s sample weights left the floating-point range {where}: "
+            f"with learning_rate={self.learning_rate}, one round's update raised some rows "
+            "more than 1e308 times above the others, whose weights fell to 0. Lower "
+            "learning_rate.",
+            UserWarning,
+            stacklevel=3,
         )
 
     def _store_boosting(self, boosting, is_source):
@@ -280,6 +310,9 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
         Shrinks every update: the source factor becomes ``beta ** learning_rate`` and the
         target factor and the vote are multiplied by ``learning_rate`` in the exponent, as in
         :class:`~sklearn.ensemble.AdaBoostClassifier`.
+        A rate so large that one round's update spans more than the float range stops the
+        boosting with a UserWarning, keeping the learners fitted so far, as AdaBoost does
+        on overflow.
 
     dynamic_correction : bool, default=False
         Multiply the source weights by ``2 (1 - eps_t)`` at every iteration, the correction of
@@ -524,6 +557,7 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
         )
         del self._source_factor
         self._store_boosting(boosting, is_source)
+        self._warn_out_of_range(boosting)
         if validation is not None:
             self.validation_scores_ = np.asarray(validation.scores)
         self._warn_stall(boosting)
@@ -555,10 +589,12 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
         if not incorrect.any():
             return learner, None, learner_weight, error, stalled
         target_step = _target_step(error, learner_weight, stalled, self.learning_rate)
-        weights = weights.copy()
-        source_exponent = self.learning_rate * incorrect[is_source]
-        weights[is_source] *= self._source_correction(error) * self._source_factor**source_exponent
-        weights[~is_source] *= np.exp(target_step * incorrect[~is_source])
+        log_factors = np.empty(weights.shape[0])
+        log_factors[is_source] = math.log(self._source_correction(error)) + (
+            self.learning_rate * incorrect[is_source] * math.log(self._source_factor)
+        )
+        log_factors[~is_source] = target_step * incorrect[~is_source]
+        weights = _reweight(weights, log_factors)
         if stalled:
             weights = _rebalance(weights, is_source)
         return learner, weights, learner_weight, error, stalled
@@ -789,6 +825,30 @@ def _target_step(error, learner_weight, stalled, learning_rate):
     if not stalled:
         return learner_weight
     return learning_rate * math.log((2.0 - error) / max(error, _ERROR_MARGIN))
+
+
+def _reweight(weights, log_factors):
+    """``weights * exp(log_factors)``, up to a common scale, without overflow.
+
+    The factors are divided by the largest one among the rows that have weight, which the
+    normalisation of the loop undoes anyway: ``exp`` of a large ``learning_rate`` times a learner
+    weight (``exp(2300)`` at ``learning_rate=100``) no longer overflows into inf, then NaN
+    weights. The rows that hold the largest factor keep their weight, so the sum stays positive.
+    """
+    new_weights = np.zeros_like(weights)
+    has_weight = weights > 0
+    log_factors = log_factors[has_weight]
+    new_weights[has_weight] = weights[has_weight] * np.exp(log_factors - log_factors.max())
+    return new_weights
+
+
+def _weights_representable(weights, new_weights):
+    """False when an update left the float range: a non-finite or zero total, or rows that
+    had weight dropping to exactly 0 (a spread of factors beyond 1e308 underflows them)."""
+    total = new_weights.sum()
+    if not (np.isfinite(total) and total > 0):
+        return False
+    return not np.any((weights > 0) & (new_weights == 0))
 
 
 def _rebalance(weights, is_source):

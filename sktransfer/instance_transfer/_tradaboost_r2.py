@@ -18,6 +18,7 @@ from ._tradaboost import (
     _BaseTransferBoosting,
     _clip_error,
     _rebalance,
+    _reweight,
     _source_factor,
     _target_step,
     _weighted_mean,
@@ -116,6 +117,9 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
     learning_rate : float, default=1.0
         Shrinks every update: the exponents of the source and target factors and the learner
         weights are multiplied by it.
+        A rate so large that one round's update spans more than the float range stops the
+        boosting with a UserWarning, keeping the learners fitted so far, as AdaBoost does
+        on overflow.
 
     loss : {"linear", "square", "exponential"}, default="linear"
         How the absolute error, divided by the largest one, becomes the adjusted error, as in
@@ -243,6 +247,7 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
         boosting = self._boost_loop(X, y, weights, is_source, random_state, self.n_estimators)
         del self._source_factor
         self._store_boosting(boosting, is_source)
+        self._warn_out_of_range(boosting)
         self._warn_stall(boosting)
         return self
 
@@ -256,9 +261,12 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
         if not adjusted.any():
             return learner, None, learner_weight, error, stalled
         target_step = _target_step(error, learner_weight, stalled, self.learning_rate)
-        weights = weights.copy()
-        weights[is_source] *= self._source_factor ** (self.learning_rate * adjusted[is_source])
-        weights[~is_source] *= np.exp(target_step * adjusted[~is_source])
+        log_factors = np.empty(weights.shape[0])
+        log_factors[is_source] = (
+            self.learning_rate * adjusted[is_source] * math.log(self._source_factor)
+        )
+        log_factors[~is_source] = target_step * adjusted[~is_source]
+        weights = _reweight(weights, log_factors)
         if stalled:
             weights = _rebalance(weights, is_source)
         return learner, weights, learner_weight, error, stalled
@@ -300,6 +308,9 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
     learning_rate : float, default=1.0
         Shrinks the updates of AdaBoost.R2' and its learner weights, as in
         :class:`~sklearn.ensemble.AdaBoostRegressor`.
+        A rate so large that one round's update spans more than the float range stops the
+        boosting with a UserWarning, keeping the learners fitted so far, as AdaBoost does
+        on overflow.
 
     cv : int, cross-validation generator or iterable, default=5
         How the target rows are split to score each step; the source rows always train. An int
@@ -446,13 +457,14 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
         folds = self._target_folds(X, y, is_source, n_candidates, random_state)
         _check_fold_weights(folds, weights)
         step_weights = self._stage_one(X, y, weights, is_source, n_candidates, random_state)
+        n_cv_out_of_range = 0
         if n_candidates > 1:
-            self.cv_errors_ = np.array(
-                [
-                    self._cv_error(X, y, w, is_source, folds, weights, random_state)
-                    for w in step_weights
-                ]
-            )
+            scored = [
+                self._cv_error(X, y, w, is_source, folds, weights, random_state)
+                for w in step_weights
+            ]
+            self.cv_errors_ = np.array([error for error, _ in scored])
+            n_cv_out_of_range = sum(n for _, n in scored)
             self.best_step_ = int(np.argmin(self.cv_errors_))
         else:
             self.cv_errors_, self.best_step_ = np.array([np.nan]), 0
@@ -460,6 +472,7 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
             X, y, step_weights[self.best_step_], is_source, random_state, self.n_estimators
         )
         self._store_boosting(boosting, is_source)
+        self._warn_out_of_range(boosting, n_cv_out_of_range)
         return self
 
     def _voters(self, n_learners=None):
@@ -503,8 +516,11 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
         return step_weights
 
     def _cv_error(self, X, y, weights, is_source, folds, sample_weight, random_state):
-        """Mean squared error on held-out target rows; source rows always train."""
-        squared_error, total = 0.0, 0.0
+        """Mean squared error on held-out target rows; source rows always train.
+
+        Also returns how many of the folds' boosting runs left the float range.
+        """
+        squared_error, total, n_out_of_range = 0.0, 0.0, 0
         source_rows = np.flatnonzero(is_source)
         for train_target, test in folds:
             train = np.concatenate([source_rows, train_target])
@@ -520,7 +536,8 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
             residual = _weighted_median(predictions, boosting.learner_weights) - y[test]
             squared_error += np.dot(sample_weight[test], residual**2)
             total += sample_weight[test].sum()
-        return squared_error / total
+            n_out_of_range += boosting.out_of_range is not None
+        return squared_error / total, n_out_of_range
 
     def _boost(self, iboost, X, y, weights, is_source, random_state):
         """One round of AdaBoost.R2 that never changes the source weights (AdaBoost.R2')."""
@@ -531,8 +548,8 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
         if not adjusted.any():
             return learner, None, learner_weight, error, False
         # Drucker's update: rows predicted well lose weight, by beta_k ** (1 - e_i).
-        weights = weights.copy()
-        weights[~is_source] *= np.exp(-learner_weight * (1.0 - adjusted[~is_source]))
+        log_factors = np.where(is_source, 0.0, -learner_weight * (1.0 - adjusted))
+        weights = _reweight(weights, log_factors)
         return learner, weights, learner_weight, error, False
 
 
