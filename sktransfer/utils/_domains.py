@@ -9,6 +9,7 @@ import inspect
 import os
 import warnings
 from dataclasses import dataclass
+from numbers import Number
 
 import numpy as np
 import scipy.sparse as sp
@@ -163,6 +164,7 @@ def pack_domains(source, target):
     target : tuple of (array-like of shape (n_target, n_features), array-like of shape \
 (n_target,) or None)
         The target rows ``(X_target, y_target)``; ``y_target=None`` marks them all unlabelled.
+        Target labels must be of the source labels' kind, numbers or strings.
 
     Returns
     -------
@@ -210,6 +212,7 @@ def pack_domains(source, target):
             )
         y_target = np.full(n_target, UNLABELED, dtype=y_source.dtype)
     y_target = _signed_labels(_as_labels(y_target, n_target, "y_target"), "target")
+    _check_same_label_kind(y_source, y_target)
 
     X = _stack_rows(X_source, X_target)
     y = np.concatenate([y_source, y_target])
@@ -371,6 +374,32 @@ def _as_labels(y, n_rows, name):
         rows = "X" + name.removeprefix("y")
         raise ValueError(f"{rows} has {n_rows} rows but {name} has {y.shape[0]} labels.")
     return y
+
+
+def _check_same_label_kind(y_source, y_target):
+    """Refuse number labels in one domain and string labels in the other.
+
+    NumPy joins them as strings: target labels ``0, 1`` next to source labels ``"a", "b"``
+    became ``"0", "1"``, classes of their own that share nothing with the source's, and every
+    estimator learned four classes without a word (its own check for mixed label types never
+    fires once all labels are strings). Empty labels have no kind to compare.
+    """
+    if not (y_source.size and y_target.size):
+        return
+    if _holds_numbers(y_source) != _holds_numbers(y_target):
+        raise ValueError(
+            f"y_source holds labels of dtype {y_source.dtype}, such as {y_source.tolist()[0]!r}, "
+            f"but y_target labels of dtype {y_target.dtype}, such as {y_target.tolist()[0]!r}: "
+            "give both domains labels of the same kind (numbers or strings). Packed together, "
+            "the numbers would become strings, classes that match none of the other domain's."
+        )
+
+
+def _holds_numbers(y):
+    """Whether the labels are numbers; an object array (a pandas column) by its values."""
+    if y.dtype.kind == "O":
+        return all(isinstance(label, Number) for label in y)
+    return y.dtype.kind in "biuf"
 
 
 def _signed_labels(y, name):
