@@ -9,7 +9,6 @@ import inspect
 import os
 import warnings
 from dataclasses import dataclass
-from numbers import Number
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,7 +16,7 @@ from PIL import Image
 from sklearn.metrics import accuracy_score
 from sklearn.semi_supervised import SelfTrainingClassifier
 
-from ._sklearn import BaseLabelPropagation, _safe_indexing
+from ._sklearn import BaseLabelPropagation, _safe_indexing, check_same_label_kind
 
 __all__ = [
     "DomainRows",
@@ -212,7 +211,10 @@ def pack_domains(source, target):
             )
         y_target = np.full(n_target, UNLABELED, dtype=y_source.dtype)
     y_target = _signed_labels(_as_labels(y_target, n_target, "y_target"), "target")
-    _check_same_label_kind(y_source, y_target)
+    # NumPy joins number labels with string labels as strings: target labels 0, 1 next to
+    # source labels "a", "b" became "0", "1", classes sharing nothing with the source's, which
+    # every estimator then learned without a word.
+    check_same_label_kind(y_source, y_target, "y_source", "y_target")
 
     X = _stack_rows(X_source, X_target)
     y = np.concatenate([y_source, y_target])
@@ -374,32 +376,6 @@ def _as_labels(y, n_rows, name):
         rows = "X" + name.removeprefix("y")
         raise ValueError(f"{rows} has {n_rows} rows but {name} has {y.shape[0]} labels.")
     return y
-
-
-def _check_same_label_kind(y_source, y_target):
-    """Refuse number labels in one domain and string labels in the other.
-
-    NumPy joins them as strings: target labels ``0, 1`` next to source labels ``"a", "b"``
-    became ``"0", "1"``, classes of their own that share nothing with the source's, and every
-    estimator learned four classes without a word (its own check for mixed label types never
-    fires once all labels are strings). Empty labels have no kind to compare.
-    """
-    if not (y_source.size and y_target.size):
-        return
-    if _holds_numbers(y_source) != _holds_numbers(y_target):
-        raise ValueError(
-            f"y_source holds labels of dtype {y_source.dtype}, such as {y_source.tolist()[0]!r}, "
-            f"but y_target labels of dtype {y_target.dtype}, such as {y_target.tolist()[0]!r}: "
-            "give both domains labels of the same kind (numbers or strings). Packed together, "
-            "the numbers would become strings, classes that match none of the other domain's."
-        )
-
-
-def _holds_numbers(y):
-    """Whether the labels are numbers; an object array (a pandas column) by its values."""
-    if y.dtype.kind == "O":
-        return all(isinstance(label, Number) for label in y)
-    return y.dtype.kind in "biuf"
 
 
 def _signed_labels(y, name):
