@@ -184,12 +184,11 @@ def pack_domains(source, target):
     See Also
     --------
     split_domains : The inverse operation.
-    check_sample_domain : Validate a ``sample_domain`` array.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sktransfer.utils._domains import pack_domains
+    >>> from sktransfer.utils import pack_domains
     >>> X, y, sample_domain = pack_domains(
     ...     source=(np.zeros((3, 2)), [0, 1, 1]), target=(np.ones((2, 2)), None)
     ... )
@@ -236,8 +235,8 @@ def split_domains(X, y=None, sample_domain=None):
         Labels, ``-1`` for unlabelled target rows.
 
     sample_domain : array-like of shape (n_samples,), default=None
-        Positive for source rows, negative for target rows. If None, it is derived from ``y``
-        (see :func:`check_sample_domain`).
+        Positive for source rows, negative for target rows. If None, the rows with
+        ``y == -1`` are the target rows and all others the source rows.
 
     Returns
     -------
@@ -255,7 +254,7 @@ def split_domains(X, y=None, sample_domain=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from sktransfer.utils._domains import split_domains
+    >>> from sktransfer.utils import split_domains
     >>> X = np.arange(8).reshape(4, 2)
     >>> (Xs, ys), (Xt, yt) = split_domains(X, [0, 1, -1, -1], sample_domain=[1, 1, -2, -2])
     >>> Xs.tolist(), ys.tolist(), Xt.tolist(), yt
