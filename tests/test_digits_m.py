@@ -82,6 +82,8 @@ def test_the_shift_is_real():
         ({"target_size": 1.5}, ValueError, "target_size == 1.5, must be < 1.0"),
         ({"target_size": 0}, ValueError, "target_size == 0, must be >= 10"),
         ({"target_size": "half"}, TypeError, "target_size must be a float"),
+        # NaN passed check_scalar's bounds and failed in train_test_split's test_size.
+        ({"target_size": np.nan}, ValueError, "target_size must be a finite number; got nan"),
     ],
 )
 def test_bad_parameters_are_refused(kwargs, error, match):

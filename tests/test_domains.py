@@ -42,6 +42,33 @@ def test_pack_domains_refuses_unlabelled_targets_with_string_labels():
         pack_domains(source=(X_SOURCE, Y_SOURCE.astype(str)), target=(X_TARGET, None))
 
 
+@pytest.mark.parametrize(
+    "y_source, y_target",
+    [
+        (np.array(["a", "b", "c"])[Y_SOURCE], Y_TARGET),
+        (Y_SOURCE, Y_TARGET.astype(str)),
+        (pd.Series(["a", "b", "c"])[Y_SOURCE].to_numpy(dtype=object), Y_TARGET),
+        (Y_SOURCE, pd.Series(Y_TARGET.astype(str), dtype=object)),
+    ],
+    ids=["strings-numbers", "numbers-strings", "object-strings-numbers", "numbers-object"],
+)
+def test_pack_domains_refuses_labels_of_different_kinds(y_source, y_target):
+    # NumPy joined them as strings: target labels 0, 1 became "0", "1", classes disjoint from
+    # the source's, without a word.
+    with pytest.raises(ValueError, match="y_source holds labels of dtype .* but y_target labels"):
+        pack_domains(source=(X_SOURCE, y_source), target=(X_TARGET, y_target))
+
+
+def test_pack_domains_joins_labels_of_one_kind():
+    strings = np.array(["a", "b", "c"])
+    _, y, _ = pack_domains((X_SOURCE, strings[Y_SOURCE]), (X_TARGET, strings[Y_TARGET]))
+    assert_array_equal(y, strings[np.r_[Y_SOURCE, Y_TARGET]])
+    _, y, _ = pack_domains((X_SOURCE, Y_SOURCE), (X_TARGET, Y_TARGET.astype(float)))
+    assert_array_equal(y, np.r_[Y_SOURCE, Y_TARGET])
+    _, y, _ = pack_domains((X_SOURCE, Y_SOURCE.astype(object)), (X_TARGET, Y_TARGET))
+    assert_array_equal(y, np.r_[Y_SOURCE, Y_TARGET])
+
+
 def test_pack_domains_keeps_dataframes_and_sparse_matrices():
     columns = ["a", "b"]
     X, _, _ = pack_domains(

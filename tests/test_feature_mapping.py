@@ -190,6 +190,19 @@ def test_selector_without_target_rows_drops_nothing():
     assert_array_equal(selector.scores_, 0.0)
 
 
+def test_selector_refit_without_target_rows_drops_the_earlier_domain_classifier():
+    # estimator_ exists only when the fit trained a domain classifier; a refit without target
+    # rows kept the one of the earlier fit.
+    X, y, sample_domain = _domain_only_feature(0)
+    selector = DomainRevealingFeatureSelector(LogisticRegression())
+    assert hasattr(selector.fit(X, y, sample_domain=sample_domain), "estimator_")
+
+    selector.fit(X[:300], y[:300])
+
+    assert not hasattr(selector, "estimator_")
+    assert_array_equal(selector.scores_, 0.0)
+
+
 def test_selector_refuses_what_it_cannot_do():
     X, y, sample_domain = _domain_only_feature(0)
 

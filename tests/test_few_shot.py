@@ -291,6 +291,16 @@ def test_mean_confidence_interval_is_the_normal_interval():
         mean_confidence_interval([0.5, 0.6], level=95)
 
 
+def test_mean_confidence_interval_names_scores_for_a_table_of_scores():
+    # column_or_1d's message said "y should be a 1d array", naming no parameter of this one.
+    with pytest.raises(ValueError, match=r"scores must be a 1d array .* shape \(2, 2\)"):
+        mean_confidence_interval([[0.6, 0.8], [0.7, 0.9]])
+    # A column of scores is still one score per episode.
+    assert mean_confidence_interval([[0.6], [0.8], [0.7], [0.9]]) == mean_confidence_interval(
+        [0.6, 0.8, 0.7, 0.9]
+    )
+
+
 def test_base_novel_accuracy_of_a_model_extended_by_partial_fit(digits):
     X, y = digits
     rng = np.random.RandomState(0)

@@ -21,10 +21,12 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from sktransfer.datasets import (
+    make_conditional_shift,
     make_redrawn_classification,
     make_shifted_classification,
     make_shifted_regression,
 )
+from sktransfer.datasets._selection_bias import make_selection_bias
 from sktransfer.instance_transfer import TrAdaBoost, TrAdaBoostR2, TwoStageTrAdaBoostR2
 from sktransfer.instance_transfer._tradaboost_r2 import _shrink_source, _weighted_median
 from sktransfer.utils._domains import pack_domains
@@ -568,6 +570,29 @@ def test_shifted_generators_are_reproducible_and_controllable():
 def test_shifted_classification_bad_parameters(params, match):
     with pytest.raises(ValueError, match=match):
         make_shifted_classification(**params)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize(
+    "generator, name",
+    [
+        (make_shifted_classification, "rotation"),
+        (make_shifted_classification, "twist"),
+        (make_shifted_classification, "shifted_fraction"),
+        (make_shifted_regression, "rotation"),
+        (make_shifted_regression, "twist"),
+        (make_shifted_regression, "noise"),
+        (make_redrawn_classification, "class_sep"),
+        (make_conditional_shift, "class_sep"),
+        (make_selection_bias, "bias"),
+        (make_selection_bias, "noise"),
+    ],
+)
+def test_generators_refuse_parameters_that_are_not_finite(generator, name, value):
+    # NaN passed check_scalar's bounds and unbounded parameters took infinities: the labels
+    # came back all one class or NaN, and a NaN bias made make_selection_bias loop forever.
+    with pytest.raises(ValueError, match=f"{name} must be a finite number; got {value}"):
+        generator(n_source=10, n_target=5, random_state=0, **{name: value})
 
 
 def _concept_swap(n_source=2000, n_target=200, n_test=2000, random_state=0):

@@ -280,6 +280,61 @@ def test_source_scorers_read_the_source_classifier():
         make_transferability_scorer("logme")(StandardScaler().fit(X), X, None)
 
 
+def _proba(features):
+    return np.exp(features) / np.exp(features).sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    "score, inputs",
+    [
+        (logme_score, lambda features: features),
+        (h_score, lambda features: features),
+        (leep_score, _proba),
+        (nce_score, lambda features: features.argmax(axis=1)),
+    ],
+    ids=["logme", "h_score", "leep", "nce"],
+)
+def test_scores_leave_out_the_unlabelled_rows(score, inputs):
+    # y == -1 marks an unlabelled row everywhere in the library: extra such rows, as packed
+    # data carry, change no score, where they were scored as one more class.
+    features, y = _task()
+    extra = np.random.default_rng(4).normal(size=(30, features.shape[1]))
+    with_unlabelled = np.r_[features, extra], np.r_[y, np.full(30, -1)]
+    assert score(inputs(with_unlabelled[0]), with_unlabelled[1]) == pytest.approx(
+        score(inputs(features), y), rel=1e-12
+    )
+    # Float labels mark them with -1.0 alike.
+    floats = with_unlabelled[1].astype(float)
+    assert score(inputs(with_unlabelled[0]), floats) == pytest.approx(
+        score(inputs(features), y), rel=1e-12
+    )
+    with pytest.raises(ValueError, match="y holds no labelled row: every label is -1"):
+        score(inputs(features), np.full(y.size, -1))
+
+
+@pytest.mark.parametrize("name", ["logme", "h_score", "leep", "nce"])
+def test_transferability_scorer_leaves_out_the_unlabelled_rows_of_packed_data(name):
+    X, y = _task()
+    Xt = np.random.default_rng(5).normal(size=(30, X.shape[1]))
+    X_packed, y_packed, _ = pack_domains((X, y), (Xt, None))
+    if name in ("leep", "nce"):
+        estimator = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
+    else:
+        estimator = StandardScaler().fit(X_packed)
+    scorer = make_transferability_scorer(name)
+    assert scorer(estimator, X_packed, y_packed) == pytest.approx(
+        scorer(estimator, X, y), rel=1e-12
+    )
+
+
+def test_a_string_minus_one_stays_a_class_of_the_scores():
+    # A string cannot mark an unlabelled row: "-1" is a class, with domain_rows' warning.
+    features, y = _task()
+    strings = np.array(["-1", "b", "c"])[y]
+    with pytest.warns(UserWarning, match='y holds the string "-1", which is a class'):
+        assert logme_score(features, strings) == logme_score(features, y)
+
+
 # compare_to_baseline ------------------------------------------------------------------------
 
 

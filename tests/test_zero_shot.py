@@ -450,6 +450,40 @@ def test_harmonic_mean_of_seen_and_unseen_accuracy():
         seen_unseen_accuracy(["u", "v"], ["u", "v"], seen_classes=["a", "b"])
 
 
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: per_class_accuracy_score([0, 1], ["0", "1"]), "y_true .* int64.* but y_pred"),
+        (lambda: per_class_accuracy_score(["0", "1"], [0, 1]), "y_true .*<U1.* but y_pred"),
+        (
+            lambda: per_class_accuracy_score(pd.Series(["a", "b"], dtype=object), [0, 1]),
+            "y_true holds labels of dtype object, such as 'a', but y_pred",
+        ),
+        (
+            lambda: harmonic_mean_score(["1", "2", "3"], ["1", "2", "3"], seen_classes=[1, 2]),
+            "y_true .*<U1.* but seen_classes labels of dtype int64",
+        ),
+        (
+            lambda: seen_unseen_accuracy([1, 2, 3], [1, 2, 3], seen_classes=["1", "2"]),
+            "but seen_classes labels",
+        ),
+    ],
+    ids=["numbers-strings", "strings-numbers", "object", "harmonic-seen", "seen-unseen"],
+)
+def test_zero_shot_scores_refuse_labels_of_different_kinds(call, message):
+    # A number never equals a string: [0, 1] against ["0", "1"] scored 0.0 without a word,
+    # and seen classes of another kind blamed y_true for holding no seen class.
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_zero_shot_scores_take_number_labels_of_different_dtypes():
+    assert per_class_accuracy_score([0, 1], [0.0, 1.0]) == 1.0
+    assert per_class_accuracy_score(np.array([0, 1], dtype=object), [0, 1]) == 1.0
+    y = [1, 2, 3, 3]
+    assert harmonic_mean_score(y, y, seen_classes=np.array([1.0, 2.0])) == 1.0
+
+
 def test_class_holdout_split_holds_out_whole_classes_and_some_rows_of_the_others():
     y = np.repeat(np.arange(7), 10)
     splitter = ClassHoldoutSplit(n_splits=4, n_unseen=2, seen_test_size=0.2, random_state=0)

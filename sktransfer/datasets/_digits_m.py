@@ -8,6 +8,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, check_scalar
 
+from ._validation import check_finite_scalar
+
 __all__ = ["make_digits_m"]
 
 # Colour photographs that scikit-image ships inside its wheel (no download), each free of
@@ -141,8 +143,8 @@ def _check_target_size(target_size):
     if isinstance(target_size, Integral) and not isinstance(target_size, bool):
         check_scalar(target_size, "target_size", Integral, min_val=10, max_val=1787)
     elif isinstance(target_size, Real):
-        check_scalar(
-            target_size, "target_size", Real, min_val=0.0, max_val=1.0, include_boundaries="neither"
+        check_finite_scalar(
+            target_size, "target_size", min_val=0.0, max_val=1.0, include_boundaries="neither"
         )
     else:
         raise TypeError(

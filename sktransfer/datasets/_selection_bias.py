@@ -3,6 +3,8 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._validation import check_finite_scalar
+
 __all__ = ["make_selection_bias"]
 
 
@@ -75,6 +77,9 @@ def make_selection_bias(
     """
     if n_features < 2:
         raise ValueError(f"n_features must be at least 2; got {n_features}.")
+    # A NaN bias kept no row, and the loop below drew rows forever.
+    check_finite_scalar(bias, "bias")
+    check_finite_scalar(noise, "noise")
     rng = check_random_state(random_state)
     kept_X, kept_y, n_kept = [], [], 0
     while n_kept < n_source:

@@ -1,10 +1,12 @@
 """Related source and target tasks with a controllable shift, for instance-transfer experiments."""
 
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.datasets import make_classification
 from sklearn.utils import check_random_state, check_scalar
+
+from ._validation import check_finite_scalar
 
 __all__ = [
     "make_conditional_shift",
@@ -18,8 +20,8 @@ def _check_shape_params(n_source, n_target, n_features, shifted_fraction, twist)
     check_scalar(n_source, "n_source", Integral, min_val=0)
     check_scalar(n_target, "n_target", Integral, min_val=0)
     check_scalar(n_features, "n_features", Integral, min_val=2)
-    check_scalar(shifted_fraction, "shifted_fraction", Real, min_val=0.0, max_val=1.0)
-    check_scalar(twist, "twist", Real)
+    check_finite_scalar(shifted_fraction, "shifted_fraction", min_val=0.0, max_val=1.0)
+    check_finite_scalar(twist, "twist")
 
 
 def _phase(X, rotation, twist):
@@ -130,7 +132,7 @@ def make_shifted_classification(
     """
     _check_shape_params(n_source, n_target, n_features, shifted_fraction, twist)
     check_scalar(n_classes, "n_classes", Integral, min_val=2)
-    check_scalar(rotation, "rotation", Real)
+    check_finite_scalar(rotation, "rotation")
     random_state = check_random_state(random_state)
     X_source = _draw_inputs(n_source, n_features, random_state)
     X_target = _draw_inputs(n_target, n_features, random_state)
@@ -214,8 +216,8 @@ def make_shifted_regression(
     ((100, 2), (100,), (20, 2), (20,))
     """
     _check_shape_params(n_source, n_target, n_features, shifted_fraction, twist)
-    check_scalar(rotation, "rotation", Real)
-    check_scalar(noise, "noise", Real, min_val=0.0)
+    check_finite_scalar(rotation, "rotation")
+    check_finite_scalar(noise, "noise", min_val=0.0)
     random_state = check_random_state(random_state)
     X_source = _draw_inputs(n_source, n_features, random_state)
     X_target = _draw_inputs(n_target, n_features, random_state)
@@ -305,7 +307,7 @@ def make_redrawn_classification(
     check_scalar(n_source, "n_source", Integral, min_val=2)
     check_scalar(n_target, "n_target", Integral, min_val=2)
     check_scalar(n_features, "n_features", Integral, min_val=2)
-    check_scalar(class_sep, "class_sep", Real, min_val=0.0)
+    check_finite_scalar(class_sep, "class_sep", min_val=0.0)
     random_state = check_random_state(random_state)
 
     def draw(n_samples):
@@ -415,7 +417,7 @@ def make_conditional_shift(
     check_scalar(n_source, "n_source", Integral, min_val=0)
     check_scalar(n_target, "n_target", Integral, min_val=0)
     check_scalar(n_features, "n_features", Integral, min_val=2)
-    check_scalar(class_sep, "class_sep", Real, min_val=0.0)
+    check_finite_scalar(class_sep, "class_sep", min_val=0.0)
     scale = _per_feature(scale, "scale", n_features)
     offset = _per_feature(offset, "offset", n_features)
     random_state = check_random_state(random_state)

@@ -746,6 +746,9 @@ class DomainRevealingFeatureSelector(SelectorMixin, BaseEstimator):
                 f"n_features = {n_features} of X; at least one must be kept."
             )
         is_target = _rows(X, y, sample_domain).is_target
+        # estimator_ exists only when this fit trained a domain classifier: a refit without
+        # target rows (or with estimator=None) kept the one of an earlier fit.
+        self.__dict__.pop("estimator_", None)
         self.scores_ = np.zeros(n_features)
         if 0 < np.count_nonzero(is_target) < X.shape[0]:
             self.scores_ = self._domain_scores(X, is_target)

@@ -171,7 +171,7 @@ def mean_confidence_interval(scores, level=0.95):
     >>> round(mean, 3), round(half, 3)
     (0.75, 0.127)
     """
-    scores = column_or_1d(np.asarray(scores, dtype=np.float64))
+    scores = _one_score_per_episode(scores)
     if not isinstance(level, Real) or not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}.")
     if len(scores) < 2:
@@ -180,6 +180,20 @@ def mean_confidence_interval(scores, level=0.95):
         raise ValueError("scores holds NaN or infinite values.")
     z = norm.ppf(0.5 + level / 2)
     return float(scores.mean()), float(z * scores.std(ddof=1) / np.sqrt(len(scores)))
+
+
+def _one_score_per_episode(scores):
+    """``scores`` as a 1d float array; a column of scores is flattened, as column_or_1d does.
+
+    column_or_1d itself names the input ``y`` in its message, whatever it is called.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if not (scores.ndim == 1 or (scores.ndim == 2 and scores.shape[1] == 1)):
+        raise ValueError(
+            f"scores must be a 1d array of one score per episode; got an array of shape "
+            f"{scores.shape}."
+        )
+    return scores.reshape(-1)
 
 
 def base_novel_accuracy(y_true, y_pred, *, base_classes):

@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, column_or_1d
 
+from ..utils._domains import _warn_if_minus_one_is_a_string, is_unlabelled
 from ..utils._sklearn import Integers, Interval, StrOptions, validate_parameter_constraints
 
 __all__ = [
@@ -41,6 +42,27 @@ def _check_labels(y, n_samples, name="y"):
     if classes.size < 2:
         raise ValueError(f"{name} must hold at least 2 classes; got {classes.size}.")
     return classes, encoded
+
+
+def _labelled_rows(y, n_samples):
+    """``y`` without its unlabelled rows, and the mask of the rows kept.
+
+    ``y == -1`` marks an unlabelled row everywhere in the library, never a class (see
+    ``domain_rows``): scored as a class, the unlabelled rows of packed data, which a scorer in
+    a search over ``pack_domains`` output receives, changed the score. A string ``"-1"``
+    cannot mark an unlabelled row and stays a class, with ``domain_rows``' warning.
+    """
+    y = column_or_1d(y)
+    if y.shape[0] != n_samples:
+        raise ValueError(f"y has {y.shape[0]} labels, but the first argument has {n_samples} rows.")
+    _warn_if_minus_one_is_a_string(y)
+    labelled = ~is_unlabelled(y)
+    if not labelled.any():
+        raise ValueError(
+            "y holds no labelled row: every label is -1, which marks an unlabelled row, never "
+            "a class. A transferability score needs labelled rows."
+        )
+    return y[labelled], labelled
 
 
 def _check_features(features, name="features"):
@@ -83,7 +105,9 @@ def logme_score(features, y, *, max_iter=100, tol=1e-6):
     features : array-like of shape (n_samples, n_features)
         The target rows' features from the candidate representation.
     y : array-like of shape (n_samples,)
-        The target rows' class labels.
+        The target rows' class labels. Rows with the number ``-1`` are unlabelled, as
+        everywhere in the library, and are left out of the score (a string ``"-1"`` is a
+        class).
     max_iter : int, default=100
         The most Newton steps that refine ``alpha / beta`` from the grid's best point; a
         handful is usual.
@@ -125,7 +149,9 @@ def logme_score(features, y, *, max_iter=100, tol=1e-6):
         {"max_iter": max_iter, "tol": tol},
         caller_name="logme_score",
     )
-    features = _unit_scale(_check_features(features))
+    features = _check_features(features)
+    y, labelled = _labelled_rows(y, features.shape[0])
+    features = _unit_scale(features[labelled])
     classes, encoded = _check_labels(y, features.shape[0])
     n_samples = features.shape[0]
     targets = (encoded[:, None] == np.arange(classes.size)).astype(np.float64)
@@ -294,7 +320,9 @@ def leep_score(source_proba, y):
         The source model's predicted probabilities of its own classes (for instance the
         ImageNet classes of a pretrained network) on the target rows; rows sum to 1.
     y : array-like of shape (n_samples,)
-        The target rows' class labels.
+        The target rows' class labels. Rows with the number ``-1`` are unlabelled, as
+        everywhere in the library, and are left out of the score (a string ``"-1"`` is a
+        class).
 
     Returns
     -------
@@ -326,6 +354,8 @@ def leep_score(source_proba, y):
             "source_proba must hold probabilities: non-negative rows that sum to 1 (apply a "
             "softmax to logits first)."
         )
+    y, labelled = _labelled_rows(y, proba.shape[0])
+    proba = proba[labelled]
     classes, encoded = _check_labels(y, proba.shape[0])
     onehot = np.eye(classes.size)[encoded]
     joint = onehot.T @ proba / proba.shape[0]  # P(y, z), shape (n_classes, n_source_classes)
@@ -348,7 +378,9 @@ def nce_score(source_labels, y):
     source_labels : array-like of shape (n_samples,)
         The source model's predicted classes (of its own label set) on the target rows.
     y : array-like of shape (n_samples,)
-        The target rows' class labels.
+        The target rows' class labels. Rows with the number ``-1`` are unlabelled, as
+        everywhere in the library, and are left out of the score (a string ``"-1"`` is a
+        class).
 
     Returns
     -------
@@ -383,7 +415,8 @@ def nce_score(source_labels, y):
             "source_labels must hold class labels (the source model's predicted classes); "
             f"got {kind!r}."
         )
-    _, source = np.unique(source_labels, return_inverse=True)
+    y, labelled = _labelled_rows(y, source_labels.shape[0])
+    _, source = np.unique(source_labels[labelled], return_inverse=True)
     classes, encoded = _check_labels(y, source.shape[0])
     joint = np.zeros((source.max() + 1, classes.size))
     np.add.at(joint, (source, encoded), 1.0)
@@ -410,7 +443,9 @@ def h_score(features, y, *, shrinkage="auto"):
     features : array-like of shape (n_samples, n_features)
         The target rows' features from the candidate representation.
     y : array-like of shape (n_samples,)
-        The target rows' class labels.
+        The target rows' class labels. Rows with the number ``-1`` are unlabelled, as
+        everywhere in the library, and are left out of the score (a string ``"-1"`` is a
+        class).
     shrinkage : "auto", float in [0, 1] or None, default="auto"
         ``"auto"`` takes the Ledoit-Wolf shrinkage estimated from the features; a float fixes
         it; ``None`` (or ``0``) is the original score with the Moore-Penrose pseudo-inverse of
@@ -450,7 +485,9 @@ def h_score(features, y, *, shrinkage="auto"):
         {"shrinkage": shrinkage},
         caller_name="h_score",
     )
-    features = _unit_scale(_check_features(features))
+    features = _check_features(features)
+    y, labelled = _labelled_rows(y, features.shape[0])
+    features = _unit_scale(features[labelled])
     classes, encoded = _check_labels(y, features.shape[0])
     centred = features - features.mean(axis=0)
     n_samples, n_features = features.shape
@@ -574,7 +611,7 @@ class _TransferabilityScorer:
         X : array-like or images
             The rows to score, in whatever form the estimator takes.
         y : array-like of shape (n_samples,)
-            Their class labels.
+            Their class labels; rows with ``y == -1`` are unlabelled and left out.
 
         Returns
         -------
@@ -602,7 +639,9 @@ def make_transferability_scorer(score="logme", **kwargs):
     to be held out: ``cv=[(rows, rows)]`` with ``rows = np.arange(n_samples)`` scores every
     candidate on all labelled rows at once, while a k-fold ``cv`` averages scores over folds
     (each fold then needs a few rows per class). Over a Pipeline ending in a classifier, set
-    the final step to ``"passthrough"`` in the grid, so that it is not trained.
+    the final step to ``"passthrough"`` in the grid, so that it is not trained. Rows with
+    ``y == -1``, such as the unlabelled target rows of :func:`~sktransfer.utils.pack_domains`'s
+    output, are unlabelled and left out of the score.
 
     Parameters
     ----------

@@ -16,7 +16,7 @@ from PIL import Image
 from sklearn.metrics import accuracy_score
 from sklearn.semi_supervised import SelfTrainingClassifier
 
-from ._sklearn import BaseLabelPropagation, _safe_indexing
+from ._sklearn import BaseLabelPropagation, _safe_indexing, check_same_label_kind
 
 __all__ = [
     "DomainRows",
@@ -163,6 +163,7 @@ def pack_domains(source, target):
     target : tuple of (array-like of shape (n_target, n_features), array-like of shape \
 (n_target,) or None)
         The target rows ``(X_target, y_target)``; ``y_target=None`` marks them all unlabelled.
+        Target labels must be of the source labels' kind, numbers or strings.
 
     Returns
     -------
@@ -183,12 +184,11 @@ def pack_domains(source, target):
     See Also
     --------
     split_domains : The inverse operation.
-    check_sample_domain : Validate a ``sample_domain`` array.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sktransfer.utils._domains import pack_domains
+    >>> from sktransfer.utils import pack_domains
     >>> X, y, sample_domain = pack_domains(
     ...     source=(np.zeros((3, 2)), [0, 1, 1]), target=(np.ones((2, 2)), None)
     ... )
@@ -210,6 +210,10 @@ def pack_domains(source, target):
             )
         y_target = np.full(n_target, UNLABELED, dtype=y_source.dtype)
     y_target = _signed_labels(_as_labels(y_target, n_target, "y_target"), "target")
+    # NumPy joins number labels with string labels as strings: target labels 0, 1 next to
+    # source labels "a", "b" became "0", "1", classes sharing nothing with the source's, which
+    # every estimator then learned without a word.
+    check_same_label_kind(y_source, y_target, "y_source", "y_target")
 
     X = _stack_rows(X_source, X_target)
     y = np.concatenate([y_source, y_target])
@@ -231,8 +235,8 @@ def split_domains(X, y=None, sample_domain=None):
         Labels, ``-1`` for unlabelled target rows.
 
     sample_domain : array-like of shape (n_samples,), default=None
-        Positive for source rows, negative for target rows. If None, it is derived from ``y``
-        (see :func:`check_sample_domain`).
+        Positive for source rows, negative for target rows. If None, the rows with
+        ``y == -1`` are the target rows and all others the source rows.
 
     Returns
     -------
@@ -250,7 +254,7 @@ def split_domains(X, y=None, sample_domain=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from sktransfer.utils._domains import split_domains
+    >>> from sktransfer.utils import split_domains
     >>> X = np.arange(8).reshape(4, 2)
     >>> (Xs, ys), (Xt, yt) = split_domains(X, [0, 1, -1, -1], sample_domain=[1, 1, -2, -2])
     >>> Xs.tolist(), ys.tolist(), Xt.tolist(), yt

@@ -1,6 +1,6 @@
 """The one module that imports private scikit-learn helpers, so an upgrade breaks one place."""
 
-from numbers import Integral
+from numbers import Integral, Number
 
 import numpy as np
 from sklearn.base import _fit_context
@@ -34,6 +34,7 @@ __all__ = [
     "_routing_enabled",
     "_safe_indexing",
     "check_labels",
+    "check_same_label_kind",
     "validate_parameter_constraints",
 ]
 
@@ -64,3 +65,39 @@ def check_labels(y):
             f"y mixes labels of types {kinds}, which cannot be sorted into classes: use labels "
             "of one type, all strings or all numbers."
         ) from exc
+
+
+def check_same_label_kind(first, second, first_name, second_name):
+    """Refuse number labels in one array and string labels in the other.
+
+    NumPy compares them as never equal and joins them as strings (``0`` with ``"a"`` gives
+    ``"0"``), so such labels silently made disjoint classes or predictions that are all
+    wrong. Empty labels have no kind to compare.
+
+    Parameters
+    ----------
+    first, second : ndarray
+        The labels to compare.
+    first_name, second_name : str
+        Their parameter names, for the message.
+
+    Raises
+    ------
+    ValueError
+        If one holds numbers and the other strings (or other objects).
+    """
+    if not (first.size and second.size) or _holds_numbers(first) == _holds_numbers(second):
+        return
+    raise ValueError(
+        f"{first_name} holds labels of dtype {first.dtype}, such as {first.ravel().tolist()[0]!r}, "
+        f"but {second_name} labels of dtype {second.dtype}, such as "
+        f"{second.ravel().tolist()[0]!r}: give both labels of the same kind (numbers or "
+        "strings); a number never equals a string, so they would be different classes."
+    )
+
+
+def _holds_numbers(labels):
+    """Whether the labels are numbers; an object array (a pandas column) by its values."""
+    if labels.dtype.kind == "O":
+        return all(isinstance(label, Number) for label in labels.ravel())
+    return labels.dtype.kind in "biuf"

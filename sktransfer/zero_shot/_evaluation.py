@@ -7,7 +7,12 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from ..utils._sklearn import Integers, Interval, validate_parameter_constraints
+from ..utils._sklearn import (
+    Integers,
+    Interval,
+    check_same_label_kind,
+    validate_parameter_constraints,
+)
 
 __all__ = [
     "ClassHoldoutSplit",
@@ -32,7 +37,7 @@ def per_class_accuracy_score(y_true, y_pred):
     y_true : array-like of shape (n_samples,)
         True classes.
     y_pred : array-like of shape (n_samples,)
-        Predicted classes.
+        Predicted classes, of the same kind as ``y_true`` (numbers or strings).
 
     Returns
     -------
@@ -66,9 +71,10 @@ def seen_unseen_accuracy(y_true, y_pred, *, seen_classes):
     y_true : array-like of shape (n_samples,)
         True classes, of both kinds.
     y_pred : array-like of shape (n_samples,)
-        Predicted classes.
+        Predicted classes, of the same kind as ``y_true`` (numbers or strings).
     seen_classes : array-like
-        The classes the model was trained on (its ``seen_classes_``).
+        The classes the model was trained on (its ``seen_classes_``), of the same kind as
+        ``y_true``.
 
     Returns
     -------
@@ -84,7 +90,10 @@ def seen_unseen_accuracy(y_true, y_pred, *, seen_classes):
     (0.5, 0.5)
     """
     y_true, y_pred = _check_labels(y_true, y_pred)
-    seen = np.isin(y_true, _check_seen_classes(seen_classes))
+    seen_classes = _check_seen_classes(seen_classes)
+    # Seen classes of another kind than y_true matched no row, and the error blamed y_true.
+    check_same_label_kind(y_true, seen_classes, "y_true", "seen_classes")
+    seen = np.isin(y_true, seen_classes)
     if seen.all() or not seen.any():
         kind = "unseen" if seen.all() else "seen"
         raise ValueError(
@@ -108,9 +117,10 @@ def harmonic_mean_score(y_true, y_pred, *, seen_classes):
     y_true : array-like of shape (n_samples,)
         True classes, of both kinds.
     y_pred : array-like of shape (n_samples,)
-        Predicted classes.
+        Predicted classes, of the same kind as ``y_true`` (numbers or strings).
     seen_classes : array-like
-        The classes the model was trained on (its ``seen_classes_``).
+        The classes the model was trained on (its ``seen_classes_``), of the same kind as
+        ``y_true``.
 
     Returns
     -------
@@ -318,6 +328,9 @@ def _check_labels(y_true, y_pred):
         # NaN != NaN: rows labelled NaN would count as a class that is never predicted right.
         if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
             raise ValueError(f"{name} holds NaN or infinite values, which are no classes.")
+    # A number never equals a string: [0, 1] against ["0", "1"] scored 0.0 without a word,
+    # where scikit-learn's accuracy_score refuses such labels.
+    check_same_label_kind(y_true, y_pred, "y_true", "y_pred")
     return y_true, y_pred
 
 
