@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import io
 import os
 import stat
 import struct
@@ -355,7 +356,7 @@ def _check_single_images(images, channels, input_name):
                 f"{name} has shape {tuple(image.shape)}: a single image is (H, W, C), "
                 "(C, H, W) or (H, W)."
             )
-        checked.append(_check_array(_detached(image)[None], channels, name, single=True)[0])
+        checked.append(_check_array(image[None], channels, name, single=True)[0])
     return checked
 
 
@@ -813,8 +814,9 @@ def _decode_file_warned_already(path, channels, header=None):
         raise ValueError(f"Could not decode image file {str(path)!r}: {exc}") from exc
 
 
-def _decode_with_pil(path, channels):
-    with Image.open(path) as image:
+def _decode_with_pil(file, channels):
+    """``file`` (a path or a file object) decoded by PIL."""
+    with Image.open(file) as image:
         return _pil_to_tensor(image, channels)
 
 
@@ -834,7 +836,8 @@ def _decode_by_signature(path, channels):
             if len(head) < 26 or head[12:16] != b"IHDR":
                 return None
             if not _deep_colour(head[24], head[25]):
-                return _decode_with_pil(path, channels)
+                # From the bytes already read, not a second reading of the file.
+                return _decode_with_pil(io.BytesIO(data.numpy()), channels)
             mode = _png_mode(head[24], head[25])
             return _decode_with_torchvision(data, channels, mode, png=True)
         if head.startswith(b"\xff\xd8"):
