@@ -479,14 +479,15 @@ def test_uint16_arrays_are_scaled_by_65535():
     torch.testing.assert_close(prepare(torch.from_numpy(deep[:, None])), expected)
 
 
-def _write_png(path, samples, depth, colour, *, interlaced=False, chunks=()):
+def _write_png(path, samples, depth, colour, *, interlaced=False, chunks=(), deflate=zlib.compress):
     # PIL writes 16 bits only for grayscale PNGs, 2 or 4 bits only for palette ones, and no
-    # interlaced PNG: those are written by hand. ``chunks`` go between IHDR and IDAT.
+    # interlaced PNG: those are written by hand. ``chunks`` go between IHDR and IDAT;
+    # ``deflate`` compresses the rows into the image data.
     height, width = samples.shape[:2]
     passes = [samples[y::dy, x::dx] for x, y, dx, dy in _ADAM7] if interlaced else [samples]
     rows = b"".join(_png_rows(image, depth) for image in passes if image.size)
     header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, int(interlaced))
-    chunks = [(b"IHDR", header), *chunks, (b"IDAT", zlib.compress(rows)), (b"IEND", b"")]
+    chunks = [(b"IHDR", header), *chunks, (b"IDAT", deflate(rows)), (b"IEND", b"")]
     path.write_bytes(_images._PNG_SIGNATURE + b"".join(_png_chunk(*chunk) for chunk in chunks))
 
 
@@ -516,6 +517,51 @@ def _png_rows(samples, depth):
 
 def _png_chunk(kind, data):
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _flipped(data, index):
+    data = bytearray(data)
+    data[index] ^= 0xFF
+    return bytes(data)
+
+
+# Image data damaged before the chunk's checksum was computed: libpng refuses each of these,
+# and its errors crashed torchvision 0.29, which decodes 16-bit colour PNGs.
+_DEFLATES_THAT_LIBPNG_REFUSES = {
+    "damaged stream": lambda rows: _flipped(zlib.compress(rows), 10),
+    "wrong stream checksum": lambda rows: _flipped(zlib.compress(rows), -1),
+    "fewer rows": lambda rows: zlib.compress(rows[:-7]),
+    "unknown row filter": lambda rows: zlib.compress(b"\x09" + rows[1:]),
+    "stream without its end": lambda rows: zlib.compress(rows)[:-4],
+}
+
+
+@pytest.mark.parametrize("damage", list(_DEFLATES_THAT_LIBPNG_REFUSES))
+@pytest.mark.parametrize("interlaced", [False, True])
+def test_a_16_bit_colour_png_damaged_behind_valid_checksums_is_named_not_a_crash(
+    tmp_path, damage, interlaced
+):
+    path = tmp_path / "deep.png"
+    pixels = RNG.integers(0, 65536, size=(9, 13, 3)).astype(np.uint16)
+    deflate = _DEFLATES_THAT_LIBPNG_REFUSES[damage]
+    _write_png(path, pixels, 16, 2, interlaced=interlaced, deflate=deflate)
+    images = check_images([path])
+    with pytest.raises(ValueError, match="Could not decode image file .*deep.png"):
+        list(images.loader(1))
+
+
+@pytest.mark.parametrize("interlaced", [False, True])
+@pytest.mark.parametrize("extra", [b"", b"\0" * 40])
+def test_a_whole_16_bit_colour_png_passes_the_image_data_check(tmp_path, interlaced, extra):
+    # More image data than the size calls for is decoded as libpng does: the rows it needs.
+    pixels = RNG.integers(0, 65536, size=(9, 13, 3)).astype(np.uint16)
+    path = tmp_path / "deep.png"
+    _write_png(
+        path, pixels, 16, 2, interlaced=interlaced, deflate=lambda rows: zlib.compress(rows + extra)
+    )
+    (batch,) = check_images([path]).batches(1)
+    expected = torch.from_numpy(pixels.transpose(2, 0, 1) / 65535).float()
+    torch.testing.assert_close(batch[0], expected)
 
 
 @pytest.mark.parametrize("n_channels", [3, 4])

@@ -881,8 +881,8 @@ def _decode_with_torchvision(data, channels, mode, *, png=False):
 def _check_png_chunks(data):
     """Raise a ValueError unless every chunk of a PNG's bytes is whole and matches its checksum.
 
-    Damaged compressed data behind valid checksums would still crash torchvision: only PNGs of
-    16-bit colour, which PIL cannot read whole, are decoded by it.
+    Only PNGs of 16-bit colour, which PIL cannot read whole, are decoded by torchvision; their
+    image data is checked as well.
     """
     view = memoryview(data)
 
@@ -891,6 +891,87 @@ def _check_png_chunks(data):
 
     if not _png_chunks_intact(read, 8, len(view)):
         raise ValueError("a chunk of it is cut short or does not match its checksum")
+    problem = _png_image_data_problem(view)
+    if problem:
+        raise ValueError(problem)
+
+
+# Channels by colour type of the PNGs torchvision decodes (16-bit colour, with or without alpha).
+_PNG_CHANNELS = {2: 3, 4: 2, 6: 4}
+# Adam7's passes: first column and row, then the steps between columns and between rows.
+_ADAM7 = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)
+
+
+def _png_image_data_problem(view):
+    """What libpng could refuse in a 16-bit colour PNG's image data (as a sentence), or None.
+
+    Checksums guard against damage to the chunks, not against data that was damaged before
+    they were computed: a deflate stream that does not inflate or does not end, too few rows
+    or an unknown row filter still reach libpng, whose errors crash torchvision 0.29. Inflating
+    the data here costs about as much as decoding it.
+    """
+    width, height, depth, colour, _, _, interlace = struct.unpack_from(">IIBBBBB", view, 16)
+    row_lengths = _png_row_lengths(width, height, depth * _PNG_CHANNELS[colour], interlace)
+    expected = sum(count * length for count, length in row_lengths)
+    try:
+        rows, ends = _inflated(_png_chunk_payloads(view, b"IDAT"), expected)
+    except zlib.error:
+        return "its image data does not inflate"
+    if len(rows) < expected:
+        return "its image data holds fewer rows than its size calls for"
+    if not ends:
+        return "its image data is cut short"
+    start = 0
+    for count, length in row_lengths:
+        filters = np.frombuffer(rows, np.uint8, count * length, start)[::length]
+        if filters.size and filters.max() > 4:  # PNG's five row filters
+            return "a row of its image data names an unknown filter"
+        start += count * length
+    return None
+
+
+def _inflated(payloads, keep):
+    """The first ``keep`` bytes that a deflate stream split over ``payloads`` inflates to, and
+    whether the stream ends (libpng needs its end); more rows than the size calls for are
+    inflated to check the stream, not kept."""
+    inflater = zlib.decompressobj()
+    kept = bytearray()
+    for payload in payloads:
+        while payload and not inflater.eof:
+            out = inflater.decompress(payload, 1 << 20)
+            kept += out[: max(keep - len(kept), 0)]
+            payload = inflater.unconsumed_tail
+    return kept, inflater.eof
+
+
+def _png_row_lengths(width, height, bits_per_pixel, interlace):
+    """(rows, bytes a row) of each pass of a PNG's image data; a row's first byte is its filter."""
+    passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+    lengths = []
+    for column, row, column_step, row_step in passes:
+        columns = -(-max(width - column, 0) // column_step)
+        rows = -(-max(height - row, 0) // row_step)
+        if columns and rows:
+            lengths.append((rows, 1 + -(-columns * bits_per_pixel // 8)))
+    return lengths
+
+
+def _png_chunk_payloads(view, kind):
+    """The data of a PNG's chunks of one type, in order (the chunks were checked whole)."""
+    position = 8
+    while position + 12 <= len(view):
+        length = int.from_bytes(view[position : position + 4], "big")
+        if view[position + 4 : position + 8] == kind:
+            yield view[position + 8 : position + 8 + length]
+        position += 12 + length
 
 
 def _luminance(image):
