@@ -8,7 +8,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..utils._atomic import atomic_fit
-from ..utils._sklearn import Interval, StrOptions, _fit_context, check_labels
+from ..utils._sklearn import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_labels,
+    check_same_label_kind,
+)
 
 __all__ = ["PrototypeClassifier"]
 
@@ -167,7 +173,8 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
         if first_call:
             self._start(X, y)
         else:
-            _check_same_label_kind(self.classes_, y)
+            # NumPy would join the two kinds as strings, and predict strings for numbers.
+            check_same_label_kind(y, self.classes_, "y", "classes_")
         self._add(self._transform(X), y)
         return self
 
@@ -286,22 +293,6 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
-
-
-def _check_same_label_kind(classes, y):
-    """Refuse string labels for a model of number classes, or the reverse: NumPy would make
-    every class a string ('0', '1', 'a'), and predict would return strings for number classes.
-    """
-    if _is_numeric(classes) != _is_numeric(y):
-        raise ValueError(
-            f"y holds labels of dtype {y.dtype}, but the classes fitted so far "
-            f"{classes.tolist()[:5]} have dtype {classes.dtype}: give partial_fit labels of the "
-            "same kind (numbers or strings) as the earlier calls."
-        )
-
-
-def _is_numeric(labels):
-    return labels.dtype.kind in "biuf"
 
 
 def _unit_rows(X):
