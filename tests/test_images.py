@@ -360,6 +360,69 @@ def test_a_png_with_damaged_image_data_is_named_not_a_crash(tmp_path, depth, num
         list(images.loader(1, num_workers=num_workers))
 
 
+def _randomly_damaged(data, count, rng, *, png=False):
+    """Copies of a file's bytes with one to three bytes overwritten; every seventh cut short;
+    for PNGs, every other one with its chunk checksums recomputed to let the damage past."""
+    copies = []
+    for index in range(count):
+        copy = bytearray(data)
+        for position in rng.integers(0, len(copy), size=rng.integers(1, 4)):
+            copy[position] = rng.integers(0, 256)
+        if png and index % 2:
+            copy = _with_checksums_recomputed(copy)
+        if index % 7 == 0:
+            copy = copy[: rng.integers(10, len(copy))]
+        copies.append(bytes(copy))
+    return copies
+
+
+def _with_checksums_recomputed(data):
+    position, out = 8, bytearray(data[:8])
+    while position + 12 <= len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        if position + 12 + length > len(data):
+            break
+        kind_and_body = bytes(data[position + 4 : position + 8 + length])
+        out += data[position : position + 4] + kind_and_body
+        out += struct.pack(">I", zlib.crc32(kind_and_body))
+        position += 12 + length
+    return out + data[position:]
+
+
+# Each file goes through the check and the loader; a ValueError must name it.
+_DECODE_EACH = """
+import sys
+from sktransfer.utils import check_images
+for path in sys.argv[1:]:
+    try:
+        list(check_images([path]).loader(1))
+    except ValueError as error:
+        assert path in str(error), error
+print("every file decoded or refused by name")
+"""
+
+
+@pytest.mark.slow
+def test_randomly_damaged_files_are_decoded_or_refused_by_name_never_a_crash(tmp_path):
+    rng = np.random.default_rng(0)
+    pixels = RNG.integers(0, 256, size=(24, 32, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "plain.jpg", quality=85)
+    Image.fromarray(pixels).save(tmp_path / "plain.png")
+    _write_png(tmp_path / "deep.png", pixels.astype(np.uint16) * 257, 16, 2)
+    paths = []
+    for name in ("plain.jpg", "plain.png", "deep.png"):
+        data = (tmp_path / name).read_bytes()
+        for index, copy in enumerate(_randomly_damaged(data, 40, rng, png=name.endswith("png"))):
+            paths.append(tmp_path / f"{index}_{name}")
+            paths[-1].write_bytes(copy)
+    # In another process: torchvision 0.29 ended the process on some damaged PNGs.
+    result = subprocess.run(
+        [sys.executable, "-c", _DECODE_EACH, *map(str, paths)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "every file decoded or refused by name" in result.stdout
+
+
 def test_a_worker_names_the_file_it_cannot_decode_and_its_loader_stops_at_once(tmp_path):
     (good,) = _save(NHWC[:1], tmp_path, ".png")
     bad = tmp_path / "bad.png"
