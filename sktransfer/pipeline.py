@@ -29,6 +29,7 @@ from .utils._domains import (
 from .utils._sklearn import (
     HasMethods,
     _check_method_params,
+    _final_estimator_has,
     _fit_context,
     _name_estimators,
     _routing_enabled,
@@ -269,7 +270,10 @@ class DomainAdaptationPipeline(Pipeline):
       ``cross_validate`` and ``GridSearchCV`` compare settings on the labelled rows.
 
     ``predict`` and ``transform`` take new rows as target rows, which adaptation steps such as
-    :class:`~sktransfer.domain_adaptation.CORAL` pass unchanged.
+    :class:`~sktransfer.domain_adaptation.CORAL` pass unchanged. They, ``score`` and ``fit``
+    also take ``sample_domain``, routed as for ``fit``; under routing, a ``sample_domain``
+    that no step requested for the method is dropped, as it is without routing, rather than
+    refused.
 
     Parameters
     ----------
@@ -340,6 +344,181 @@ class DomainAdaptationPipeline(Pipeline):
         """
         return super().fit(X, y, **self._route_sample_domain(params, "fit"))
 
+    @available_if(Pipeline._can_fit_transform)
+    def fit_transform(self, X, y=None, **params):
+        """Fit the steps one after the other, then transform with the final one.
+
+        Parameters
+        ----------
+        X : iterable
+            Source and target rows together, as the first step takes them.
+
+        y : iterable, default=None
+            Labels; ``-1`` marks unlabelled target rows.
+
+        **params : dict of str -> object
+            ``sample_domain``, routed as for :meth:`fit`; other parameters as for
+            :meth:`sklearn.pipeline.Pipeline.fit_transform`.
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_samples, n_transformed_features)
+            The transformed rows.
+        """
+        return super().fit_transform(X, y, **self._route_sample_domain(params, "fit_transform"))
+
+    @available_if(_final_estimator_has("fit_predict"))
+    def fit_predict(self, X, y=None, **params):
+        """Fit the steps one after the other, then ``fit_predict`` with the final one.
+
+        Parameters
+        ----------
+        X : iterable
+            Source and target rows together, as the first step takes them.
+
+        y : iterable, default=None
+            Labels; ``-1`` marks unlabelled target rows.
+
+        **params : dict of str -> object
+            ``sample_domain``, routed as for :meth:`fit`; other parameters as for
+            :meth:`sklearn.pipeline.Pipeline.fit_predict`.
+
+        Returns
+        -------
+        y_pred : ndarray
+            The final estimator's predictions.
+        """
+        return super().fit_predict(X, y, **self._route_sample_domain(params, "fit_predict"))
+
+    @available_if(_final_estimator_has("predict"))
+    def predict(self, X, **params):
+        """Transform the rows, then predict with the final estimator.
+
+        Parameters
+        ----------
+        X : iterable
+            Rows to predict, as the first step takes them.
+
+        **params : dict of str -> object
+            ``sample_domain``, routed as for :meth:`score`; other parameters as for
+            :meth:`sklearn.pipeline.Pipeline.predict`.
+
+        Returns
+        -------
+        y_pred : ndarray
+            The final estimator's predictions.
+        """
+        return self._through_steps("predict", X, params)
+
+    @available_if(_final_estimator_has("predict_proba"))
+    def predict_proba(self, X, **params):
+        """Transform the rows, then ``predict_proba`` with the final estimator.
+
+        Parameters
+        ----------
+        X : iterable
+            Rows to predict, as the first step takes them.
+
+        **params : dict of str -> object
+            ``sample_domain``, routed as for :meth:`score`; other parameters as for
+            :meth:`sklearn.pipeline.Pipeline.predict_proba`.
+
+        Returns
+        -------
+        y_proba : ndarray of shape (n_samples, n_classes)
+            The final estimator's probabilities.
+        """
+        return self._through_steps("predict_proba", X, params)
+
+    @available_if(_final_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X, **params):
+        """Transform the rows, then ``predict_log_proba`` with the final estimator.
+
+        Parameters
+        ----------
+        X : iterable
+            Rows to predict, as the first step takes them.
+
+        **params : dict of str -> object
+            ``sample_domain``, routed as for :meth:`score`; other parameters as for
+            :meth:`sklearn.pipeline.Pipeline.predict_log_proba`.
+
+        Returns
+        -------
+        y_log_proba : ndarray of shape (n_samples, n_classes)
+            The final estimator's log-probabilities.
+        """
+        return self._through_steps("predict_log_proba", X, params)
+
+    @available_if(_final_estimator_has("decision_function"))
+    def decision_function(self, X, **params):
+        """Transform the rows, then ``decision_function`` with the final estimator.
+
+        Parameters
+        ----------
+        X : iterable
+            Rows to score, as the first step takes them.
+
+        **params : dict of str -> object
+            ``sample_domain``, routed as for :meth:`score`; other parameters as for
+            :meth:`sklearn.pipeline.Pipeline.decision_function`.
+
+        Returns
+        -------
+        y_score : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The final estimator's decision values.
+        """
+        return self._through_steps("decision_function", X, params)
+
+    @available_if(Pipeline._can_transform)
+    def transform(self, X, **params):
+        """Transform the rows with every step.
+
+        Parameters
+        ----------
+        X : iterable
+            Rows to transform, as the first step takes them.
+
+        **params : dict of str -> object
+            ``sample_domain``, routed as for :meth:`score`; with metadata routing enabled,
+            other requested parameters too.
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_samples, n_transformed_features)
+            The transformed rows.
+        """
+        return self._through_steps("transform", X, params)
+
+    def _through_steps(self, method, X, params):
+        """``method`` of a plain pipeline, except that without routing ``sample_domain`` goes
+        to the ``transform`` of the steps that take it and to the final ``method`` if it takes
+        it, and under routing is dropped when no step requested it."""
+        params = self._without_unrequested_sample_domain(params, method)
+        if _routing_enabled() or "sample_domain" not in params:
+            return getattr(super(), method)(X, **params)
+        check_is_fitted(self)
+        params = dict(params)
+        sample_domain = params.pop("sample_domain")
+        Xt = X
+        for _, _, step in self._iter(with_final=False):
+            Xt = step.transform(Xt, **_domain_kwargs(step, "transform", sample_domain))
+        final = self.steps[-1][1]
+        if final == "passthrough":
+            return Xt
+        return getattr(final, method)(Xt, **_domain_kwargs(final, method, sample_domain), **params)
+
+    def _without_unrequested_sample_domain(self, params, method):
+        """scikit-learn refuses a parameter that no step requested; ``sample_domain`` is
+        dropped instead, as it is without routing for the steps that do not take it, so that a
+        pipeline with no domain-aware step (a source-only baseline) takes the same call."""
+        if not _routing_enabled() or "sample_domain" not in params:
+            return params
+        if self.get_metadata_routing().consumes(method, ["sample_domain"]):
+            return params
+        return {key: value for key, value in params.items() if key != "sample_domain"}
+
+    @available_if(_final_estimator_has("score"))
     def score(self, X, y=None, sample_weight=None, **params):
         """Transform the labelled rows and score them with the final estimator.
 
@@ -370,6 +549,7 @@ class DomainAdaptationPipeline(Pipeline):
         if y is not None:
             X, y, params = _labelled_rows(X, y, {"sample_weight": sample_weight, **params})
             sample_weight = params.pop("sample_weight")
+        params = self._without_unrequested_sample_domain(params, "score")
         if _routing_enabled() or "sample_domain" not in params:
             return super().score(X, y, sample_weight=sample_weight, **params)
         check_is_fitted(self)
@@ -381,12 +561,14 @@ class DomainAdaptationPipeline(Pipeline):
 
     def _route_sample_domain(self, params, method):
         """Without metadata routing, ``sample_domain`` as ``step__sample_domain`` parameters."""
+        params = self._without_unrequested_sample_domain(params, method)
         if _routing_enabled() or "sample_domain" not in params:
             return params
         params = dict(params)
         sample_domain = params.pop("sample_domain")
         for name, step in self.steps:
-            if _accepts_sample_domain(step, method):
+            # fit_transform and fit_predict hand their parameters to the fit of each step.
+            if _accepts_sample_domain(step, "fit"):
                 params[f"{name}__sample_domain"] = sample_domain
         return params
 

@@ -192,3 +192,55 @@ def test_labelled_only_classifier_refuses_a_regressor_before_fitting_it():
     X, y, *_ = _data()
     with pytest.raises(ValueError, match="estimator must be a classifier; got Ridge"):
         LabelledOnlyClassifier(Ridge()).fit(X, y)
+
+
+_METHODS_TAKING_SAMPLE_DOMAIN = [
+    "predict",
+    "predict_proba",
+    "predict_log_proba",
+    "decision_function",
+    "score",
+]
+
+
+@pytest.mark.parametrize("routing", [False, True], ids=["routing off", "routing on"])
+@pytest.mark.parametrize("method", _METHODS_TAKING_SAMPLE_DOMAIN)
+def test_every_method_takes_sample_domain_with_routing_on_or_off(routing, method):
+    # Under routing, scikit-learn refused a sample_domain that no step requested (a source-only
+    # baseline, or TCA whose transform does not take it); without routing, predict handed it
+    # to the final classifier, which refused it.
+    X, y, sample_domain, _, _ = _data()
+    pipelines = {
+        "no domain-aware step": make_da_pipeline(StandardScaler(), LogisticRegression()),
+        "CORAL": make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression()),
+    }
+    with config_context(enable_metadata_routing=routing):
+        for model in pipelines.values():
+            model.fit(X, y, sample_domain=sample_domain)
+            args = (X, y) if method == "score" else (X,)
+            with_domains = getattr(model, method)(*args, sample_domain=sample_domain)
+            # Rows given without sample_domain are target rows, which CORAL passes unchanged.
+            target_rows = getattr(model, method)(*args, sample_domain=-np.abs(sample_domain))
+            np.testing.assert_allclose(target_rows, getattr(model, method)(*args))
+            if model is pipelines["CORAL"]:
+                assert not np.allclose(with_domains, target_rows)  # source rows were mapped
+    with config_context(enable_metadata_routing=not routing):
+        other = make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())
+        other.fit(X, y, sample_domain=sample_domain)
+        args = (X, y) if method == "score" else (X,)
+        np.testing.assert_allclose(
+            getattr(other, method)(*args, sample_domain=sample_domain), with_domains
+        )
+
+
+@pytest.mark.parametrize("routing", [False, True], ids=["routing off", "routing on"])
+def test_transform_and_fit_transform_take_sample_domain_with_routing_on_or_off(routing):
+    X, y, sample_domain, _, _ = _data()
+    with config_context(enable_metadata_routing=routing):
+        model = make_da_pipeline(StandardScaler(), CORAL())
+        fitted = model.fit_transform(X, y, sample_domain=sample_domain)
+        np.testing.assert_allclose(model.transform(X, sample_domain=sample_domain), fitted)
+        baseline = make_da_pipeline(StandardScaler())
+        scaled = baseline.fit_transform(X, y, sample_domain=sample_domain)
+        np.testing.assert_allclose(baseline.transform(X, sample_domain=sample_domain), scaled)
+    assert not np.allclose(fitted, scaled)  # CORAL mapped the source rows

@@ -4,7 +4,7 @@ from numbers import Integral, Number
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.pipeline import _name_estimators
+from sklearn.pipeline import _final_estimator_has, _name_estimators
 from sklearn.semi_supervised._label_propagation import BaseLabelPropagation
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (
@@ -29,6 +29,7 @@ __all__ = [
     "StrOptions",
     "_check_method_params",
     "_check_sample_weight",
+    "_final_estimator_has",
     "_fit_context",
     "_name_estimators",
     "_routing_enabled",
