@@ -161,6 +161,23 @@ def test_regressor_weighting_beats_the_plain_line_on_shimodaira_curve():
         assert np.mean((reg.predict(Xt) - curve(Xt)) ** 2) < 0.7 * plain_error
 
 
+def test_regressor_ignores_the_values_of_target_rows_nan_included():
+    # skada marks unknown regression targets with NaN; the fit refused them though the
+    # docstring says target values are ignored.
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(0.5, 0.5, size=(80, 2)), rng.normal(0.3, 0.5, size=(40, 2))]
+    sample_domain = np.r_[np.ones(80), -np.ones(40)]
+    y = np.r_[X[:80, 0] - X[:80, 1], np.full(40, np.nan)]
+    with_nan = ImportanceWeightedRegressor(random_state=0).fit(X, y, sample_domain=sample_domain)
+    y[80:] = 123.0
+    with_values = ImportanceWeightedRegressor(random_state=0)
+    with_values.fit(X, y, sample_domain=sample_domain)
+    np.testing.assert_array_equal(with_nan.predict(X), with_values.predict(X))
+    y[3] = np.inf  # a source row's value is learned from, so it must be finite
+    with pytest.raises(ValueError, match="Input y contains infinity"):
+        ImportanceWeightedRegressor(random_state=0).fit(X, y, sample_domain=sample_domain)
+
+
 def test_pipeline_routes_sample_domain():
     Xs, ys, Xt, yt = make_selection_bias(n_source=300, n_target=300, random_state=0)
     X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))

@@ -28,8 +28,10 @@ from sklearn.model_selection import KFold
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
-    _check_sample_weight,
+    check_array,
+    check_consistent_length,
     check_is_fitted,
+    column_or_1d,
     has_fit_parameter,
     validate_data,
 )
@@ -37,7 +39,15 @@ from threadpoolctl import threadpool_limits
 
 from ..utils._atomic import atomic_fit
 from ..utils._domains import LabelledScoreMixin, domain_rows
-from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context, check_labels
+from ..utils._sklearn import (
+    HasMethods,
+    Integers,
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    check_labels,
+)
 
 __all__ = ["KLIEP", "KMM", "ImportanceWeightedClassifier", "ImportanceWeightedRegressor"]
 
@@ -1189,7 +1199,8 @@ class ImportanceWeightedRegressor(RegressorMixin, _BaseImportanceWeighted):
             Source and target rows together.
 
         y : array-like of shape (n_samples,)
-            Targets; those of target rows are ignored.
+            Targets; those of target rows are ignored, and may be NaN (skada's mark for an
+            unknown value).
 
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights, multiplied with the importance weights. If None, every row weighs 1.
@@ -1204,7 +1215,9 @@ class ImportanceWeightedRegressor(RegressorMixin, _BaseImportanceWeighted):
         self : object
             Fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True)
+        if y is None:  # scikit-learn's own message
+            validate_data(self, X, y)
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
         # y == -1 is a value in regression, so the domains come from sample_domain alone.
         rows = domain_rows(None, sample_domain, X.shape[0])
         if not rows.is_source.any():
@@ -1212,4 +1225,17 @@ class ImportanceWeightedRegressor(RegressorMixin, _BaseImportanceWeighted):
                 "sample_domain marks no source rows (positive values): the regressor learns "
                 "from labelled source rows."
             )
+        y = _source_targets(X, y, rows.is_source)
         return self._fit_weighted(X, y, sample_weight, rows.domain, rows.is_source)
+
+
+def _source_targets(X, y, is_source):
+    """Regression targets checked as scikit-learn checks them, on the source rows only: the
+    target rows' values are ignored, so they are set to 0 and may be anything, NaN included."""
+    y = column_or_1d(y, warn=True)
+    check_consistent_length(X, y)
+    if y.dtype.kind == "O":
+        y = y.astype(np.float64)
+    if y.dtype.kind == "f" and not is_source.all():
+        y = np.where(is_source, y, 0)
+    return check_array(y, ensure_2d=False, dtype=None, input_name="y")

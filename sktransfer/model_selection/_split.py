@@ -6,10 +6,9 @@ from numbers import Real
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _num_samples
 
 from ..utils._domains import domain_rows
-from ..utils._sklearn import Integers, Interval, validate_parameter_constraints
+from ..utils._sklearn import Integers, Interval, _num_samples, validate_parameter_constraints
 
 __all__ = ["DomainShuffleSplit", "LeaveOneSourceOut"]
 

@@ -17,7 +17,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_method_params, _check_sample_weight
+from sklearn.utils.validation import _check_method_params, _check_sample_weight, _num_samples
 
 __all__ = [
     "BaseLabelPropagation",
@@ -32,6 +32,7 @@ __all__ = [
     "_final_estimator_has",
     "_fit_context",
     "_name_estimators",
+    "_num_samples",
     "_routing_enabled",
     "_safe_indexing",
     "check_labels",
