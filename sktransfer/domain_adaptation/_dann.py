@@ -147,9 +147,12 @@ class DANNClassifier(
     With ``domain_weight=0`` the fit is source-only training: the extractor and label head
     receive exactly the gradients of the label loss (the reversed domain gradient is
     multiplied by 0), source rows are shuffled by their own generator and run through the
-    extractor in their own pass, so the weights equal, bit for bit on the CPU, those of a fit on
-    the source rows alone. An extractor with batch normalisation is the one exception: its
-    running statistics, used at prediction, also see the target rows.
+    extractor in their own pass, so the weights equal those of a fit on the source rows alone
+    up to float rounding: the label loss is reduced over a batch that also holds the ignored
+    target rows, which can change the last bit of a step (at 16 rows a step they are equal bit
+    for bit on the CPU; at 10, some weights differ by one float32 rounding step). An extractor
+    with batch normalisation is the one exception: its running statistics, used at
+    prediction, also see the target rows.
 
     Training inputs are prepared once per fit (images decoded, resized, normalised) and held
     in memory as float32.
