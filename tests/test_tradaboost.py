@@ -12,7 +12,7 @@ from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.ensemble import AdaBoostClassifier, AdaBoostRegressor
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
@@ -897,3 +897,27 @@ def test_huge_learning_rate_stops_the_boosting_with_a_warning(booster):
     assert booster.estimator_weights_.shape == (n_learners,)
     assert np.all(np.isfinite(booster.predict(X)))
     assert np.all(np.isfinite(booster.source_weights_)) and np.all(booster.target_weights_ >= 0)
+
+
+@pytest.mark.parametrize(
+    "booster",
+    [
+        TrAdaBoost(LogisticRegression(), n_estimators=4, random_state=0),
+        TrAdaBoostR2(Ridge(), n_estimators=4, random_state=0),
+    ],
+    ids=lambda est: type(est).__name__,
+)
+def test_source_rows_of_weight_zero_are_rows_left_out(booster):
+    # They counted in the n of beta = 1 / (1 + sqrt(2 ln n / N)), so a row of weight 0 changed
+    # every round's source update (found by porting ADAPT's tests).
+    X, y, sample_domain = _small_boosting_case(booster)
+    extra_X, extra_y, extra_domain = _small_boosting_case(booster)
+    source = sample_domain > 0
+    X_more = np.vstack([X, 3 * extra_X[source][:40]])
+    y_more = np.r_[y, extra_y[source][:40]]
+    domain_more = np.r_[sample_domain, extra_domain[source][:40]]
+    weights = np.r_[np.ones(len(y)), np.zeros(40)]
+    fewer = clone(booster).fit(X, y, sample_domain=sample_domain)
+    more = clone(booster).fit(X_more, y_more, sample_weight=weights, sample_domain=domain_more)
+    assert_allclose(more.predict(X), fewer.predict(X), rtol=1e-6, atol=1e-8)
+    assert_allclose(more.estimator_weights_, fewer.estimator_weights_, rtol=1e-6)

@@ -148,9 +148,10 @@ class _BaseTransferBoosting(BaseEstimator):
 
     def _fit_learner(self, X, y, weights, random_state):
         estimator = self._make_estimator(random_state)
-        # Weights that average to one keep the usual strength of regularised learners
-        # (LogisticRegression, SVC); trees do not care about the scale.
-        estimator.fit(X, y, sample_weight=weights * weights.shape[0])
+        # Weights that average to one over the rows that count (rows of weight 0 are rows
+        # left out) keep the usual strength of regularised learners (LogisticRegression,
+        # SVC); trees do not care about the scale.
+        estimator.fit(X, y, sample_weight=weights * np.count_nonzero(weights))
         return estimator
 
     def _boost_loop(self, X, y, weights, is_source, random_state, n_rounds, monitor=None):
@@ -545,7 +546,7 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
         X, y, weights, is_source = X[fit_rows], y[fit_rows], weights[fit_rows], is_source[fit_rows]
         if self.balance_domains:
             weights = _rebalance(weights, is_source)
-        self._source_factor = _source_factor(is_source.sum(), self.n_estimators)
+        self._source_factor = _source_factor(weights[is_source], self.n_estimators)
         boosting = self._boost_loop(
             X,
             y,
@@ -866,8 +867,13 @@ def _rebalance(weights, is_source):
     return weights
 
 
-def _source_factor(n_source, n_estimators):
-    """The fixed factor ``beta = 1 / (1 + sqrt(2 ln n / N))`` of Dai et al. (2007)."""
+def _source_factor(source_weights, n_estimators):
+    """The fixed factor ``beta = 1 / (1 + sqrt(2 ln n / N))`` of Dai et al. (2007).
+
+    ``n`` counts the source rows of positive weight: a row of weight 0 is a row left out, as
+    everywhere in scikit-learn.
+    """
+    n_source = np.count_nonzero(source_weights > 0)
     if n_source == 0:
         return 1.0
     return 1.0 / (1.0 + math.sqrt(2.0 * math.log(n_source) / n_estimators))

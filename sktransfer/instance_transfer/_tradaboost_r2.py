@@ -243,7 +243,7 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
         X, y, weights, is_source, random_state = self._fit_checked(
             X, y, sample_weight, sample_domain
         )
-        self._source_factor = _source_factor(is_source.sum(), self.n_estimators)
+        self._source_factor = _source_factor(weights[is_source], self.n_estimators)
         boosting = self._boost_loop(X, y, weights, is_source, random_state, self.n_estimators)
         del self._source_factor
         self._store_boosting(boosting, is_source)
