@@ -661,3 +661,41 @@ def test_compare_to_baseline_refuses_fold_scores_that_are_not_finite():
     # An R^2 on a single test row is undefined (NaN): every statistic would be NaN.
     with pytest.raises(ValueError, match=r"The transfer estimator's r2 is not finite on folds"):
         compare_to_baseline(Ridge(), Ridge(alpha=10), X, y, cv=LeaveOneOut(), scoring="r2")
+
+
+class _ReadsTheLabelColumn(ClassifierMixin, BaseEstimator):
+    """Predicts the label held in column 0; with ``miss_first`` it gets a fold's first row wrong."""
+
+    def __init__(self, miss_first=False):
+        self.miss_first = miss_first
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        y_pred = X[:, 0].astype(int)
+        if self.miss_first:
+            y_pred[0] = 1 - y_pred[0]
+        return y_pred
+
+
+@pytest.mark.parametrize("test", ["corrected_t", "bootstrap"])
+def test_the_same_difference_on_every_fold_is_inconclusive_with_a_warning(test):
+    """Before: every fold one test row apart gave p_value 0.0 and a "positive" verdict, as if
+    the difference were certain (a sign test over five folds gives p = 0.06)."""
+    y = np.tile([0, 1], 25)
+    X = y[:, None].astype(float)
+    with pytest.warns(UserWarning, match=r"Every fold's difference is \+0\.1: with no spread"):
+        result = compare_to_baseline(
+            _ReadsTheLabelColumn(),
+            _ReadsTheLabelColumn(miss_first=True),
+            X,
+            y,
+            cv=KFold(5),
+            test=test,
+        )
+    np.testing.assert_allclose(result.differences, 0.1)
+    assert result.verdict == "inconclusive"
+    assert np.isnan(result.p_value)
+    assert np.isnan(result.confidence_interval).all()

@@ -2,6 +2,7 @@
 
 import html
 import inspect
+import warnings
 from dataclasses import dataclass
 from numbers import Real
 
@@ -47,7 +48,9 @@ class TransferComparison:
     confidence_interval : tuple of float
         The ``1 - level`` confidence interval of the mean difference.
     p_value : float
-        The two-sided p-value of "transfer and baseline score the same on average".
+        The two-sided p-value of "transfer and baseline score the same on average"; NaN
+        (and the interval too) when every fold differs by the same non-zero amount, which
+        neither test can judge.
     verdict : {"positive", "negative", "inconclusive"}
         ``"positive"`` (transfer helps) or ``"negative"`` (transfer hurts: negative transfer)
         when ``p_value < level``, otherwise ``"inconclusive"``.
@@ -168,6 +171,8 @@ def compare_to_baseline(
     The verdict is ``"positive"`` when transfer scores significantly higher at ``level``,
     ``"negative"`` when it scores significantly lower (negative transfer), and
     ``"inconclusive"`` otherwise. Scores follow scikit-learn's convention: greater is better.
+    When every fold differs by the same non-zero amount (few test rows per fold make this
+    common) neither test can judge it: the verdict is ``"inconclusive"``, with a warning.
 
     Parameters
     ----------
@@ -285,7 +290,9 @@ def compare_to_baseline(
     differences = scores[0] - scores[1]
     n_test = np.mean([len(test_rows) for _, test_rows in splits])
     n_train = np.mean([len(train_rows) for train_rows, _ in splits])
-    if test == "corrected_t":
+    if _no_spread(differences, test):
+        interval, p_value = (np.nan, np.nan), np.nan
+    elif test == "corrected_t":
         interval, p_value = _corrected_t(differences, n_test / n_train, level)
     else:
         interval, p_value = _bootstrap(differences, level, random_state)
@@ -405,13 +412,33 @@ def _routed_params(params, estimators, scoring, split_consumed):
     return [{k: v for k, v in params.items() if k in wanted | orphans} for wanted in consumed]
 
 
+def _no_spread(differences, test):
+    """Whether every fold differs by the same non-zero amount, with a warning if so.
+
+    Both tests then call any such difference certain (a p-value of 0): the t statistic is
+    infinite, every bootstrap mean equals it. Yet five folds that each score one test row
+    better are no stronger evidence than a coin landing heads five times (p = 0.06).
+    """
+    if np.ptp(differences) > 1e-12 * max(1.0, abs(differences[0])) or differences[0] == 0:
+        return False
+    warnings.warn(
+        f"Every fold's difference is {differences[0]:+.4g}: with no spread between the folds "
+        f"the {test} test cannot tell it from chance, so p_value and the interval are NaN and "
+        "the verdict is 'inconclusive'. Use folds with more test rows, or more folds "
+        "(RepeatedStratifiedKFold).",
+        UserWarning,
+        stacklevel=3,
+    )
+    return True
+
+
 def _corrected_t(differences, test_train_ratio, level):
     """Nadeau and Bengio's corrected resampled t-test: interval and two-sided p-value."""
     k = differences.size
     mean = differences.mean()
     se = np.sqrt((1 / k + test_train_ratio) * differences.var(ddof=1))
-    if se == 0:  # every fold differs by the same amount
-        return (float(mean), float(mean)), 1.0 if mean == 0 else 0.0
+    if se == 0:  # every fold scores the same: no difference at all
+        return (float(mean), float(mean)), 1.0
     t = mean / se
     p_value = float(2 * stats.t.sf(abs(t), df=k - 1))
     half = stats.t.ppf(1 - level / 2, df=k - 1) * se
