@@ -644,6 +644,31 @@ def test_transferability_scorer_refuses_unknown_parameters_when_made(score, kwar
         make_transferability_scorer(score, **kwargs)
 
 
+@pytest.mark.parametrize(
+    "score, kwargs, message",
+    [
+        ("h_score", {"shrinkage": 5}, r"'shrinkage' parameter of make_transferability_scorer"),
+        ("logme", {"max_iter": 0}, r"'max_iter' parameter of make_transferability_scorer"),
+        ("logme", {"tol": -1.0}, r"'tol' parameter of make_transferability_scorer\('logme'\)"),
+    ],
+)
+def test_transferability_scorer_refuses_bad_parameter_values_when_made(score, kwargs, message):
+    """Before: accepted, and refused only at the first call, after a fold's features."""
+    with pytest.raises(ValueError, match=message):
+        make_transferability_scorer(score, **kwargs)
+
+
+@pytest.mark.parametrize("score", [logme_score, h_score])
+def test_transferability_scores_name_nan_labels(score):
+    """Before: a RuntimeWarning of an invalid cast, then scikit-learn's "Input contains NaN"."""
+    features = np.random.default_rng(0).normal(size=(20, 3))
+    y = np.r_[np.tile([0.0, 1.0], 9), np.nan, 1.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"y holds NaN at rows \[18\].*unlabelled row with -1"):
+            score(features, y)
+
+
 def test_compare_to_baseline_refuses_default_scores_of_different_kinds():
     X, y = make_circles(60, noise=0.1, factor=0.5, random_state=0)
     with pytest.raises(ValueError, match="scored by its accuracy and baseline.*by its R\\^2"):

@@ -29,6 +29,16 @@ __all__ = [
 ]
 
 
+# The keyword-only parameters of the scores, which make_transferability_scorer also checks.
+_KEYWORD_CONSTRAINTS = {
+    "logme": {
+        "max_iter": [Integers(1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+    },
+    "h_score": {"shrinkage": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both"), None]},
+}
+
+
 def _check_labels(y, n_samples, name="y"):
     y = column_or_1d(y)
     if y.shape[0] != n_samples:
@@ -55,6 +65,12 @@ def _labelled_rows(y, n_samples):
     y = column_or_1d(y)
     if y.shape[0] != n_samples:
         raise ValueError(f"y has {y.shape[0]} labels, but the first argument has {n_samples} rows.")
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        rows = np.flatnonzero(np.isnan(y))
+        raise ValueError(
+            f"y holds NaN at rows {rows[:5].tolist()}: a transferability score needs class "
+            "labels. Mark an unlabelled row with -1, which is left out of the score."
+        )
     _warn_if_minus_one_is_a_string(y)
     labelled = ~is_unlabelled(y)
     if not labelled.any():
@@ -142,12 +158,7 @@ def logme_score(features, y, *, max_iter=100, tol=1e-6):
     True
     """
     validate_parameter_constraints(
-        {
-            "max_iter": [Integers(1, None, closed="left")],
-            "tol": [Interval(Real, 0, None, closed="neither")],
-        },
-        {"max_iter": max_iter, "tol": tol},
-        caller_name="logme_score",
+        _KEYWORD_CONSTRAINTS["logme"], {"max_iter": max_iter, "tol": tol}, "logme_score"
     )
     features = _check_features(features)
     y, labelled = _labelled_rows(y, features.shape[0])
@@ -481,9 +492,7 @@ def h_score(features, y, *, shrinkage="auto"):
     True
     """
     validate_parameter_constraints(
-        {"shrinkage": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both"), None]},
-        {"shrinkage": shrinkage},
-        caller_name="h_score",
+        _KEYWORD_CONSTRAINTS["h_score"], {"shrinkage": shrinkage}, "h_score"
     )
     features = _check_features(features)
     y, labelled = _labelled_rows(y, features.shape[0])
@@ -689,4 +698,10 @@ def make_transferability_scorer(score="logme", **kwargs):
             f"make_transferability_scorer({score!r}) got unknown parameters {unknown}; "
             f"{function.__name__} takes {accepted or 'none'}."
         )
+    constraints = _KEYWORD_CONSTRAINTS.get(score, {})
+    validate_parameter_constraints(
+        {name: constraints[name] for name in kwargs},
+        kwargs,
+        f"make_transferability_scorer({score!r})",
+    )
     return _TransferabilityScorer(score, kwargs)
