@@ -1,5 +1,6 @@
 import itertools
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -537,6 +538,32 @@ def test_grid_search_over_calibration_with_the_harmonic_mean():
     assert np.all(np.isfinite(search.cv_results_["mean_test_top1"]))
     assert scores.max() > scores[0] + 0.05
     assert search.best_params_["attributezeroshot__calibration"] > 0
+
+
+def test_harmonic_mean_scorer_warns_when_seen_classes_cannot_be_predicted():
+    """Before: H was 0 on every fold without a word, as score's warning was never reached."""
+    table, X, y, X_unseen, y_unseen = _binary_problem(n_per_class=10)
+    cv = ClassHoldoutSplit(n_splits=2, n_unseen=1, random_state=0)
+    with pytest.warns(UserWarning, match=r"seen classes.*candidates='all'"):
+        scores = cross_val_score(
+            make_pipeline(StandardScaler(), AttributeZeroShot(table)),
+            X,
+            y,
+            cv=cv,
+            scoring=harmonic_mean_scorer,
+            error_score="raise",
+        )
+    np.testing.assert_array_equal(scores, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cross_val_score(
+            AttributeZeroShot(table, candidates="all"),
+            X,
+            y,
+            cv=cv,
+            scoring=harmonic_mean_scorer,
+            error_score="raise",
+        )
 
 
 def test_harmonic_mean_scorer_needs_a_zero_shot_model():

@@ -192,6 +192,10 @@ def harmonic_mean_scorer(estimator, X, y):
             f"harmonic_mean_scorer needs a fitted model with seen_classes_ (such as "
             f"AttributeZeroShot), got {type(model).__name__}."
         )
+    # A model that cannot predict seen classes scores H = 0 on every fold: say why.
+    warn = getattr(model, "_warn_if_seen_classes_cannot_be_predicted", None)
+    if warn is not None:
+        warn(y)
     return harmonic_mean_score(y, estimator.predict(X), seen_classes=model.seen_classes_)
 
 
