@@ -37,7 +37,7 @@ setting with the best accuracy averaged over both heads and both shot counts, on
 the base classes (centred on their own mean). Both heads then get that same training.
 
 Each row gives the mean accuracy and the half-width of its 95% interval
-(``1.96 * std / sqrt(n)``). The prototype and logistic regression, and the imprinted and random
+(``t * std / sqrt(n)``, ``t`` the Student quantile: 1.964 at 600 episodes). The prototype and logistic regression, and the imprinted and random
 heads, are also compared episode by episode: the mean of their per-episode differences, with its
 own 95% interval.
 

@@ -27,7 +27,8 @@ take minutes rather than seconds.
 # 5 classes, ``n_shot`` training rows and 15 test rows per class. Every method sees the same
 # episodes (the same ``random_state``), and
 # :func:`~sktransfer.few_shot.mean_confidence_interval` gives the mean accuracy and the
-# half-width of its 95% interval, ``1.96 * std / sqrt(n_episodes)``.
+# half-width of its 95% interval, ``t * std / sqrt(n_episodes)`` (``t`` the Student
+# quantile, about 1.96 at these episode counts).
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits

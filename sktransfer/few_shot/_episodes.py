@@ -3,7 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import t as student_t
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, column_or_1d
@@ -144,10 +144,11 @@ class FewShotSplit(BaseCrossValidator):
 def mean_confidence_interval(scores, level=0.95):
     """The mean of per-episode scores and the half-width of its confidence interval.
 
-    Few-shot results are reported as ``mean ± z * std / sqrt(n)`` over ``n`` episodes, with
-    ``z = 1.96`` for a 95% interval: the normal approximation to the mean's sampling
-    distribution, accurate for the hundreds of episodes these evaluations use. The standard
-    deviation is the sample one (``ddof=1``).
+    Few-shot results are reported as ``mean ± t * std / sqrt(n)`` over ``n`` episodes, with
+    ``t`` the Student t quantile of ``n - 1`` degrees of freedom (1.96 in the papers, which
+    use the normal quantile: the two agree to 0.2% for the hundreds of episodes these
+    evaluations use, but over 4 episodes the normal one gives an interval 38% too narrow).
+    The standard deviation is the sample one (``ddof=1``).
 
     Parameters
     ----------
@@ -169,7 +170,7 @@ def mean_confidence_interval(scores, level=0.95):
     >>> from sktransfer.few_shot import mean_confidence_interval
     >>> mean, half = mean_confidence_interval([0.6, 0.8, 0.7, 0.9])
     >>> round(mean, 3), round(half, 3)
-    (0.75, 0.127)
+    (0.75, 0.205)
     """
     scores = _one_score_per_episode(scores)
     if not isinstance(level, Real) or not 0 < level < 1:
@@ -178,8 +179,9 @@ def mean_confidence_interval(scores, level=0.95):
         raise ValueError(f"scores needs at least 2 episodes for an interval, got {len(scores)}.")
     if not np.isfinite(scores).all():
         raise ValueError("scores holds NaN or infinite values.")
-    z = norm.ppf(0.5 + level / 2)
-    return float(scores.mean()), float(z * scores.std(ddof=1) / np.sqrt(len(scores)))
+    quantile = student_t.ppf(0.5 + level / 2, df=len(scores) - 1)
+    half_width = quantile * scores.std(ddof=1) / np.sqrt(len(scores))
+    return float(scores.mean()), float(half_width)
 
 
 def _one_score_per_episode(scores):
