@@ -217,6 +217,9 @@ def test_impossible_episodes_are_refused():
         next(FewShotSplit(n_way=1).split(y, y))
     with pytest.raises(ValueError, match="needs y"):
         next(FewShotSplit(n_way=2).split(y))
+    # Before: get_n_splits returned 0 unchecked, and cross_validate then ran no fold.
+    with pytest.raises(ValueError, match="n_episodes must be an int of at least 1, got 0"):
+        FewShotSplit(n_episodes=0).get_n_splits()
 
 
 def test_episodes_as_cv_in_cross_validate_and_grid_search(digits):

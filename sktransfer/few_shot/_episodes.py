@@ -115,6 +115,7 @@ class FewShotSplit(BaseCrossValidator):
         n_splits : int
             The number of episodes.
         """
+        self._check_params()
         return self.n_episodes
 
     def _check_params(self):
