@@ -16,11 +16,13 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import (
     GridSearchCV,
+    GroupKFold,
     KFold,
     LeaveOneOut,
     RepeatedStratifiedKFold,
     ShuffleSplit,
     StratifiedKFold,
+    cross_val_score,
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, PolynomialFeatures, StandardScaler
@@ -724,3 +726,15 @@ def test_the_same_difference_on_every_fold_is_inconclusive_with_a_warning(test):
     assert result.verdict == "inconclusive"
     assert np.isnan(result.p_value)
     assert np.isnan(result.confidence_interval).all()
+
+
+def test_compare_to_baseline_keeps_groups_apart():
+    """Before: no groups parameter, so GroupKFold failed ("The 'groups' parameter should not be
+    None") and a grouped comparison could not be made."""
+    X, y = make_classification(60, n_features=5, random_state=0)
+    groups = np.repeat(np.arange(6), 10)
+    result = compare_to_baseline(
+        LogisticRegression(), LogisticRegression(C=0.01), X, y, cv=GroupKFold(3), groups=groups
+    )
+    expected = cross_val_score(LogisticRegression(), X, y, cv=GroupKFold(3), groups=groups)
+    np.testing.assert_array_equal(result.transfer_scores, expected)

@@ -149,6 +149,7 @@ def compare_to_baseline(
     y,
     *,
     cv=5,
+    groups=None,
     scoring=None,
     sample_domain=None,
     params=None,
@@ -189,6 +190,9 @@ def compare_to_baseline(
         once and both estimators use them, even from a splitter that shuffles without a
         seed. At least 2 splits; repeated splits (``RepeatedStratifiedKFold``) give the
         corrected test more power.
+    groups : array-like of shape (n_samples,), default=None
+        Group labels for a splitter that keeps groups apart, such as
+        :class:`~sklearn.model_selection.GroupKFold`.
     scoring : str, callable or None, default=None
         One score, as for :func:`~sklearn.model_selection.cross_validate`; None uses the
         estimators' ``score``.
@@ -268,7 +272,7 @@ def compare_to_baseline(
         _check_same_default_score(transfer, baseline)
     if sample_domain is not None and not _routing_enabled():
         _check_fit_takes_sample_domain(transfer, baseline)
-    splits, split_consumed = _splits(cv, X, y, sample_domain, is_classifier(transfer))
+    splits, split_consumed = _splits(cv, X, y, groups, sample_domain, is_classifier(transfer))
     params = dict(params or {})
     if sample_domain is not None:
         params["sample_domain"] = sample_domain
@@ -365,7 +369,7 @@ def _check_finite_scores(scores, scoring):
             )
 
 
-def _splits(cv, X, y, sample_domain, classifier):
+def _splits(cv, X, y, groups, sample_domain, classifier):
     """The train/test splits, drawn once; the splitter gets ``sample_domain`` if it asks.
 
     With routing it asks through its request; without, through a ``sample_domain`` parameter
@@ -382,7 +386,7 @@ def _splits(cv, X, y, sample_domain, classifier):
             wanted = _accepts_sample_domain(splitter, "split")
         if wanted:
             split_params["sample_domain"] = sample_domain
-    splits = list(splitter.split(X, y, **split_params))
+    splits = list(splitter.split(X, y, groups, **split_params))
     if len(splits) < 2:
         raise ValueError(
             f"cv must give at least 2 splits, to estimate the variance of the differences; "
