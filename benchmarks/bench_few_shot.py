@@ -39,8 +39,7 @@ the base classes (centred on their own mean). Both heads then get that same trai
 Each row gives the mean accuracy and the half-width of its 95% interval
 (``t * std / sqrt(n)``, ``t`` the Student quantile: 1.964 at 600 episodes). The prototype and
 logistic regression, and the imprinted and random heads, are also compared episode by episode:
-the mean of their per-episode differences, with its
-own 95% interval.
+the mean of their per-episode differences, with its own 95% interval.
 
 Usage: ``python benchmarks/bench_few_shot.py [--episodes 600] [--quick]``. Prints a table and
 writes ``benchmarks/results/bench_few_shot.json``. About 10 minutes on two busy CPU cores, nearly
