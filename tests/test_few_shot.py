@@ -131,6 +131,38 @@ def test_refusals_name_the_problem():
         model.partial_fit(X[:2], [1, 2], classes=[0, 1])
 
 
+@pytest.mark.parametrize("scale", [1e-200, 1e160, 1e300])
+@pytest.mark.parametrize(
+    "params",
+    [{"normalize": False}, {"normalize": True}, {"metric": "cosine", "normalize": False}],
+)
+def test_predictions_do_not_depend_on_the_scale_of_the_embeddings(params, scale):
+    # Squares of 1e160 overflowed (NaN probabilities), of 1e-200 underflowed (tied scores).
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1, 2, 3], 5)
+    X = rng.normal(size=(20, 4)) + 2.0 * y[:, None]
+    X_test = rng.normal(size=(40, 4)) + 2.0 * np.repeat([0, 1, 2, 3], 10)[:, None]
+    unscaled = PrototypeClassifier(**params).fit(X, y)
+    scaled = PrototypeClassifier(**params).fit(X * scale, y)
+    np.testing.assert_array_equal(scaled.predict(X_test * scale), unscaled.predict(X_test))
+    proba = scaled.predict_proba(X_test * scale)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    if params.get("normalize") or params.get("metric") == "cosine":
+        np.testing.assert_allclose(proba, unscaled.predict_proba(X_test), rtol=1e-12)
+    elif scale > 1:  # distances grow by scale ** 2: all the mass on the nearest prototype
+        np.testing.assert_array_equal(proba.argmax(axis=1), unscaled.predict(X_test))
+        np.testing.assert_allclose(proba.max(axis=1), 1.0)
+    else:  # and shrink below float64's smallest: every class as likely
+        np.testing.assert_allclose(proba, 0.25)
+
+
+def test_distances_too_large_for_float64_are_refused_by_decision_function():
+    X, y = np.eye(4) * 1e160, [0, 0, 1, 1]
+    model = PrototypeClassifier(normalize=False).fit(X, y)
+    with pytest.raises(ValueError, match="squared distances overflow float64"):
+        model.decision_function(X)
+
+
 def test_labels_of_mixed_types_are_refused_by_name():
     with pytest.raises(TypeError, match=r"y mixes labels of types \['NoneType', 'str'\]"):
         PrototypeClassifier().fit(np.eye(4), np.array(["a", None, "b", "a"], dtype=object))

@@ -193,7 +193,15 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
             for two classes, the score of the second class minus that of the first.
         """
         check_is_fitted(self)
-        scores = self._scores(X)
+        scores, scale = self._scaled_scores(X)
+        with np.errstate(over="ignore"):
+            scores = scores * scale * scale
+        if not np.isfinite(scores).all():
+            raise ValueError(
+                f"X and the prototypes are so far apart (values up to {scale:.3g}) that their "
+                "squared distances overflow float64: scale the embeddings down, or use "
+                "normalize=True or metric='cosine', which do not depend on their scale."
+            )
         return scores[:, 1] - scores[:, 0] if len(self.classes_) == 2 else scores
 
     def predict_proba(self, X):
@@ -210,7 +218,12 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
             Probabilities of the classes in ``classes_``; each row sums to 1.
         """
         check_is_fitted(self)
-        return softmax(self._scores(X) / self.temperature, axis=1)
+        scores, scale = self._scaled_scores(X)
+        # Shifted first (softmax does not change): the nearest prototype's score is then 0 and
+        # cannot overflow; a score that does becomes -inf, a probability of 0, as it should.
+        scores = scores - scores.max(axis=1, keepdims=True)
+        with np.errstate(over="ignore"):
+            return softmax(scores * scale * scale / self.temperature, axis=1)
 
     def predict(self, X):
         """The class of the nearest prototype.
@@ -226,18 +239,26 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
             The predicted classes.
         """
         check_is_fitted(self)
-        return self.classes_[np.argmax(self._scores(X), axis=1)]
+        return self.classes_[np.argmax(self._scaled_scores(X)[0], axis=1)]
 
-    def _scores(self, X):
+    def _scaled_scores(self, X):
+        """The scores divided by ``scale ** 2``, and ``scale``.
+
+        Euclidean distances are computed on ``X`` and the prototypes divided by a power of two
+        (which changes no digit): the products of embeddings of 1e160 overflowed, those of
+        1e-200 underflowed, and NaN or tied scores made the predictions.
+        """
         X = self._transform(validate_data(self, X, dtype=np.float64, reset=False))
         if self.metric == "cosine":
-            return _unit_rows(X) @ _unit_rows(self.prototypes_).T - 1.0
+            return _unit_rows(X) @ _unit_rows(self.prototypes_).T - 1.0, 1.0
+        scale = _power_of_two_above(max(np.abs(X).max(), np.abs(self.prototypes_).max()))
+        X, prototypes = X / scale, self.prototypes_ / scale
         squared = (
             np.einsum("ij,ij->i", X, X)[:, None]
-            - 2 * X @ self.prototypes_.T
-            + np.einsum("ij,ij->i", self.prototypes_, self.prototypes_)[None, :]
+            - 2 * X @ prototypes.T
+            + np.einsum("ij,ij->i", prototypes, prototypes)[None, :]
         )
-        return -np.maximum(squared, 0.0)
+        return -np.maximum(squared, 0.0), scale
 
     def _start(self, X, y):
         """No prototype yet: the centre, and empty classes, counts and prototypes."""
@@ -296,5 +317,13 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _unit_rows(X):
+    # Scaled by a power of two first (exact): the squares of values above ~1e154 overflow.
+    X = X / _power_of_two_above(np.abs(X).max(axis=1, keepdims=True))
     norms = np.linalg.norm(X, axis=1, keepdims=True)
     return X / np.where(norms > 0, norms, 1.0)
+
+
+def _power_of_two_above(values):
+    """The powers of two just above ``values`` (1 where a value is 0)."""
+    _, exponent = np.frexp(values)
+    return np.ldexp(1.0, np.where(np.asarray(values) > 0, exponent, 0))
