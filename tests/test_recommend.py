@@ -177,5 +177,15 @@ def test_unlabelled_rows_are_left_out_not_counted_as_a_class():
     alone = recommend_strategy(X, y, source=_source(X, 0.0), **TOY)
     assert (advice.n_classes, advice.rows_per_class) == (3, 10)
     assert advice.proxy_a_distance == alone.proxy_a_distance
-    with pytest.raises(ValueError, match=r"needs labelled target rows.*y == -1"):
+    with pytest.raises(ValueError, match="y must hold at least 2 classes; got 1"):
         recommend_strategy(X, np.r_[0, np.full(len(X) - 1, -1)], **TOY)
+
+
+def test_classes_of_one_labelled_row_are_warned_of_once():
+    """Before: advice from three rows, one of them a class alone, without a word."""
+    X, y = _target(2)
+    y = y.copy()
+    y[-1] = 3  # the last row becomes a class of its own
+    with pytest.warns(UserWarning, match=r"one labelled row in 2 of its 4 classes") as record:
+        recommend_strategy(X, y, **TOY)
+    assert len(record) == 1

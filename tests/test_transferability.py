@@ -738,3 +738,28 @@ def test_compare_to_baseline_keeps_groups_apart():
     )
     expected = cross_val_score(LogisticRegression(), X, y, cv=GroupKFold(3), groups=groups)
     np.testing.assert_array_equal(result.transfer_scores, expected)
+
+
+@pytest.mark.parametrize(
+    "score, first",
+    [
+        (logme_score, "features"),
+        (h_score, "features"),
+        (leep_score, "proba"),
+        (nce_score, "labels"),
+    ],
+)
+def test_scores_warn_of_classes_with_one_labelled_row(score, first):
+    """Before: one row per class scored without a word (NCE 0.0, its maximum)."""
+    rng = np.random.default_rng(0)
+    inputs = {
+        "features": rng.normal(size=(7, 3)),
+        "proba": rng.dirichlet(np.ones(4), size=7),
+        "labels": rng.integers(0, 3, size=7),
+    }
+    y = np.array([0, 0, 1, 1, 2, 3, -1])  # an unlabelled row is no class
+    with pytest.warns(UserWarning, match=r"one labelled row in 2 of its 4 classes \(\[2, 3\]\)"):
+        score(inputs[first], y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        score(inputs[first], np.array([0, 0, 1, 1, 2, 2, -1]))

@@ -1,6 +1,7 @@
 """Which transfer strategy suits a target task: its size and its closeness to the source."""
 
 import html
+import warnings
 from dataclasses import dataclass, field
 from numbers import Real
 
@@ -10,12 +11,16 @@ from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import column_or_1d
 
-from ..utils._domains import is_unlabelled
 from ..utils._sklearn import Integers, Interval, _safe_indexing, validate_parameter_constraints
 from ._report import html_rows, text_table
-from ._transferability import _check_labels, leep_score, logme_score
+from ._transferability import (
+    _check_labels,
+    _labelled_rows,
+    _SingleRowClassWarning,
+    leep_score,
+    logme_score,
+)
 
 __all__ = ["StrategyRecommendation", "recommend_strategy"]
 
@@ -375,8 +380,10 @@ def recommend_strategy(
     )
     if len(earlier_layers) == 0:
         raise ValueError("earlier_layers must name at least one layer.")
-    X, y = _labelled_rows(X, y, _n_rows(X, "X"))
-    classes, encoded = _check_labels(y, len(y))
+    y, labelled = _labelled_rows(y, _n_rows(X, "X"))
+    if not labelled.all():
+        X = _safe_indexing(X, np.flatnonzero(labelled))
+    classes, encoded = _check_labels(y, len(y))  # warns once of classes of one row
     counts = np.bincount(encoded)
     rows_per_class = float(np.median(counts))
     size = "small" if rows_per_class < small_per_class else "large"
@@ -399,9 +406,13 @@ def recommend_strategy(
         with torch.inference_mode():
             logits = head(torch.as_tensor(codes, dtype=torch.float32)).numpy()
         proba = softmax(logits.astype(np.float64), axis=1)
-        leep = leep_score(proba, encoded)
         rng = check_random_state(random_state)
-        chance = np.mean([leep_score(proba, rng.permutation(encoded)) for _ in range(_N_SHUFFLES)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", _SingleRowClassWarning)
+            leep = leep_score(proba, encoded)
+            chance = np.mean(
+                [leep_score(proba, rng.permutation(encoded)) for _ in range(_N_SHUFFLES)]
+            )
         measured.update(
             source_confidence=float(proba.max(axis=1).mean()),
             leep=leep,
@@ -429,7 +440,9 @@ def recommend_strategy(
     if strategy == "linear_on_earlier_codes":
         for layer in _earlier_layers(extractor.backbone_, earlier_layers):
             layer_codes = extractor.set_params(layer=layer).fit(X[:1]).transform(X)
-            layer_scores[layer] = logme_score(layer_codes, encoded)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", _SingleRowClassWarning)
+                layer_scores[layer] = logme_score(layer_codes, encoded)
     estimator = _estimator(strategy, extractor.set_params(layer=-1), layer_scores, random_state)
     return StrategyRecommendation(
         strategy=strategy,
@@ -468,23 +481,6 @@ def _earlier_layers(backbone, layers):
             f"{backbone.layer_names}; got {list(layers)}."
         )
     return kept
-
-
-def _labelled_rows(X, y, n_samples):
-    """The rows of ``X`` and ``y`` with a label: ``y == -1`` marks an unlabelled row everywhere
-    in the library, never a class."""
-    y = column_or_1d(y)
-    if y.shape[0] != n_samples:
-        raise ValueError(f"y has {y.shape[0]} labels, but X has {n_samples} rows.")
-    labelled = ~is_unlabelled(y)
-    if labelled.all():
-        return X, y
-    if labelled.sum() < 2:
-        raise ValueError(
-            "recommend_strategy needs labelled target rows; y holds "
-            f"{labelled.sum()} label(s) besides its unlabelled rows (y == -1)."
-        )
-    return _safe_indexing(X, np.flatnonzero(labelled)), y[labelled]
 
 
 def _n_rows(X, name):

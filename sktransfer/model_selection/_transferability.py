@@ -8,6 +8,7 @@ any of them is trained.
 """
 
 import inspect
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -51,7 +52,26 @@ def _check_labels(y, n_samples, name="y"):
     classes, encoded = np.unique(y, return_inverse=True)
     if classes.size < 2:
         raise ValueError(f"{name} must hold at least 2 classes; got {classes.size}.")
+    _warn_of_classes_of_one_row(classes, encoded, name)
     return classes, encoded
+
+
+class _SingleRowClassWarning(UserWarning):
+    """A class with one labelled row: what a score says of it rests on that row alone."""
+
+
+def _warn_of_classes_of_one_row(classes, encoded, name):
+    # One row per class scored a meaningless value without a word (NCE 0.0, its maximum).
+    single = classes[np.bincount(encoded, minlength=classes.size) == 1]
+    if single.size:
+        warnings.warn(
+            f"{name} has one labelled row in {single.size} of its {classes.size} classes "
+            f"({single[:5].tolist()}{', ...' if single.size > 5 else ''}): one row cannot show "
+            "how the rows of a class spread, and what is measured on it says little about the "
+            "class. Label at least 2 rows per class.",
+            _SingleRowClassWarning,
+            stacklevel=4,
+        )
 
 
 def _labelled_rows(y, n_samples):
