@@ -295,6 +295,24 @@ def test_integer_labels_and_explicit_candidates():
     assert set(zsl.predict(X_unseen)) <= {12, 15}
 
 
+def test_float_class_names_stay_floats():
+    """Before: float names became an object array, which score refused ("a mix of binary and
+    unknown targets") and cross_val_score turned into NaN."""
+    table, X, y, X_unseen, y_unseen = _binary_problem(n_per_class=10)
+    codes = {name: float(i) for i, name in enumerate(table.index)}
+    float_table = table.rename(index=codes)
+    y_float = np.array([codes[c] for c in y])
+    zsl = AttributeZeroShot(float_table).fit(X, y_float)
+    assert zsl.classes_.dtype == np.float64
+    assert zsl.predict(X_unseen).dtype == np.float64
+    assert zsl.score(X_unseen, [codes[c] for c in y_unseen]) > 0.9
+    general = clone(zsl).set_params(candidates="all")
+    # Over all 16 classes (chance 0.06); before, NaN with a "Scoring failed" warning.
+    assert np.all(cross_val_score(general, X, y_float, cv=StratifiedKFold(3)) > 0.3)
+    with pytest.raises(ValueError, match="names a class NaN"):
+        AttributeZeroShot(float_table.rename(index={0.0: np.nan})).fit(X, y_float)
+
+
 def test_scoring_seen_classes_that_are_not_candidates_warns():
     table, X, y, X_unseen, y_unseen = _binary_problem(n_per_class=10)
     zsl = AttributeZeroShot(table)

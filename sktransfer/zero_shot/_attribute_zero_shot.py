@@ -733,8 +733,13 @@ def _label_array(names):
     """Class names as an array of their own type (numpy would turn mixed ints into strings)."""
     if all(isinstance(name, str) for name in names):
         return np.asarray(names, dtype=str)
-    if all(isinstance(name, (Integral, np.integer)) for name in names):
-        return np.asarray(names)
+    if all(isinstance(name, (Real, np.bool_)) for name in names):
+        # Floats too: kept as objects, 3.0 made an object array that scikit-learn's metrics
+        # refuse ("a mix of binary and unknown targets").
+        labels = np.asarray(names)
+        if labels.dtype.kind == "f" and np.isnan(labels).any():
+            raise ValueError("class_attributes names a class NaN, which no label can equal.")
+        return labels
     labels = np.empty(len(names), dtype=object)
     labels[:] = names
     return labels
