@@ -292,6 +292,18 @@ def test_tca_warns_when_the_kernel_leaves_components_without_variance():
         TCA(n_components=5, kernel="rbf").fit(X, sample_domain=domains)
 
 
+@pytest.mark.parametrize("n_rows", [150, 310])
+def test_tca_of_rows_all_alike_warns_whatever_the_solver(n_rows):
+    """Before: above 200 rows (ARPACK's side) a bare "ARPACK error -9: Starting vector is
+    zero"; at or below, the warning below."""
+    sample_domain = np.where(np.arange(n_rows) < n_rows // 2, 1, -1)
+    with pytest.warns(UserWarning, match=r"2 of the n_components=2 .* allows 0"):
+        tca = TCA(kernel="linear").fit(np.ones((n_rows, 3)), sample_domain=sample_domain)
+    features = tca.transform(np.ones((4, 3)))
+    assert np.all(np.isfinite(features))
+    assert_allclose(features, np.broadcast_to(features[0], features.shape))
+
+
 @pytest.mark.parametrize(
     "gamma, shape",
     [(1e12, "nearly the identity: new rows map to about 0"), (1e-12, "nearly constant")],

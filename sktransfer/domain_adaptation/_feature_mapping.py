@@ -296,7 +296,11 @@ def _transfer_directions(K, Ke, mu, n_components, random_state):
         RV = inv_sqrt(V)
         return inv_sqrt(K_centred.T @ (K_centred @ RV))
 
-    if n_fit <= 200 or 2 * n_components >= n_fit:
+    if not K_centred.any():
+        # Rows the kernel cannot tell apart: the operator is 0, every direction as empty as
+        # the next (ARPACK stopped on it with "Starting vector is zero" above 200 rows).
+        eigenvalues, U = np.zeros(n_components), np.eye(n_fit)[:, n_fit - n_components :]
+    elif n_fit <= 200 or 2 * n_components >= n_fit:
         dense = matvec(np.eye(n_fit))
         eigenvalues, U = linalg.eigh(
             (dense + dense.T) / 2, subset_by_index=[n_fit - n_components, n_fit - 1]
