@@ -224,9 +224,9 @@ def test_labelled_target_rows_join_the_label_loss():
 
 
 def test_each_step_pairs_a_source_half_with_a_target_half_and_an_epoch_is_one_source_pass():
-    is_target = torch.tensor([False] * 10 + [True] * 4)
+    is_target = torch.tensor([False] * 11 + [True] * 4)
     rows = DomainRows(
-        torch.arange(14.0)[:, None], torch.arange(14), is_target, source_seed=0, target_seed=1
+        torch.arange(15.0)[:, None], torch.arange(15), is_target, source_seed=0, target_seed=1
     )
     batches = PairedBatches(rows, batch_size=3)
     assert len(batches) == 4
@@ -235,8 +235,10 @@ def test_each_step_pairs_a_source_half_with_a_target_half_and_an_epoch_is_one_so
         half = len(labels) // 2
         assert batch["is_target"].tolist() == [False] * half + [True] * half
         seen_source += labels[:half].tolist()
-        assert set(labels[half:].tolist()) <= set(range(10, 14))
-    assert sorted(seen_source) == list(range(10))
+        assert set(labels[half:].tolist()) <= set(range(11, 15))
+    assert sorted(seen_source) == list(range(11))
+    # A last step of one source row is left out (BatchNorm cannot normalise one row).
+    assert len(PairedBatches(rows, batch_size=5)) == 2
 
 
 def test_schedules_follow_the_paper_and_constant_keeps_the_weight():

@@ -31,7 +31,13 @@ from sktransfer.domain_adaptation import DANNClassifier
 from sktransfer.domain_adaptation._dann_network import DomainRows, PairedBatches
 from sktransfer.feature_extraction import CNNCodeExtractor
 from sktransfer.fine_tuning import FineTuneClassifier
-from sktransfer.utils._skorch import InMemoryBatches, ModeSetOnChange, OneSyncPerEpoch
+from sktransfer.utils._skorch import (
+    InMemoryBatches,
+    ModeSetOnChange,
+    OneSyncPerEpoch,
+    steps_per_epoch,
+    train_loader,
+)
 from sktransfer.utils._torch import run_network
 from sktransfer.zero_shot import EmbeddingZeroShot
 
@@ -656,8 +662,47 @@ def test_in_memory_batches_cover_every_row_once_per_epoch():
     assert sorted(rows.tolist()) == list(range(10)) and rows.tolist() != list(range(10))
     for batch, y in shuffled:
         assert batch["x"][:, 0].long().tolist() == batch["w"].tolist() == y.tolist()
-    subset = torch.utils.data.Subset(dataset, [1, 3, 5])
-    assert np.concatenate([y for _, y in InMemoryBatches(subset, 2)]).tolist() == [1, 3, 5]
+    subset = torch.utils.data.Subset(dataset, [1, 3, 5, 7])
+    assert np.concatenate([y for _, y in InMemoryBatches(subset, 2)]).tolist() == [1, 3, 5, 7]
+
+
+@pytest.mark.parametrize(
+    "n_rows, steps", [(1, 1), (2, 1), (32, 1), (33, 1), (34, 2), (64, 2), (65, 2), (66, 3)]
+)
+def test_an_epoch_leaves_out_a_last_batch_of_one_row(n_rows, steps):
+    # BatchNorm cannot normalise one row in training mode.
+    dataset = Dataset(np.zeros((n_rows, 2), np.float32), np.arange(n_rows))
+    assert steps_per_epoch(n_rows, 32) == steps
+    for batches in (InMemoryBatches(dataset, 32, shuffle=True), train_loader(dataset, 32)):
+        sizes = [len(y) for _, y in batches]
+        assert len(sizes) == len(batches) == steps
+        assert sizes[-1] > 1 or n_rows == 1
+
+
+def _one_row_over(n_rows=33):
+    """Images of a network whose BatchNorm sees 1x1 maps (toy_cnn at 4 px)."""
+    X = np.random.default_rng(0).integers(0, 256, (n_rows, 16, 16, 3), dtype=np.uint8)
+    return X, np.arange(n_rows) % 3
+
+
+@pytest.mark.parametrize("freeze_depth", [0, 1])
+def test_fine_tuning_fits_when_one_row_is_left_over(freeze_depth):
+    """Before: 33 rows in batches of 32 failed in torch ("Expected more than 1 value per
+    channel when training"), so a cross-validation could fail on its fold sizes alone."""
+    X, y = _one_row_over()
+    clf = _fine_tune(image_size=4, batch_size=32, freeze_depth=freeze_depth, device="cpu")
+    clf.fit(X, y)
+    assert clf.net_.history[-1, "batches", -1, "train_batch_size"] == 32
+
+
+@pytest.mark.parametrize("with_target", [False, True])
+def test_dann_fits_when_one_source_row_is_left_over(with_target):
+    X, y = _one_row_over(23 if with_target else 21)
+    sample_domain = np.where(np.arange(len(X)) < 21, 1, -1)
+    y = np.where(sample_domain > 0, y, -1)
+    dann = DANNClassifier("toy_cnn", image_size=4, batch_size=10, max_epochs=1, device="cpu")
+    dann.fit(X, y, sample_domain=sample_domain if with_target else None)
+    assert len(dann.net_.history[-1, "batches"]) == 2  # 21 source rows: 10, 10, and 1 left out
 
 
 class _CountedModes(nn.Module):

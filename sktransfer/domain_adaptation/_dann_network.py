@@ -12,6 +12,7 @@ from torch import nn
 from .._network_base import mlp
 from ..backbones import Backbone, Preprocessing
 from ..nn import GradientReversal
+from ..utils._skorch import steps_per_epoch
 
 
 def ganin_cnn(in_channels=3):
@@ -148,7 +149,7 @@ class PairedBatches:
         self.batch_size = batch_size
 
     def __len__(self):
-        return math.ceil(len(self.dataset.source_rows) / self.batch_size)
+        return steps_per_epoch(len(self.dataset.source_rows), self.batch_size)
 
     def __iter__(self):
         data = self.dataset
@@ -160,7 +161,8 @@ class PairedBatches:
         # The epoch's order reaches the device in one copy: a copy from pageable host memory
         # at every step would make each step wait for the previous one to finish on the GPU.
         source_on, target_on = source.to(data.x.device), target.to(data.x.device)
-        for start in range(0, n_source, self.batch_size):
+        for step in range(len(self)):
+            start = step * self.batch_size
             stop = min(start + self.batch_size, n_source)
             both = torch.cat([source[start:stop], target[start:stop]])
             on_device = torch.cat([source_on[start:stop], target_on[start:stop]])

@@ -20,7 +20,7 @@ from .._network_base import (
 )
 from ..few_shot._prototypes import _unit_rows
 from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context, check_labels
-from ..utils._skorch import InMemoryBatches
+from ..utils._skorch import InMemoryBatches, train_loader
 from ..utils._torch import input_errors_named, seeded
 from ._network import Augment, Frozen, FrozenPrefix, TrainableSuffix, WholeNetwork
 from ._prefix_cache import encode_prefix
@@ -510,8 +510,8 @@ class FineTuneClassifier(TrainedNetworkClassifier):
 
 def _iterator(device):
     # On a GPU the training inputs live there (keep_on_device): whole batches are gathered in
-    # place. On the CPU skorch's DataLoader serves them as always.
-    return {"iterator_train": InMemoryBatches} if device.type == "cuda" else {}
+    # place. On the CPU a DataLoader serves them (both leave out a last batch of one row).
+    return {"iterator_train": InMemoryBatches if device.type == "cuda" else train_loader}
 
 
 def layerwise_param_groups(n_trainable, lr, lr_decay, *, scope=""):

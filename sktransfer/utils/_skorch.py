@@ -11,6 +11,27 @@ from skorch.dataset import get_len
 from torch.utils.data import DataLoader, Subset
 
 
+def steps_per_epoch(n_rows, batch_size):
+    """The training steps of an epoch over ``n_rows``: a last batch of one row is left out.
+
+    BatchNorm cannot normalise one row in training mode: a fit whose row count left one row
+    over (33 rows in batches of 32, a fold of a cross-validation) failed with torch's
+    "Expected more than 1 value per channel". The row left out is another at each shuffled
+    epoch.
+    """
+    n_steps = math.ceil(n_rows / batch_size)
+    return n_steps - 1 if n_steps > 1 and n_rows % batch_size == 1 else n_steps
+
+
+def train_loader(dataset, batch_size, shuffle=False, **kwargs):
+    """skorch ``iterator_train``: its ``DataLoader``, with :func:`steps_per_epoch`'s rule."""
+    n_rows = len(dataset)
+    drop_last = steps_per_epoch(n_rows, batch_size) < math.ceil(n_rows / batch_size)
+    return DataLoader(
+        dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, **kwargs
+    )
+
+
 class InMemoryBatches:
     """skorch ``iterator_train`` over data held in memory, on the host or on the GPU.
 
@@ -36,22 +57,22 @@ class InMemoryBatches:
         self.shuffle = shuffle
 
     def __len__(self):
-        return math.ceil(len(self.dataset) / self.batch_size)
+        return steps_per_epoch(len(self.dataset), self.batch_size)
 
     def __iter__(self):
         data, rows = self.dataset, None
         if isinstance(data, Subset):  # skorch's train_split hands over subsets
             data, rows = data.dataset, torch.as_tensor(data.indices)
         if not hasattr(data, "X"):
-            yield from DataLoader(self.dataset, batch_size=self.batch_size, shuffle=self.shuffle)
+            yield from train_loader(self.dataset, self.batch_size, shuffle=self.shuffle)
             return
         n_rows = len(self.dataset)
         order = torch.randperm(n_rows) if self.shuffle else torch.arange(n_rows)
         if rows is not None:
             order = rows[order]
         order = _Order(order)
-        for start in range(0, n_rows, self.batch_size):
-            batch = slice(start, start + self.batch_size)
+        for step in range(len(self)):
+            batch = slice(step * self.batch_size, (step + 1) * self.batch_size)
             yield _take(data.X, order, batch), _take(data.y, order, batch)
 
 

@@ -19,7 +19,7 @@ from .._network_base import (
     mlp,
 )
 from ..utils._sklearn import Integers, Interval, StrOptions, _fit_context, check_labels
-from ..utils._skorch import InMemoryBatches, ModeSetOnChange, RaisesOnDivergence
+from ..utils._skorch import InMemoryBatches, ModeSetOnChange, RaisesOnDivergence, train_loader
 from ..utils._torch import seeded
 from ._attribute_zero_shot import AttributeZeroShot, _ClassTable
 
@@ -322,7 +322,7 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
     def _build_net(self, module, device, callbacks):
         extra = self._optimizer_kwargs(device)
         # On a GPU whole batches are gathered in place; on the CPU a DataLoader serves them.
-        iterator = {"iterator_train": InMemoryBatches} if device.type == "cuda" else {}
+        iterator = {"iterator_train": InMemoryBatches if device.type == "cuda" else train_loader}
         return _RankingNet(
             module=module,
             criterion=_RankingHingeLoss,
