@@ -173,6 +173,7 @@ class NetworkEstimator(BaseEstimator):
                 X = validate_data(self, X, dtype=np.float32, **check_params)
             else:
                 X, y = validate_data(self, X, y, dtype=np.float32, **check_params)
+            X = writable(X)
         elif y is not None:
             y = column_or_1d(y, warn=True)
         return X, y, vectors
@@ -212,7 +213,7 @@ class NetworkEstimator(BaseEstimator):
         """
         spec = self._input
         if spec.kind == "vector":
-            return validate_data(self, X, dtype=np.float32, reset=False)
+            return writable(validate_data(self, X, dtype=np.float32, reset=False))
         if is_table(X):
             raise ValueError(
                 "Got a 2-D array, but the network takes images: pass images as a 4-D array "
@@ -466,6 +467,13 @@ def to_device(module, device):
     module.to(device)
     if any(p.ndim == 4 for p in module.parameters()):
         module.to(memory_format=torch.channels_last)
+
+
+def writable(X):
+    """``X``, copied if it is read-only (pandas 3 hands out read-only arrays): torch warned
+    "The given NumPy array is not writable" at the first such table, though nothing here
+    writes to it."""
+    return X if X.flags.writeable else X.copy()
 
 
 def keep_on_device(data, device):

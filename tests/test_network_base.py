@@ -705,6 +705,27 @@ def test_dann_fits_when_one_source_row_is_left_over(with_target):
     assert len(dann.net_.history[-1, "batches"]) == 2  # 21 source rows: 10, 10, and 1 left out
 
 
+# torch warns once per process: a fresh one sees the first read-only table.
+_READ_ONLY_TABLES = """
+import numpy as np
+from sktransfer.domain_adaptation import DANNClassifier
+from sktransfer.feature_extraction import CNNCodeExtractor
+from sktransfer.fine_tuning import FineTuneClassifier
+
+X = np.random.default_rng(0).normal(size=(24, 5)).astype(np.float32)
+X.setflags(write=False)  # as pandas 3 hands out a DataFrame's values
+y = np.arange(24) % 3
+FineTuneClassifier("toy_mlp", max_epochs=1, random_state=0).fit(X, y).predict(X)
+DANNClassifier("toy_mlp", max_epochs=1, random_state=0).fit(X, y).predict(X)
+CNNCodeExtractor("toy_mlp", random_state=0).fit(X).transform(X)
+"""
+
+
+def test_read_only_tables_reach_torch_without_a_warning():
+    """Before: torch's "The given NumPy array is not writable" for a pandas 3 DataFrame."""
+    subprocess.run([sys.executable, "-W", "error", "-c", _READ_ONLY_TABLES], check=True)
+
+
 class _CountedModes(nn.Module):
     def __init__(self):
         super().__init__()

@@ -17,6 +17,7 @@ from .._network_base import (
     check_layer_sizes,
     fill_doc,
     mlp,
+    writable,
 )
 from ..utils._sklearn import Integers, Interval, StrOptions, _fit_context, check_labels
 from ..utils._skorch import InMemoryBatches, ModeSetOnChange, RaisesOnDivergence, train_loader
@@ -280,6 +281,7 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         check_layer_sizes("image_hidden_layer_sizes", self.image_hidden_layer_sizes)
         check_layer_sizes("class_hidden_layer_sizes", self.class_hidden_layer_sizes)
         X, y = validate_data(self, X, y, dtype=np.float32)
+        X = writable(X)
         # The class table, labels and candidates are checked as AttributeZeroShot checks them,
         # all before any training.
         table = _ClassTable.from_param(self.class_attributes, self.class_names)
@@ -350,7 +352,7 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
             return module.embed_classes(rows).cpu().numpy().astype(np.float64)
 
     def _image_embeddings(self, X):
-        X = validate_data(self, X, dtype=np.float32, reset=False)
+        X = writable(validate_data(self, X, dtype=np.float32, reset=False))
         device = self._predict_device()
         module = self.net_.module_
         return self._run(module, module.embed_images, self._rows(X, device), device)
