@@ -152,6 +152,9 @@ def test_row_keys_follow_content():
         (np.zeros((2, 0, 8, 3), dtype=np.uint8), ValueError, r"X holds images of size \(0, 8\)"),
         (np.zeros((2, 3, 8, 0), dtype=np.uint8), ValueError, r"size \(8, 0\).*one pixel"),
         ([Image.new("RGB", (5, 0))], ValueError, r"Image 0 of X holds .*\(0, 5\)"),
+        # One colour image without its batch axis: read as 16 grayscale images before.
+        (np.zeros((16, 16, 3), np.uint8), ValueError, r"one colour image .* Pass X\[None\]"),
+        (torch.zeros(16, 16, 4), ValueError, r"\(16, 16, 4\), which looks like one colour"),
     ],
 )
 def test_bad_input_is_rejected_with_a_clear_error(X, error, match):

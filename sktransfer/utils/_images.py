@@ -18,7 +18,6 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
-from sklearn.utils.validation import validate_data
 from torch.utils.data import DataLoader, Dataset, default_collate, get_worker_info
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
@@ -245,7 +244,8 @@ def check_images(X, *, channels=3, input_name="X", num_workers=0):
     Raises
     ------
     ValueError
-        Empty input, wrong number of dimensions, channels that do not match, NaN or infinite
+        Empty input, wrong number of dimensions, channels that do not match, one colour
+        image without its batch axis (``(H, W, 3)``), NaN or infinite
         values, floats outside [0, 1], a path that does not exist (named), a file that is not an
         image or is truncated (named), a PIL image with values out of range (its position).
     TypeError
@@ -303,6 +303,7 @@ def _check_array(X, channels, input_name, *, single=False):
     if X.shape[0] == 0:
         raise ValueError(f"{input_name} is empty: at least one image is needed.")
     if X.ndim == 3:
+        _refuse_one_colour_image(X, input_name)
         X = X[:, None]
     elif X.shape[1] not in (1, channels) and X.shape[-1] in (1, channels):
         X = X.permute(0, 3, 1, 2) if torch.is_tensor(X) else X.transpose(0, 3, 1, 2)
@@ -318,6 +319,20 @@ def _check_array(X, channels, input_name, *, single=False):
     if min(X.shape[2:]) == 0:
         raise ValueError(_no_pixels_message(input_name, tuple(X.shape[2:])))
     return _check_values(X, input_name)
+
+
+def _refuse_one_colour_image(X, input_name):
+    """A 3-D array is a stack of grayscale images, ``(n, H, W)``; one of shape ``(H, W, 3)``
+    is one colour image without its batch axis, and gave H predictions without a word."""
+    n, height, width = X.shape
+    if width in (3, 4) and min(n, height) > 4:
+        raise ValueError(
+            f"{input_name} has shape {tuple(X.shape)}, which looks like one colour image "
+            f"(height, width, channels) without a batch axis, while a 3-D array is read as "
+            f"{n} grayscale images of {height}x{width} pixels. Pass {input_name}[None] (or "
+            f"[{input_name}]) for one image, or {input_name}[:, None] for grayscale images "
+            f"{width} pixels wide."
+        )
 
 
 def _column_of_items(X):
@@ -1269,14 +1284,6 @@ def is_table(X):
 
 def _is_number_row(row):
     return isinstance(row, (list, tuple)) and all(isinstance(v, (int, float)) for v in row)
-
-
-def check_fitted_input(estimator, X, network):
-    """Validate ``X`` for a fitted estimator: a table of ``n_features_in_`` columns for a vector
-    network, images with the network's channels otherwise."""
-    if network.input_kind == "vector":
-        return validate_data(estimator, X, dtype=np.float32, reset=False)
-    return check_images(X, channels=network.in_channels)
 
 
 def check_input_kind(backbone, vectors):
