@@ -29,6 +29,7 @@ from .utils._domains import (
 from .utils._sklearn import (
     HasMethods,
     _check_method_params,
+    _check_sample_weight,
     _final_estimator_has,
     _fit_context,
     _name_estimators,
@@ -672,6 +673,10 @@ def _domain_kwargs(step, method, sample_domain):
 
 def _labelled_rows(X, y, params):
     """``X``, ``y`` and every per-row parameter (``sample_weight``...) on the labelled rows."""
+    if params.get("sample_weight") is not None:
+        # A weight of another length was passed on unsliced: applied to the labelled rows in
+        # order without a word, or an IndexError.
+        params = {**params, "sample_weight": _check_sample_weight(params["sample_weight"], X)}
     X_labelled, y_labelled, rows = labelled_subset(X, y, np.arange(_num_rows(y)))
     if len(rows) == _num_rows(y):
         return X, y, params

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from sklearn import config_context
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, KFold
@@ -91,6 +92,26 @@ def test_labelled_only_classifier_leaves_out_unlabelled_rows_and_their_weights()
     np.testing.assert_allclose(model.estimator_.coef_, direct.coef_)
     with pytest.raises(ValueError, match="Every one of the 3 rows is unlabelled"):
         LabelledOnlyClassifier().fit(X[:3], [-1, -1, -1])
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_a_weight_of_another_length_is_refused_by_name(routing):
+    """Before: a weight with one value per labelled row was applied to those rows in order
+    without a word, and a shorter one in score raised an IndexError."""
+    X, y, sample_domain, _, _ = _data()
+    short = np.ones(np.count_nonzero(y != -1))
+    with config_context(enable_metadata_routing=routing):
+        classifier = LogisticRegression()
+        if routing:
+            classifier.set_fit_request(sample_weight=True).set_score_request(sample_weight=True)
+        model = LabelledOnlyClassifier(classifier)
+        pipe = make_da_pipeline(CORAL(), clone(classifier))
+        with pytest.raises(ValueError, match=r"sample_weight.shape == \(\d+,\), expected"):
+            model.fit(X, y, sample_weight=short)
+        model.fit(X, y)
+        for scored in (model, pipe.fit(X, y, sample_domain=sample_domain)):
+            with pytest.raises(ValueError, match=r"sample_weight.shape == \(4,\), expected"):
+                scored.score(X, y, sample_weight=np.ones(4))
 
 
 def test_pipeline_score_ignores_unlabelled_rows():

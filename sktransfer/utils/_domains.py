@@ -16,7 +16,12 @@ from PIL import Image
 from sklearn.metrics import accuracy_score
 from sklearn.semi_supervised import SelfTrainingClassifier
 
-from ._sklearn import BaseLabelPropagation, _safe_indexing, check_same_label_kind
+from ._sklearn import (
+    BaseLabelPropagation,
+    _check_sample_weight,
+    _safe_indexing,
+    check_same_label_kind,
+)
 
 __all__ = [
     "DomainRows",
@@ -549,5 +554,8 @@ class LabelledScoreMixin:
         score : float
             Mean accuracy of ``self.predict(X)`` on the labelled rows.
         """
+        if sample_weight is not None:
+            # Another length raised an IndexError, or was sliced as if it were aligned.
+            sample_weight = _check_sample_weight(sample_weight, X)
         X, y, sample_weight = labelled_subset(X, y, sample_weight)
         return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
