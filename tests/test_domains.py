@@ -37,6 +37,14 @@ def test_pack_domains_marks_unlabelled_target_rows():
     assert_array_equal(check_sample_domain(None, len(y), y=y), sample_domain)
 
 
+def test_pack_domains_warns_of_minus_one_in_the_source_labels():
+    """Before: the row was packed as an unlabelled source row, which classifiers left out
+    without a word."""
+    with pytest.warns(UserWarning, match=r"y_source holds -1 at rows \[2\]: classifiers"):
+        _, y, _ = pack_domains((np.zeros((4, 2)), [0, 1, -1, 0]), (np.ones((2, 2)), None))
+    np.testing.assert_array_equal(y, [0, 1, -1, 0, -1, -1])
+
+
 def test_pack_domains_refuses_unlabelled_targets_with_string_labels():
     with pytest.raises(ValueError, match="numeric source labels"):
         pack_domains(source=(X_SOURCE, Y_SOURCE.astype(str)), target=(X_TARGET, None))

@@ -163,7 +163,8 @@ def pack_domains(source, target):
     ----------
     source : tuple of (array-like of shape (n_source, n_features), array-like of shape \
 (n_source,))
-        The labelled source rows ``(X_source, y_source)``.
+        The labelled source rows ``(X_source, y_source)``. A label ``-1`` among them warns:
+        classifiers read it as an unlabelled row (regressors as a value).
 
     target : tuple of (array-like of shape (n_target, n_features), array-like of shape \
 (n_target,) or None)
@@ -206,6 +207,18 @@ def pack_domains(source, target):
     X_target, y_target = _unpack_pair(target, "target")
     n_source, n_target = _num_rows(X_source), _num_rows(X_target)
     y_source = _signed_labels(_as_labels(y_source, n_source, "y_source"), "source")
+    unlabelled = np.flatnonzero(is_unlabelled(y_source))
+    if unlabelled.size:
+        # Packed, such a row became an unlabelled source row, which every classifier left out
+        # without a word. Not an error: -1 is an ordinary value of a regression target.
+        warnings.warn(
+            f"y_source holds -1 at rows {unlabelled[:5].tolist()}: classifiers read y == -1 as "
+            "an unlabelled row, never a class, and will leave these source rows out (regressors "
+            "read it as a value). If these are classes, encode them first, for example with "
+            "sklearn.preprocessing.LabelEncoder.",
+            UserWarning,
+            stacklevel=2,
+        )
     if y_target is None:
         if y_source.dtype.kind not in "iuf":
             raise ValueError(
