@@ -640,7 +640,10 @@ def make_da_pipeline(*steps, memory=None, verbose=False):
     named = _name_estimators(steps)
     if named:
         name, final = named[-1]
-        if is_classifier(final) and not handles_unlabelled_rows(final):
+        # "passthrough", None or a non-estimator: is_classifier raised an AttributeError on
+        # it; left to Pipeline, which takes the first two and names the last at fit.
+        estimator = hasattr(final, "__sklearn_tags__")
+        if estimator and is_classifier(final) and not handles_unlabelled_rows(final):
             named[-1] = (name, LabelledOnlyClassifier(final))
     with config_context(enable_metadata_routing=True):
         for _, step in named:

@@ -61,6 +61,18 @@ def test_a_final_step_that_reads_unlabelled_rows_is_left_as_it_is(final):
     assert model.steps[-1][1] is final
 
 
+@pytest.mark.parametrize("final", ["passthrough", None])
+def test_a_pipeline_may_end_with_passthrough(final):
+    """Before: an AttributeError ('str' object has no attribute '__sklearn_tags__')."""
+    X, _, sample_domain, _, _ = _data()
+    model = make_da_pipeline(CORAL(), final)
+    direct = CORAL().fit(X, sample_domain=sample_domain)
+    np.testing.assert_allclose(
+        model.fit_transform(X, sample_domain=sample_domain),
+        direct.transform(X, sample_domain=sample_domain),
+    )
+
+
 @pytest.mark.parametrize("routing", [False, True], ids=["routing off", "routing on"])
 def test_one_line_pipeline_fits_with_or_without_metadata_routing(routing):
     """Same model either way; the old recipe, a plain pipeline, learns class -1 and fails."""
