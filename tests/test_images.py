@@ -162,6 +162,24 @@ def test_bad_input_is_rejected_with_a_clear_error(X, error, match):
         check_images(X)
 
 
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"channels": "3"}, "channels"),
+        ({"channels": 0}, "channels"),
+        ({"channels": 2.5}, "channels"),
+        ({"num_workers": -1}, "num_workers"),
+        ({"num_workers": None}, "num_workers"),
+        ({"num_workers": True}, "num_workers"),
+    ],
+)
+def test_check_images_validates_its_parameters(kwargs, name):
+    """Before: channels="3" was refused as input without 3 channels, channels=0 accepted, and
+    num_workers=None failed inside the loader with a bare TypeError."""
+    with pytest.raises(ValueError, match=f"The '{name}' parameter of check_images"):
+        check_images(np.zeros((2, 8, 8, 3), np.uint8), **kwargs)
+
+
 def test_missing_file_is_named(tmp_path):
     missing = tmp_path / "nowhere.png"
     with pytest.raises(ValueError, match="nowhere.png"):

@@ -22,6 +22,8 @@ from torch.utils.data import DataLoader, Dataset, default_collate, get_worker_in
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
+from ._sklearn import Integers, validate_parameter_constraints
+
 try:
     from torchvision.io import ImageReadMode, decode_image, read_file
 except ImportError:  # torchvision 0.29 deprecates its image decoders; PIL stands in once they go
@@ -251,6 +253,15 @@ def check_images(X, *, channels=3, input_name="X", num_workers=0):
     TypeError
         Input of a type that is not one of the above.
     """
+    validate_parameter_constraints(
+        {
+            "channels": [Integers(1, None, closed="left")],
+            "input_name": [str],
+            "num_workers": [Integers(0, None, closed="left")],
+        },
+        {"channels": channels, "input_name": input_name, "num_workers": num_workers},
+        caller_name="check_images",
+    )
     if isinstance(X, (str, os.PathLike)):
         raise TypeError(f"{input_name} must be a sequence of images; got the single path {X!r}.")
     if isinstance(X, np.ma.MaskedArray) and not np.ma.is_masked(X):
