@@ -595,6 +595,20 @@ def test_generators_refuse_parameters_that_are_not_finite(generator, name, value
         generator(n_source=10, n_target=5, random_state=0, **{name: value})
 
 
+@pytest.mark.parametrize(
+    "generator, name",
+    [
+        (make_shifted_regression, "noise"),
+        (make_redrawn_classification, "class_sep"),
+        (make_conditional_shift, "scale"),
+    ],
+)
+def test_generators_refuse_parameters_whose_data_overflow(generator, name):
+    """Before: NaN or infinite rows from finite parameters near the float range."""
+    with pytest.raises(ValueError, match=rf"drawn with .*{name}=.* overflow float64"):
+        generator(n_source=50, n_target=50, random_state=0, **{name: 1e308})
+
+
 def _concept_swap(n_source=2000, n_target=200, n_test=2000, random_state=0):
     """Source concept ``x0 > 0``, target concept ``x1 > 0``: the source misleads at first."""
     rng = np.random.RandomState(random_state)

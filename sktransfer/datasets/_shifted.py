@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.datasets import make_classification
 from sklearn.utils import check_random_state, check_scalar
 
-from ._validation import check_finite_scalar
+from ._validation import check_finite_output, check_finite_scalar
 
 __all__ = [
     "make_conditional_shift",
@@ -228,8 +228,10 @@ def make_shifted_regression(
         return radius * np.cos(_phase(X, np.deg2rad(rotation_degrees), twist))
 
     y_source = np.where(shifted, value(X_source, rotation), value(X_source, 0.0))
-    y_source = y_source + noise * random_state.normal(size=n_source)
-    y_target = value(X_target, 0.0) + noise * random_state.normal(size=n_target)
+    with np.errstate(over="ignore", invalid="ignore"):
+        y_source = y_source + noise * random_state.normal(size=n_source)
+        y_target = value(X_target, 0.0) + noise * random_state.normal(size=n_target)
+    check_finite_output([y_source, y_target], noise=noise)
     return X_source, y_source, X_target, y_target
 
 
@@ -325,8 +327,10 @@ def make_redrawn_classification(
         low, high = X.min(axis=0), X.max(axis=0)
         return (X - low) / np.where(high > low, high - low, 1.0), y
 
-    X_source, y_source = draw(n_source)
-    X_target, y_target = draw(n_target)
+    with np.errstate(over="ignore", invalid="ignore"):
+        X_source, y_source = draw(n_source)
+        X_target, y_target = draw(n_target)
+    check_finite_output([X_source, X_target], class_sep=class_sep)
     return X_source, y_source, X_target, 1 - y_target
 
 
@@ -421,9 +425,12 @@ def make_conditional_shift(
     scale = _per_feature(scale, "scale", n_features)
     offset = _per_feature(offset, "offset", n_features)
     random_state = check_random_state(random_state)
-    X_source, y_source = _draw_clusters(n_source, n_features, class_sep, random_state)
-    X_target, y_target = _draw_clusters(n_target, n_features, class_sep, random_state)
-    return X_source, y_source, X_target * scale + offset, y_target
+    with np.errstate(over="ignore", invalid="ignore"):
+        X_source, y_source = _draw_clusters(n_source, n_features, class_sep, random_state)
+        X_target, y_target = _draw_clusters(n_target, n_features, class_sep, random_state)
+        X_target = X_target * scale + offset
+    check_finite_output([X_source, X_target], class_sep=class_sep, scale=scale, offset=offset)
+    return X_source, y_source, X_target, y_target
 
 
 # Two clusters per class in the first two features: centre (along the second feature) and

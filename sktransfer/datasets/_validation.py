@@ -17,3 +17,15 @@ def check_finite_scalar(x, name, **bounds):
     if not np.isfinite(x):
         raise ValueError(f"{name} must be a finite number; got {x!r}.")
     return check_scalar(x, name, Real, **bounds)
+
+
+def check_finite_output(arrays, **params):
+    """Refuse drawn data that overflowed: finite parameters near the float range (class_sep or
+    scale of 1e308) gave NaN or infinite rows with at most a NumPy RuntimeWarning."""
+    if all(np.isfinite(array).all() for array in arrays):
+        return
+    shown = ", ".join(f"{name}={value!r}" for name, value in params.items())
+    raise ValueError(
+        f"The data drawn with {shown} overflow float64 (NaN or infinite values): use smaller "
+        "values."
+    )
