@@ -84,11 +84,20 @@ def test_the_shift_is_real():
         ({"target_size": "half"}, TypeError, "target_size must be a float"),
         # NaN passed check_scalar's bounds and failed in train_test_split's test_size.
         ({"target_size": np.nan}, ValueError, "target_size must be a finite number; got nan"),
+        # Refused by train_test_split, in words about its own test_size.
+        ({"target_size": 0.001}, ValueError, "target_size=0.001 gives 2 of the 1797 digits"),
+        ({"target_size": 0.999}, ValueError, "gives 1796 of the 1797 digits"),
     ],
 )
 def test_bad_parameters_are_refused(kwargs, error, match):
     with pytest.raises(error, match=match):
         make_digits_m(**kwargs)
+
+
+def test_a_numpy_float_target_size_is_a_share():
+    """Before: train_test_split refused np.float32(0.3) as its test_size."""
+    _, ys, _, yt = make_digits_m(image_size=8, target_size=np.float32(0.3))
+    assert (len(ys), len(yt)) == (1257, 540)
 
 
 def test_missing_scikit_image_is_explained(monkeypatch):

@@ -1,5 +1,6 @@
 """Digits -> digits-M: an offline analogue of the MNIST -> MNIST-M domain-adaptation benchmark."""
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -117,7 +118,7 @@ def make_digits_m(*, image_size=32, target_size=0.5, random_state=0):
     True
     """
     check_scalar(image_size, "image_size", Integral, min_val=8)
-    _check_target_size(target_size)
+    target_size = _check_target_size(target_size)
     photos = _load_photos()
     smallest = min(min(photo.shape[:2]) for photo in photos)
     if image_size > smallest:
@@ -140,17 +141,31 @@ def make_digits_m(*, image_size=32, target_size=0.5, random_state=0):
 
 
 def _check_target_size(target_size):
+    """``target_size`` as a Python int or float that leaves each domain at least 10 digits (one
+    per class, for the stratified split); train_test_split refused a NumPy float32, and a share
+    too small or too large, in words about its own test_size."""
     if isinstance(target_size, Integral) and not isinstance(target_size, bool):
-        check_scalar(target_size, "target_size", Integral, min_val=10, max_val=1787)
-    elif isinstance(target_size, Real):
-        check_finite_scalar(
-            target_size, "target_size", min_val=0.0, max_val=1.0, include_boundaries="neither"
-        )
-    else:
+        check_scalar(target_size, "target_size", Integral, min_val=10, max_val=_N_DIGITS - 10)
+        return int(target_size)
+    if not isinstance(target_size, Real):
         raise TypeError(
             "target_size must be a float in (0, 1) or an int number of digits; got "
             f"{type(target_size).__name__}."
         )
+    check_finite_scalar(
+        target_size, "target_size", min_val=0.0, max_val=1.0, include_boundaries="neither"
+    )
+    n_target = math.ceil(float(target_size) * _N_DIGITS)  # as train_test_split rounds it
+    if not 10 <= n_target <= _N_DIGITS - 10:
+        raise ValueError(
+            f"target_size={target_size!r} gives {n_target} of the {_N_DIGITS} digits to the "
+            "target domain; each domain needs at least 10 (one per class): use a share between "
+            f"{10 / _N_DIGITS:.4f} and {(_N_DIGITS - 10) / _N_DIGITS:.4f}."
+        )
+    return float(target_size)
+
+
+_N_DIGITS = 1797  # scikit-learn's digits
 
 
 def _load_photos():
