@@ -201,6 +201,9 @@ def test_check_sample_domain_accepts_integral_floats_and_many_domains():
         ([1, -2, np.nan, 1], "must hold integers; found nan"),
         ([True, False, True, True], "dtype bool"),
         (["source", "target", "source", "source"], "must hold integers"),
+        # Cast to int64 they wrapped around: a source row became a target row.
+        (np.array([2**63, 1, 1, 1], np.uint64), "holds 9223372036854775808, outside"),
+        ([1e19, 1, -2, -2], "holds 1e\\+19, outside the range of a 64-bit integer"),
     ],
 )
 def test_check_sample_domain_bad_input(sample_domain, match):

@@ -357,6 +357,18 @@ def _domain_from_labels(y, n_samples):
 
 def _as_integers(sample_domain):
     kind = sample_domain.dtype.kind
+    if kind in "iuf" and sample_domain.size:
+        # Cast to int64, 2**63 wrapped to a negative domain: a source row became a target row.
+        limits = np.iinfo(np.int64)
+        outside = (sample_domain < limits.min) | (sample_domain > limits.max)
+        if kind == "f":  # int64's largest value rounds up to 2**63 as a float
+            outside |= sample_domain >= 2.0**63
+        if outside.any():
+            raise ValueError(
+                f"sample_domain holds {sample_domain[outside][0]}, outside the range of a "
+                "64-bit integer; number the domains with small integers (1, 2, ... for "
+                "sources, -1, -2, ... for targets)."
+            )
     if kind in "iu":
         return sample_domain.astype(np.int64)
     # Booleans would silently map False to the forbidden domain 0, so they are refused too.
