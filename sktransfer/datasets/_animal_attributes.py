@@ -2,6 +2,7 @@
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import validate_params
 
 # Graded from 0 (absent) to 1 (marked), for the typical adult animal: how much each class shows
 # an attribute that a silhouette can show. Classes in the order of ``load_animal_silhouettes``.
@@ -54,6 +55,7 @@ attributes (DAP, IAP) binarise each column at its mean.
 """
 
 
+@validate_params({"as_frame": ["boolean"]}, prefer_skip_nested_validation=True)
 def load_animal_attributes(*, as_frame=False):
     """Load the class-attribute table of the ten animal silhouettes.
 

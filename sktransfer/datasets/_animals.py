@@ -4,6 +4,7 @@ from importlib import resources
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import validate_params
 
 _DESCR = """\
 Animal silhouettes
@@ -22,6 +23,7 @@ target task for backbones pretrained on ImageNet.
 """
 
 
+@validate_params({"return_X_y": ["boolean"]}, prefer_skip_nested_validation=True)
 def load_animal_silhouettes(*, return_X_y=False):
     """Load the animal silhouettes (10 classes, 3,000 images of 28x28 pixels).
 
