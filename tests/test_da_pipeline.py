@@ -124,6 +124,8 @@ def test_a_weight_of_another_length_is_refused_by_name(routing):
         for scored in (model, pipe.fit(X, y, sample_domain=sample_domain)):
             with pytest.raises(ValueError, match=r"sample_weight.shape == \(4,\), expected"):
                 scored.score(X, y, sample_weight=np.ones(4))
+        with pytest.raises(ValueError, match=r"score needs the true labels y"):
+            pipe.score(X)  # y=None reached the final step's score: an IndexError before
 
 
 def test_pipeline_score_ignores_unlabelled_rows():

@@ -579,6 +579,8 @@ class LabelledScoreMixin:
         score : float
             Mean accuracy of ``self.predict(X)`` on the labelled rows.
         """
+        if y is None:  # an IndexError from labelled_subset before
+            raise ValueError(f"{type(self).__name__}.score needs the true labels y.")
         if sample_weight is not None:
             # Another length raised an IndexError, or was sliced as if it were aligned.
             sample_weight = _check_sample_weight(sample_weight, X)
