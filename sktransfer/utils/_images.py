@@ -247,9 +247,9 @@ def check_images(X, *, channels=3, input_name="X", num_workers=0):
     ------
     ValueError
         Empty input, wrong number of dimensions, channels that do not match, one colour
-        image without its batch axis (``(H, W, 3)``), NaN or infinite
-        values, floats outside [0, 1], a path that does not exist (named), a file that is not an
-        image or is truncated (named), a PIL image with values out of range (its position).
+        image without its batch axis (``(H, W, 3)``), NaN or infinite values, floats outside
+        [0, 1], a path that does not exist (named), a file that is not an image or is truncated
+        (named), a PIL image with values out of range (its position), a parameter out of range.
     TypeError
         Input of a type that is not one of the above.
     """
