@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from sklearn import config_context
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.semi_supervised import SelfTrainingClassifier
@@ -403,3 +403,28 @@ def test_scorer_warns_when_routing_off_keeps_sample_domain_from_a_meta_estimator
         ImportanceWeightedScorer(random_state=0)(model, X, y, sample_domain=sample_domain)
     # Only target rows are predicted here, and those are what rows without sample_domain are.
     PredictionEntropyScorer()(model, X, y, sample_domain=sample_domain)
+
+
+def test_reverse_validation_of_a_plain_classifier_fits_back_on_the_target_rows():
+    """Before: the reverse LogisticRegression learned the source rows' -1 as a class and
+    predicted it for most of them, scoring a model that transfers well near 0.15."""
+    Xs, ys, Xt, _ = _blobs()
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    plain = LogisticRegression().fit(Xs, ys)
+    score = ReverseValidationScorer()(plain, X, y, sample_domain=sample_domain)
+    pseudo = plain.predict(Xt)
+    assert score == LogisticRegression().fit(Xt, pseudo).score(Xs, ys)
+    assert score > 0.95
+    # A pipeline ending in a plain classifier too; one that reads -1 keeps the source rows.
+    assert ReverseValidationScorer()(
+        make_pipeline(LogisticRegression()).fit(Xs, ys), X, y, sample_domain=sample_domain
+    ) == pytest.approx(score)
+
+
+@pytest.mark.parametrize("scorer", [*UNSUPERVISED, TargetAccuracyScorer()], ids=repr)
+def test_domain_scorers_refuse_a_regressor(scorer):
+    """Before: an accuracy of 0.0 without a word (ImportanceWeighted, TargetAccuracy, Reverse)."""
+    Xs, ys, Xt, yt = _blobs()
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, yt))
+    with pytest.raises(TypeError, match="scores a classifier; got the regressor"):
+        scorer(LinearRegression().fit(Xs, ys), X, y, sample_domain=sample_domain)

@@ -15,7 +15,7 @@ from numbers import Real
 import numpy as np
 from scipy.special import entr, softmax
 from sklearn import get_config
-from sklearn.base import clone
+from sklearn.base import clone, is_regressor
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -32,6 +32,7 @@ from ..utils._domains import (
     _stack_rows,
     _take_rows,
     domain_rows,
+    handles_unlabelled_rows,
 )
 from ..utils._sklearn import HasMethods, Interval, validate_parameter_constraints
 
@@ -126,6 +127,12 @@ class _DomainScorer:
         score : float
             Greater is better.
         """
+        if hasattr(estimator, "__sklearn_tags__") and is_regressor(estimator):
+            # Its continuous predictions matched no label: an accuracy of 0.0 without a word.
+            raise TypeError(
+                f"{type(self).__name__} scores a classifier; got the regressor "
+                f"{type(estimator).__name__}."
+            )
         n_samples = _num_rows(X)
         rows = domain_rows(y, sample_domain, n_samples, require_source_labels=False)
         y = None if y is None else np.asarray(y)
@@ -612,10 +619,12 @@ class ReverseValidationScorer(_DomainScorer):
     as source, the source rows as unlabelled target) and score the reverse model's accuracy on
     the source rows' true labels. A setting that adapts well transfers its knowledge there and
     back. The reverse fit is ``clone(estimator).fit(X_reverse, y_reverse)`` with the source rows
-    marked ``y == -1``, so the estimator must read unlabelled target rows that way (as
-    :class:`~sktransfer.domain_adaptation.DANNClassifier` and
-    :class:`~sktransfer.domain_adaptation.CORAL` do). Target labels are never read. The score
-    costs one fit per fold, on the fold's rows.
+    marked ``y == -1``, for an estimator that reads unlabelled rows that way
+    (:class:`~sktransfer.domain_adaptation.DANNClassifier`, a
+    :func:`~sktransfer.pipeline.make_da_pipeline`, scikit-learn's semi-supervised
+    classifiers); any other classifier, which would learn ``-1`` as a class, is fitted back on
+    the pseudo-labelled target rows alone. Target labels are never read. The score costs one
+    fit per fold, on the fold's rows.
 
     See Also
     --------
@@ -664,12 +673,26 @@ class ReverseValidationScorer(_DomainScorer):
             )
             return np.mean(y_source == pseudo[0])
         X_source = _take_rows(X, source)
-        X_reverse = _stack_rows(X_target, X_source)
-        y_reverse = np.concatenate([pseudo, np.full(source.size, UNLABELED, dtype=pseudo.dtype)])
-        reverse = clone(estimator).fit(X_reverse, y_reverse)
+        if _learns_unlabelled_as_a_class(estimator):
+            # A plain classifier learned the source rows' -1 as a class and predicted it for
+            # most of them (0.15 where the model transfers well); it has no use for unlabelled
+            # rows, so it is fitted back on the pseudo-labelled target rows alone.
+            reverse = clone(estimator).fit(X_target, pseudo)
+        else:
+            X_reverse = _stack_rows(X_target, X_source)
+            y_reverse = np.concatenate(
+                [pseudo, np.full(source.size, UNLABELED, dtype=pseudo.dtype)]
+            )
+            reverse = clone(estimator).fit(X_reverse, y_reverse)
         # In the reverse fit the source rows were the target rows.
         as_target = np.full(source.size, -1)
         return np.mean(_call(reverse, "predict", X_source, as_target) == y_source)
+
+
+def _learns_unlabelled_as_a_class(estimator):
+    """Whether ``estimator`` (or a pipeline's final step) would learn ``y == -1`` as a class."""
+    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+    return not handles_unlabelled_rows(final)
 
 
 class TargetAccuracyScorer(_DomainScorer):
