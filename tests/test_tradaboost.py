@@ -935,3 +935,26 @@ def test_source_rows_of_weight_zero_are_rows_left_out(booster):
     more = clone(booster).fit(X_more, y_more, sample_weight=weights, sample_domain=domain_more)
     assert_allclose(more.predict(X), fewer.predict(X), rtol=1e-6, atol=1e-8)
     assert_allclose(more.estimator_weights_, fewer.estimator_weights_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [TrAdaBoost, TrAdaBoostR2, TwoStageTrAdaBoostR2])
+def test_one_domain_refusals_name_the_estimator(cls):
+    """Before: the regressors' messages said TrAdaBoost."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    y = (X[:, 0] > 0).astype(int)
+    for domain, missing in ((-1, "no source row"), (1, "no target row")):
+        with pytest.raises(ValueError, match=f"{missing} .*; {cls.__name__} needs"):
+            cls().fit(X, y, sample_domain=np.full(30, domain))
+
+
+def test_a_refit_without_early_stopping_forgets_the_validation_scores():
+    """Before: validation_scores_ of the first fit stayed after a refit that had none."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    sample_domain = np.r_[np.ones(40, int), -np.ones(20, int)]
+    model = TrAdaBoost(n_estimators=4, n_iter_no_change=2, random_state=0)
+    assert hasattr(model.fit(X, y, sample_domain=sample_domain), "validation_scores_")
+    model.set_params(n_iter_no_change=None).fit(X, y, sample_domain=sample_domain)
+    assert not hasattr(model, "validation_scores_")

@@ -115,7 +115,7 @@ class _BaseTransferBoosting(BaseEstimator):
         rows = domain_rows(None if is_regressor(self) else y, sample_domain, X.shape[0])
         is_source = rows.is_source
         if sample_domain is not None:
-            _check_both_domains(is_source)
+            _check_both_domains(is_source, type(self).__name__)
         if not rows.labelled.all():
             X, y, weights, is_source = self._drop_unlabelled(X, y, weights, rows)
         if not rows.has_target:
@@ -561,6 +561,8 @@ class TrAdaBoost(LabelledScoreMixin, ClassifierMixin, _BaseTransferBoosting):
         self._warn_out_of_range(boosting)
         if validation is not None:
             self.validation_scores_ = np.asarray(validation.scores)
+        else:  # a refit without early stopping kept the scores of an earlier fit
+            self.__dict__.pop("validation_scores_", None)
         self._warn_stall(boosting)
         return self
 
@@ -803,15 +805,15 @@ def _regression_target(y):
     return y
 
 
-def _check_both_domains(is_source):
+def _check_both_domains(is_source, name):
     if not is_source.any():
         raise ValueError(
-            "sample_domain marks no source row (positive value); TrAdaBoost needs source rows to "
+            f"sample_domain marks no source row (positive value); {name} needs source rows to "
             "transfer from. Pass sample_domain=None to boost on target rows alone."
         )
     if is_source.all():
         raise ValueError(
-            "sample_domain marks no target row (negative value); TrAdaBoost needs labelled "
+            f"sample_domain marks no target row (negative value); {name} needs labelled "
             "target rows to measure each learner's error on."
         )
 
