@@ -1,5 +1,7 @@
 """KMM, KLIEP and the importance-weighted meta-estimators."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn import config_context
@@ -388,3 +390,15 @@ def test_classes_of_an_unfitted_classifier_raise_not_fitted():
     with pytest.raises(NotFittedError):
         clf.classes_  # noqa: B018
     assert not hasattr(clf, "classes_")
+
+
+def test_kmm_with_few_target_rows_lowers_the_nystroem_rank_without_a_warning():
+    """Before: scikit-learn's "n_components > n_samples" warning from KMM's own defaults (250
+    source and 50 target landmarks for n_components=500)."""
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(size=(600, 2)), rng.normal(size=(50, 2)) + 0.3]
+    sample_domain = np.r_[np.ones(600, int), -2 * np.ones(50, int)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        weights = KMM(random_state=0).fit(X, sample_domain=sample_domain).weights_
+    assert np.all(np.isfinite(weights)) and abs(weights[:600].mean() - 1) < 0.1

@@ -196,9 +196,10 @@ class KMM(_BaseWeighter):
     n_components : int or None, default=500
         Source domains with more rows than this are matched with a Nyström approximation of
         the kernel (:class:`~sklearn.kernel_approximation.Nystroem`) of rank ``n_components``,
-        whose landmarks are drawn from the source and target rows: memory and time then grow
-        linearly with the rows instead of quadratically (the exact kernel of 20,000 rows takes
-        3.2 GB). None uses the exact kernel at any size.
+        whose landmarks are drawn from the source and target rows (half from each, so a
+        target domain of few rows lowers the rank): memory and time then grow linearly with
+        the rows instead of quadratically (the exact kernel of 20,000 rows takes 3.2 GB). None
+        uses the exact kernel at any size.
 
     per_source : bool, default=True
         With several source domains (``sample_domain`` 1, 2, ...), match each of them to the
@@ -353,9 +354,14 @@ class KMM(_BaseWeighter):
             kappa = _mean_kernel(X_source, X_target, self.gamma_) * n_source
             qp = _KernelQP(kappa, lambda beta: gram @ beta, n_source)
         else:
+            pool = _landmark_pool(X_source, X_target, self.n_components, rng)
+            # Few target rows leave fewer landmarks than n_components: Nystroem warned
+            # "n_components > n_samples" from inside KMM's default settings.
             nystroem = Nystroem(
-                gamma=self.gamma_, n_components=self.n_components, random_state=rng
-            ).fit(_landmark_pool(X_source, X_target, self.n_components, rng))
+                gamma=self.gamma_,
+                n_components=min(self.n_components, pool.shape[0]),
+                random_state=rng,
+            ).fit(pool)
             features = nystroem.transform(X_source)
             target_mean = nystroem.transform(X_target).mean(axis=0)
             kappa = features @ target_mean * n_source
