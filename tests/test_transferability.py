@@ -41,6 +41,7 @@ from sktransfer.model_selection import (
     make_transferability_scorer,
     nce_score,
 )
+from sktransfer.pipeline import LabelledOnlyClassifier, make_da_pipeline
 from sktransfer.utils import pack_domains
 
 
@@ -763,3 +764,18 @@ def test_scores_warn_of_classes_with_one_labelled_row(score, first):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         score(inputs[first], np.array([0, 0, 1, 1, 2, 2, -1]))
+
+
+def test_compare_to_baseline_warns_when_a_plain_classifier_would_learn_minus_one():
+    """Before: the baseline learned the unlabelled rows' -1 as a third class without a word."""
+    rng = np.random.default_rng(0)
+    Xs = rng.normal(size=(80, 3))
+    X, y, sample_domain = pack_domains(
+        source=(Xs, (Xs[:, 0] > 0).astype(int)), target=(rng.normal(size=(40, 3)) + 0.5, None)
+    )
+    transfer = make_da_pipeline(StandardScaler(), LogisticRegression())
+    with pytest.warns(UserWarning, match=r"the baseline estimator \(LogisticRegression\) would"):
+        compare_to_baseline(transfer, LogisticRegression(), X, y, cv=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compare_to_baseline(transfer, LabelledOnlyClassifier(LogisticRegression()), X, y, cv=3)

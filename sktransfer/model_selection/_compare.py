@@ -13,8 +13,10 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv, cross_validate
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metadata_routing import get_routing_for_object
+from sklearn.utils.validation import column_or_1d
 
 from ..pipeline import _accepts_sample_domain
+from ..utils._domains import is_unlabelled
 from ..utils._sklearn import (
     HasMethods,
     Interval,
@@ -23,6 +25,7 @@ from ..utils._sklearn import (
     validate_parameter_constraints,
 )
 from ._report import html_rows, text_table
+from ._scorers import _learns_unlabelled_as_a_class
 
 __all__ = ["TransferComparison", "compare_to_baseline"]
 
@@ -272,6 +275,7 @@ def compare_to_baseline(
         _check_same_default_score(transfer, baseline)
     if sample_domain is not None and not _routing_enabled():
         _check_fit_takes_sample_domain(transfer, baseline)
+    _warn_if_minus_one_becomes_a_class(transfer, baseline, y)
     splits, split_consumed = _splits(cv, X, y, groups, sample_domain, is_classifier(transfer))
     params = dict(params or {})
     if sample_domain is not None:
@@ -354,6 +358,23 @@ def _check_fit_takes_sample_domain(transfer, baseline):
             "the target rows through a sample_weight of 0 on the source rows, passed in params. "
             "Or leave sample_domain out."
         )
+
+
+def _warn_if_minus_one_becomes_a_class(transfer, baseline, y):
+    """A plain classifier fitted on packed rows learns their ``y == -1`` as a class, and the
+    comparison reports a baseline (or a transfer) that no one meant, without a word."""
+    if y is None or not is_unlabelled(column_or_1d(y)).any():
+        return
+    for name, estimator in (("transfer", transfer), ("baseline", baseline)):
+        if is_classifier(estimator) and _learns_unlabelled_as_a_class(estimator):
+            warnings.warn(
+                f"y marks unlabelled rows with -1, which the {name} estimator "
+                f"({type(estimator).__name__}) would learn as a class. Wrap it in "
+                "LabelledOnlyClassifier, or build it with make_da_pipeline, to fit it on the "
+                "labelled rows only.",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 def _check_finite_scores(scores, scoring):
