@@ -16,7 +16,7 @@ from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import column_or_1d
 
 from ..pipeline import _accepts_sample_domain
-from ..utils._domains import is_unlabelled
+from ..utils._domains import is_unlabelled, learns_unlabelled_as_a_class
 from ..utils._sklearn import (
     HasMethods,
     Interval,
@@ -25,7 +25,6 @@ from ..utils._sklearn import (
     validate_parameter_constraints,
 )
 from ._report import html_rows, text_table
-from ._scorers import _learns_unlabelled_as_a_class
 
 __all__ = ["TransferComparison", "compare_to_baseline"]
 
@@ -366,7 +365,7 @@ def _warn_if_minus_one_becomes_a_class(transfer, baseline, y):
     if y is None or not is_unlabelled(column_or_1d(y)).any():
         return
     for name, estimator in (("transfer", transfer), ("baseline", baseline)):
-        if is_classifier(estimator) and _learns_unlabelled_as_a_class(estimator):
+        if is_classifier(estimator) and learns_unlabelled_as_a_class(estimator):
             warnings.warn(
                 f"y marks unlabelled rows with -1, which the {name} estimator "
                 f"({type(estimator).__name__}) would learn as a class. Wrap it in "

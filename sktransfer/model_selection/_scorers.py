@@ -32,7 +32,7 @@ from ..utils._domains import (
     _stack_rows,
     _take_rows,
     domain_rows,
-    handles_unlabelled_rows,
+    learns_unlabelled_as_a_class,
 )
 from ..utils._sklearn import HasMethods, Interval, validate_parameter_constraints
 
@@ -673,7 +673,7 @@ class ReverseValidationScorer(_DomainScorer):
             )
             return np.mean(y_source == pseudo[0])
         X_source = _take_rows(X, source)
-        if _learns_unlabelled_as_a_class(estimator):
+        if learns_unlabelled_as_a_class(estimator):
             # A plain classifier learned the source rows' -1 as a class and predicted it for
             # most of them (0.15 where the model transfers well); it has no use for unlabelled
             # rows, so it is fitted back on the pseudo-labelled target rows alone.
@@ -687,12 +687,6 @@ class ReverseValidationScorer(_DomainScorer):
         # In the reverse fit the source rows were the target rows.
         as_target = np.full(source.size, -1)
         return np.mean(_call(reverse, "predict", X_source, as_target) == y_source)
-
-
-def _learns_unlabelled_as_a_class(estimator):
-    """Whether ``estimator`` (or a pipeline's final step) would learn ``y == -1`` as a class."""
-    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
-    return not handles_unlabelled_rows(final)
 
 
 class TargetAccuracyScorer(_DomainScorer):

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from PIL import Image
 from sklearn.metrics import accuracy_score
+from sklearn.pipeline import Pipeline
 from sklearn.semi_supervised import SelfTrainingClassifier
 
 from ._sklearn import (
@@ -30,6 +31,7 @@ __all__ = [
     "domain_rows",
     "handles_unlabelled_rows",
     "labelled_subset",
+    "learns_unlabelled_as_a_class",
     "pack_domains",
     "pipeline_learns_unlabelled_rows",
     "split_domains",
@@ -508,6 +510,15 @@ def handles_unlabelled_rows(estimator):
     return callable(fit) and "sample_domain" in inspect.signature(fit).parameters
 
 
+def learns_unlabelled_as_a_class(estimator):
+    """Whether ``estimator``, or a pipeline's final step, would learn ``y == -1`` as a class.
+
+    A pipeline ending in ``"passthrough"`` or None learns no class at all.
+    """
+    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+    return final not in (None, "passthrough") and not handles_unlabelled_rows(final)
+
+
 def pipeline_learns_unlabelled_rows(max_depth=40):
     """Whether the caller runs inside a ``Pipeline`` whose final step learns ``y == -1``.
 
@@ -515,8 +526,6 @@ def pipeline_learns_unlabelled_rows(max_depth=40):
     asks whether its final step reads ``y == -1`` as a class; False outside any pipeline. A
     transformer that sees unlabelled rows calls it to warn only when they would be learned.
     """
-    from sklearn.pipeline import Pipeline
-
     frame = inspect.currentframe()
     try:
         for _ in range(max_depth):
@@ -525,8 +534,7 @@ def pipeline_learns_unlabelled_rows(max_depth=40):
                 return False
             owner = frame.f_locals.get("self")
             if isinstance(owner, Pipeline):
-                final = owner.steps[-1][1]
-                return final not in (None, "passthrough") and not handles_unlabelled_rows(final)
+                return learns_unlabelled_as_a_class(owner)
         return False
     finally:
         del frame
