@@ -20,7 +20,7 @@ from .._network_base import (
 )
 from ..few_shot._prototypes import _unit_rows
 from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context, check_labels
-from ..utils._skorch import InMemoryBatches, train_loader
+from ..utils._skorch import training_batches
 from ..utils._torch import input_errors_named, seeded
 from ._network import Augment, Frozen, FrozenPrefix, TrainableSuffix, WholeNetwork
 from ._prefix_cache import encode_prefix
@@ -476,8 +476,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
             optimizer__param_groups=plan.param_groups(self.lr, self.lr_decay),
             max_epochs=self.max_epochs,
             batch_size=self._train_batch_size(),
-            **_iterator(device),
-            iterator_train__shuffle=True,
+            **training_batches(device),
             train_split=self.train_split,
             callbacks=[*callbacks, *self._schedule(plan)],
             classes=np.arange(n_classes),
@@ -506,12 +505,6 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         inputs = self._encode(self.prefix_, X, device)
         module = self.net_.module_
         return self._run(module, module, self._rows(inputs, device), device)
-
-
-def _iterator(device):
-    # On a GPU the training inputs live there (keep_on_device): whole batches are gathered in
-    # place. On the CPU a DataLoader serves them (both leave out a last batch of one row).
-    return {"iterator_train": InMemoryBatches if device.type == "cuda" else train_loader}
 
 
 def layerwise_param_groups(n_trainable, lr, lr_decay, *, scope=""):

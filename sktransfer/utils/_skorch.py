@@ -32,6 +32,17 @@ def train_loader(dataset, batch_size, shuffle=False, **kwargs):
     )
 
 
+def training_batches(device):
+    """skorch settings of the shuffled training batches on ``device``.
+
+    On a GPU the training inputs live there (``keep_on_device``): :class:`InMemoryBatches`
+    gathers whole batches in place. On the CPU a ``DataLoader`` serves them. Both leave out a
+    last batch of one row.
+    """
+    iterator = InMemoryBatches if torch.device(device).type == "cuda" else train_loader
+    return {"iterator_train": iterator, "iterator_train__shuffle": True}
+
+
 class InMemoryBatches:
     """skorch ``iterator_train`` over data held in memory, on the host or on the GPU.
 

@@ -20,7 +20,7 @@ from .._network_base import (
     writable,
 )
 from ..utils._sklearn import Integers, Interval, StrOptions, _fit_context, check_labels
-from ..utils._skorch import InMemoryBatches, ModeSetOnChange, RaisesOnDivergence, train_loader
+from ..utils._skorch import ModeSetOnChange, RaisesOnDivergence, training_batches
 from ..utils._torch import seeded
 from ._attribute_zero_shot import AttributeZeroShot, _ClassTable
 
@@ -323,8 +323,6 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
 
     def _build_net(self, module, device, callbacks):
         extra = self._optimizer_kwargs(device)
-        # On a GPU whole batches are gathered in place; on the CPU a DataLoader serves them.
-        iterator = {"iterator_train": InMemoryBatches if device.type == "cuda" else train_loader}
         return _RankingNet(
             module=module,
             criterion=_RankingHingeLoss,
@@ -334,12 +332,11 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self._train_batch_size(),
-            iterator_train__shuffle=True,
             train_split=None,
             callbacks=callbacks,
             device=device,
             verbose=self.verbose,
-            **iterator,
+            **training_batches(device),
             **extra,
         )
 
