@@ -86,3 +86,10 @@ def test_an_estimator_that_is_not_a_classifier_is_refused_by_name(estimator, mes
     rng = np.random.RandomState(0)
     with pytest.raises(TypeError, match=message):
         proxy_a_distance(rng.normal(size=(20, 2)), rng.normal(size=(20, 2)), estimator=estimator)
+
+
+def test_a_bad_random_state_is_named():
+    # NumPy's 'Seed must be between 0 and 2**32 - 1' named no parameter.
+    rng = np.random.RandomState(0)
+    with pytest.raises(ValueError, match="random_state"):
+        proxy_a_distance(rng.normal(size=(20, 2)), rng.normal(size=(20, 2)), random_state=-1)

@@ -101,8 +101,8 @@ def proxy_a_distance(X_source, X_target, *, estimator=None, cv=5, random_state=N
         if X.shape[0] < cv:
             raise ValueError(f"{name} has {X.shape[0]} rows, fewer than the cv={cv} folds.")
     validate_parameter_constraints(
-        {"estimator": [HasMethods(["fit", "predict"]), None]},
-        {"estimator": estimator},
+        {"estimator": [HasMethods(["fit", "predict"]), None], "random_state": ["random_state"]},
+        {"estimator": estimator, "random_state": random_state},
         caller_name="proxy_a_distance",
     )
     if estimator is None:
