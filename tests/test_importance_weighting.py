@@ -402,3 +402,18 @@ def test_kmm_with_few_target_rows_lowers_the_nystroem_rank_without_a_warning():
         warnings.simplefilter("error")
         weights = KMM(random_state=0).fit(X, sample_domain=sample_domain).weights_
     assert np.all(np.isfinite(weights)) and abs(weights[:600].mean() - 1) < 0.1
+
+
+@pytest.mark.parametrize(
+    "params, error",
+    [
+        ({"n_source": 0}, ValueError),
+        ({"n_target": -1}, ValueError),
+        ({"n_source": 2.5}, TypeError),
+        ({"n_features": 1}, ValueError),
+    ],
+)
+def test_make_selection_bias_names_a_bad_size(params, error):
+    # A zero size failed in np.concatenate and a float deep in NumPy, naming nothing.
+    with pytest.raises(error, match=next(iter(params))):
+        make_selection_bias(**params, random_state=0)

@@ -1,7 +1,9 @@
 """Sample selection bias: a source that is a biased subsample of the target's distribution."""
 
+from numbers import Integral
+
 import numpy as np
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, check_scalar
 
 from ._validation import check_finite_scalar
 
@@ -75,8 +77,10 @@ def make_selection_bias(
     >>> bool(Xs[:, 0].mean() > Xt[:, 0].mean())
     True
     """
-    if n_features < 2:
-        raise ValueError(f"n_features must be at least 2; got {n_features}.")
+    # Zero or negative sizes failed in np.concatenate, and floats deep in NumPy, naming nothing.
+    check_scalar(n_source, "n_source", Integral, min_val=1)
+    check_scalar(n_target, "n_target", Integral, min_val=1)
+    check_scalar(n_features, "n_features", Integral, min_val=2)
     # A NaN bias kept no row, and the loop below drew rows forever.
     check_finite_scalar(bias, "bias")
     check_finite_scalar(noise, "noise")
