@@ -491,10 +491,17 @@ def move_net(net, device):
     net.device = device
     net.module_.to(device)
     net.criterion_.to(device)
-    for state in net.optimizer_.state.values():
+    optimizer = net.optimizer_
+    # Loading its own state puts every state tensor where torch wants it beside its weight:
+    # a fused optimizer's step counter on the weight's device, a plain one's on the CPU.
+    optimizer.load_state_dict(optimizer.state_dict())
+    for weight, state in optimizer.state.items():
         for key, value in state.items():
-            if torch.is_tensor(value) and value.ndim:
-                state[key] = value.to(device)
+            if torch.is_tensor(value) and value.shape == weight.shape:
+                # Inference made the convolution weights channels-last after the moments were
+                # made; torch's fused step (used on CUDA) needs both in one layout: it raised
+                # on CUDA and updated wrongly on the CPU.
+                state[key] = torch.empty_like(weight).copy_(value)
 
 
 def _holds_torch(value):
