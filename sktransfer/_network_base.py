@@ -24,6 +24,7 @@ import torch
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from skorch.callbacks import Callback
 from skorch.exceptions import DeviceWarning
@@ -507,6 +508,8 @@ def move_net(net, device):
 def _holds_torch(value):
     if isinstance(value, (torch.Tensor, nn.Module)):
         return True
-    if isinstance(value, (np.ndarray, str, bytes, Integral, Real, type(None))):
+    # A metadata request (set_fit_request...) points back to its estimator: pickled apart, in
+    # torch.save's own pickler, it pickled the estimator again, without end.
+    if isinstance(value, (np.ndarray, str, bytes, Integral, Real, type(None), MetadataRequest)):
         return False
     return True

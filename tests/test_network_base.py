@@ -15,6 +15,7 @@ import warnings
 import joblib
 import numpy as np
 import pytest
+import sklearn
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning, NotFittedError
@@ -31,6 +32,7 @@ from sktransfer.domain_adaptation import DANNClassifier
 from sktransfer.domain_adaptation._dann_network import DomainRows, PairedBatches
 from sktransfer.feature_extraction import CNNCodeExtractor
 from sktransfer.fine_tuning import FineTuneClassifier
+from sktransfer.pipeline import make_da_pipeline
 from sktransfer.utils._skorch import (
     InMemoryBatches,
     ModeSetOnChange,
@@ -346,6 +348,18 @@ def test_pickles_round_trip_and_hold_torch_state_in_one_cpu_mapped_blob(
     assert calls[0] == "cpu"  # tensors saved on a GPU come back on the CPU
     np.testing.assert_array_equal(_outputs(loaded, IMAGES), _outputs(estimator, IMAGES))
     assert vars(estimator).keys() == vars(loaded).keys()
+
+
+def test_a_network_estimator_with_metadata_requests_pickles():
+    # The request points back to its estimator; pickled apart from it, in torch.save, it
+    # recursed without end, so make_da_pipeline(DANNClassifier()) could not be pickled or
+    # searched over in parallel.
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipeline = make_da_pipeline(_dann(device="cpu"))
+        pipeline.fit(*CASES["DANNClassifier"][1], **CASES["DANNClassifier"][2])
+        loaded = _pickle_round_trip(pipeline)
+        np.testing.assert_array_equal(loaded.predict_proba(IMAGES), pipeline.predict_proba(IMAGES))
+        assert loaded[-1].get_metadata_routing().fit.requests["sample_domain"] is True
 
 
 # --- backbones given as objects -------------------------------------------------------------
@@ -711,6 +725,7 @@ import numpy as np
 from sktransfer.domain_adaptation import DANNClassifier
 from sktransfer.feature_extraction import CNNCodeExtractor
 from sktransfer.fine_tuning import FineTuneClassifier
+from sktransfer.pipeline import make_da_pipeline
 
 X = np.random.default_rng(0).normal(size=(24, 5)).astype(np.float32)
 X.setflags(write=False)  # as pandas 3 hands out a DataFrame's values
