@@ -153,6 +153,7 @@ class LabelledOnlyClassifier(
         if _routing_enabled():
             fit_params = process_routing(self, "fit", **fit_params).estimator.fit
         X_labelled, y_labelled, fit_params = _labelled_rows(X, y, fit_params)
+        _check_two_classes(y, y_labelled)
         self.estimator_ = clone(self._estimator()).fit(X_labelled, y_labelled, **fit_params)
         self.classes_ = self.estimator_.classes_
         return self
@@ -255,6 +256,20 @@ class LabelledOnlyClassifier(
         tags.input_tags.sparse = inner.input_tags.sparse
         tags.input_tags.allow_nan = inner.input_tags.allow_nan
         return tags
+
+
+def _check_two_classes(y, y_labelled):
+    """Refuse labelled rows of one class when rows with ``y == -1`` were left out: labels in
+    {-1, +1} lost a class to the unlabelled-row convention, and a tree then learned one class
+    and scored perfectly."""
+    if len(y_labelled) == len(y) or len(np.unique(y_labelled)) > 1:
+        return
+    left_out = len(y) - len(y_labelled)
+    raise ValueError(
+        f"LabelledOnlyClassifier needs at least two classes; the labelled rows hold one, "
+        f"{y_labelled[:1].tolist()[0]!r}, once the {left_out} rows with y == -1 were left out "
+        "as unlabelled target rows. y == -1 is never a class: recode a class -1."
+    )
 
 
 class DomainAdaptationPipeline(Pipeline):

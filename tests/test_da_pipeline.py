@@ -11,6 +11,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import SelfTrainingClassifier
+from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
 from sktransfer.datasets import make_conditional_shift
@@ -279,3 +280,18 @@ def test_transform_and_fit_transform_take_sample_domain_with_routing_on_or_off(r
         scaled = baseline.fit_transform(X, y, sample_domain=sample_domain)
         np.testing.assert_allclose(baseline.transform(X, sample_domain=sample_domain), scaled)
     assert not np.allclose(fitted, scaled)  # CORAL mapped the source rows
+
+
+def test_labels_minus_one_and_one_are_refused_rather_than_learned_as_one_class():
+    # y in {-1, +1} lost its -1 class to the unlabelled-row convention: a tree learned the one
+    # class left and scored 1.0 on the labelled rows, without a word.
+    X = np.random.RandomState(0).normal(size=(40, 2))
+    y = np.where(X[:, 0] > 0, 1, -1)
+    for model in (
+        LabelledOnlyClassifier(DecisionTreeClassifier(random_state=0)),
+        make_da_pipeline(CORAL(), DecisionTreeClassifier(random_state=0)),
+    ):
+        with pytest.raises(ValueError, match=r"one, 1, once the 20 rows with y == -1"):
+            model.fit(X, y)
+        with pytest.raises(NotFittedError):
+            model.predict(X)
