@@ -14,10 +14,10 @@ from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone, is_classifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.utils import get_tags
+from sklearn.utils import assert_all_finite, get_tags
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from .utils._atomic import atomic_fit
 from .utils._domains import (
@@ -120,8 +120,8 @@ class LabelledOnlyClassifier(
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training rows, labelled and unlabelled.
+        X : array-like, sparse matrix, images or file paths
+            Training rows, labelled and unlabelled, in any form ``estimator`` takes.
 
         y : array-like of shape (n_samples,)
             Labels; ``-1`` marks unlabelled rows, which are left out.
@@ -147,8 +147,11 @@ class LabelledOnlyClassifier(
                 "LabelledOnlyClassifier leaves out the rows with y == -1, a classification "
                 "convention."
             )
-        # Row slicing needs an array; finiteness is the wrapped estimator's to check.
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], ensure_all_finite=False)
+        # Only rows are sliced here: the kind and shape of X (images, file paths, tables) are
+        # the wrapped estimator's to check, as they are in a Pipeline.
+        y = column_or_1d(y, warn=True)
+        assert_all_finite(y, input_name="y")
+        check_consistent_length(X, y)
         check_labels(y)
         if _routing_enabled():
             fit_params = process_routing(self, "fit", **fit_params).estimator.fit
@@ -158,11 +161,19 @@ class LabelledOnlyClassifier(
         self.classes_ = self.estimator_.classes_
         return self
 
+    @property
+    def n_features_in_(self):
+        """Number of features seen during ``fit``, as the wrapped classifier counted them."""
+        return self.estimator_.n_features_in_
+
+    @property
+    def feature_names_in_(self):
+        """Names of the features seen during ``fit``, as the wrapped classifier kept them."""
+        return self.estimator_.feature_names_in_
+
     def _validated(self, X):
         check_is_fitted(self)
-        return validate_data(
-            self, X, accept_sparse=["csr", "csc"], ensure_all_finite=False, reset=False
-        )
+        return X
 
     def predict(self, X):
         """Predict a class for each row.

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from sklearn import config_context
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, KFold
@@ -295,3 +295,28 @@ def test_labels_minus_one_and_one_are_refused_rather_than_learned_as_one_class()
             model.fit(X, y)
         with pytest.raises(NotFittedError):
             model.predict(X)
+
+
+def test_the_labelled_only_wrapper_takes_any_input_its_classifier_takes():
+    # It slices rows only: 3-D arrays (and so images or file paths for a network classifier)
+    # were refused by its own 2-D check before the classifier saw them.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(12, 2, 3))
+    y = np.r_[np.arange(8) % 2, -np.ones(4, int)]
+    sample_domain = np.r_[np.ones(8, int), -2 * np.ones(4, int)]
+    model = make_da_pipeline(_FlatteningClassifier()).fit(X, y, sample_domain=sample_domain)
+    assert_array_equal(model[-1].estimator_.fitted_rows_, 8)
+    assert model.predict(X).shape == (12,)
+    assert model.score(X, y) == pytest.approx(0.5)
+
+
+class _FlatteningClassifier(ClassifierMixin, BaseEstimator):
+    """A classifier of arrays of any shape: it predicts the first class always."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        self.fitted_rows_ = len(X)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
