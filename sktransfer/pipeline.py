@@ -13,6 +13,7 @@ import numpy as np
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone, is_classifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils import assert_all_finite, get_tags
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
@@ -615,7 +616,11 @@ def make_da_pipeline(*steps, memory=None, verbose=False):
       :class:`LabelledOnlyClassifier`, so that it trains on the labelled rows only. Classifiers
       that take ``sample_domain`` (such as
       :class:`~sktransfer.domain_adaptation.DANNClassifier`) and scikit-learn's
-      semi-supervised classifiers use the unlabelled rows themselves and are left as they are.
+      semi-supervised classifiers use the unlabelled rows themselves and are left as they are;
+      so is a final search (such as :class:`~sklearn.model_selection.GridSearchCV`) over a
+      domain-adaptation pipeline, which is given ``sample_domain`` to pass on;
+    * a pipeline among the steps is replaced by its own steps (as skada's ``make_da_pipeline``
+      does), so that each of them is given ``sample_domain``.
 
     Steps are named as :func:`~sklearn.pipeline.make_pipeline` names them; the wrapped
     classifier keeps its own name, so its parameters are ``<name>__estimator__<parameter>``.
@@ -663,13 +668,18 @@ def make_da_pipeline(*steps, memory=None, verbose=False):
     >>> print(f"target accuracy: {model.score(Xt, yt):.2f}")
     target accuracy: 0.99
     """
-    named = _name_estimators(steps)
+    named = _name_estimators(_unnested(steps))
     if named:
         name, final = named[-1]
         # "passthrough", None or a non-estimator: is_classifier raised an AttributeError on
         # it; left to Pipeline, which takes the first two and names the last at fit.
         estimator = hasattr(final, "__sklearn_tags__")
-        if estimator and is_classifier(final) and not handles_unlabelled_rows(final):
+        if (
+            estimator
+            and is_classifier(final)
+            and not handles_unlabelled_rows(final)
+            and not _domain_aware_search(final)
+        ):
             named[-1] = (name, LabelledOnlyClassifier(final))
     with config_context(enable_metadata_routing=True):
         for _, step in named:
@@ -677,7 +687,39 @@ def make_da_pipeline(*steps, memory=None, verbose=False):
     return DomainAdaptationPipeline(named, memory=memory, verbose=verbose)
 
 
+def _unnested(steps):
+    """The steps, each pipeline among them replaced by its own steps.
+
+    A nested pipeline took no ``sample_domain`` of its own and, as the final step, was wrapped
+    in LabelledOnlyClassifier: its adaptation steps saw the source rows only and adapted
+    nothing, without a word.
+    """
+    flat = []
+    for step in steps:
+        if isinstance(step, Pipeline):
+            flat.extend(_unnested([inner for _, inner in step.steps]))
+        else:
+            flat.append(step)
+    return flat
+
+
+def _domain_aware_search(step):
+    """Whether ``step`` is a search (``GridSearchCV``...) over an estimator that takes
+    ``sample_domain`` and handles the unlabelled rows itself, such as a domain-adaptation
+    pipeline: the search passes ``sample_domain`` on to it."""
+    if not isinstance(step, BaseSearchCV):
+        return False
+    inner = step.estimator
+    return isinstance(inner, DomainAdaptationPipeline) or (
+        _accepts_sample_domain(inner, "fit") and handles_unlabelled_rows(inner)
+    )
+
+
 def _accepts_sample_domain(step, method):
+    if method == "fit" and (
+        isinstance(step, DomainAdaptationPipeline) or _domain_aware_search(step)
+    ):
+        return True
     member = getattr(step, method, None)
     if member is None or not callable(member):
         return False
@@ -689,6 +731,8 @@ def _request_sample_domain(step):
     if not isinstance(step, BaseEstimator):
         return
     requests = step.get_metadata_routing()
+    if isinstance(requests, MetadataRouter):
+        return  # a search routes by the requests of the estimator it searches over
     for method in ("fit", "transform"):
         if not _accepts_sample_domain(step, method):
             continue

@@ -320,3 +320,34 @@ class _FlatteningClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return np.full(len(X), self.classes_[0])
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_nested_pipelines_and_searches_adapt_as_the_flat_pipeline(routing):
+    # A nested pipeline took no sample_domain and, as the final step, was wrapped in
+    # LabelledOnlyClassifier: its CORAL saw the source rows only and adapted nothing.
+    X, y, sample_domain, X_test, y_test = _data()
+    search = GridSearchCV(
+        make_da_pipeline(CORAL(), LogisticRegression()),
+        {"logisticregression__estimator__C": [0.1, 1.0]},
+        cv=KFold(2, shuffle=True, random_state=0),
+    )
+    with config_context(enable_metadata_routing=routing):
+        flat = make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())
+        nested = [
+            make_da_pipeline(StandardScaler(), make_da_pipeline(CORAL(), LogisticRegression())),
+            make_da_pipeline(
+                StandardScaler(),
+                make_pipeline(CORAL(), SelfTrainingClassifier(LogisticRegression(), max_iter=0)),
+            ),
+        ]
+        expected = flat.fit(X, y, sample_domain=sample_domain).predict(X_test)
+        for model in nested:
+            assert_array_equal(
+                model.fit(X, y, sample_domain=sample_domain).predict(X_test), expected
+            )
+        searched = make_da_pipeline(StandardScaler(), search).fit(X, y, sample_domain=sample_domain)
+    source_only = make_pipeline(StandardScaler(), LogisticRegression())
+    source_only.fit(X[sample_domain > 0], y[sample_domain > 0])
+    assert searched.score(X_test, y_test) > source_only.score(X_test, y_test) + 0.1
+    assert searched.score(X_test, y_test) >= flat.score(X_test, y_test) - 0.02
