@@ -339,3 +339,24 @@ def test_subspace_alignment_keeps_only_the_axes_the_rows_span():
     assert SubspaceAlignment().fit(X, sample_domain=domains).n_components_ == 2
     with pytest.raises(ValueError, match=r"n_components=3 is larger than .* = 2"):
         SubspaceAlignment(n_components=3).fit(X, sample_domain=domains)
+
+
+@pytest.mark.parametrize(
+    "transformer",
+    [
+        TCA(n_components=3, random_state=0),
+        SubspaceAlignment(n_components=3),
+        DomainRevealingFeatureSelector(n_features_to_drop=2),
+    ],
+    ids=["TCA", "SubspaceAlignment", "DomainRevealingFeatureSelector"],
+)
+def test_a_plain_pipeline_warns_that_its_classifier_learns_unlabelled_rows(transformer):
+    # As CORAL does: the others let a plain Pipeline learn -1 as a class without a word.
+    (Xs, ys), (Xt, _), _ = _sensor_offset(0, n=60)
+    X, y, _ = pack_domains(source=(Xs, ys), target=(Xt, None))
+    plain = make_pipeline(transformer, LogisticRegression())
+    with pytest.warns(UserWarning, match=f"{type(transformer).__name__} was given 60 unlabelled"):
+        plain.fit(X, y)
+    assert -1 in plain.classes_
+    # No warning where the final step reads -1 as unlabelled (pytest makes warnings errors).
+    make_pipeline(transformer, SelfTrainingClassifier(LogisticRegression(), max_iter=0)).fit(X, y)

@@ -1,6 +1,5 @@
 """CORAL: move and re-colour the source features to the target mean and covariance."""
 
-import warnings
 from numbers import Real
 
 import numpy as np
@@ -9,7 +8,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..utils._atomic import atomic_fit
-from ..utils._domains import check_sample_domain, domain_rows, pipeline_learns_unlabelled_rows
+from ..utils._domains import check_sample_domain, domain_rows, warn_if_pipeline_learns_unlabelled
 from ..utils._sklearn import Interval, _fit_context
 
 __all__ = ["CORAL"]
@@ -242,16 +241,7 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], copy=True)
         rows = _rows(X, y, sample_domain)
         self._fit(X, rows.is_source)
-        n_unlabelled = np.count_nonzero(~rows.labelled)
-        if n_unlabelled and pipeline_learns_unlabelled_rows():
-            warnings.warn(
-                f"CORAL was given {n_unlabelled} unlabelled rows (y == -1) in a Pipeline whose "
-                "final step learns -1 as a class. Build the pipeline with "
-                "sktransfer.pipeline.make_da_pipeline, which fits the final classifier on the "
-                "labelled rows only.",
-                UserWarning,
-                stacklevel=2,
-            )
+        warn_if_pipeline_learns_unlabelled(self, rows)
         X[rows.is_source] = self._map_source(X[rows.is_source])
         return X
 

@@ -31,7 +31,7 @@ from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._atomic import atomic_fit
-from ..utils._domains import check_sample_domain, domain_rows
+from ..utils._domains import check_sample_domain, domain_rows, warn_if_pipeline_learns_unlabelled
 from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context
 
 __all__ = ["TCA", "DomainRevealingFeatureSelector", "SubspaceAlignment"]
@@ -211,7 +211,9 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Fitted transformer.
         """
         X = validate_data(self, X, dtype=np.float64)
-        is_target = _rows(X, y, sample_domain).is_target
+        rows = _rows(X, y, sample_domain)
+        warn_if_pipeline_learns_unlabelled(self, rows)
+        is_target = rows.is_target
         random_state = check_random_state(self.random_state)
         keep = _balanced_subset(is_target, self.max_samples, random_state)
         n_fit = keep.shape[0]
@@ -510,6 +512,7 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         """
         X = validate_data(self, X, dtype=np.float64)
         rows = _rows(X, y, sample_domain)
+        warn_if_pipeline_learns_unlabelled(self, rows)
         X_source = X[rows.is_source] if rows.is_source.any() else X[rows.is_target]
         X_target = X[rows.is_target] if rows.has_target else X_source
         n_components = _subspace_dimension(self.n_components, X, X_source, X_target)
@@ -749,7 +752,9 @@ class DomainRevealingFeatureSelector(SelectorMixin, BaseEstimator):
                 f"n_features_to_drop={self.n_features_to_drop} would drop all of the "
                 f"n_features = {n_features} of X; at least one must be kept."
             )
-        is_target = _rows(X, y, sample_domain).is_target
+        rows = _rows(X, y, sample_domain)
+        warn_if_pipeline_learns_unlabelled(self, rows)
+        is_target = rows.is_target
         # estimator_ exists only when this fit trained a domain classifier: a refit without
         # target rows (or with estimator=None) kept the one of an earlier fit.
         self.__dict__.pop("estimator_", None)

@@ -540,6 +540,21 @@ def pipeline_learns_unlabelled_rows(max_depth=40):
         del frame
 
 
+def warn_if_pipeline_learns_unlabelled(estimator, rows):
+    """Warn when ``estimator``, an adaptation transformer given the domain ``rows``, is fitted
+    in a ``Pipeline`` whose final step will learn its unlabelled rows (``y == -1``) as a class."""
+    n_unlabelled = np.count_nonzero(~rows.labelled)
+    if n_unlabelled and pipeline_learns_unlabelled_rows():
+        warnings.warn(
+            f"{type(estimator).__name__} was given {n_unlabelled} unlabelled rows (y == -1) in "
+            "a Pipeline whose final step learns -1 as a class. Build the pipeline with "
+            "sktransfer.pipeline.make_da_pipeline, which fits the final classifier on the "
+            "labelled rows only.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def labelled_subset(X, y, *arrays):
     """The rows of ``X``, ``y`` and each per-row array (or None) whose label is not ``-1``.
 
