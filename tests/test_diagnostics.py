@@ -93,3 +93,15 @@ def test_a_bad_random_state_is_named():
     rng = np.random.RandomState(0)
     with pytest.raises(ValueError, match="random_state"):
         proxy_a_distance(rng.normal(size=(20, 2)), rng.normal(size=(20, 2)), random_state=-1)
+
+
+def test_dataframe_columns_are_matched_by_name():
+    # Matched by position, the same distribution with its columns in another order gave 2.0.
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    A = pd.DataFrame(rng.normal(size=(200, 2)) * [1.0, 10.0], columns=["age", "income"])
+    B = pd.DataFrame(rng.normal(size=(200, 2)) * [1.0, 10.0], columns=["age", "income"])
+    in_order = proxy_a_distance(A, B, random_state=0)
+    assert proxy_a_distance(A, B[["income", "age"]], random_state=0) == in_order < 0.5
+    with pytest.raises(ValueError, match="same columns"):
+        proxy_a_distance(A, B.set_axis(["x", "y"], axis=1), random_state=0)

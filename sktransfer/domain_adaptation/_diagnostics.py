@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_array
 
+from ..utils._domains import aligned_columns
 from ..utils._sklearn import HasMethods, validate_parameter_constraints
 
 __all__ = ["proxy_a_distance"]
@@ -33,7 +34,8 @@ def proxy_a_distance(X_source, X_target, *, estimator=None, cv=5, random_state=N
         The source rows, in the representation to measure.
 
     X_target : array-like of shape (n_target, n_features)
-        The target rows, in the same representation.
+        The target rows, in the same representation. Two DataFrames are matched by column
+        name.
 
     estimator : classifier, default=None
         The domain classifier. If None, a :class:`~sklearn.preprocessing.StandardScaler`
@@ -89,6 +91,9 @@ def proxy_a_distance(X_source, X_target, *, estimator=None, cv=5, random_state=N
     >>> print(f"{same:.1f} {apart:.1f}")
     0.0 2.0
     """
+    # Matched by name, as pack_domains matches them: by position, the same data with its
+    # columns in another order looked as far apart as two domains can be.
+    X_target = aligned_columns(X_source, X_target)
     X_source = check_array(X_source, input_name="X_source")
     X_target = check_array(X_target, input_name="X_target")
     if X_source.shape[1] != X_target.shape[1]:

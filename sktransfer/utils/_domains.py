@@ -446,12 +446,7 @@ def _stack_rows(X_source, X_target):
         import pandas as pd
 
         # concat aligns columns by name: other names would become extra columns of NaN.
-        if set(X_source.columns) != set(X_target.columns):
-            raise ValueError(
-                f"Source rows have columns {list(X_source.columns)} but target rows "
-                f"{list(X_target.columns)}; both domains need the same columns."
-            )
-        return pd.concat([X_source, X_target], ignore_index=True)
+        return pd.concat([X_source, aligned_columns(X_source, X_target)], ignore_index=True)
     if sp.issparse(X_source) or sp.issparse(X_target):
         X_source, X_target = sp.csr_matrix(X_source), sp.csr_matrix(X_target)
         _check_same_row_shape(X_source, X_target)
@@ -459,6 +454,19 @@ def _stack_rows(X_source, X_target):
     X_source, X_target = np.asarray(X_source), np.asarray(X_target)
     _check_same_row_shape(X_source, X_target)
     return np.concatenate([X_source, X_target])
+
+
+def aligned_columns(X_source, X_target):
+    """``X_target`` with its columns in the order of ``X_source``'s, when both are DataFrames;
+    a ``ValueError`` when their column names differ."""
+    if not (_is_dataframe(X_source) and _is_dataframe(X_target)):
+        return X_target
+    if set(X_source.columns) != set(X_target.columns):
+        raise ValueError(
+            f"Source rows have columns {list(X_source.columns)} but target rows "
+            f"{list(X_target.columns)}; both domains need the same columns."
+        )
+    return X_target[list(X_source.columns)]
 
 
 def _is_series(X):
