@@ -174,6 +174,25 @@ def test_leave_one_source_out_holds_each_source_out_once():
         next(cv.split(X[10:], sample_domain=np.where(sample_domain[10:] > 0, 1, -4)))
 
 
+def test_leave_one_source_out_splits_each_target_domain_apart():
+    # Pooled, a small target domain missed the training or validation fold in half the folds.
+    sample_domain = np.repeat([1, 2, -3, -4], [20, 20, 20, 2])
+    X = np.zeros((62, 1))
+    for seed in range(10):
+        cv = LeaveOneSourceOut(random_state=seed)
+        for train, test in cv.split(X, sample_domain=sample_domain):
+            for target in (-3, -4):
+                assert target in sample_domain[train] and target in sample_domain[test]
+    with pytest.raises(ValueError, match=r"each target domain; domains \[-4\]"):
+        next(cv.split(X[:61], sample_domain=sample_domain[:61]))
+
+
+def test_leave_one_source_out_says_when_it_was_given_no_sample_domain():
+    y = np.r_[np.zeros(20, int), -np.ones(10, int)]
+    with pytest.raises(ValueError, match="given no sample_domain.*metadata routing"):
+        next(LeaveOneSourceOut().split(np.zeros((30, 1)), y))
+
+
 def test_importance_weights_kept_apart_per_source():
     """Two sources, one far from the target and one near it: each gets its own weights, so
     the far source's rows still count (pooled weights would all but drop them)."""

@@ -155,14 +155,14 @@ class LeaveOneSourceOut(BaseCrossValidator):
 
     With several source domains (``sample_domain`` ``1, 2, ...``), holding a whole source out
     measures how a setting carries over to a domain the model never saw labels of. Fold ``k``
-    validates on every row of source ``k`` and a random ``test_size`` share of the target rows,
-    and trains on the other sources and the remaining target rows. The splitter requests
-    ``sample_domain`` through metadata routing.
+    validates on every row of source ``k`` and a random ``test_size`` share of the rows of each
+    target domain, and trains on the other sources and the remaining target rows. The splitter
+    requests ``sample_domain`` through metadata routing.
 
     Parameters
     ----------
     test_size : float, default=0.2
-        The share of the target rows in each validation fold, in ``(0, 1)``.
+        The share of each target domain's rows in each validation fold, in ``(0, 1)``.
     random_state : int, RandomState instance or None, default=None
         Seeds the split of the target rows.
 
@@ -198,12 +198,21 @@ class LeaveOneSourceOut(BaseCrossValidator):
             caller_name=type(self).__name__,
         )
 
-    def _sources(self, domain):
+    def _sources(self, domain, sample_domain):
         sources = np.unique(domain[domain > 0])
         if sources.size < 2:
+            # Without metadata routing, cross_validate's params never reach the splitter,
+            # which then read one source from y alone and said so without saying why.
+            why = (
+                " The splitter was given no sample_domain, so every row with y != -1 is one "
+                "source: pass sample_domain to split, or enable metadata routing "
+                "(sklearn.set_config(enable_metadata_routing=True)) to route it there."
+                if sample_domain is None
+                else ""
+            )
             raise ValueError(
                 "LeaveOneSourceOut needs at least 2 source domains (sample_domain 1, 2, ...); "
-                f"got {sources.size}. Use DomainShuffleSplit for one source."
+                f"got {sources.size}. Use DomainShuffleSplit for one source.{why}"
             )
         return sources
 
@@ -230,18 +239,26 @@ class LeaveOneSourceOut(BaseCrossValidator):
             The validation rows of the fold.
         """
         domain = _domains(X, y, sample_domain, type(self).__name__)
-        sources = self._sources(domain)
-        target = np.flatnonzero(domain < 0)
-        if target.size < 2:
-            raise ValueError("LeaveOneSourceOut needs at least 2 target rows.")
+        sources = self._sources(domain, sample_domain)
+        # Each target domain is split on its own: pooled, a small one could miss the training
+        # or the validation fold, and the scorers then averaged over fewer targets.
+        target_domains = np.unique(domain[domain < 0])
+        targets = [np.flatnonzero(domain == d) for d in target_domains]
+        small = [int(d) for d, rows in zip(target_domains, targets, strict=True) if rows.size < 2]
+        if small:
+            raise ValueError(
+                f"LeaveOneSourceOut needs at least 2 rows in each target domain; domains "
+                f"{small} have fewer, so they cannot appear in both the training and the "
+                "validation fold."
+            )
         rng = check_random_state(self.random_state)
         for source in sources:
-            target_train, target_test = _shuffle_split(target, self.test_size, rng)
+            parts = [_shuffle_split(rows, self.test_size, rng) for rows in targets]
             held_out = domain == source
             other_sources = np.flatnonzero((domain > 0) & ~held_out)
             yield (
-                np.sort(np.concatenate([other_sources, target_train])),
-                np.sort(np.concatenate([np.flatnonzero(held_out), target_test])),
+                np.sort(np.concatenate([other_sources, *(train for train, _ in parts)])),
+                np.sort(np.concatenate([np.flatnonzero(held_out), *(test for _, test in parts)])),
             )
 
     def get_n_splits(self, X=None, y=None, groups=None, *, sample_domain=None):
@@ -267,4 +284,5 @@ class LeaveOneSourceOut(BaseCrossValidator):
             if sample_domain is None:
                 raise ValueError("LeaveOneSourceOut.get_n_splits needs sample_domain or X, y.")
             X = np.empty((len(sample_domain), 0))
-        return int(self._sources(_domains(X, y, sample_domain, type(self).__name__)).size)
+        domain = _domains(X, y, sample_domain, type(self).__name__)
+        return int(self._sources(domain, sample_domain).size)
