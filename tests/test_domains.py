@@ -287,3 +287,25 @@ def test_numeric_labels_raise_no_warning_about_minus_one():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert domain_rows(np.array([0, 1, -1]), None, 3).labelled.tolist() == [1, 1, 0]
+
+
+def test_domain_codes_passed_positionally_as_y_are_named():
+    # fit(X, sample_domain) put pack_domains' codes in y: -2 marks no target row, and the
+    # estimators that read no labels adapted nothing without a word.
+    from sktransfer.domain_adaptation import CORAL, TCA
+    from sktransfer.instance_transfer import KMM
+    from sktransfer.model_selection import DomainShuffleSplit
+
+    rng = np.random.RandomState(0)
+    X, _, sample_domain = pack_domains(
+        source=(rng.normal(size=(20, 2)), np.arange(20) % 2),
+        target=(rng.normal(size=(20, 2)) + 1.0, None),
+    )
+    for estimator in (CORAL(), TCA(n_components=2), KMM()):
+        with pytest.warns(UserWarning, match=r"negative values \(\[-2\]\).*keyword-only"):
+            estimator.fit(X, sample_domain)
+    with pytest.warns(UserWarning, match="keyword-only"), pytest.raises(ValueError):
+        next(DomainShuffleSplit().split(X, sample_domain))
+    # Labels for these estimators hold a -1, or no negative value: no warning.
+    CORAL().fit(X, np.r_[np.arange(20) % 2, -np.ones(20, int)])
+    CORAL().fit(X, np.r_[np.ones(20, int), 2 * np.ones(20, int)])

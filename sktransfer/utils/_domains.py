@@ -120,6 +120,8 @@ def domain_rows(y, sample_domain, n_samples, *, require_source_labels=True):
         return DomainRows(domain, labelled)
     y = _as_labels(y, n_samples, "y")
     _warn_if_minus_one_is_a_string(y)
+    if sample_domain is None and not require_source_labels:
+        _warn_if_y_looks_like_sample_domain(y)
     labelled = ~is_unlabelled(y)
     domain = check_sample_domain(sample_domain, n_samples, y=y)
     unlabelled_source = ~labelled & (domain > 0)
@@ -144,6 +146,28 @@ def _warn_if_minus_one_is_a_string(y):
             UserWarning,
             stacklevel=3,
         )
+
+
+def _warn_if_y_looks_like_sample_domain(y):
+    """``sample_domain`` is keyword-only, and ``fit(X, sample_domain)`` put the domain codes in
+    ``y``: with pack_domains' target code -2 no row was a target row, and an estimator that
+    reads no labels adapted nothing without a word. Codes are a few non-zero integers, some
+    negative; labels meant for such an estimator hold a -1 or no negative value."""
+    if y.dtype.kind not in "if" or y.size == 0:
+        return
+    values = np.unique(y)
+    if values.size > 10 or not np.isfinite(values).all() or (values != np.round(values)).any():
+        return
+    if values.min() >= 0 or UNLABELED in values or 0 in values:
+        return
+    warnings.warn(
+        f"y holds negative values ({values[values < 0].tolist()}) but no {UNLABELED}, as "
+        "sample_domain codes do, and every row was taken as a source row. sample_domain is "
+        "keyword-only: call fit(X, y, sample_domain=sample_domain), or split(X, y, "
+        "sample_domain=sample_domain).",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def is_unlabelled(y):
