@@ -109,6 +109,29 @@ def test_without_source_rows_the_heads_leep_decides(per_class, size):
     assert 0 < advice.source_confidence <= 1
 
 
+def test_the_source_head_runs_on_the_device_transform_left_it_on(monkeypatch):
+    # device="cuda" leaves the backbone on the GPU after transform; 'meta' stands in for it,
+    # and a hook hands back host logits for the head's meta ones.
+    inputs_on = []
+
+    def host_logits(head, inputs, logits):
+        inputs_on.append(inputs[0].device.type)
+        return torch.zeros(logits.shape)
+
+    transform = CNNCodeExtractor.transform
+
+    def transform_leaving_the_backbone_on_meta(self, X):
+        codes = transform(self, X)
+        self.backbone_.to("meta").head.register_forward_hook(host_logits)
+        return codes
+
+    monkeypatch.setattr(CNNCodeExtractor, "transform", transform_leaving_the_backbone_on_meta)
+    X, y = _target(10)
+    advice = recommend_strategy(X, y, **TOY)
+    assert inputs_on == ["meta"]
+    assert advice.closeness_from == "source_head"
+
+
 def test_thresholds_are_parameters():
     X, y = _target(10)
     source = _source(X, 0.0)

@@ -13,6 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
 
 from ..utils._sklearn import Integers, Interval, _safe_indexing, validate_parameter_constraints
+from ..utils._torch import module_device
 from ._report import html_rows, text_table
 from ._transferability import (
     _check_labels,
@@ -403,8 +404,7 @@ def recommend_strategy(
     measured = {}
     head = extractor.backbone_.head
     if head is not None:
-        with torch.inference_mode():
-            logits = head(torch.as_tensor(codes, dtype=torch.float32)).numpy()
+        logits = _source_logits(head, codes)
         proba = softmax(logits.astype(np.float64), axis=1)
         rng = check_random_state(random_state)
         with warnings.catch_warnings():
@@ -461,6 +461,16 @@ def recommend_strategy(
         },
         **measured,
     )
+
+
+def _source_logits(head, codes):
+    """The source head's logits for ``codes``, as a NumPy array.
+
+    The head runs where ``transform`` left the backbone: on its device (a GPU), not the CPU.
+    """
+    with torch.inference_mode():
+        inputs = torch.as_tensor(codes, dtype=torch.float32, device=module_device(head))
+        return head(inputs).cpu().numpy()
 
 
 def _earlier_layers(backbone, layers):

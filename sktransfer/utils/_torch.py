@@ -1,5 +1,6 @@
 """Device choice, numeric precision, seeding, and the one inference loop of every network."""
 
+import itertools
 import warnings
 from contextlib import contextmanager, nullcontext
 
@@ -92,6 +93,12 @@ def _unavailable(device):
     if device.type == "mps" and not _mps_available():
         return "Apple's MPS backend is not available on this machine"
     return ""
+
+
+def module_device(module):
+    """The device of ``module``'s first parameter or buffer; the CPU for a module with none."""
+    tensor = next(itertools.chain(module.parameters(), module.buffers()), None)
+    return torch.device("cpu") if tensor is None else tensor.device
 
 
 def _mps_available():
