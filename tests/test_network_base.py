@@ -624,6 +624,24 @@ _ON_THE_GPU = pytest.param(
 )
 
 
+def test_a_net_fitted_on_a_gpu_this_machine_lacks_loads_on_the_cpu(monkeypatch):
+    # Fitted on cuda:1 as far as the pickles tell, loaded where CUDA has one device.
+    saved = {}
+    for name, estimator, inputs in _fitted_on("cpu"):
+        if hasattr(estimator, "net_"):
+            expected = _outputs(estimator, inputs)
+            estimator.net_.device = torch.device("cuda:1")
+            saved[name] = pickle.dumps(estimator), inputs, expected
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    loaded = {name: pickle.loads(blob) for name, (blob, _, _) in saved.items()}
+    monkeypatch.undo()
+    for name, estimator in loaded.items():
+        _, inputs, expected = saved[name]
+        assert estimator.net_.device == torch.device("cpu"), name
+        np.testing.assert_array_equal(_outputs(estimator, inputs), expected, err_msg=name)
+
+
 @pytest.mark.parametrize("device", ["cpu", _ON_THE_GPU])
 def test_every_fitted_network_round_trips_in_process(device):
     for name, estimator, inputs in _fitted_on(device):

@@ -7,7 +7,12 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.nn import functional as F
 
-from ..utils._skorch import ModeSetOnChange, OneSyncPerEpoch, RaisesOnDivergence
+from ..utils._skorch import (
+    LoadsWhereItCan,
+    ModeSetOnChange,
+    OneSyncPerEpoch,
+    RaisesOnDivergence,
+)
 
 
 class L2SP(nn.Module):
@@ -84,7 +89,9 @@ class LwF(nn.Module):
         return self.strength * t**2 * divergence
 
 
-class RegularizedNet(RaisesOnDivergence, ModeSetOnChange, OneSyncPerEpoch, NeuralNetClassifier):
+class RegularizedNet(
+    LoadsWhereItCan, RaisesOnDivergence, ModeSetOnChange, OneSyncPerEpoch, NeuralNetClassifier
+):
     """skorch's classifier with the trained network's regularizer added to the training loss.
 
     The network may return a tuple whose first item is the logits. The validation loss stays

@@ -10,6 +10,8 @@ import torch
 from skorch.dataset import get_len
 from torch.utils.data import DataLoader, Subset
 
+from ._torch import _unavailable
+
 
 def steps_per_epoch(n_rows, batch_size):
     """The training steps of an epoch over ``n_rows``: a last batch of one row is left out.
@@ -112,6 +114,21 @@ def _take(data, order, batch):
     if torch.is_tensor(data):
         return data[order.on(data.device)[batch]]
     return np.asarray(data)[order.rows[batch].numpy()]
+
+
+class LoadsWhereItCan:
+    """Mixin for skorch nets: a net saved on a device this machine lacks loads on the CPU.
+
+    skorch maps a CUDA net to the CPU only where CUDA is missing altogether: a net fitted on
+    ``cuda:1`` could not be loaded on a machine with one GPU. The estimator holding the net
+    chooses where it runs next (its ``device``, or the CPU with a warning).
+    """
+
+    def __setstate__(self, state):
+        device = state.get("device")
+        if device is not None and _unavailable(torch.device(device)):
+            state["device"] = torch.device("cpu")
+        super().__setstate__(state)
 
 
 class ModeSetOnChange:

@@ -20,7 +20,12 @@ from .._network_base import (
     writable,
 )
 from ..utils._sklearn import Integers, Interval, StrOptions, _fit_context, check_labels
-from ..utils._skorch import ModeSetOnChange, RaisesOnDivergence, training_batches
+from ..utils._skorch import (
+    LoadsWhereItCan,
+    ModeSetOnChange,
+    RaisesOnDivergence,
+    training_batches,
+)
 from ..utils._torch import seeded
 from ._attribute_zero_shot import AttributeZeroShot, _ClassTable
 
@@ -465,6 +470,6 @@ class _RankingHingeLoss(nn.Module):
         return violations.masked_fill(own, 0.0).sum(dim=1).mean()
 
 
-class _RankingNet(RaisesOnDivergence, ModeSetOnChange, NeuralNet):
+class _RankingNet(LoadsWhereItCan, RaisesOnDivergence, ModeSetOnChange, NeuralNet):
     """skorch's net, with the train/eval switch trimmed (see ``ModeSetOnChange``) and a diverged
     training refused (see ``RaisesOnDivergence``)."""
