@@ -316,6 +316,16 @@ def test_the_users_backbone_is_not_changed_and_torch_global_rng_is_untouched():
     assert all(torch.equal(v, before[k]) for k, v in backbone.state_dict().items())
 
 
+def test_a_users_module_on_another_device_is_sized_where_it_sits():
+    # fit sizes the network on one example from the CPU, while the copy of a module given on
+    # a GPU stays there until skorch moves it; 'meta' stands in for that GPU.
+    module = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    dann = DANNClassifier(backbone=module.to("meta"), hidden_layer_sizes=())
+    network = dann._build_network(dann._build_backbone(4), torch.zeros(1, 4), 2)
+    # The module's last linear layer is its head, which DANN replaces.
+    assert network.label_head.in_features == 8
+
+
 # --- bad input -------------------------------------------------------------------------------
 
 

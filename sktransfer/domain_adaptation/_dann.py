@@ -31,7 +31,7 @@ from ..utils._skorch import (
     OneSyncPerEpoch,
     RaisesOnDivergence,
 )
-from ..utils._torch import input_errors_named, seeded
+from ..utils._torch import input_errors_named, module_device, seeded
 from ._dann_network import (
     DANNLoss,
     DANNNetwork,
@@ -328,8 +328,9 @@ class DANNClassifier(
         layers = [backbone.layer(name) for name in backbone.layer_names]
         trunk = nn.Sequential(*layers, backbone.pool_module, nn.Flatten())
         trunk.eval()
+        # A network given as a module stays on its device (a GPU) until the net moves it.
         with torch.no_grad(), input_errors_named():
-            width = trunk(example).shape[1]
+            width = trunk(example.to(module_device(trunk))).shape[1]
         trunk.train()
         bottleneck, n_features = mlp(width, self.hidden_layer_sizes)
         extractor = nn.Sequential(trunk, bottleneck)
