@@ -58,7 +58,8 @@ SHARED_PARAMETERS = {
         warning.""",
     "precision": """precision : {"auto", "float32", "bfloat16"}, default="auto"
         Numeric precision of the forward passes that need no gradient (codes, frozen layers,
-        predictions): ``"auto"`` is bfloat16 autocast on CUDA and float32 elsewhere.""",
+        predictions): ``"auto"`` is bfloat16 autocast on a CUDA GPU of compute capability 8.0
+        (Ampere) or newer, and float32 elsewhere.""",
     # Fitted attributes, documented under "Attributes".
     "input_attributes": """n_features_in_ : int
         Number of features of 2-D input, when the network takes vectors.

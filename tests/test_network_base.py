@@ -40,7 +40,7 @@ from sktransfer.utils._skorch import (
     steps_per_epoch,
     train_loader,
 )
-from sktransfer.utils._torch import run_network
+from sktransfer.utils._torch import resolved_precision, run_network
 from sktransfer.zero_shot import EmbeddingZeroShot
 
 RNG = np.random.default_rng(0)
@@ -550,6 +550,17 @@ def test_bfloat16_codes_are_close_to_float32_ones():
     half = _extractor(device="cpu", precision="bfloat16").fit_transform(IMAGES)
     assert not np.array_equal(full, half)
     np.testing.assert_allclose(half, full, atol=0.05 * np.abs(full).max())
+
+
+@pytest.mark.parametrize(
+    "capability, precision", [((7, 0), "float32"), ((7, 5), "float32"), ((8, 0), "bfloat16")]
+)
+def test_auto_precision_is_bfloat16_only_on_gpus_fast_at_it(monkeypatch, capability, precision):
+    # A V100 (7.0) or a T4 (7.5) has no bfloat16 tensor cores; an A100 (8.0) has.
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    assert resolved_precision("auto", torch.device("cuda")) == precision
+    assert resolved_precision("auto", torch.device("cpu")) == "float32"
+    assert resolved_precision("float32", torch.device("cuda")) == "float32"
 
 
 @pytest.mark.slow

@@ -107,10 +107,17 @@ def _mps_available():
 
 
 def resolved_precision(precision, device):
-    """``"auto"`` made explicit: bfloat16 on CUDA, float32 elsewhere."""
+    """``"auto"`` made explicit: bfloat16 on a CUDA GPU of compute capability 8.0 (Ampere) or
+    newer, float32 elsewhere."""
     if precision == "auto":
-        return "bfloat16" if device.type == "cuda" else "float32"
+        return "bfloat16" if _fast_bfloat16(device) else "float32"
     return precision
+
+
+def _fast_bfloat16(device):
+    # Older GPUs (T4, V100) have no bfloat16 tensor cores: their bfloat16 convolutions are
+    # slower than float32 ones.
+    return device.type == "cuda" and torch.cuda.get_device_capability(device) >= (8, 0)
 
 
 def autocast(device, precision):
