@@ -40,7 +40,13 @@ from sktransfer.utils._skorch import (
     steps_per_epoch,
     train_loader,
 )
-from sktransfer.utils._torch import resolved_precision, run_network
+from sktransfer.utils._torch import (
+    resolved_precision,
+    rng_kept,
+    run_network,
+    seeded,
+    torch_seed,
+)
 from sktransfer.zero_shot import EmbeddingZeroShot
 
 RNG = np.random.default_rng(0)
@@ -242,6 +248,40 @@ def test_no_method_changes_the_global_rngs(name):
     assert torch.equal(torch.random.get_rng_state(), torch_state)
     numpy_now = np.random.get_state()  # noqa: NPY002
     assert numpy_now[1].tolist() == numpy_state[1].tolist()
+
+
+def _two_gpus(monkeypatch):
+    """Pretend this machine has two GPUs, with host generators for their RNGs; record the GPUs
+    whose RNGs each fork keeps (it keeps only the CPU's, as no GPU is really there)."""
+    forked = []
+    fork_rng = torch.random.fork_rng
+
+    def recorded_fork_rng(devices=None, **kwargs):
+        forked.append(list(devices))
+        return fork_rng(devices=[], **kwargs)
+
+    generators = (torch.Generator(), torch.Generator())
+    monkeypatch.setattr(torch.random, "fork_rng", recorded_fork_rng)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "default_generators", generators)
+    return forked, generators
+
+
+@pytest.mark.parametrize(
+    "device, kept",
+    [(None, []), (torch.device("cpu"), []), (torch.device("cuda:1"), [1])],
+)
+def test_seeding_forks_and_seeds_the_rng_of_no_gpu_but_the_one_used(monkeypatch, device, kept):
+    # Forking a GPU's RNG opens a CUDA context on it: on every GPU, at every fit, even on the CPU.
+    forked, generators = _two_gpus(monkeypatch)
+    with seeded(0, device) if device is not None else rng_kept():
+        pass
+    assert forked == [kept]
+    seeds = [
+        torch_seed(0) if index in kept else torch.Generator().initial_seed() for index in (0, 1)
+    ]
+    assert [generator.initial_seed() for generator in generators] == seeds
 
 
 @pytest.mark.parametrize("name", ["CNNCodeExtractor", "FineTuneClassifier", "DANNClassifier"])

@@ -276,7 +276,7 @@ class DANNClassifier(
         device = self._fit_device()
         callbacks = self._user_callbacks()
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
-        with seeded(int(seeds[0])):
+        with seeded(int(seeds[0]), device):
             backbone = self._load_backbone(X.shape[1] if vectors else None, vectors)
             images = self._check_images(X, backbone, vectors)
             if images is not None and self.image_size is None and not backbone.preprocessing.size:

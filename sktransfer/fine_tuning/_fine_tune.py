@@ -321,7 +321,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         codes, classes = self._encode_labels(y)
         device = self._fit_device()
         callbacks = self._user_callbacks()
-        with seeded(self.random_state):
+        with seeded(self.random_state, device):
             backbone = self._build_backbone(X.shape[1] if vectors else None)
             images = self._check_images(X, backbone, vectors)
             check_consistent_length(codes, X if vectors else images)
@@ -361,7 +361,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         # A copy trains, so that a failed warm start leaves the fitted network as it was.
         net = copy.deepcopy(self.net_)
         move_net(net, device)
-        with seeded(self.random_state):
+        with seeded(self.random_state, device):
             net.partial_fit(
                 self._net_input(net.module_, inputs, device),
                 np.searchsorted(self.classes_, y),

@@ -204,17 +204,37 @@ def torch_seed(random_state):
 
 
 @contextmanager
-def rng_kept():
-    """Give torch's global RNGs (the CPU's and every GPU's) back as they were after the block."""
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    with torch.random.fork_rng(devices=devices):
+def rng_kept(device=None):
+    """Give torch's global RNGs back as they were after the block: the CPU's, and the GPU's
+    that ``device`` names, if any.
+
+    Other GPUs are left alone: forking their RNGs would open a CUDA context on each.
+    """
+    with torch.random.fork_rng(devices=_cuda_indices(device)):
         yield
 
 
 @contextmanager
-def seeded(random_state):
-    """Seed torch from ``random_state`` inside ``fork_rng``, so torch's global RNG is untouched;
-    NumPy's moves only when ``random_state`` is None, which draws the seed from it."""
-    with rng_kept():
-        torch.manual_seed(torch_seed(random_state))
+def seeded(random_state, device=None):
+    """Seed torch's RNGs of the CPU and of ``device`` from ``random_state`` inside
+    :func:`rng_kept`, so torch's global RNGs are untouched; NumPy's moves only when
+    ``random_state`` is None, which draws the seed from it."""
+    with rng_kept(device):
+        _manual_seed(torch_seed(random_state), device)
         yield
+
+
+def _cuda_indices(device):
+    if device is None or device.type != "cuda":
+        return []
+    return [torch.cuda.current_device() if device.index is None else device.index]
+
+
+def _manual_seed(seed, device):
+    # Not torch.manual_seed: it seeds every GPU, or queues their seeding for when CUDA starts,
+    # and rng_kept gives back only the RNGs of the CPU and of ``device``.
+    torch.default_generator.manual_seed(seed)
+    for index in _cuda_indices(device):
+        torch.cuda.default_generators[index].manual_seed(seed)
+    if device is not None and device.type == "mps":
+        torch.mps.manual_seed(seed)

@@ -299,7 +299,7 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         device = self._fit_device()
         callbacks = self._user_callbacks()
         seen_attributes = torch.as_tensor(table.values[seen], dtype=torch.float32)
-        with seeded(self.random_state):
+        with seeded(self.random_state, device):
             module = _TwoTowers(
                 X.shape[1],
                 seen_attributes,
