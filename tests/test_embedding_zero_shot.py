@@ -17,6 +17,7 @@ from sktransfer.zero_shot import (
     per_class_accuracy_score,
     per_class_accuracy_scorer,
 )
+from sktransfer.zero_shot._embedding_zero_shot import _RankingNet
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -59,6 +60,19 @@ def test_training_lowers_the_ranking_loss_and_separates_the_seen_classes():
 
     assert losses[-1] < 0.3 * losses[0]
     assert np.mean(zsl.predict(X) == y) >= 0.9
+
+
+def test_losses_read_once_per_epoch_give_the_same_history(monkeypatch):
+    # On CUDA the ranking net reads its losses back once per epoch, not after every step.
+    table, X, y, _, _ = _problem(n_per_class=10)
+    params = {**FAST, "max_epochs": 3, "batch_size": 16}
+    per_step = EmbeddingZeroShot(table, **params).fit(X, y)
+    monkeypatch.setattr(_RankingNet, "_defer_losses", lambda net: True)
+    per_epoch = EmbeddingZeroShot(table, **params).fit(X, y)
+    assert per_epoch.net_.history[:, "train_loss"] == per_step.net_.history[:, "train_loss"]
+    assert per_epoch.net_.history[-1, "batches", -1, "train_loss"] == pytest.approx(
+        per_step.net_.history[-1, "batches", -1, "train_loss"]
+    )
 
 
 def test_same_random_state_same_model_and_a_different_one_differs():

@@ -23,6 +23,7 @@ from ..utils._sklearn import Integers, Interval, StrOptions, _fit_context, check
 from ..utils._skorch import (
     LoadsWhereItCan,
     ModeSetOnChange,
+    OneSyncPerEpoch,
     RaisesOnDivergence,
     training_batches,
 )
@@ -470,6 +471,7 @@ class _RankingHingeLoss(nn.Module):
         return violations.masked_fill(own, 0.0).sum(dim=1).mean()
 
 
-class _RankingNet(LoadsWhereItCan, RaisesOnDivergence, ModeSetOnChange, NeuralNet):
-    """skorch's net, with the train/eval switch trimmed (see ``ModeSetOnChange``) and a diverged
-    training refused (see ``RaisesOnDivergence``)."""
+class _RankingNet(LoadsWhereItCan, RaisesOnDivergence, ModeSetOnChange, OneSyncPerEpoch, NeuralNet):
+    """skorch's net, with the train/eval switch trimmed (see ``ModeSetOnChange``), the losses
+    read back once per epoch (see ``OneSyncPerEpoch``) and a diverged training refused (see
+    ``RaisesOnDivergence``)."""
