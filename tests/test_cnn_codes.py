@@ -204,6 +204,7 @@ def test_missing_image_file_is_named_at_transform(tmp_path):
         extractor.transform([tmp_path / "missing.png"])
 
 
+@pytest.mark.gpu
 def test_fitted_on_gpu_is_stored_on_cpu():
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA GPU")
