@@ -200,8 +200,14 @@ def test_unlabelled_rows_are_left_out_not_counted_as_a_class():
     alone = recommend_strategy(X, y, source=_source(X, 0.0), **TOY)
     assert (advice.n_classes, advice.rows_per_class) == (3, 10)
     assert advice.proxy_a_distance == alone.proxy_a_distance
-    with pytest.raises(ValueError, match="y must hold at least 2 classes; got 1"):
-        recommend_strategy(X, np.r_[0, np.full(len(X) - 1, -1)], **TOY)
+    # Before: the message did not say that the -1 rows were left out.
+    n_left_out = len(X) - 1
+    with pytest.raises(
+        ValueError,
+        match=rf"y must hold at least 2 classes; got 1 \({n_left_out} rows with y == -1 were left "
+        "out as unlabelled",
+    ):
+        recommend_strategy(X, np.r_[0, np.full(n_left_out, -1)], **TOY)
 
 
 def test_classes_of_one_labelled_row_are_warned_of_once():

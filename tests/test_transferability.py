@@ -315,6 +315,29 @@ def test_scores_leave_out_the_unlabelled_rows(score, inputs):
         score(inputs(features), np.full(y.size, -1))
 
 
+@pytest.mark.parametrize(
+    "score, inputs",
+    [
+        (logme_score, lambda features: features),
+        (h_score, lambda features: features),
+        (leep_score, _proba),
+        (nce_score, lambda features: features.argmax(axis=1)),
+    ],
+    ids=["logme", "h_score", "leep", "nce"],
+)
+def test_labels_of_minus_and_plus_one_say_the_minus_ones_were_left_out(score, inputs):
+    """Before: "y must hold at least 2 classes; got 1", with no word of the -1 rows."""
+    features, y = _task()
+    signs = np.where(y == y[0], 1, -1)
+    n_left_out = int(np.sum(signs == -1))
+    with pytest.raises(
+        ValueError,
+        match=rf"at least 2 classes; got 1 \({n_left_out} rows with y == -1 were left out as "
+        "unlabelled",
+    ):
+        score(inputs(features), signs)
+
+
 @pytest.mark.parametrize("name", ["logme", "h_score", "leep", "nce"])
 def test_transferability_scorer_leaves_out_the_unlabelled_rows_of_packed_data(name):
     X, y = _task()

@@ -384,7 +384,8 @@ def recommend_strategy(
     y, labelled = _labelled_rows(y, _n_rows(X, "X"))
     if not labelled.all():
         X = _safe_indexing(X, np.flatnonzero(labelled))
-    classes, encoded = _check_labels(y, len(y))  # warns once of classes of one row
+    # Warns once of classes of one row.
+    classes, encoded = _check_labels(y, len(y), n_unlabelled=np.sum(~labelled))
     counts = np.bincount(encoded)
     rows_per_class = float(np.median(counts))
     size = "small" if rows_per_class < small_per_class else "large"

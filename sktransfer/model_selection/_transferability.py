@@ -40,7 +40,11 @@ _KEYWORD_CONSTRAINTS = {
 }
 
 
-def _check_labels(y, n_samples, name="y"):
+def _check_labels(y, n_samples, name="y", n_unlabelled=0):
+    """The classes of ``y`` and its rows encoded; ``n_unlabelled`` counts the rows of ``-1``
+    that ``_labelled_rows`` left out before, which the message of too few classes names:
+    without it, labels in {-1, +1} read as a task of one class for no visible reason.
+    """
     y = column_or_1d(y)
     if y.shape[0] != n_samples:
         raise ValueError(
@@ -51,7 +55,13 @@ def _check_labels(y, n_samples, name="y"):
         raise ValueError(f"{name} must hold class labels (binary or multiclass); got {kind!r}.")
     classes, encoded = np.unique(y, return_inverse=True)
     if classes.size < 2:
-        raise ValueError(f"{name} must hold at least 2 classes; got {classes.size}.")
+        left_out = (
+            f" ({n_unlabelled} rows with {name} == -1 were left out as unlabelled; -1 marks an "
+            "unlabelled row, never a class)"
+            if n_unlabelled
+            else ""
+        )
+        raise ValueError(f"{name} must hold at least 2 classes; got {classes.size}{left_out}.")
     _warn_of_classes_of_one_row(classes, encoded, name)
     return classes, encoded
 
@@ -183,7 +193,7 @@ def logme_score(features, y, *, max_iter=100, tol=1e-6):
     features = _check_features(features)
     y, labelled = _labelled_rows(y, features.shape[0])
     features = _unit_scale(features[labelled])
-    classes, encoded = _check_labels(y, features.shape[0])
+    classes, encoded = _check_labels(y, features.shape[0], n_unlabelled=np.sum(~labelled))
     n_samples = features.shape[0]
     targets = (encoded[:, None] == np.arange(classes.size)).astype(np.float64)
     projections, sigma = _spectrum(features, targets)
@@ -387,7 +397,7 @@ def leep_score(source_proba, y):
         )
     y, labelled = _labelled_rows(y, proba.shape[0])
     proba = proba[labelled]
-    classes, encoded = _check_labels(y, proba.shape[0])
+    classes, encoded = _check_labels(y, proba.shape[0], n_unlabelled=np.sum(~labelled))
     onehot = np.eye(classes.size)[encoded]
     joint = onehot.T @ proba / proba.shape[0]  # P(y, z), shape (n_classes, n_source_classes)
     marginal = joint.sum(axis=0)
@@ -448,7 +458,7 @@ def nce_score(source_labels, y):
         )
     y, labelled = _labelled_rows(y, source_labels.shape[0])
     _, source = np.unique(source_labels[labelled], return_inverse=True)
-    classes, encoded = _check_labels(y, source.shape[0])
+    classes, encoded = _check_labels(y, source.shape[0], n_unlabelled=np.sum(~labelled))
     joint = np.zeros((source.max() + 1, classes.size))
     np.add.at(joint, (source, encoded), 1.0)
     joint /= joint.sum()
@@ -517,7 +527,7 @@ def h_score(features, y, *, shrinkage="auto"):
     features = _check_features(features)
     y, labelled = _labelled_rows(y, features.shape[0])
     features = _unit_scale(features[labelled])
-    classes, encoded = _check_labels(y, features.shape[0])
+    classes, encoded = _check_labels(y, features.shape[0], n_unlabelled=np.sum(~labelled))
     centred = features - features.mean(axis=0)
     n_samples, n_features = features.shape
     # Each row replaced by its class mean: the rows of E[f | y], whose covariance is M'M / n.
