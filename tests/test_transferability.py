@@ -802,3 +802,15 @@ def test_compare_to_baseline_warns_when_a_plain_classifier_would_learn_minus_one
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         compare_to_baseline(transfer, LabelledOnlyClassifier(LogisticRegression()), X, y, cv=3)
+
+
+def test_leep_takes_float16_probabilities_and_refuses_float16_logits():
+    """Before: a float16 softmax, whose rows sum to 1 only within its rounding, was refused."""
+    features, y = _task()
+    logits = features.astype(np.float16)
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert np.abs(proba.astype(np.float64).sum(axis=1) - 1).max() > 1e-4
+    exact = proba.astype(np.float64) / proba.astype(np.float64).sum(axis=1, keepdims=True)
+    assert leep_score(proba, y) == pytest.approx(leep_score(exact, y), rel=1e-3)
+    with pytest.raises(ValueError, match="source_proba must hold probabilities"):
+        leep_score(logits, y)
