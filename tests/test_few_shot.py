@@ -360,6 +360,22 @@ def test_base_novel_accuracy_of_a_model_extended_by_partial_fit(digits):
     assert scores["harmonic_mean"] == pytest.approx(2 * novel * base_score / (novel + base_score))
 
 
+@pytest.mark.parametrize(
+    "base_classes, match",
+    [
+        ("a", "base_classes must be a 1-D array-like of the classes learned from many rows"),
+        ([0, 1], "but base_classes labels of dtype"),
+        (["a", "b", "c"], "no row of a novel class: generalised few-shot evaluation needs"),
+        (["z"], "no row of a base class: generalised few-shot evaluation needs test rows of base"),
+    ],
+)
+def test_base_novel_accuracy_errors_name_base_classes(base_classes, match):
+    """Before: they named seen_classes, a parameter of the zero-shot score it calls."""
+    with pytest.raises(ValueError, match=match) as error:
+        base_novel_accuracy(["a", "b", "c"], ["a", "b", "c"], base_classes=base_classes)
+    assert "seen" not in str(error.value) and "zero-shot" not in str(error.value)
+
+
 # Imprinted heads (FineTuneClassifier(head_init="imprint"))
 
 

@@ -8,7 +8,7 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from ..zero_shot import seen_unseen_accuracy
+from ..zero_shot._evaluation import _known_and_new_accuracy
 
 __all__ = ["FewShotSplit", "base_novel_accuracy", "mean_confidence_interval"]
 
@@ -230,6 +230,6 @@ def base_novel_accuracy(y_true, y_pred, *, base_classes):
     >>> base_novel_accuracy(["a", "b", "c", "c"], ["a", "a", "c", "a"], base_classes=["a", "b"])
     {'novel': 0.5, 'base': 0.5, 'harmonic_mean': 0.5}
     """
-    novel, base = seen_unseen_accuracy(y_true, y_pred, seen_classes=base_classes)
+    novel, base = _known_and_new_accuracy(y_true, y_pred, base_classes, name="base_classes")
     harmonic = 0.0 if novel + base == 0 else 2 * novel * base / (novel + base)
     return {"novel": novel, "base": base, "harmonic_mean": harmonic}

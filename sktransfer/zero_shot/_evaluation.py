@@ -89,20 +89,48 @@ def seen_unseen_accuracy(y_true, y_pred, *, seen_classes):
     >>> seen_unseen_accuracy(["a", "b", "c", "c"], ["a", "a", "c", "a"], seen_classes=["a", "b"])
     (0.5, 0.5)
     """
+    return _known_and_new_accuracy(y_true, y_pred, seen_classes, name="seen_classes")
+
+
+# The words of the two settings that score known and new classes apart, so that each one's
+# errors speak of its own parameter: generalised few-shot learning calls the known classes
+# base and the new ones novel.
+_SETTINGS = {
+    "seen_classes": {
+        "known": "seen",
+        "new": "unseen",
+        "meaning": "the classes the model was trained on",
+        "evaluation": "generalised zero-shot evaluation",
+        "folds": " (ClassHoldoutSplit makes such folds)",
+    },
+    "base_classes": {
+        "known": "base",
+        "new": "novel",
+        "meaning": "the classes learned from many rows",
+        "evaluation": "generalised few-shot evaluation",
+        "folds": "",
+    },
+}
+
+
+def _known_and_new_accuracy(y_true, y_pred, known_classes, *, name):
+    """Per-class accuracies on the rows of new and of known classes; ``name`` is the
+    parameter that gave ``known_classes``, a key of ``_SETTINGS``."""
+    words = _SETTINGS[name]
     y_true, y_pred = _check_labels(y_true, y_pred)
-    seen_classes = _check_seen_classes(seen_classes)
-    # Seen classes of another kind than y_true matched no row, and the error blamed y_true.
-    check_same_label_kind(y_true, seen_classes, "y_true", "seen_classes")
-    seen = np.isin(y_true, seen_classes)
-    if seen.all() or not seen.any():
-        kind = "unseen" if seen.all() else "seen"
+    known_classes = _check_known_classes(known_classes, name, words["meaning"])
+    # Known classes of another kind than y_true matched no row, and the error blamed y_true.
+    check_same_label_kind(y_true, known_classes, "y_true", name)
+    is_known = np.isin(y_true, known_classes)
+    if is_known.all() or not is_known.any():
+        kind = words["new"] if is_known.all() else words["known"]
         raise ValueError(
-            f"y_true holds no row of a {kind} class: generalised zero-shot evaluation needs test "
-            "rows of seen and of unseen classes (ClassHoldoutSplit makes such folds)."
+            f"y_true holds no row of a {kind} class: {words['evaluation']} needs test rows of "
+            f"{words['known']} and of {words['new']} classes{words['folds']}."
         )
-    u = _per_class_accuracy(y_true[~seen], y_pred[~seen])
-    s = _per_class_accuracy(y_true[seen], y_pred[seen])
-    return u, s
+    new = _per_class_accuracy(y_true[~is_known], y_pred[~is_known])
+    known = _per_class_accuracy(y_true[is_known], y_pred[is_known])
+    return new, known
 
 
 def harmonic_mean_score(y_true, y_pred, *, seen_classes):
@@ -338,16 +366,13 @@ def _check_labels(y_true, y_pred):
     return y_true, y_pred
 
 
-def _check_seen_classes(seen_classes):
-    """The seen classes as given, not cast to the dtype of ``y_true``: such a cast cuts 'abc'
-    to 'a' for one-letter labels and 0.5 to 0 for integer labels, silently."""
-    seen = None if seen_classes is None else np.asarray(seen_classes)
-    if seen is None or seen.ndim != 1:
-        raise ValueError(
-            "seen_classes must be a 1-D array-like of the classes the model was trained on; "
-            f"got {seen_classes!r}."
-        )
-    return seen
+def _check_known_classes(classes, name, meaning):
+    """The seen (or base) classes as given, not cast to the dtype of ``y_true``: such a cast
+    cuts 'abc' to 'a' for one-letter labels and 0.5 to 0 for integer labels, silently."""
+    known = None if classes is None else np.asarray(classes)
+    if known is None or known.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array-like of {meaning}; got {classes!r}.")
+    return known
 
 
 def _per_class_accuracy(y_true, y_pred):
