@@ -1,6 +1,7 @@
 """Few-shot learning: prototypes, episodes as CV folds, intervals, base/novel scores, imprinting."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -166,6 +167,27 @@ def test_distances_too_large_for_float64_are_refused_by_decision_function():
 def test_labels_of_mixed_types_are_refused_by_name():
     with pytest.raises(TypeError, match=r"y mixes labels of types \['NoneType', 'str'\]"):
         PrototypeClassifier().fit(np.eye(4), np.array(["a", None, "b", "a"], dtype=object))
+
+
+@pytest.mark.parametrize(
+    "y, error, match",
+    [
+        (np.r_[np.repeat([0.0, 1.0, 2.0], 4), np.nan], ValueError, r"y holds NaN at rows \[12\]"),
+        (
+            np.array(["a", 1, "b"] * 4, dtype=object),
+            TypeError,
+            r"y mixes labels of types \['int', 'str'\]",
+        ),
+    ],
+    ids=["nan", "mixed"],
+)
+def test_few_shot_split_refuses_labels_that_are_no_classes(y, error, match):
+    """Before: NaN rows were a class of the episodes, and mixed labels failed in NumPy."""
+    cv = FewShotSplit(n_way=2, n_shot=1, n_query=1, n_episodes=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(error, match=match):
+            next(cv.split(y, y))
 
 
 def test_partial_fit_refuses_labels_of_another_kind():

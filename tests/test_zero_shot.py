@@ -718,3 +718,34 @@ def test_seen_classes_are_compared_as_given():
         with pytest.raises(ValueError, match="seen_classes must be a 1-D array-like"):
             seen_unseen_accuracy([0, 1], [0, 1], seen_classes=seen_classes)
     assert seen_unseen_accuracy([0, 1, 2], [0, 1, 1], seen_classes=np.array([0, 1])) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    "y, error, match",
+    [
+        (
+            np.r_[np.repeat([0.0, 1.0, 2.0, 3.0], 5), np.nan],
+            ValueError,
+            r"y holds NaN at rows \[20\]",
+        ),
+        (
+            np.array(["a", 1, "b", 2] * 5, dtype=object),
+            TypeError,
+            r"y mixes labels of types \['int', 'str'\]",
+        ),
+    ],
+    ids=["nan", "mixed"],
+)
+def test_class_holdout_split_refuses_labels_that_are_no_classes(y, error, match):
+    """Before: NaN rows silently made an unseen class, and mixed labels failed in NumPy."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(error, match=match):
+            next(ClassHoldoutSplit(n_unseen=1, random_state=0).split(y, y))
+
+
+def test_per_class_accuracy_refuses_y_true_of_mixed_types_by_name():
+    """Before: NumPy's own "'<' not supported between instances of 'int' and 'str'"."""
+    y = np.array(["a", 1, "a", 1], dtype=object)
+    with pytest.raises(TypeError, match=r"y_true mixes labels of types \['int', 'str'\]"):
+        per_class_accuracy_score(y, y)

@@ -8,6 +8,7 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
+from ..utils._sklearn import check_label_values
 from ..zero_shot._evaluation import _known_and_new_accuracy
 
 __all__ = ["FewShotSplit", "base_novel_accuracy", "mean_confidence_interval"]
@@ -90,6 +91,8 @@ class FewShotSplit(BaseCrossValidator):
             raise ValueError("FewShotSplit needs y, the classes of the rows.")
         check_consistent_length(X, y)
         y = column_or_1d(y)
+        # NaN labels made a class of their own, and labels of mixed types failed in NumPy's sort.
+        check_label_values(y)
         classes, y_index, counts = np.unique(y, return_inverse=True, return_counts=True)
         self._check_data(classes, counts)
         rows_of = [np.flatnonzero(y_index == k) for k in range(len(classes))]

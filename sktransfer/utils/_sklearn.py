@@ -56,16 +56,39 @@ class Integers(Interval):
 
 
 def check_labels(y):
-    """scikit-learn's ``check_classification_targets``, with a TypeError that names ``y`` for
-    labels of mixed types (``["a", None]``, ``["a", 1]``), which NumPy cannot sort into classes.
+    """scikit-learn's ``check_classification_targets``, after :func:`check_label_values`: its
+    own errors for these did not name ``y`` (or came after a RuntimeWarning, for NaN).
     """
+    check_label_values(y)
+    check_classification_targets(y)
+
+
+def check_label_values(y, name="y"):
+    """Refuse labels that cannot be classes, naming ``name``: NaN, which never equals itself,
+    and labels of mixed types (``["a", None]``, ``["a", 1]``), which NumPy cannot sort into
+    classes. Unlike :func:`check_labels` it takes any other labels (object arrays of numbers,
+    floats), as a splitter or a metric may be given them.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` holds NaN.
+    TypeError
+        If ``y`` mixes labels that cannot be sorted together.
+    """
+    labels = np.asarray(y)
+    if labels.dtype.kind == "f" and np.isnan(labels).any():
+        rows = np.flatnonzero(np.isnan(labels.ravel()))
+        raise ValueError(f"{name} holds NaN at rows {rows[:5].tolist()}, which is no class.")
+    if labels.dtype.kind != "O":
+        return
     try:
-        check_classification_targets(y)
+        np.unique(labels)
     except TypeError as exc:
-        kinds = sorted({type(label).__name__ for label in np.asarray(y, dtype=object).ravel()})
+        kinds = sorted({type(label).__name__ for label in labels.ravel()})
         raise TypeError(
-            f"y mixes labels of types {kinds}, which cannot be sorted into classes: use labels "
-            "of one type, all strings or all numbers."
+            f"{name} mixes labels of types {kinds}, which cannot be sorted into classes: use "
+            "labels of one type, all strings or all numbers."
         ) from exc
 
 

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 from ..utils._sklearn import (
     Integers,
     Interval,
+    check_label_values,
     check_same_label_kind,
     validate_parameter_constraints,
 )
@@ -307,6 +308,8 @@ class ClassHoldoutSplit(BaseCrossValidator):
         """
         check_consistent_length(X, y)
         y = column_or_1d(y)
+        # NaN labels made a class of their own, and labels of mixed types failed in NumPy's sort.
+        check_label_values(y)
         classes, y_index = np.unique(y, return_inverse=True)
         n_unseen = self._n_unseen(len(classes))
         if not 0 < self.seen_test_size < 1:
@@ -360,6 +363,8 @@ def _check_labels(y_true, y_pred):
         # NaN != NaN: rows labelled NaN would count as a class that is never predicted right.
         if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
             raise ValueError(f"{name} holds NaN or infinite values, which are no classes.")
+    # Labels of mixed types failed in NumPy's sort into classes.
+    check_label_values(y_true, name="y_true")
     # A number never equals a string: [0, 1] against ["0", "1"] scored 0.0 without a word,
     # where scikit-learn's accuracy_score refuses such labels.
     check_same_label_kind(y_true, y_pred, "y_true", "y_pred")
