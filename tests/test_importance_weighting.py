@@ -417,3 +417,21 @@ def test_make_selection_bias_names_a_bad_size(params, error):
     # A zero size failed in np.concatenate and a float deep in NumPy, naming nothing.
     with pytest.raises(error, match=next(iter(params))):
         make_selection_bias(**params, random_state=0)
+
+
+def test_too_few_target_rows_for_kliep_built_from_its_string_advise_the_weighting():
+    """Before: "Lower cv, or pass a single gamma.", parameters the classifier does not have."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(23, 2))
+    y = np.r_[rng.integers(0, 2, 20), np.full(3, -1)]
+    sample_domain = np.r_[np.ones(20, dtype=int), np.full(3, -1)]
+    with pytest.raises(
+        ValueError,
+        match=r"got 3\. weighting='kliep' picks KLIEP's gamma by cross-validation over these "
+        r"folds: pass weighting=KLIEP\(cv=\.\.\.\) with a lower cv, or "
+        r"weighting=KLIEP\(gamma=\.\.\.\) with a single gamma\.",
+    ):
+        ImportanceWeightedClassifier(weighting="kliep").fit(X, y, sample_domain=sample_domain)
+    # A KLIEP of the user's own has these parameters.
+    with pytest.raises(ValueError, match=r"got 3\. Lower cv, or pass a single gamma\."):
+        ImportanceWeightedClassifier(weighting=KLIEP()).fit(X, y, sample_domain=sample_domain)

@@ -607,6 +607,14 @@ class KLIEP(_BaseWeighter):
         self.max_iter = max_iter
         self.random_state = random_state
 
+    def _advice(self, own, built):
+        """The advice of an error: ``own``, in terms of this estimator's parameters, or, for a
+        KLIEP that an importance-weighted estimator built from its string ``weighting``,
+        ``built`` (formatted with that ``string``), since that estimator has no cv or gamma
+        to change."""
+        string = getattr(self, "_built_from_string", None)
+        return own if string is None else built.format(string=string)
+
     def _check_params(self):
         if self.gamma is not None and not np.isscalar(self.gamma):
             try:
@@ -637,7 +645,13 @@ class KLIEP(_BaseWeighter):
             if X_target.shape[0] < self.cv:
                 raise ValueError(
                     f"cv={self.cv} folds need at least {self.cv} target rows; got "
-                    f"{X_target.shape[0]}. Lower cv, or pass a single gamma."
+                    f"{X_target.shape[0]}. "
+                    + self._advice(
+                        "Lower cv, or pass a single gamma.",
+                        "weighting={string!r} picks KLIEP's gamma by cross-validation over "
+                        "these folds: pass weighting=KLIEP(cv=...) with a lower cv, or "
+                        "weighting=KLIEP(gamma=...) with a single gamma.",
+                    )
                 )
             self.cv_scores_ = np.array(
                 [self._cv_score(sources, X_target, gamma, rng) for gamma in grid]
@@ -653,7 +667,12 @@ class KLIEP(_BaseWeighter):
                 raise ValueError(
                     f"gamma={self.gamma_:.3g} is so large that the kernel between every row of "
                     f"source domain {key} and every target centre is 0: no density ratio can be "
-                    "estimated. Lower gamma, or pass gamma=None (the median heuristic)."
+                    "estimated. "
+                    + self._advice(
+                        "Lower gamma, or pass gamma=None (the median heuristic).",
+                        "weighting={string!r} picked it from the median heuristic's grid: pass "
+                        "weighting=KLIEP(gamma=...) with a lower gamma.",
+                    )
                 )
             self.alphas_[key] = alpha
             self.weights_[rows] = rbf_kernel(X_source, self.centers_, gamma=self.gamma_) @ alpha
@@ -828,6 +847,8 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
     def _make_weighter(self):
         if isinstance(self.weighting, str):
             weighter = {"kmm": KMM, "kliep": KLIEP}[self.weighting]()
+            # Its errors then advise the weighting to pass, not parameters this lacks.
+            weighter._built_from_string = self.weighting
             return weighter.set_params(random_state=self.random_state)
         if not _takes_sample_domain(self.weighting.fit):
             raise TypeError(
