@@ -4,13 +4,16 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import optimize
 from sklearn import config_context
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from sktransfer.datasets._selection_bias import make_selection_bias, selection_probability
 from sktransfer.instance_transfer import (
@@ -435,3 +438,39 @@ def test_too_few_target_rows_for_kliep_built_from_its_string_advise_the_weightin
     # A KLIEP of the user's own has these parameters.
     with pytest.raises(ValueError, match=r"got 3\. Lower cv, or pass a single gamma\."):
         ImportanceWeightedClassifier(weighting=KLIEP()).fit(X, y, sample_domain=sample_domain)
+
+
+@pytest.mark.parametrize("n_components", [None, 20])
+@pytest.mark.parametrize("eps", [0.0, 1e-4, 1e-3])
+def test_kmm_weights_keep_their_mean_within_eps(eps, n_components):
+    """Before: the sum's multiplier, found over inexact solves, left |mean - 1| at 1.2e-3."""
+    rng = np.random.RandomState(0)
+    X_source, X_target = rng.randn(60, 2), rng.randn(80, 2) * 0.5 + [0.8, 0]
+    X = np.vstack([X_source, X_target])
+    sample_domain = np.r_[np.ones(60, dtype=int), -np.ones(80, dtype=int)]
+    kmm = KMM(gamma=0.5, eps=eps, B=5.0, n_components=n_components, random_state=0)
+    weights = kmm.fit(X, sample_domain=sample_domain).weights_[:60]
+    assert abs(weights.mean() - 1) <= eps + 1e-12
+    assert weights.min() >= 0 and weights.max() <= 5.0
+    if n_components is None:
+        # And no worse a solution of the programme than a solver that keeps the constraint.
+        gram = rbf_kernel(X_source, gamma=0.5)
+        kappa = 60 * rbf_kernel(X_source, X_target, gamma=0.5).mean(axis=1)
+
+        def objective(beta):
+            return (0.5 * beta @ gram @ beta - kappa @ beta) / 60**2
+
+        with threadpool_limits(1):  # hundreds of small products, slow across threads
+            reference = optimize.minimize(
+                objective,
+                np.ones(60),
+                jac=lambda beta: (gram @ beta - kappa) / 60**2,
+                bounds=[(0.0, 5.0)] * 60,
+                constraints=[
+                    {"type": "ineq", "fun": lambda beta: 60 * (1 + eps) - beta.sum()},
+                    {"type": "ineq", "fun": lambda beta: beta.sum() - 60 * (1 - eps)},
+                ],
+                method="SLSQP",
+                options={"ftol": 1e-12, "maxiter": 1000},
+            )
+        assert objective(weights) <= reference.fun + 1e-6 * abs(reference.fun)
