@@ -495,6 +495,33 @@ def test_two_stage_scores_every_step_on_shuffled_target_folds():
     assert not np.array_equal(folds[0][1], np.arange(200, 210))
 
 
+class CountingRidge(Ridge):
+    """A Ridge that counts its fits across clones, in ``fits``."""
+
+    fits = 0
+
+    def fit(self, X, y, sample_weight=None):
+        CountingRidge.fits += 1
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("n_steps, n_estimators, cv", [(4, 3, 3), (2, 5, 2)])
+def test_two_stage_trains_the_number_of_learners_its_docstring_states(n_steps, n_estimators, cv):
+    """Before: the docstring and the user guide each stated a different, wrong count."""
+    Xs, ys, Xt, yt = make_shifted_regression(n_source=100, n_target=12, random_state=0)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, yt))
+    CountingRidge.fits = 0
+    reg = TwoStageTrAdaBoostR2(
+        CountingRidge(), n_steps=n_steps, n_estimators=n_estimators, cv=cv, random_state=0
+    )
+    reg.fit(X, y, sample_domain=sample_domain)
+    # n_steps - 1 in stage one, a boosting run per fold of each step, and the final refit.
+    assert CountingRidge.fits == n_steps * cv * n_estimators + (n_steps - 1) + n_estimators
+    assert "``n_steps * cv * n_estimators + (n_steps - 1) + n_estimators``" in " ".join(
+        TwoStageTrAdaBoostR2.__doc__.split()
+    )
+
+
 def test_two_stage_needs_enough_target_rows_for_the_folds():
     Xs, ys, Xt, yt = make_shifted_regression(n_source=50, n_target=3, random_state=0)
     X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, yt))

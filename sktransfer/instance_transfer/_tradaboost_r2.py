@@ -372,7 +372,10 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
 
     Notes
     -----
-    ``fit`` trains ``n_steps * (cv * n_estimators + 1) + n_estimators`` learners. In
+    ``fit`` trains up to ``n_steps * cv * n_estimators + (n_steps - 1) + n_estimators``
+    learners: ``n_steps - 1`` in stage one, a boosting run of ``n_estimators`` on each of the
+    ``cv`` folds of each of the ``n_steps`` steps, and the final refit (fewer when a boosting
+    run stops early, and only the refit without source rows or with ``n_steps=1``). In
     AdaBoost.R2' the error of a learner is its weighted adjusted error over all rows, as in
     AdaBoost.R2, and it is clipped below ``1/2`` instead of ending the boosting.
 
