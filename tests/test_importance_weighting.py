@@ -474,3 +474,14 @@ def test_kmm_weights_keep_their_mean_within_eps(eps, n_components):
                 options={"ftol": 1e-12, "maxiter": 1000},
             )
         assert objective(weights) <= reference.fun + 1e-6 * abs(reference.fun)
+
+
+@pytest.mark.parametrize("B", [1e8, 1e16, 1e300])
+def test_kmm_keeps_its_mean_within_eps_with_no_real_cap(B):
+    # A huge B (no cap: inf is refused) widened the bracket of the final correction, whose
+    # tolerance then missed the sum: the mean was 0.41 at B=1e16 with eps=0.
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.randn(40, 2), rng.randn(40, 2) * 0.5 + [0.8, 0]])
+    sample_domain = np.r_[np.ones(40, dtype=int), -np.ones(40, dtype=int)]
+    weights = KMM(B=B, eps=0.0).fit(X, sample_domain=sample_domain).weights_[:40]
+    assert abs(weights.mean() - 1) <= 1e-12

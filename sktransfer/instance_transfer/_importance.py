@@ -487,11 +487,16 @@ def _nearest_with_sum(beta, upper, total):
     so brentq reaches it to rounding.
     """
 
+    if total <= 0:
+        return np.zeros_like(beta)
+
     def excess(nu):
         return np.clip(beta - nu, 0.0, upper).sum() - total
 
-    # Every weight is at upper below the bracket and at 0 above it; 0 <= total <= n upper.
-    low, high = beta.min() - upper, beta.max()
+    # Above the bracket every weight is 0; below it every weight is at least min(total, upper),
+    # so the sum is at least total (0 <= total <= n upper). A bracket from upper instead was
+    # as wide as B, and with B = 1e16 brentq's tolerance alone missed the sum by half.
+    low, high = beta.min() - total, beta.max()
     nu = optimize.brentq(excess, low, high, xtol=1e-15 * (high - low), rtol=4 * np.finfo(float).eps)
     return np.clip(beta - nu, 0.0, upper)
 
