@@ -10,6 +10,7 @@ requested it. :func:`make_da_pipeline` builds a pipeline that does both for the 
 import inspect
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone, is_classifier
 from sklearn.linear_model import LogisticRegression
@@ -153,6 +154,8 @@ class LabelledOnlyClassifier(
         y = column_or_1d(y, warn=True)
         assert_all_finite(y, input_name="y")
         check_consistent_length(X, y)
+        if sp.issparse(X) and X.format not in ("csr", "csc"):
+            X = X.tocsr()  # COO and DIA matrices cannot be sliced by rows
         check_labels(y)
         if _routing_enabled():
             fit_params = process_routing(self, "fit", **fit_params).estimator.fit

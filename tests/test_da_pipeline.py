@@ -351,3 +351,15 @@ def test_nested_pipelines_and_searches_adapt_as_the_flat_pipeline(routing):
     source_only.fit(X[sample_domain > 0], y[sample_domain > 0])
     assert searched.score(X_test, y_test) > source_only.score(X_test, y_test) + 0.1
     assert searched.score(X_test, y_test) >= flat.score(X_test, y_test) - 0.02
+
+
+@pytest.mark.parametrize("sparse_format", ["coo", "dok", "lil"])
+def test_the_labelled_only_wrapper_slices_sparse_matrices_of_any_format(sparse_format):
+    # Its own 2-D check used to convert them to CSR; slicing rows alone failed on COO (and DIA).
+    import scipy.sparse as sp
+
+    X, y, _, X_test, y_test = _data()
+    matrix = sp.csr_matrix(X).asformat(sparse_format)
+    model = LabelledOnlyClassifier(LogisticRegression()).fit(matrix, y)
+    expected = LabelledOnlyClassifier(LogisticRegression()).fit(X, y)
+    assert_array_equal(model.predict(X_test), expected.predict(X_test))
