@@ -309,3 +309,16 @@ def test_domain_codes_passed_positionally_as_y_are_named():
     # Labels for these estimators hold a -1, or no negative value: no warning.
     CORAL().fit(X, np.r_[np.arange(20) % 2, -np.ones(20, int)])
     CORAL().fit(X, np.r_[np.ones(20, int), 2 * np.ones(20, int)])
+
+
+def test_labels_and_targets_unlike_pack_domains_codes_give_no_warning():
+    # The warning fired on an integer regression target and on labels {-2, 2} in a plain
+    # pipeline of CORAL and Ridge, at every fold of a cross-validation.
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+
+    from sktransfer.domain_adaptation import CORAL
+
+    X = np.random.RandomState(0).normal(size=(30, 2))
+    for y in ([-3, -2, 2, 3, 5], [-2, 2], [-9, -5, -2], [1, -3]):
+        make_pipeline(CORAL(), Ridge()).fit(X, np.resize(y, 30))  # warnings are errors here

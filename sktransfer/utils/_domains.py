@@ -151,14 +151,17 @@ def _warn_if_minus_one_is_a_string(y):
 def _warn_if_y_looks_like_sample_domain(y):
     """``sample_domain`` is keyword-only, and ``fit(X, sample_domain)`` put the domain codes in
     ``y``: with pack_domains' target code -2 no row was a target row, and an estimator that
-    reads no labels adapted nothing without a word. Codes are a few non-zero integers, some
-    negative; labels meant for such an estimator hold a -1 or no negative value."""
+    reads no labels adapted nothing without a word. Only codes as pack_domains numbers them
+    warn (sources 1..k, then targets -(k + 1), -(k + 2)...): labels and regression targets
+    rarely run so, and a warning on them would be noise."""
     if y.dtype.kind not in "if" or y.size == 0:
         return
     values = np.unique(y)
-    if values.size > 10 or not np.isfinite(values).all() or (values != np.round(values)).any():
+    if values.size > 10 or not np.isfinite(values).all():
         return
-    if values.min() >= 0 or UNLABELED in values or 0 in values:
+    k = np.count_nonzero(values > 0)
+    codes = np.r_[-np.arange(values.size, k, -1), np.arange(1, k + 1)]
+    if not 0 < k < values.size or not np.array_equal(values, codes):
         return
     warnings.warn(
         f"y holds negative values ({values[values < 0].tolist()}) but no {UNLABELED}, as "
