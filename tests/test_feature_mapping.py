@@ -7,6 +7,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import linalg
 from sklearn import config_context
+from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
@@ -360,3 +361,12 @@ def test_a_plain_pipeline_warns_that_its_classifier_learns_unlabelled_rows(trans
     assert -1 in plain.classes_
     # No warning where the final step reads -1 as unlabelled (pytest makes warnings errors).
     make_pipeline(transformer, SelfTrainingClassifier(LogisticRegression(), max_iter=0)).fit(X, y)
+
+
+@pytest.mark.parametrize("final", [PCA(n_components=2), KMeans(n_clusters=2, n_init=1)])
+def test_no_warning_when_the_final_step_reads_no_labels(final):
+    # A transformer or a clusterer learns no class from y == -1; the warning said it did.
+    (Xs, ys), (Xt, _), _ = _sensor_offset(0, n=60)
+    X, y, _ = pack_domains(source=(Xs, ys), target=(Xt, None))
+    for transformer in (TCA(n_components=3, random_state=0), SubspaceAlignment(n_components=3)):
+        make_pipeline(transformer, final).fit(X, y)  # warnings are errors here

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from PIL import Image
+from sklearn.base import is_clusterer, is_outlier_detector
 from sklearn.metrics import accuracy_score
 from sklearn.pipeline import Pipeline
 from sklearn.semi_supervised import SelfTrainingClassifier
@@ -548,10 +549,23 @@ def handles_unlabelled_rows(estimator):
 def learns_unlabelled_as_a_class(estimator):
     """Whether ``estimator``, or a pipeline's final step, would learn ``y == -1`` as a class.
 
-    A pipeline ending in ``"passthrough"`` or None learns no class at all.
+    A pipeline ending in ``"passthrough"`` or None learns no class at all, nor does one ending
+    in a step that reads no ``y``: a transformer without ``predict`` (PCA), a clusterer or an
+    outlier detector.
     """
     final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
-    return final not in (None, "passthrough") and not handles_unlabelled_rows(final)
+    if final in (None, "passthrough") or _reads_no_labels(final):
+        return False
+    return not handles_unlabelled_rows(final)
+
+
+def _reads_no_labels(estimator):
+    if not hasattr(estimator, "predict"):
+        return True
+    try:
+        return is_clusterer(estimator) or is_outlier_detector(estimator)
+    except AttributeError:  # no scikit-learn tags: it may learn y
+        return False
 
 
 def pipeline_learns_unlabelled_rows(max_depth=40):
