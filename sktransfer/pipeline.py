@@ -8,6 +8,7 @@ requested it. :func:`make_da_pipeline` builds a pipeline that does both for the 
 """
 
 import inspect
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -683,6 +684,7 @@ def make_da_pipeline(*steps, memory=None, verbose=False):
             and not handles_unlabelled_rows(final)
             and not _domain_aware_search(final)
         ):
+            _warn_if_search_hides_adaptation(final)
             named[-1] = (name, LabelledOnlyClassifier(final))
     with config_context(enable_metadata_routing=True):
         for _, step in named:
@@ -704,6 +706,24 @@ def _unnested(steps):
         else:
             flat.append(step)
     return flat
+
+
+def _warn_if_search_hides_adaptation(search):
+    """Warn of a search over a plain pipeline with adaptation steps: it cannot be given
+    ``sample_domain``, and wrapped in LabelledOnlyClassifier its adaptation steps see the
+    source rows only, which adapted nothing without a word."""
+    inner = getattr(search, "estimator", None)
+    if not (isinstance(search, BaseSearchCV) and isinstance(inner, Pipeline)):
+        return
+    adapting = [name for name, step in inner.steps if _accepts_sample_domain(step, "fit")]
+    if adapting:
+        warnings.warn(
+            f"The final {type(search).__name__} searches over a plain Pipeline whose steps "
+            f"{adapting} adapt to the target rows, but it is fitted on the labelled rows only: "
+            "they would see no target row. Build the searched pipeline with make_da_pipeline.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _domain_aware_search(step):
@@ -731,11 +751,16 @@ def _accepts_sample_domain(step, method):
 
 def _request_sample_domain(step):
     """Request ``sample_domain`` where ``step`` takes it and has not said otherwise."""
+    if isinstance(step, BaseSearchCV):
+        # A search routes by the requests of the estimator it searches over: unset, routing
+        # dropped sample_domain before it reached that estimator's fit.
+        _request_sample_domain(step.estimator)
+        return
     if not isinstance(step, BaseEstimator):
         return
     requests = step.get_metadata_routing()
     if isinstance(requests, MetadataRouter):
-        return  # a search routes by the requests of the estimator it searches over
+        return  # a pipeline inside a search routes by its own steps' requests
     for method in ("fit", "transform"):
         if not _accepts_sample_domain(step, method):
             continue

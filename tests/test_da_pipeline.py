@@ -363,3 +363,34 @@ def test_the_labelled_only_wrapper_slices_sparse_matrices_of_any_format(sparse_f
     model = LabelledOnlyClassifier(LogisticRegression()).fit(matrix, y)
     expected = LabelledOnlyClassifier(LogisticRegression()).fit(X, y)
     assert_array_equal(model.predict(X_test), expected.predict(X_test))
+
+
+class _DomainAware(ClassifierMixin, BaseEstimator):
+    """A classifier that takes sample_domain and records what its fit was given."""
+
+    def fit(self, X, y, sample_domain=None):
+        self.given_sample_domain_ = sample_domain is not None
+        labelled = np.asarray(y) != -1
+        self.classes_ = np.unique(np.asarray(y)[labelled])
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_a_final_search_over_a_domain_aware_estimator_is_given_sample_domain(routing):
+    # With routing on, the estimator searched over had no request set, and routing dropped
+    # sample_domain before its fit without a word.
+    X, y, sample_domain, _, _ = _data()
+    search = GridSearchCV(_DomainAware(), {}, cv=KFold(2, shuffle=True, random_state=0))
+    with config_context(enable_metadata_routing=routing):
+        model = make_da_pipeline(StandardScaler(), search).fit(X, y, sample_domain=sample_domain)
+    assert model[-1].best_estimator_.given_sample_domain_
+
+
+def test_a_final_search_over_a_plain_pipeline_that_adapts_warns():
+    # Wrapped to fit on the labelled rows, its CORAL saw no target row: 0.597 against 0.987.
+    search = GridSearchCV(make_pipeline(CORAL(), LogisticRegression()), {}, cv=KFold(2))
+    with pytest.warns(UserWarning, match=r"steps \['coral'\] adapt.*make_da_pipeline"):
+        make_da_pipeline(StandardScaler(), search)
