@@ -624,7 +624,8 @@ def make_da_pipeline(*steps, memory=None, verbose=False):
       so is a final search (such as :class:`~sklearn.model_selection.GridSearchCV`) over a
       domain-adaptation pipeline, which is given ``sample_domain`` to pass on;
     * a pipeline among the steps is replaced by its own steps (as skada's ``make_da_pipeline``
-      does), so that each of them is given ``sample_domain``.
+      does), so that each of them is given ``sample_domain``; they are named as the other
+      steps are, and the inner pipeline's ``memory`` and ``verbose`` are not kept.
 
     Steps are named as :func:`~sklearn.pipeline.make_pipeline` names them; the wrapped
     classifier keeps its own name, so its parameters are ``<name>__estimator__<parameter>``.
