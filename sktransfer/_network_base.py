@@ -499,10 +499,11 @@ def move_net(net, device):
     optimizer.load_state_dict(optimizer.state_dict())
     for weight, state in optimizer.state.items():
         for key, value in state.items():
-            if torch.is_tensor(value) and value.shape == weight.shape:
+            if torch.is_tensor(value) and value.ndim == 4 and value.shape == weight.shape:
                 # Inference made the convolution weights channels-last after the moments were
                 # made; torch's fused step (used on CUDA) needs both in one layout: it raised
-                # on CUDA and updated wrongly on the CPU.
+                # on CUDA and updated wrongly on the CPU. (The step counter, 0-d, stays where
+                # torch put it, even beside a 0-d weight.)
                 state[key] = torch.empty_like(weight).copy_(value)
 
 

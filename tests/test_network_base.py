@@ -986,3 +986,21 @@ def test_set_params_image_size_after_fit_leaves_predictions_to_the_next_fit(tmp_
         expected = clf.predict_proba(IMAGES)
         clf.set_params(image_size=8)
         np.testing.assert_array_equal(clf.predict_proba(IMAGES), expected)
+
+
+def test_move_net_leaves_the_step_counter_where_torch_puts_it():
+    # Beside a 0-d weight the counter has the weight's shape, and was remade like the weight
+    # (its dtype, and on a GPU its device, where a plain Adam wants it on the CPU in float32).
+    from types import SimpleNamespace
+
+    from sktransfer._network_base import move_net
+
+    module = nn.Module()
+    module.scale = nn.Parameter(torch.tensor(2.0, dtype=torch.float64))
+    optimizer = torch.optim.Adam(module.parameters())
+    module.scale.sum().backward()
+    optimizer.step()
+    net = SimpleNamespace(module_=module, criterion_=nn.Identity(), optimizer_=optimizer)
+    move_net(net, "cpu")
+    step = optimizer.state[module.scale]["step"]
+    assert step.dtype == torch.float32 and step.device.type == "cpu"
