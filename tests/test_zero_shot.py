@@ -19,6 +19,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
 
 from sktransfer.datasets import load_animal_attributes, load_animal_silhouettes
 from sktransfer.feature_extraction import CNNCodeExtractor
@@ -152,6 +153,20 @@ def test_conse_mixes_the_top_t_seen_vectors_weighted_by_probability(center):
         vectors = vectors - np.mean(list(table.values()), axis=0)
     expected = np.einsum("nt,ntk->nk", weights, vectors[top]) / weights.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(zsl.predict_attributes(X_unseen[:5]), expected)
+
+
+def test_conse_mixes_exactly_top_t_classes_when_probabilities_tie():
+    # A cutoff at the T-th probability kept every class tied with it: a tree's [0, .5, .5]
+    # mixed lion and tiger at top_t=1, where the paper takes the one most probable class.
+    table = {"horse": [1.0, 0.0, 0.0], "lion": [0.0, 1.0, 0.0], "tiger": [0.0, 0.0, 1.0]}
+    table["liger"] = [0.0, 0.5, 0.5]
+    X = np.array([[0.0], [0.0], [1.0], [1.0]])
+    y = np.array(["horse", "horse", "lion", "tiger"])
+    zsl = AttributeZeroShot(
+        table, method="conse", top_t=1, center_attributes=False, estimator=DecisionTreeClassifier()
+    ).fit(X, y)
+    assert zsl.estimator_.predict_proba([[1.0]]).tolist() == [[0.0, 0.5, 0.5]]
+    np.testing.assert_array_equal(zsl.predict_attributes([[1.0]]), [[0.0, 1.0, 0.0]])
 
 
 @pytest.mark.parametrize("method", ["eszsl", "sae", "conse"])

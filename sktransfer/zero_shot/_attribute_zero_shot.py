@@ -109,7 +109,8 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
 
     top_t : int, default=5
         ConSE: the number of most probable seen classes mixed into an image's semantic
-        vector (the paper's T); at most the number of seen classes is used.
+        vector (the paper's T), ties going to the first in ``classes_``; at most the number of
+        seen classes is used.
 
     n_jobs : int, default=None
         DAP: number of attribute classifiers fitted in parallel (joblib).
@@ -392,9 +393,12 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
     def _conse_vectors(self, X):
         proba = self.estimator_.predict_proba(X)
         top = min(self.top_t, proba.shape[1])
-        # Every probability below the top T-th of its row is dropped.
-        cutoff = -np.partition(-proba, top - 1, axis=1)[:, top - 1 : top]
-        weights = np.where(proba >= cutoff, proba, 0.0)
+        # Exactly the T most probable classes, ties going to the first in classes_: a cutoff at
+        # the T-th probability kept every class tied with it (a tree's [0, .5, .5] mixed two
+        # classes at top_t=1).
+        kept = np.argsort(-proba, axis=1, kind="stable")[:, :top]
+        weights = np.zeros_like(proba)
+        np.put_along_axis(weights, kept, np.take_along_axis(proba, kept, axis=1), axis=1)
         weights /= weights.sum(axis=1, keepdims=True)
         return weights @ self.seen_attributes_
 
