@@ -764,3 +764,17 @@ def test_per_class_accuracy_refuses_y_true_of_mixed_types_by_name():
     y = np.array(["a", 1, "a", 1], dtype=object)
     with pytest.raises(TypeError, match=r"y_true mixes labels of types \['int', 'str'\]"):
         per_class_accuracy_score(y, y)
+
+
+@pytest.mark.parametrize("method", ["sae", "conse"])
+def test_a_candidate_row_a_cosine_cannot_score_is_refused(method):
+    # Centred, a row equal to the table's mean is rounding noise: it scored about 0 for every
+    # image, and won wherever every other cosine was negative.
+    table = {"a": [1.0, 0.0], "b": [0.0, 1.0], "mean": [0.5, 0.5], "d": [1.0, 1.0], "e": [0, 0]}
+    X = np.r_[np.zeros((4, 2)), np.ones((4, 2))]
+    y = np.array(["a"] * 4 + ["b"] * 4)
+    with pytest.raises(ValueError, match=r"\['mean'\] a row of zeros"):
+        AttributeZeroShot(table, method=method).fit(X, y)
+    with pytest.raises(ValueError, match=r"\['e'\] a row of zeros"):
+        AttributeZeroShot(table, method=method, center_attributes=False).fit(X, y)
+    AttributeZeroShot(table, method="eszsl").fit(X, y)  # an inner product scores it

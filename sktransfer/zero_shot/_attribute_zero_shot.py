@@ -179,7 +179,8 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
     Two candidate classes with the same row of the table cannot be told apart by any method,
     so ``fit`` refuses them. It refuses as well rows that only differ where the method does
     not look: rows that binarise alike for DAP and IAP, rows that are positive multiples of
-    each other for the cosines of SAE and ConSE (after centring, if ``center_attributes``).
+    each other for the cosines of SAE and ConSE (after centring, if ``center_attributes``), and
+    for these two a row of zeros, which has no direction (centred, a row equal to the mean).
 
     References
     ----------
@@ -677,6 +678,8 @@ class _ClassTable:
 
         ``scorer`` names what cannot tell them apart in the message (``method=...`` by default).
         """
+        if method in ("sae", "conse"):
+            self._check_directions(rows, method)
         scored, how = _rows_as_scored(self.values, method)
         _, group, counts = np.unique(scored[rows], axis=0, return_inverse=True, return_counts=True)
         if np.any(counts > 1):
@@ -686,6 +689,20 @@ class _ClassTable:
                 f"class_attributes gives candidate classes identical rows{how}, so "
                 f"{scorer or f'method={method!r}'} cannot tell them apart: {twins}. Add an "
                 "attribute that separates them."
+            )
+
+    def _check_directions(self, rows, method):
+        """Refuse candidate rows of zero length (up to rounding), which a cosine cannot score:
+        a row equal to the table's mean, once centred, scored about 0 for every image, and
+        won wherever every other cosine was negative."""
+        norms = np.linalg.norm(self.values[rows], axis=1)
+        empty = norms <= 1e-9 * np.abs(self.values).max()
+        if empty.any():
+            raise ValueError(
+                f"class_attributes gives candidate classes {self.names[rows][empty].tolist()} "
+                f"a row of zeros (once centred, if center_attributes: the mean of the table), "
+                f"which method={method!r} cannot score by cosine. Add an attribute that sets "
+                "them apart, or set center_attributes=False."
             )
 
 
