@@ -24,7 +24,8 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
 
     Each class is represented by a prototype, the mean of its examples (Snell, Swersky and
     Zemel, 2017), and a row goes to the nearest prototype. The rows are first transformed as in
-    SimpleShot (Wang et al., 2019): centred on a mean, then scaled to unit length ("CL2N"). On
+    SimpleShot (Wang et al., 2019): scaled to unit length ("L2N", the default), or centred on a
+    mean first ("CL2N": pass the base classes' mean as ``center``, or ``"support"``). On
     the features of a pretrained network, this nearest-mean rule learns a class from one or a
     few examples and rivals meta-learned few-shot methods.
 
