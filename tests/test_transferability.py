@@ -287,7 +287,8 @@ def _proba(features):
     return np.exp(features) / np.exp(features).sum(axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize(
+# Each score, with the inputs it reads made from features.
+_EACH_SCORE = pytest.mark.parametrize(
     "score, inputs",
     [
         (logme_score, lambda features: features),
@@ -297,6 +298,9 @@ def _proba(features):
     ],
     ids=["logme", "h_score", "leep", "nce"],
 )
+
+
+@_EACH_SCORE
 def test_scores_leave_out_the_unlabelled_rows(score, inputs):
     # y == -1 marks an unlabelled row everywhere in the library: extra such rows, as packed
     # data carry, change no score, where they were scored as one more class.
@@ -315,16 +319,7 @@ def test_scores_leave_out_the_unlabelled_rows(score, inputs):
         score(inputs(features), np.full(y.size, -1))
 
 
-@pytest.mark.parametrize(
-    "score, inputs",
-    [
-        (logme_score, lambda features: features),
-        (h_score, lambda features: features),
-        (leep_score, _proba),
-        (nce_score, lambda features: features.argmax(axis=1)),
-    ],
-    ids=["logme", "h_score", "leep", "nce"],
-)
+@_EACH_SCORE
 def test_labels_of_minus_and_plus_one_say_the_minus_ones_were_left_out(score, inputs):
     """Before: "y must hold at least 2 classes; got 1", with no word of the -1 rows."""
     features, y = _task()
