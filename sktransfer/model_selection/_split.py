@@ -30,6 +30,24 @@ def _domains(X, y, sample_domain, name):
     return rows.domain
 
 
+def _rows_of_each(domain, values, name, kind="domain"):
+    """The rows of each domain of ``values``; a domain of fewer than 2 rows is refused."""
+    groups = [np.flatnonzero(domain == d) for d in values]
+    small = [int(d) for d, rows in zip(values, groups, strict=True) if rows.size < 2]
+    if small:
+        raise ValueError(
+            f"{name} needs at least 2 rows in each {kind}; domains {small} have fewer, so they "
+            "cannot appear in both the training and the validation fold."
+        )
+    return groups
+
+
+def _split_each(groups, test_size, rng):
+    """Each group of rows shuffle-split on its own: all training rows, all validation rows."""
+    parts = [_shuffle_split(rows, test_size, rng) for rows in groups]
+    return [train for train, _ in parts], [test for _, test in parts]
+
+
 def _shuffle_split(indices, test_size, rng):
     """A random ``test_size`` share of ``indices`` (at least one row, and one left to train)."""
     n_test = min(max(1, math.ceil(test_size * indices.size)), indices.size - 1)
@@ -113,20 +131,11 @@ class DomainShuffleSplit(BaseCrossValidator):
             The validation rows of the fold.
         """
         domain = _domains(X, y, sample_domain, type(self).__name__)
-        groups = [np.flatnonzero(domain == d) for d in np.unique(domain)]
-        small = [int(d) for d, rows in zip(np.unique(domain), groups, strict=True) if rows.size < 2]
-        if small:
-            raise ValueError(
-                f"Domains {small} have fewer than 2 rows: they cannot appear in both the "
-                "training and the validation fold."
-            )
+        groups = _rows_of_each(domain, np.unique(domain), type(self).__name__)
         rng = check_random_state(self.random_state)
         for _ in range(self.n_splits):
-            parts = [_shuffle_split(rows, self.test_size, rng) for rows in groups]
-            yield (
-                np.sort(np.concatenate([train for train, _ in parts])),
-                np.sort(np.concatenate([test for _, test in parts])),
-            )
+            train, test = _split_each(groups, self.test_size, rng)
+            yield np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
     def get_n_splits(self, X=None, y=None, groups=None, *, sample_domain=None):
         """The number of splits, ``n_splits``.
@@ -242,23 +251,17 @@ class LeaveOneSourceOut(BaseCrossValidator):
         sources = self._sources(domain, sample_domain)
         # Each target domain is split on its own: pooled, a small one could miss the training
         # or the validation fold, and the scorers then averaged over fewer targets.
-        target_domains = np.unique(domain[domain < 0])
-        targets = [np.flatnonzero(domain == d) for d in target_domains]
-        small = [int(d) for d, rows in zip(target_domains, targets, strict=True) if rows.size < 2]
-        if small:
-            raise ValueError(
-                f"LeaveOneSourceOut needs at least 2 rows in each target domain; domains "
-                f"{small} have fewer, so they cannot appear in both the training and the "
-                "validation fold."
-            )
+        targets = _rows_of_each(
+            domain, np.unique(domain[domain < 0]), type(self).__name__, "target domain"
+        )
         rng = check_random_state(self.random_state)
         for source in sources:
-            parts = [_shuffle_split(rows, self.test_size, rng) for rows in targets]
+            train, test = _split_each(targets, self.test_size, rng)
             held_out = domain == source
             other_sources = np.flatnonzero((domain > 0) & ~held_out)
             yield (
-                np.sort(np.concatenate([other_sources, *(train for train, _ in parts)])),
-                np.sort(np.concatenate([np.flatnonzero(held_out), *(test for _, test in parts)])),
+                np.sort(np.concatenate([other_sources, *train])),
+                np.sort(np.concatenate([np.flatnonzero(held_out), *test])),
             )
 
     def get_n_splits(self, X=None, y=None, groups=None, *, sample_domain=None):
