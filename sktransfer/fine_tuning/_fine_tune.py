@@ -21,7 +21,7 @@ from .._network_base import (
 from ..few_shot._prototypes import _unit_rows
 from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context, check_labels
 from ..utils._skorch import training_batches
-from ..utils._torch import input_errors_named, seeded
+from ..utils._torch import input_errors_named, module_device, seeded
 from ._network import Augment, Frozen, FrozenPrefix, TrainableSuffix, WholeNetwork
 from ._prefix_cache import encode_prefix
 from ._training import L2SP, HeadFirst, LwF, RegularizedNet, trained_suffix
@@ -532,7 +532,7 @@ def _check_runs(module, inputs):
     try:
         with input_errors_named(), torch.no_grad():
             # Where the trained part is now: a user's network may come on a GPU.
-            module(torch.as_tensor(inputs).to(next(module.parameters()).device))
+            module(torch.as_tensor(inputs).to(module_device(module)))
     finally:
         for submodule, training in modes:
             submodule.training = training
