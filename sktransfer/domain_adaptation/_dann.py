@@ -25,12 +25,7 @@ from .._network_base import (
 from ..backbones import Backbone
 from ..utils._domains import UNLABELED, LabelledScoreMixin, _num_rows, domain_rows
 from ..utils._sklearn import Interval, StrOptions, _fit_context, check_labels
-from ..utils._skorch import (
-    LoadsWhereItCan,
-    ModeSetOnChange,
-    OneSyncPerEpoch,
-    RaisesOnDivergence,
-)
+from ..utils._skorch import LibraryNet
 from ..utils._torch import input_errors_named, module_device, seeded
 from ._dann_network import (
     DANNLoss,
@@ -458,7 +453,7 @@ def _check_same_size(images, is_target):
     )
 
 
-class _DANNNet(LoadsWhereItCan, RaisesOnDivergence, ModeSetOnChange, OneSyncPerEpoch, NeuralNet):
+class _DANNNet(LibraryNet, NeuralNet):
     """skorch's net, with no step waiting for the GPU: the batch's source rows are counted on
     the host, and the losses are read back once per epoch."""
 

@@ -7,12 +7,7 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.nn import functional as F
 
-from ..utils._skorch import (
-    LoadsWhereItCan,
-    ModeSetOnChange,
-    OneSyncPerEpoch,
-    RaisesOnDivergence,
-)
+from ..utils._skorch import LibraryNet
 
 
 class L2SP(nn.Module):
@@ -89,9 +84,7 @@ class LwF(nn.Module):
         return self.strength * t**2 * divergence
 
 
-class RegularizedNet(
-    LoadsWhereItCan, RaisesOnDivergence, ModeSetOnChange, OneSyncPerEpoch, NeuralNetClassifier
-):
+class RegularizedNet(LibraryNet, NeuralNetClassifier):
     """skorch's classifier with the trained network's regularizer added to the training loss.
 
     The network may return a tuple whose first item is the logits. The validation loss stays

@@ -247,3 +247,10 @@ class OneSyncPerEpoch:
 
     def _defer_losses(self):
         return torch.device(self.device).type == "cuda"
+
+
+class LibraryNet(LoadsWhereItCan, RaisesOnDivergence, ModeSetOnChange, OneSyncPerEpoch):
+    """The mixins every skorch net of the library takes, put before skorch's own net class:
+    it loads on the CPU when its device is missing, refuses a diverged training, sets a
+    module's mode only when it changes, and reads the losses back once per epoch on CUDA.
+    A new network family subclasses this and skorch's class, and gets all four."""

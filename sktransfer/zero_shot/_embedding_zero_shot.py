@@ -20,13 +20,7 @@ from .._network_base import (
     writable,
 )
 from ..utils._sklearn import Integers, Interval, StrOptions, _fit_context, check_labels
-from ..utils._skorch import (
-    LoadsWhereItCan,
-    ModeSetOnChange,
-    OneSyncPerEpoch,
-    RaisesOnDivergence,
-    training_batches,
-)
+from ..utils._skorch import LibraryNet, training_batches
 from ..utils._torch import seeded
 from ._attribute_zero_shot import AttributeZeroShot, _ClassTable
 
@@ -471,7 +465,7 @@ class _RankingHingeLoss(nn.Module):
         return violations.masked_fill(own, 0.0).sum(dim=1).mean()
 
 
-class _RankingNet(LoadsWhereItCan, RaisesOnDivergence, ModeSetOnChange, OneSyncPerEpoch, NeuralNet):
+class _RankingNet(LibraryNet, NeuralNet):
     """skorch's net, with the train/eval switch trimmed (see ``ModeSetOnChange``), the losses
     read back once per epoch (see ``OneSyncPerEpoch``) and a diverged training refused (see
     ``RaisesOnDivergence``)."""
