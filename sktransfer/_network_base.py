@@ -348,6 +348,22 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
     def _optimizer(self):
         return OPTIMIZERS.get(self.optimizer, self.optimizer)
 
+    def _net_params(self, device, callbacks):
+        """The skorch arguments every trained network takes from the shared parameters.
+
+        A subclass adds its module, criterion and own settings, and may override any of them.
+        """
+        return {
+            "optimizer": self._optimizer(),
+            "lr": self.lr,
+            "max_epochs": self.max_epochs,
+            "batch_size": self._train_batch_size(),
+            "callbacks": callbacks,
+            "device": device,
+            "verbose": self.verbose,
+            **self._optimizer_kwargs(device),
+        }
+
     def _optimizer_kwargs(self, device):
         """skorch ``optimizer__`` arguments: torch's fused step for a named optimizer on CUDA.
 

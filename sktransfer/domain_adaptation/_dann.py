@@ -345,26 +345,18 @@ class DANNClassifier(
             callbacks.append(("lr_schedule", schedule))
         if self.verbose > 1:
             callbacks.append(("progress_bar", ProgressBar(batches_per_epoch=steps_per_epoch)))
-        optimizer = self._optimizer()
-        extra = self._optimizer_kwargs(device)
+        params = self._net_params(device, callbacks + user_callbacks)
         if self.optimizer == "sgd":
-            extra["optimizer__momentum"] = 0.9
+            params["optimizer__momentum"] = 0.9
         return _DANNNet(
             module=network,
             criterion=DANNLoss,
-            optimizer=optimizer,
-            lr=self.lr,
             optimizer__param_groups=[
                 ("extractor.*", {"lr": self.lr * self.extractor_lr_multiplier})
             ],
-            max_epochs=self.max_epochs,
-            batch_size=self._train_batch_size(),
             iterator_train=PairedBatches,
             train_split=None,
-            callbacks=callbacks + user_callbacks,
-            device=device,
-            verbose=self.verbose,
-            **extra,
+            **params,
         )
 
     def _outputs(self, X, part):

@@ -463,26 +463,18 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         return None
 
     def _build_net(self, module, plan, n_classes, device, callbacks):
-        optimizer = self._optimizer()
-        extra = self._optimizer_kwargs(device)
+        params = self._net_params(device, [*callbacks, *self._schedule(plan)])
         if self.regularization == "l2sp" and isinstance(self.optimizer, str):
             # L2-SP replaces weight decay: AdamW's default decay pulls weights towards zero.
-            extra["optimizer__weight_decay"] = 0.0
+            params["optimizer__weight_decay"] = 0.0
         return RegularizedNet(
             module=module,
             criterion=nn.CrossEntropyLoss,
-            optimizer=optimizer,
-            lr=self.lr,
             optimizer__param_groups=plan.param_groups(self.lr, self.lr_decay),
-            max_epochs=self.max_epochs,
-            batch_size=self._train_batch_size(),
             **training_batches(device),
             train_split=self.train_split,
-            callbacks=[*callbacks, *self._schedule(plan)],
             classes=np.arange(n_classes),
-            device=device,
-            verbose=self.verbose,
-            **extra,
+            **params,
         )
 
     def _schedule(self, plan):

@@ -322,22 +322,14 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         return seen_labels, y_index.ravel()
 
     def _build_net(self, module, device, callbacks):
-        extra = self._optimizer_kwargs(device)
         return _RankingNet(
             module=module,
             criterion=_RankingHingeLoss,
             criterion__margin=self.margin,
-            optimizer=self._optimizer(),
             optimizer__weight_decay=self.weight_decay,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self._train_batch_size(),
             train_split=None,
-            callbacks=callbacks,
-            device=device,
-            verbose=self.verbose,
             **training_batches(device),
-            **extra,
+            **self._net_params(device, callbacks),
         )
 
     def _embed_classes(self, attributes):
