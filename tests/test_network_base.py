@@ -8,9 +8,11 @@ devices refused before any work, pickles that load anywhere, inputs checked up f
 import io
 import os
 import pickle
+import pkgutil
 import subprocess
 import sys
 import warnings
+from importlib import import_module
 
 import joblib
 import numpy as np
@@ -26,6 +28,7 @@ from skorch.dataset import Dataset, ValidSplit
 from torch import nn
 from torchvision.transforms.v2 import RandomHorizontalFlip
 
+import sktransfer
 from sktransfer._network_base import NetworkEstimator
 from sktransfer.backbones._toy import toy_cnn
 from sktransfer.domain_adaptation import DANNClassifier
@@ -84,7 +87,15 @@ def _dann(**params):
     )
 
 
-# (estimator factory, fit arguments) on images; DANN adapts to unlabelled target rows.
+def _embedding_zero_shot(**params):
+    table = dict(zip((0, 1), np.eye(2, 5), strict=True))
+    return EmbeddingZeroShot(
+        table, **{"candidates": "seen", "max_epochs": 2, "random_state": 0, **params}
+    )
+
+
+# (estimator factory, fit arguments) on images, or on vectors for a network that takes only
+# vectors; DANN adapts to unlabelled target rows.
 CASES = {
     "CNNCodeExtractor": (_extractor, (IMAGES,), {}),
     "FineTuneClassifier": (_fine_tune, (IMAGES, LABELS), {}),
@@ -95,7 +106,21 @@ CASES = {
         (IMAGES, np.r_[np.arange(16) % 3, np.full(8, -1)]),
         {"sample_domain": np.r_[np.ones(16), -np.ones(8)]},
     ),
+    "EmbeddingZeroShot": (_embedding_zero_shot, (VECTORS, VECTOR_LABELS), {}),
 }
+
+
+def test_every_public_network_estimator_is_a_case_of_these_promises():
+    # A new family is its algorithm plus a subclass of the base: these tests must reach it.
+    public = set()
+    for info in pkgutil.walk_packages(sktransfer.__path__, "sktransfer."):
+        if "._" not in info.name:
+            module = import_module(info.name)
+            public |= {getattr(module, name) for name in getattr(module, "__all__", [])}
+    networks = {
+        c.__name__ for c in public if isinstance(c, type) and issubclass(c, NetworkEstimator)
+    }
+    assert networks == {name.split("-")[0] for name in CASES}
 
 
 def _case(name, **params):
@@ -105,6 +130,10 @@ def _case(name, **params):
     if name.endswith("-warm"):
         params = {"warm_start": True, **params}
     return factory(**params), args, kwargs
+
+
+def _inputs(name):
+    return CASES[name][1][0]
 
 
 def _outputs(estimator, X):
@@ -136,19 +165,22 @@ def test_a_failed_fit_leaves_an_unfitted_estimator_unfitted(name):
             estimator.fit(*args, **kwargs)
         assert vars(estimator) == before
         with pytest.raises(NotFittedError):
-            _outputs(estimator, IMAGES)
+            _outputs(estimator, _inputs(name))
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_a_failed_refit_leaves_the_fitted_model_as_it_was(name):
     estimator, args, kwargs = _case(name, device="cpu")
     estimator.fit(*args, **kwargs)
-    expected = _outputs(estimator, IMAGES)
+    X = args[0]
+    expected = _outputs(estimator, X)
     before = dict(vars(estimator))
+    # Images of two channels; a table with a missing value.
+    wrong = X[..., :2] if X.ndim == 4 else np.full_like(X, np.nan)
     with pytest.raises(ValueError):
-        estimator.fit(IMAGES[:, :, :, :2], *args[1:], **kwargs)  # two channels
+        estimator.fit(wrong, *args[1:], **kwargs)
     assert vars(estimator) == before
-    np.testing.assert_array_equal(_outputs(estimator, IMAGES), expected)
+    np.testing.assert_array_equal(_outputs(estimator, X), expected)
 
 
 class _Interrupt(Callback):
@@ -239,12 +271,14 @@ def test_no_method_changes_the_global_rngs(name):
     estimator, args, kwargs = _case(name, device="cpu")
     torch_state, numpy_state = torch.random.get_rng_state(), np.random.get_state()  # noqa: NPY002
     estimator.fit(*args, **kwargs)
-    _outputs(estimator, IMAGES)
+    X = args[0]
+    _outputs(estimator, X)
     if hasattr(estimator, "predict"):
-        estimator.predict(IMAGES)
-        estimator.score(IMAGES[:16], np.arange(16) % 3 if name == "DANNClassifier" else LABELS[:16])
+        estimator.predict(X)
+        labelled = args[1] != -1
+        estimator.score(X[labelled], args[1][labelled])
     if hasattr(estimator, "transform"):
-        estimator.transform(IMAGES)
+        estimator.transform(X)
     assert torch.equal(torch.random.get_rng_state(), torch_state)
     numpy_now = np.random.get_state()  # noqa: NPY002
     assert numpy_now[1].tolist() == numpy_state[1].tolist()
@@ -309,8 +343,9 @@ def test_without_random_state_the_seed_comes_from_numpys_global_rng(name):
 def test_same_random_state_same_model(name):
     first, args, kwargs = _case(name, device="cpu")
     second = clone(first)
+    X = args[0]
     np.testing.assert_array_equal(
-        _outputs(first.fit(*args, **kwargs), IMAGES), _outputs(second.fit(*args, **kwargs), IMAGES)
+        _outputs(first.fit(*args, **kwargs), X), _outputs(second.fit(*args, **kwargs), X)
     )
 
 
@@ -346,10 +381,11 @@ def test_an_unknown_device_is_refused(device):
 @pytest.mark.parametrize("name", CASES)
 def test_a_model_whose_device_is_missing_predicts_on_the_cpu_with_a_warning(name):
     estimator, args, kwargs = _case(name, device="cpu")
-    expected = _outputs(estimator.fit(*args, **kwargs), IMAGES)
+    X = args[0]
+    expected = _outputs(estimator.fit(*args, **kwargs), X)
     estimator.set_params(device="cuda")
     with pytest.warns(UserWarning, match="running on the CPU"):
-        np.testing.assert_array_equal(_outputs(estimator, IMAGES), expected)
+        np.testing.assert_array_equal(_outputs(estimator, X), expected)
 
 
 # --- persistence ----------------------------------------------------------------------------
@@ -386,7 +422,8 @@ def test_pickles_round_trip_and_hold_torch_state_in_one_cpu_mapped_blob(
     monkeypatch.setattr(torch, "load", recording_load)
     loaded = round_trip(estimator)
     assert calls[0] == "cpu"  # tensors saved on a GPU come back on the CPU
-    np.testing.assert_array_equal(_outputs(loaded, IMAGES), _outputs(estimator, IMAGES))
+    X = args[0]
+    np.testing.assert_array_equal(_outputs(loaded, X), _outputs(estimator, X))
     assert vars(estimator).keys() == vars(loaded).keys()
 
 
