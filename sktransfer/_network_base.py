@@ -24,6 +24,7 @@ import torch
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import get_tags
 from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from skorch.callbacks import Callback
@@ -169,6 +170,11 @@ class NetworkEstimator(BaseEstimator):
 
     def _validate_fit_input(self, X, y=None, **check_params):
         """``(X, y, vectors)``: a validated table, or images left as they are for later."""
+        if y is None and get_tags(self).target_tags.required:
+            # scikit-learn's own words, which its checks and users' habits look for.
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         vectors = is_table(X)
         if vectors:
             if y is None:

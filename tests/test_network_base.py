@@ -594,6 +594,15 @@ def test_an_empty_y_is_refused_by_name():
         _fine_tune(device="cpu").fit(IMAGES[:0], LABELS[:0])
 
 
+@pytest.mark.parametrize("name", ["FineTuneClassifier", "DANNClassifier"])
+def test_images_without_y_are_refused_in_scikit_learns_words(name):
+    # It said "Expected array-like (array or non-string sequence), got None".
+    estimator, args, kwargs = _case(name, device="cpu")
+    with pytest.raises(ValueError, match=f"{name} requires y to be passed, but the target y is"):
+        estimator.fit(args[0], None, **kwargs)
+    assert not hasattr(estimator, "net_")
+
+
 def test_unlabelled_rows_are_named_when_too_few_classes_remain():
     y = np.r_[np.ones(16, dtype=int), np.full(8, -1)]
     with pytest.raises(ValueError, match="8 rows with y == -1 were taken as unlabelled"):
