@@ -35,7 +35,13 @@ from .backbones import Backbone, load_backbone
 from .utils._atomic import atomic_fit
 from .utils._images import Preprocessor, check_images, check_input_kind, is_table
 from .utils._sklearn import Integers, Interval, StrOptions, check_labels
-from .utils._torch import check_device, inference_device, run_network
+from .utils._torch import (
+    check_device,
+    inference_device,
+    input_errors_named,
+    module_device,
+    run_network,
+)
 
 # Rows per forward pass without gradients on a GPU under batch_size="auto": the batch at which
 # benchmarks/bench_gpu.py measures codes of 224 px images.
@@ -268,6 +274,12 @@ class NetworkEstimator(BaseEstimator):
             num_workers=self.num_workers,
         )
 
+    def _training_inputs(self, X, spec, device):
+        """Training inputs as one float32 tensor, images preprocessed once, kept on the GPU
+        when they fit there."""
+        inputs = torch.cat([batch.cpu() for batch in self._batches(X, device, spec)])
+        return keep_on_device(inputs, device)
+
     def _run(self, module, forward, batches, device, progress=None):
         """``forward`` (a method of ``module``) over ``batches``, as one float32 array."""
         module.eval()
@@ -479,6 +491,19 @@ def mlp(in_features, hidden_layer_sizes):
         layers += [nn.Linear(width, size), nn.ReLU()]
         width = size
     return nn.Sequential(*layers), width
+
+
+def backbone_trunk(backbone, example):
+    """The whole ``backbone`` as one trainable module ending in flat features, and their width
+    on the ``example`` batch."""
+    layers = [backbone.layer(name) for name in backbone.layer_names]
+    trunk = nn.Sequential(*layers, backbone.pool_module, nn.Flatten())
+    trunk.eval()
+    # A network given as a module stays on its device (a GPU) until the net moves it.
+    with torch.no_grad(), input_errors_named():
+        width = trunk(example.to(module_device(trunk))).shape[1]
+    trunk.train()
+    return trunk, width
 
 
 def check_layer_sizes(name, sizes):

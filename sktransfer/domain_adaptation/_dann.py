@@ -17,16 +17,16 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from .._network_base import (
     TrainedNetworkClassifier,
+    backbone_trunk,
     check_layer_sizes,
     fill_doc,
-    keep_on_device,
     mlp,
 )
 from ..backbones import Backbone
 from ..utils._domains import UNLABELED, LabelledScoreMixin, _num_rows, domain_rows
 from ..utils._sklearn import Interval, StrOptions, _fit_context, check_labels
 from ..utils._skorch import LibraryNet
-from ..utils._torch import input_errors_named, module_device, seeded
+from ..utils._torch import seeded
 from ._dann_network import (
     DANNLoss,
     DANNNetwork,
@@ -277,7 +277,7 @@ class DANNClassifier(
             if images is not None and self.image_size is None and not backbone.preprocessing.size:
                 _check_same_size(images, is_target)
             spec = self._input_spec(backbone, images)
-            inputs = self._prepare(X if vectors else images, spec, device)
+            inputs = self._training_inputs(X if vectors else images, spec, device)
             network = self._build_network(backbone, inputs[:1].cpu(), len(classes))
             rows = DomainRows(
                 inputs,
@@ -313,20 +313,8 @@ class DANNClassifier(
             return ganin_cnn()
         return self._build_backbone(in_features)
 
-    def _prepare(self, X, spec, device):
-        """Training inputs as one float32 tensor, images preprocessed once, kept on the GPU
-        when they fit there."""
-        inputs = torch.cat([batch.cpu() for batch in self._batches(X, device, spec)])
-        return keep_on_device(inputs, device)
-
     def _build_network(self, backbone, example, n_classes):
-        layers = [backbone.layer(name) for name in backbone.layer_names]
-        trunk = nn.Sequential(*layers, backbone.pool_module, nn.Flatten())
-        trunk.eval()
-        # A network given as a module stays on its device (a GPU) until the net moves it.
-        with torch.no_grad(), input_errors_named():
-            width = trunk(example.to(module_device(trunk))).shape[1]
-        trunk.train()
+        trunk, width = backbone_trunk(backbone, example)
         bottleneck, n_features = mlp(width, self.hidden_layer_sizes)
         extractor = nn.Sequential(trunk, bottleneck)
         return DANNNetwork(extractor, n_features, n_classes, self.domain_hidden_layer_sizes)
