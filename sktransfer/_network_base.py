@@ -89,7 +89,9 @@ SHARED_PARAMETERS = {
         As in :meth:`fit`: images, or a 2-D array for a network that takes vectors.""",
     "callbacks": """callbacks : list of skorch callbacks, default=None
         Extra skorch callbacks (instances of ``skorch.callbacks.Callback``, or
-        ``(name, callback)`` pairs), e.g. ``skorch.callbacks.EarlyStopping``.""",
+        ``(name, callback)`` pairs), e.g. ``skorch.callbacks.EarlyStopping``. Each fit trains
+        with copies, left as trained in ``net_.callbacks_``: the objects given are not
+        changed.""",
 }
 
 
@@ -393,7 +395,14 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
         return {}
 
     def _user_callbacks(self):
-        """``callbacks`` checked before training: skorch callbacks or ``(name, callback)``."""
+        """``callbacks`` checked before training, as copies: skorch callbacks or
+        ``(name, callback)``.
+
+        skorch trains with the callback objects it is given, and keeps its state in them (the
+        best score, the best weights of ``EarlyStopping(load_best=True)``): the user's objects
+        changed with each fit, even a failed one, and one callback given to two estimators
+        joined their nets, so that a warm start of the first went on from the second's state.
+        """
         for item in self.callbacks or []:
             callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
             if isinstance(item, tuple) and not isinstance(item[0], str):
@@ -405,7 +414,7 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
                     "callbacks must hold skorch callbacks (skorch.callbacks.Callback instances) "
                     f"or (name, callback) pairs; got {item!r}."
                 )
-        return list(self.callbacks or [])
+        return copy.deepcopy(list(self.callbacks or []))
 
     def _logits(self, X):
         """The network's class scores for ``X``, one float32 row per sample."""

@@ -543,6 +543,35 @@ def test_named_callbacks_are_accepted():
     assert "mine" in dict(clf.net_.callbacks_)
 
 
+class _EpochCounter(Callback):
+    """Counts the epochs of the net it trains with, as skorch's callbacks keep their state."""
+
+    def initialize(self):
+        self.epochs_ = 0
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs_ += 1
+
+
+@pytest.mark.parametrize("name", ["FineTuneClassifier", "DANNClassifier"])
+def test_fit_trains_with_copies_of_the_users_callbacks(name):
+    # skorch trained with the user's objects: each fit, even a failed one, changed them, and a
+    # callback given to two estimators was shared by both nets, each fit resetting the other's.
+    counter, named = _EpochCounter(), _EpochCounter()
+    first, args, kwargs = _case(name, device="cpu", callbacks=[counter, ("named", named)])
+    first.fit(*args, **kwargs)
+    second, _, _ = _case(name, device="cpu", max_epochs=1, callbacks=[counter])
+    second.fit(*args, **kwargs)
+    with pytest.raises(ValueError):
+        second.fit(args[0][:, :, :, :2], *args[1:], **kwargs)  # two channels
+    assert vars(counter) == vars(named) == {}
+    assert first.get_params()["callbacks"][0] is counter
+    assert dict(first.net_.callbacks_)["_EpochCounter"].epochs_ == 2
+    assert dict(first.net_.callbacks_)["named"].epochs_ == 2
+    assert dict(second.net_.callbacks_)["_EpochCounter"].epochs_ == 1
+
+
 def test_dann_refuses_images_of_another_size_at_prediction():
     images = IMAGES[:, :28, :28]
     y = np.r_[np.arange(16) % 3, np.full(8, -1)]
