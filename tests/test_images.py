@@ -7,6 +7,7 @@ import sys
 import warnings
 import zlib
 
+import joblib
 import numpy as np
 import pytest
 import torch
@@ -292,6 +293,21 @@ def test_loader_batches_stack_equal_sizes_and_list_mixed_ones(tmp_path):
 def test_worker_processes_give_the_same_batches(tmp_path):
     images = check_images(_files_of_two_sizes(tmp_path))
     _same_batches(list(images.loader(3, num_workers=2)), list(images.loader(3)))
+
+
+def _decoded_by_workers(paths):
+    return torch.cat(list(check_images(paths).loader(2, num_workers=2)))
+
+
+@pytest.mark.slow  # loky's workers import torch: about 30 s
+def test_worker_processes_start_inside_joblib_workers(tmp_path):
+    # joblib's loky workers (GridSearchCV(n_jobs=2)) make loky's start method their default,
+    # which the DataLoader's workers cannot use: every fit with num_workers failed there with
+    # "AttributeError: 'Process' object has no attribute 'env'".
+    paths = _save(NHWC, tmp_path)
+    expected = torch.cat(list(check_images(paths).loader(2)))
+    results = joblib.Parallel(n_jobs=2)(joblib.delayed(_decoded_by_workers)(paths) for _ in "ab")
+    assert all(torch.equal(result, expected) for result in results)
 
 
 def test_arrays_are_sliced_through_the_same_kind_of_loader():

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import hashlib
 import io
+import multiprocessing
 import os
 import stat
 import struct
@@ -165,6 +166,8 @@ class ImageSet:
         unchecked = self.kind == "paths" and self._headers is None and num_workers > 0
         if self.kind == "paths" and not unchecked:
             self._file_headers()
+        if num_workers > 0:
+            common["multiprocessing_context"] = _worker_start_method()
         loader = DataLoader(
             _DecodedImages(self.data, self.channels, self.kind, self._headers),
             batch_size=batch_size,
@@ -1174,6 +1177,20 @@ class _WorkerBatches:
             stop = getattr(batches, "_shutdown_workers", None)
             if stop is not None:
                 stop()
+
+
+def _worker_start_method():
+    """How the ``DataLoader`` starts its workers: as Python starts processes here, unless this
+    process was given a start method of another library, which torch's workers cannot use.
+
+    joblib's workers (``GridSearchCV(n_jobs=2)``, ``cross_val_score``) make loky's their
+    default: every fit with ``num_workers`` there failed with ``AttributeError: 'Process'
+    object has no attribute 'env'``. They then start as Python's default method does.
+    """
+    method = multiprocessing.get_start_method(allow_none=True)
+    if method is None or method in multiprocessing.get_all_start_methods():
+        return None  # torch's default: the process's own
+    return multiprocessing.get_all_start_methods()[0]
 
 
 def _unchanged(batch):
