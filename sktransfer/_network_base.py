@@ -185,6 +185,7 @@ class NetworkEstimator(BaseEstimator):
             )
         vectors = is_table(X)
         if vectors:
+            X = detached(X)
             if y is None:
                 X = validate_data(self, X, dtype=np.float32, **check_params)
             else:
@@ -229,7 +230,7 @@ class NetworkEstimator(BaseEstimator):
         """
         spec = self._input
         if spec.kind == "vector":
-            return writable(validate_data(self, X, dtype=np.float32, reset=False))
+            return writable(validate_data(self, detached(X), dtype=np.float32, reset=False))
         if is_table(X):
             raise ValueError(
                 "Got a 2-D array, but the network takes images: pass images as a 4-D array "
@@ -525,6 +526,13 @@ def to_device(module, device):
     module.to(device)
     if any(p.ndim == 4 for p in module.parameters()):
         module.to(memory_format=torch.channels_last)
+
+
+def detached(X):
+    """``X``, detached when it is a tensor that requires gradients: NumPy cannot read such a
+    tensor, and a table of features computed with autograd on failed with torch's
+    RuntimeError "Can't call numpy() on Tensor that requires grad" (images were accepted)."""
+    return X.detach() if torch.is_tensor(X) else X
 
 
 def writable(X):

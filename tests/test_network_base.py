@@ -512,6 +512,27 @@ def test_an_nn_module_instance_is_accepted_as_backbone():
 # --- inputs -------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: _extractor(backbone="toy_mlp"),
+        lambda: _fine_tune(backbone="toy_mlp"),
+        lambda: _dann(backbone=None),
+        lambda: _zero_shot_case()[0],
+    ],
+    ids=["CNNCodeExtractor", "FineTuneClassifier", "DANNClassifier", "EmbeddingZeroShot"],
+)
+def test_a_table_given_as_a_tensor_that_requires_grad_is_read(make):
+    # Features computed with autograd on failed with torch's RuntimeError "Can't call numpy()
+    # on Tensor that requires grad", in fit and at prediction; images were accepted.
+    estimator = make().set_params(device="cpu")
+    y = None if isinstance(estimator, CNNCodeExtractor) else np.array(["a", "b", "c"] * 10)
+    X = torch.as_tensor(VECTORS).requires_grad_(True)
+    expected = _outputs(clone(estimator).fit(VECTORS, y), VECTORS)
+    np.testing.assert_array_equal(_outputs(estimator.fit(X, y), X), expected)
+    assert X.grad is None
+
+
 def test_colour_images_for_a_one_channel_network_are_refused_in_plain_words():
     # The message read "holds 1 or 1 channels".
     extractor = CNNCodeExtractor(toy_cnn(in_channels=1), device="cpu")

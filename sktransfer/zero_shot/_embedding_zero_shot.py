@@ -15,6 +15,7 @@ from torch.nn import functional as F
 from .._network_base import (
     TrainedNetworkClassifier,
     check_layer_sizes,
+    detached,
     fill_doc,
     mlp,
     writable,
@@ -280,7 +281,7 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
         """
         check_layer_sizes("image_hidden_layer_sizes", self.image_hidden_layer_sizes)
         check_layer_sizes("class_hidden_layer_sizes", self.class_hidden_layer_sizes)
-        X, y = validate_data(self, X, y, dtype=np.float32)
+        X, y = validate_data(self, detached(X), y, dtype=np.float32)
         X = writable(X)
         # The class table, labels and candidates are checked as AttributeZeroShot checks them,
         # all before any training.
@@ -341,7 +342,7 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
             return module.embed_classes(rows).cpu().numpy().astype(np.float64)
 
     def _image_embeddings(self, X):
-        X = writable(validate_data(self, X, dtype=np.float32, reset=False))
+        X = writable(validate_data(self, detached(X), dtype=np.float32, reset=False))
         device = self._predict_device()
         module = self.net_.module_
         return self._run(module, module.embed_images, self._rows(X, device), device)
