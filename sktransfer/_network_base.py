@@ -340,6 +340,9 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
         "callbacks": [None, list],
     }
 
+    # Names of the callbacks every net has (skorch's defaults); subclasses add their own.
+    _callback_names = ("epoch_timer", "train_loss", "valid_loss", "valid_acc", "print_log")
+
     def _encode_labels(self, y, *, unlabelled=0):
         """Integer codes of ``y`` and the sorted classes, refusing fewer than two classes.
 
@@ -415,6 +418,15 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
                     "callbacks must hold skorch callbacks (skorch.callbacks.Callback instances) "
                     f"or (name, callback) pairs; got {item!r}."
                 )
+        names = [item[0] for item in self.callbacks or [] if isinstance(item, tuple)]
+        taken = sorted({n for n in names if n in self._callback_names or names.count(n) > 1})
+        if taken:
+            # skorch refused them only once the heavy work (images, frozen layers) was done.
+            raise ValueError(
+                f"callbacks names {', '.join(map(repr, taken))}, a name that repeats or that "
+                f"{type(self).__name__} gives a callback of its own "
+                f"({', '.join(self._callback_names)}); give your callback another name."
+            )
         return copy.deepcopy(list(self.callbacks or []))
 
     def _logits(self, X):

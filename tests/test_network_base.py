@@ -603,6 +603,23 @@ def test_only_errors_that_may_be_the_inputs_fault_become_value_errors(error):
         run_network(forward, [torch.zeros(2, 3)], device=torch.device("cpu"))
 
 
+@pytest.mark.parametrize(
+    "name, callbacks",
+    [
+        ("DANNClassifier", [("lr_schedule", Callback())]),
+        ("FineTuneClassifier", [("head_first", Callback())]),
+        ("FineTuneClassifier", [("train_loss", Callback())]),
+        ("FineTuneClassifier", [("mine", Callback()), ("mine", Callback())]),
+    ],
+)
+def test_callback_names_the_net_takes_already_are_refused_before_training(name, callbacks):
+    # skorch refused them once the images were prepared, in its own words.
+    params = {"head_epochs": 1} if name == "FineTuneClassifier" else {}
+    estimator, args, kwargs = _case(name, device="cpu", callbacks=callbacks, **params)
+    with pytest.raises(ValueError, match=f"callbacks names '{callbacks[0][0]}'"):
+        estimator.fit(*args, **kwargs)
+
+
 def test_named_callbacks_are_accepted():
     clf = _fine_tune(device="cpu", callbacks=[("mine", Callback())]).fit(IMAGES, LABELS)
     assert "mine" in dict(clf.net_.callbacks_)

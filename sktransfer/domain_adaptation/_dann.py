@@ -181,6 +181,14 @@ class DANNClassifier(
     (100, 256)
     """
 
+    _callback_names = (
+        *TrainedNetworkClassifier._callback_names,
+        "domain_weight_schedule",
+        "domain_log",
+        "lr_schedule",
+        "progress_bar",
+    )
+
     _parameter_constraints: dict = {
         **TrainedNetworkClassifier._parameter_constraints,
         "backbone": [None, str, callable, Backbone],

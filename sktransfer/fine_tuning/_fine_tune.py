@@ -211,6 +211,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
     """
 
     _default_batch_size = 32
+    _callback_names = (*TrainedNetworkClassifier._callback_names, "head_first")
 
     _parameter_constraints: dict = {
         **TrainedNetworkClassifier._parameter_constraints,
