@@ -7,6 +7,7 @@ from importlib import import_module
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import (
     check_get_feature_names_out_error,
@@ -247,3 +248,25 @@ def test_labels_of_mixed_types_are_refused_by_name(estimator):
     y = np.array(["one", 1] * 4, dtype=object)
     with pytest.raises(TypeError, match=r"y mixes labels of types \['int', 'str'\]"):
         clone(estimator).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [est for est in ESTIMATORS if hasattr(est, "transform")],
+    ids=lambda est: type(est).__name__,
+)
+def test_preserves_dtype_tag_lists_the_float_dtypes_transform_keeps(estimator):
+    # scikit-learn's check_transformer_preserve_dtypes tests only the dtypes the tag lists: a
+    # transformer that kept float32 but did not say so was never checked for it.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 3)) + np.repeat([[0.0], [1.0]], 12, axis=0)
+    y = np.array([0, 1] * 6 + [-1] * 12)  # the rows with y == -1 are the target rows
+    kept = []
+    for dtype in ("float64", "float32"):
+        X_dtype = X.astype(dtype)
+        fitted = clone(estimator).fit(X_dtype, y)
+        out = [fitted.transform(X_dtype), clone(estimator).fit_transform(X_dtype, y)]
+        if all(o.dtype == dtype for o in out):
+            kept.append(dtype)
+    tags = get_tags(estimator).transformer_tags
+    assert sorted(tags.preserves_dtype) == sorted(kept)

@@ -245,6 +245,12 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X[rows.is_source] = self._map_source(X[rows.is_source])
         return X
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # float32 rows are mapped in float32, as PCA maps them.
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
     def _map_source(self, X_source):
         mapped = X_source @ self.recoloring_
         if self.align_means:

@@ -795,6 +795,12 @@ class DomainRevealingFeatureSelector(SelectorMixin, BaseEstimator):
         mask[self.dropped_] = False
         return mask
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # transform keeps the columns as they are, float32 included, as SelectKBest does.
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
 
 def _domain_auc_strength(X, is_target):
     """``|2 AUC - 1|`` of each column as a score for "target row" (Mann-Whitney, with ties)."""
