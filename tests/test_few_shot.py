@@ -3,6 +3,7 @@
 import pickle
 import warnings
 
+import joblib
 import numpy as np
 import pytest
 import torch
@@ -226,6 +227,19 @@ def test_a_fitted_model_pickles():
     np.testing.assert_array_equal(copy.predict_proba(X), model.predict_proba(X))
     copy.partial_fit(X[:1] + 3, [7])
     assert copy.classes_.tolist() == [0, 1, 2, 7] and model.classes_.tolist() == [0, 1, 2]
+
+
+def test_partial_fit_updates_a_model_loaded_read_only(tmp_path):
+    # joblib.load(..., mmap_mode="r") gives read-only prototypes_; they were updated in place,
+    # and adding rows of a known class failed with "assignment destination is read-only".
+    X, y = np.random.RandomState(5).normal(size=(24, 3)), np.repeat([0, 1, 2], 8)
+    joblib.dump(PrototypeClassifier().partial_fit(X[::2], y[::2]), tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib", mmap_mode="r")
+    assert not loaded.prototypes_.flags.writeable
+    loaded.partial_fit(X[1::2], y[1::2])
+    whole = PrototypeClassifier().fit(X, y)
+    np.testing.assert_array_equal(loaded.class_count_, whole.class_count_)
+    np.testing.assert_allclose(loaded.prototypes_, whole.prototypes_)
 
 
 # FewShotSplit

@@ -306,9 +306,12 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
         counts = np.bincount(index, minlength=len(self.classes_))
         total = self.class_count_ + counts
         touched = counts > 0
-        self.prototypes_[touched] = (
-            self.prototypes_[touched] * self.class_count_[touched, None] + sums[touched]
+        # A new array: the fitted one may be read-only (joblib.load(..., mmap_mode="r")).
+        prototypes = self.prototypes_.copy()
+        prototypes[touched] = (
+            prototypes[touched] * self.class_count_[touched, None] + sums[touched]
         ) / total[touched, None]
+        self.prototypes_ = prototypes
         self.class_count_ = total
 
     def __sklearn_tags__(self):
