@@ -5,7 +5,6 @@ backbones (the toy ConvNet), warm starts and domains: atomic fits, untouched glo
 devices refused before any work, pickles that load anywhere, inputs checked up front.
 """
 
-import functools
 import io
 import os
 import pickle
@@ -202,49 +201,6 @@ def test_a_warm_start_that_fails_mid_training_keeps_the_trained_network():
         clf.fit(IMAGES, LABELS)
     assert len(clf.net_.history) == history
     assert all(torch.equal(v, weights[k]) for k, v in clf.net_.module_.state_dict().items())
-
-
-class _CtrlC(Callback):
-    """Stands for a user pressing Ctrl-C at the end of the net's epoch ``epoch``."""
-
-    def __init__(self, epoch=1):
-        self.epoch = epoch
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch:
-            raise KeyboardInterrupt
-
-
-def _zero_shot_case(**params):
-    table = dict(zip("abc", np.random.default_rng(0).normal(size=(3, 5)), strict=True))
-    estimator = EmbeddingZeroShot(table, candidates="seen", max_epochs=2, random_state=0, **params)
-    return estimator, (VECTORS, np.array(["a", "b", "c"] * 10)), {}
-
-
-@pytest.mark.parametrize(
-    "name",
-    ["FineTuneClassifier", "FineTuneClassifier-frozen", "DANNClassifier", "EmbeddingZeroShot"],
-)
-def test_an_interrupted_fit_raises_and_leaves_the_estimator_unfitted(name):
-    # skorch swallows KeyboardInterrupt: fit returned a network trained 1 epoch of 2 as if
-    # it were done, and a search could not be stopped.
-    make = _zero_shot_case if name == "EmbeddingZeroShot" else functools.partial(_case, name)
-    estimator, args, kwargs = make(device="cpu", callbacks=[_CtrlC()])
-    before = dict(vars(estimator))
-    with pytest.raises(KeyboardInterrupt):
-        estimator.fit(*args, **kwargs)
-    assert vars(estimator) == before
-
-
-def test_an_interrupted_warm_start_keeps_the_trained_network():
-    clf = _fine_tune(device="cpu", warm_start=True).fit(IMAGES, LABELS)
-    net, expected = clf.net_, clf.predict_proba(IMAGES)
-    net.callbacks_.append(("ctrl_c", _CtrlC(epoch=3)))  # the first epoch of the warm start
-    with pytest.raises(KeyboardInterrupt):
-        clf.fit(IMAGES, LABELS)
-    assert clf.net_ is net
-    assert len(net.history) == 2
-    np.testing.assert_array_equal(clf.predict_proba(IMAGES), expected)
 
 
 # --- diverged training --------------------------------------------------------------------

@@ -218,34 +218,6 @@ def _tensors(outputs):
     return []
 
 
-class RaisesOnInterrupt:
-    """Mixin for skorch nets: an interrupted training (Ctrl-C, or a callback raising
-    ``KeyboardInterrupt``) raises, rather than ending as if it had run every epoch.
-
-    skorch's ``partial_fit`` swallows the interrupt so that its net keeps what it learned so
-    far: an estimator's fit then returned a half-trained network without a word, and a search
-    went on to its next fit. The interrupt reaches the caller once skorch has ended training
-    (``on_train_end``), and the estimator's atomic fit leaves it as it was before.
-    """
-
-    def fit_loop(self, X, y=None, **fit_params):
-        try:
-            return super().fit_loop(X, y, **fit_params)
-        except KeyboardInterrupt as exc:
-            self._interrupt = exc
-            raise
-
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
-        try:
-            super().partial_fit(X, y, classes=classes, **fit_params)
-            interrupt = self.__dict__.get("_interrupt")
-            if interrupt is not None:
-                raise interrupt
-        finally:
-            self.__dict__.pop("_interrupt", None)
-        return self
-
-
 class OneSyncPerEpoch:
     """Mixin for skorch nets: on CUDA, batch losses reach the host once per epoch.
 
@@ -277,11 +249,8 @@ class OneSyncPerEpoch:
         return torch.device(self.device).type == "cuda"
 
 
-class LibraryNet(
-    LoadsWhereItCan, RaisesOnDivergence, RaisesOnInterrupt, ModeSetOnChange, OneSyncPerEpoch
-):
+class LibraryNet(LoadsWhereItCan, RaisesOnDivergence, ModeSetOnChange, OneSyncPerEpoch):
     """The mixins every skorch net of the library takes, put before skorch's own net class:
-    it loads on the CPU when its device is missing, refuses a diverged training, passes an
-    interrupt on, sets a module's mode only when it changes, and reads the losses back once
-    per epoch on CUDA. A new network family subclasses this and skorch's class, and gets all
-    five."""
+    it loads on the CPU when its device is missing, refuses a diverged training, sets a
+    module's mode only when it changes, and reads the losses back once per epoch on CUDA.
+    A new network family subclasses this and skorch's class, and gets all four."""
