@@ -22,8 +22,8 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
-from skorch import NeuralNetClassifier
-from skorch.callbacks import Callback
+from skorch import NeuralNet, NeuralNetClassifier
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import Dataset, ValidSplit
 from torch import nn
 from torchvision.transforms.v2 import RandomHorizontalFlip
@@ -87,8 +87,8 @@ def _dann(**params):
     )
 
 
-def _embedding_zero_shot(**params):
-    table = dict(zip((0, 1), np.eye(2, 5), strict=True))
+def _embedding_zero_shot(labels=(0, 1), **params):
+    table = dict(zip(labels, np.eye(len(labels), 5), strict=True))
     return EmbeddingZeroShot(
         table, **{"candidates": "seen", "max_epochs": 2, "random_state": 0, **params}
     )
@@ -201,6 +201,41 @@ def test_a_warm_start_that_fails_mid_training_keeps_the_trained_network():
         clf.fit(IMAGES, LABELS)
     assert len(clf.net_.history) == history
     assert all(torch.equal(v, weights[k]) for k, v in clf.net_.module_.state_dict().items())
+
+
+def _early_stopping():
+    # No epoch improves the training loss by 10: training stops after its second epoch.
+    return EarlyStopping(monitor="train_loss", patience=1, threshold=10, threshold_mode="abs")
+
+
+TRAINED = [name for name in CASES if name != "CNNCodeExtractor"]
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_early_stopping_ends_training_quietly_and_keeps_the_network(name):
+    # skorch's EarlyStopping stops by raising KeyboardInterrupt, which is no user's interrupt.
+    estimator, args, kwargs = _case(name, device="cpu", max_epochs=4, callbacks=[_early_stopping()])
+    estimator.fit(*args, **kwargs)
+    assert len(estimator.net_.history) == 2
+    assert np.isfinite(_outputs(estimator, args[0])).all()
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_a_training_the_user_interrupts_keeps_its_epochs_and_warns(name, monkeypatch):
+    # skorch kept the epochs done, as scikit-learn's MLPClassifier does, without a word.
+    train_step = NeuralNet.train_step
+
+    def interrupted_in_second_epoch(net, batch, **fit_params):
+        if len(net.history) == 2:
+            raise KeyboardInterrupt
+        return train_step(net, batch, **fit_params)
+
+    monkeypatch.setattr(NeuralNet, "train_step", interrupted_in_second_epoch)
+    estimator, args, kwargs = _case(name, device="cpu", max_epochs=4)
+    with pytest.warns(UserWarning, match="Training interrupted by user after 2 epochs"):
+        estimator.fit(*args, **kwargs)
+    assert len(estimator.net_.history) == 2
+    assert np.isfinite(_outputs(estimator, args[0])).all()
 
 
 # --- diverged training --------------------------------------------------------------------
@@ -474,7 +509,7 @@ def test_an_nn_module_instance_is_accepted_as_backbone():
         lambda: _extractor(backbone="toy_mlp"),
         lambda: _fine_tune(backbone="toy_mlp"),
         lambda: _dann(backbone=None),
-        lambda: _zero_shot_case()[0],
+        lambda: _embedding_zero_shot(labels="abc"),
     ],
     ids=["CNNCodeExtractor", "FineTuneClassifier", "DANNClassifier", "EmbeddingZeroShot"],
 )

@@ -4,6 +4,7 @@ training refused."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -249,8 +250,41 @@ class OneSyncPerEpoch:
         return torch.device(self.device).type == "cuda"
 
 
-class LibraryNet(LoadsWhereItCan, RaisesOnDivergence, ModeSetOnChange, OneSyncPerEpoch):
+class WarnsWhenInterrupted:
+    """Mixin for skorch nets: a training interrupted by the user (Ctrl-C) warns.
+
+    skorch ends training on a ``KeyboardInterrupt`` and keeps the epochs done: callbacks such
+    as ``EarlyStopping`` stop training that way on purpose. An interrupt that no callback
+    raised is the user's: the fit still keeps what it learned, as skorch and scikit-learn's
+    ``MLPClassifier`` do, but says so instead of returning as if every epoch had run.
+    """
+
+    def notify(self, method_name, **cb_kwargs):
+        try:
+            super().notify(method_name, **cb_kwargs)
+        except KeyboardInterrupt:
+            self.__dict__["_stopped_by_callback"] = True
+            raise
+
+    def fit_loop(self, X, y=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, **fit_params)
+        except KeyboardInterrupt:
+            if not self.__dict__.pop("_stopped_by_callback", False):
+                warnings.warn(
+                    f"Training interrupted by user after {len(self.history)} epochs; the "
+                    "network keeps what it learned so far.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            raise
+
+
+class LibraryNet(
+    LoadsWhereItCan, RaisesOnDivergence, WarnsWhenInterrupted, ModeSetOnChange, OneSyncPerEpoch
+):
     """The mixins every skorch net of the library takes, put before skorch's own net class:
-    it loads on the CPU when its device is missing, refuses a diverged training, sets a
-    module's mode only when it changes, and reads the losses back once per epoch on CUDA.
-    A new network family subclasses this and skorch's class, and gets all four."""
+    it loads on the CPU when its device is missing, refuses a diverged training, warns when
+    the user interrupts training, sets a module's mode only when it changes, and reads the
+    losses back once per epoch on CUDA. A new network family subclasses this and skorch's
+    class, and gets all five."""
