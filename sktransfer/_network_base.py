@@ -90,8 +90,9 @@ SHARED_PARAMETERS = {
     "callbacks": """callbacks : list of skorch callbacks, default=None
         Extra skorch callbacks (instances of ``skorch.callbacks.Callback``, or
         ``(name, callback)`` pairs), e.g. ``skorch.callbacks.EarlyStopping``. Each fit trains
-        with copies, left as trained in ``net_.callbacks_``: the objects given are not
-        changed.""",
+        with shallow copies, left as trained in ``net_.callbacks_`` (read their state there):
+        the objects given are not changed, and what they refer to (a log file, a writer) is
+        shared.""",
 }
 
 
@@ -406,6 +407,9 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
         best score, the best weights of ``EarlyStopping(load_best=True)``): the user's objects
         changed with each fit, even a failed one, and one callback given to two estimators
         joined their nets, so that a warm start of the first went on from the second's state.
+        Shallow copies suffice, since skorch's callbacks set their state anew (``initialize``,
+        ``on_train_begin``) rather than change it in place; what a callback refers to (a log
+        file, a ``SummaryWriter``, an Optuna trial, a lock) stays shared, as it must.
         """
         for item in self.callbacks or []:
             callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
@@ -427,7 +431,7 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
                 f"{type(self).__name__} gives a callback of its own "
                 f"({', '.join(self._callback_names)}); give your callback another name."
             )
-        return copy.deepcopy(list(self.callbacks or []))
+        return [_shallow_copy(item) for item in self.callbacks or []]
 
     def _logits(self, X):
         """The network's class scores for ``X``, one float32 row per sample."""
@@ -581,6 +585,13 @@ def move_net(net, device):
                 # on CUDA and updated wrongly on the CPU. (The step counter, 0-d, stays where
                 # torch put it, even beside a 0-d weight.)
                 state[key] = torch.empty_like(weight).copy_(value)
+
+
+def _shallow_copy(callback):
+    """A copy of a callback instance or ``(name, callback)`` pair; a class stays as it is."""
+    if isinstance(callback, tuple):
+        return (callback[0], _shallow_copy(callback[1]))
+    return callback if isinstance(callback, type) else copy.copy(callback)
 
 
 def _holds_torch(value):

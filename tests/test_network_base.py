@@ -11,6 +11,7 @@ import pickle
 import pkgutil
 import subprocess
 import sys
+import threading
 import warnings
 from importlib import import_module
 
@@ -643,6 +644,29 @@ def test_fit_trains_with_copies_of_the_users_callbacks(name):
     assert dict(first.net_.callbacks_)["_EpochCounter"].epochs_ == 2
     assert dict(first.net_.callbacks_)["named"].epochs_ == 2
     assert dict(second.net_.callbacks_)["_EpochCounter"].epochs_ == 1
+
+
+class _Logger(Callback):
+    """Writes each epoch's loss to a list, under a lock (a writer, a file: nothing deepcopy
+    or pickle can copy)."""
+
+    def __init__(self, sink):
+        self.sink = sink
+        self.lock = threading.Lock()
+
+    def on_epoch_end(self, net, **kwargs):
+        with self.lock:
+            self.sink.append(net.history[-1, "train_loss"])
+
+
+@pytest.mark.parametrize("name", ["FineTuneClassifier", "DANNClassifier", "EmbeddingZeroShot"])
+def test_callbacks_that_hold_a_lock_train_and_write_where_the_user_reads(name):
+    # Deep copies failed with "cannot pickle '_thread.lock' object", and filled copied lists.
+    sink = []
+    estimator, args, kwargs = _case(name, device="cpu", callbacks=[_Logger(sink)])
+    estimator.fit(*args, **kwargs)
+    assert len(sink) == 2
+    assert dict(estimator.net_.callbacks_)["_Logger"].sink is sink
 
 
 def test_dann_refuses_images_of_another_size_at_prediction():
