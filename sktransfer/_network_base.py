@@ -179,11 +179,7 @@ class NetworkEstimator(BaseEstimator):
 
     def _validate_fit_input(self, X, y=None, **check_params):
         """``(X, y, vectors)``: a validated table, or images left as they are for later."""
-        if y is None and get_tags(self).target_tags.required:
-            # scikit-learn's own words, which its checks and users' habits look for.
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+        self._check_y_given(y)
         vectors = is_table(X)
         if vectors:
             X = detached(X)
@@ -195,6 +191,13 @@ class NetworkEstimator(BaseEstimator):
         elif y is not None:
             y = column_or_1d(y, warn=True)
         return X, y, vectors
+
+    def _check_y_given(self, y):
+        if y is None and get_tags(self).target_tags.required:
+            # scikit-learn's own words, which its checks and users' habits look for.
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
 
     def _input_spec(self, backbone, images=None, *, normalize=True):
         """Check ``images`` against ``backbone`` and record what the network takes."""
@@ -376,7 +379,8 @@ class TrainedNetworkClassifier(ClassifierMixin, NetworkEstimator):
     def _net_params(self, device, callbacks):
         """The skorch arguments every trained network takes from the shared parameters.
 
-        A subclass adds its module, criterion and own settings, and may override any of them.
+        A subclass adds its module, criterion and own settings; to change one of these, it
+        sets it in the returned dict (passing it again as a keyword would be a duplicate).
         """
         return {
             "optimizer": self._optimizer(),
@@ -545,10 +549,10 @@ def to_device(module, device):
 
 
 def detached(X):
-    """``X``, detached when it is a tensor that requires gradients: NumPy cannot read such a
-    tensor, and a table of features computed with autograd on failed with torch's
-    RuntimeError "Can't call numpy() on Tensor that requires grad" (images were accepted)."""
-    return X.detach() if torch.is_tensor(X) else X
+    """A table given as a tensor, detached and on the CPU, where NumPy can read it: a table of
+    features computed with autograd on failed with torch's RuntimeError "Can't call numpy()
+    on Tensor that requires grad" (images were accepted), as one on a GPU would have."""
+    return X.detach().cpu() if torch.is_tensor(X) else X
 
 
 def writable(X):

@@ -729,6 +729,13 @@ def test_images_without_y_are_refused_in_scikit_learns_words(name):
     assert not hasattr(estimator, "net_")
 
 
+def test_a_warm_start_without_y_is_refused_in_scikit_learns_words():
+    # It said "y should be a 1d array, got an array of shape () instead".
+    clf = _fine_tune(device="cpu", warm_start=True).fit(IMAGES, LABELS)
+    with pytest.raises(ValueError, match="FineTuneClassifier requires y to be passed"):
+        clf.fit(IMAGES, None)
+
+
 def test_unlabelled_rows_are_named_when_too_few_classes_remain():
     y = np.r_[np.ones(16, dtype=int), np.full(8, -1)]
     with pytest.raises(ValueError, match="8 rows with y == -1 were taken as unlabelled"):

@@ -346,6 +346,7 @@ class FineTuneClassifier(TrainedNetworkClassifier):
 
     def _fit_more(self, X, y):
         """Warm start: more epochs of the fitted network, on data with the same classes."""
+        self._check_y_given(y)
         X = self._validate_input(X)
         y = column_or_1d(y, warn=True)
         check_labels(y)
