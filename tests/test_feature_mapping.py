@@ -370,3 +370,30 @@ def test_no_warning_when_the_final_step_reads_no_labels(final):
     X, y, _ = pack_domains(source=(Xs, ys), target=(Xt, None))
     for transformer in (TCA(n_components=3, random_state=0), SubspaceAlignment(n_components=3)):
         make_pipeline(transformer, final).fit(X, y)  # warnings are errors here
+
+
+@pytest.mark.parametrize("scale, mu", [(1.0, 1e300), (1e-8, 1.0)])
+def test_tca_warns_when_mu_drowns_the_mmd(scale, mu):
+    """Before: mu=1e300, or the default mu=1 on features of 1e-8, made TCA kernel PCA (its
+    features shrunk by 1 / sqrt(mu)) without a word; the shift stayed in place."""
+    (Xs, ys), (Xt, _), _ = _sensor_offset(0, n=60)
+    X, y, sample_domain = pack_domains(source=(Xs * scale, ys), target=(Xt * scale, None))
+    with pytest.warns(UserWarning, match=r"times the MMD term .* TCA is kernel PCA"):
+        TCA(mu=mu).fit(X, y, sample_domain=sample_domain)
+
+
+def test_tca_refuses_or_warns_of_a_mu_that_only_blows_the_features_up():
+    """Before: mu=1e-300 gave features of 1e151 without a word (a logistic regression on them
+    stopped at once), and mu=1e-320 a bare "ARPACK error -9999"."""
+    (Xs, ys), (Xt, _), _ = _sensor_offset(0, n=150)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    for mu in (1e-300, 1e-320):
+        with pytest.raises(ValueError, match=rf"mu={mu} is too small for this kernel"):
+            TCA(mu=mu).fit(X, y, sample_domain=sample_domain)
+    with pytest.warns(UserWarning, match=r"mu=1e-100 is so small that it only scales"):
+        features = TCA(mu=1e-100).fit(X, y, sample_domain=sample_domain).transform(X)
+    assert np.all(np.isfinite(features))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for mu in (1e-6, 1.0, 100.0):
+            TCA(mu=mu).fit(X, y, sample_domain=sample_domain)

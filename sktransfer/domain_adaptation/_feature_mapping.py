@@ -224,15 +224,20 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             )
         self.X_fit_, is_target = X[keep], is_target[keep]
         K = self._kernel(self.X_fit_)
-        if self.kernel in _KERNEL_PARAMS:
-            _warn_if_kernel_is_degenerate(K, self.kernel, self.gamma)
+        degenerate = self.kernel in _KERNEL_PARAMS and _warn_if_kernel_is_degenerate(
+            K, self.kernel, self.gamma
+        )
         n_target = np.count_nonzero(is_target)
         # The MMD matrix L = e e^T, e = 1/n_s on source rows and -1/n_t on target rows.
         e = np.zeros(n_fit)
         if 0 < n_target < n_fit:
             e = np.where(is_target, -1.0 / n_target, 1.0 / (n_fit - n_target))
-        W, eigenvalues = _transfer_directions(K, K @ e, self.mu, self.n_components, random_state)
+        Ke = K @ e
+        _check_mu_against_the_kernel(self.mu, K, Ke)
+        W, eigenvalues = _transfer_directions(K, Ke, self.mu, self.n_components, random_state)
         _warn_if_components_are_empty(eigenvalues)
+        if not degenerate:  # a kernel without information has had its warning
+            _warn_if_mu_is_out_of_scale(self.mu, K, Ke, eigenvalues)
         # Eigenvectors have no sign: fix one so that refits give the same features.
         _, W = svd_flip(None, W.T, u_based_decision=False)
         self.components_ = W.T
@@ -322,7 +327,7 @@ _DEGENERATE_KERNEL_TOL = 1e-8
 
 
 def _warn_if_kernel_is_degenerate(K, kernel, gamma):
-    """Warn when ``gamma`` leaves the kernel nearly the identity or nearly constant.
+    """Warn when ``gamma`` leaves the kernel nearly the identity or nearly constant; True if so.
 
     The eigenvalue check below compares the components with each other, so it misses a kernel
     that is wrong as a whole: near the identity, every new row maps to about 0 (it is close to
@@ -337,7 +342,7 @@ def _warn_if_kernel_is_degenerate(K, kernel, gamma):
     elif np.ptp(K) <= tol:
         shape, advice = "nearly constant: every row maps to about the same point", "Raise gamma"
     else:
-        return
+        return False
     warnings.warn(
         f"TCA's {kernel} kernel with gamma={gamma} is {shape}, so the transfer components "
         f"carry no information. {advice}, or standardise the features (gamma=None is "
@@ -345,6 +350,67 @@ def _warn_if_kernel_is_degenerate(K, kernel, gamma):
         UserWarning,
         stacklevel=3,
     )
+    return True
+
+
+# Beyond these ratios ``mu`` no longer trades the MMD off against the variance: above
+# _MU_MMD_RATIO times the MMD term ``|K L K|``, the MMD weighs less than a millionth against
+# mu; below it, mu only rescales the components, whose values grow as ``1 / sqrt(mu)``.
+_MU_MMD_RATIO = 1e6
+_MU_BLOW_UP = 1e6
+# The eigenvalues of TCA reach up to ``|H K|_F^2 / mu``: past this, their squares and the
+# features' sums of squares overflow (mu=1e-320 stopped ARPACK with a bare error -9999).
+_MU_LARGEST_EIGENVALUE = 1e250
+
+
+def _check_mu_against_the_kernel(mu, K, Ke):
+    """Refuse, before the eigensolve, a ``mu`` so small that the eigenvalues overflow."""
+    spread = np.sum((K - K.mean(axis=0)) ** 2)
+    with np.errstate(over="ignore"):
+        bound = spread / mu
+    if not bound <= _MU_LARGEST_EIGENVALUE:
+        raise ValueError(
+            f"mu={mu} is too small for this kernel: TCA's eigenvalues (up to |H K|^2 / mu = "
+            f"{bound:.3g}) and its features (about 1 / sqrt(mu) times the kernel) overflow. "
+            "Below about 1e-8 times the MMD term |K L K| = "
+            f"{Ke @ Ke:.3g}, mu only rescales the components: raise mu."
+        )
+
+
+def _warn_if_mu_is_out_of_scale(mu, K, Ke, eigenvalues):
+    """Warn when ``mu`` is so large that TCA ignores the MMD (it is then kernel PCA, its
+    features shrunk by ``1 / sqrt(mu)``), or so small that it only blows the features up.
+
+    ``mu`` is on the scale of ``K L K``, whose only eigenvalue is ``|K e|^2``: the default 1
+    made TCA kernel PCA without a word on features measured in small units (a linear kernel on
+    features of 1e-3 left the shift in place), as mu=1e300 did on any features.
+    """
+    mmd, n_fit, largest = Ke @ Ke, K.shape[0], np.abs(K).max()
+    # An MMD at the rounding level of K e (rows all alike, or domains of equal kernel means)
+    # is none: there is no shift for mu to drown.
+    rounding = (np.finfo(K.dtype).eps * n_fit * largest) ** 2 * n_fit
+    if mmd > rounding and mu > _MU_MMD_RATIO * mmd:
+        warnings.warn(
+            f"TCA's mu={mu} is {mu / mmd:.3g} times the MMD term |K L K| = {mmd:.3g}, so the "
+            "MMD between the domains weighs nothing: TCA is kernel PCA, its features shrunk by "
+            f"1 / sqrt(mu), and it does not bring the domains together. Lower mu to about "
+            f"{mmd:.3g} or below (mu is on the scale of the squared kernel), or standardise "
+            "the features.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return
+    # A feature's largest value, about sqrt(eigenvalue) over the rows, against the kernel's.
+    if largest > 0 and np.sqrt(max(eigenvalues[0], 0.0) / n_fit) > _MU_BLOW_UP * largest:
+        warnings.warn(
+            f"TCA's mu={mu} is so small that it only scales the transfer components up by "
+            f"about 1 / sqrt(mu): their values reach {np.sqrt(eigenvalues[0] / n_fit):.3g}, "
+            f"over {_MU_BLOW_UP:.0g} times the kernel's largest entry ({largest:.3g}), and a "
+            "downstream model meets features of that size. Raise mu: below about 1e-8 times the "
+            f"MMD term |K L K| = {mmd:.3g} the MMD is already removed as well as it can be.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _warn_if_components_are_empty(eigenvalues):
