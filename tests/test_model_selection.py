@@ -1,5 +1,7 @@
 """Scorers and splitters that choose domain-adaptation settings without target labels."""
 
+import re
+
 import numpy as np
 import pytest
 from sklearn import config_context
@@ -447,3 +449,22 @@ def test_domain_scorers_refuse_a_regressor(scorer):
     X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, yt))
     with pytest.raises(TypeError, match="scores a classifier; got the regressor"):
         scorer(LinearRegression().fit(Xs, ys), X, y, sample_domain=sample_domain)
+
+
+@pytest.mark.parametrize(
+    "temperature, shape", [(1e-300, "one-hot"), (5e-324, "one-hot"), (1e300, "uniform")]
+)
+def test_snd_warns_of_a_temperature_that_makes_every_neighbourhood_degenerate(temperature, shape):
+    """Before: temperature=1e-300 scored 0 and 1e300 scored log(n - 1) whatever the model,
+    without a word, and 5e-324 scored NaN (the similarities overflowed to inf)."""
+    rng = np.random.default_rng(0)
+    Xs = rng.normal(size=(60, 2))
+    ys = (Xs[:, 0] > 0).astype(int)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xs + 0.1, None))
+    clf = LogisticRegression().fit(Xs, ys)
+    with pytest.warns(UserWarning, match=rf"temperature={re.escape(str(temperature))} .* {shape}"):
+        score = SoftNeighborhoodDensityScorer(temperature)(clf, X, y, sample_domain=sample_domain)
+    assert np.isfinite(score)
+    # The paper's temperature scores as before, without a warning.
+    reference = SoftNeighborhoodDensityScorer()(clf, X, y, sample_domain=sample_domain)
+    assert 0 < reference < np.log(59)
