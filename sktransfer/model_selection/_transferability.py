@@ -547,6 +547,10 @@ def h_score(features, y, *, shrinkage="auto"):
     features = _unit_scale(features[labelled])
     classes, encoded = _check_labels(y, features.shape[0], n_unlabelled=np.sum(~labelled))
     centred = features - features.mean(axis=0)
+    # A constant column's mean can miss its value by a rounding error, and its "variance" was
+    # then all the score read: rows all alike scored 1 instead of 0 (and, wider than their
+    # count, failed in numpy's solve with "Singular matrix").
+    centred[:, np.ptp(features, axis=0) == 0] = 0.0
     n_samples, n_features = features.shape
     # Each row replaced by its class mean: the rows of E[f | y], whose covariance is M'M / n.
     means = np.zeros((classes.size, n_features))
