@@ -397,3 +397,21 @@ def test_tca_refuses_or_warns_of_a_mu_that_only_blows_the_features_up():
         warnings.simplefilter("error")
         for mu in (1e-6, 1.0, 100.0):
             TCA(mu=mu).fit(X, y, sample_domain=sample_domain)
+
+
+@pytest.mark.parametrize(
+    "params, names",
+    [
+        ({"kernel": "poly", "degree": 1e3}, "poly kernel with gamma=None, degree=1000.0, coef0=1"),
+        ({"kernel": "linear"}, "linear kernel"),
+    ],
+)
+def test_tca_refuses_a_kernel_that_overflows(params, names):
+    """Before: scipy's eigh failed with a bare "array must not contain infs or NaNs"."""
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(size=(20, 3)), rng.normal(size=(20, 3)) + 1.0]
+    if params["kernel"] == "linear":
+        X = X * 1e160
+    domains = np.r_[np.ones(20), -np.ones(20)]
+    with pytest.raises(ValueError, match=rf"{names} overflows on these rows"):
+        TCA(**params).fit(X, sample_domain=domains)

@@ -223,7 +223,22 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 "is fitted on; lower n_components."
             )
         self.X_fit_, is_target = X[keep], is_target[keep]
-        K = self._kernel(self.X_fit_)
+        with np.errstate(over="ignore", invalid="ignore"):  # refused just below
+            K = self._kernel(self.X_fit_)
+        if not np.all(np.isfinite(K)):
+            # scipy's eigh failed on it with a bare "array must not contain infs or NaNs".
+            params = {"linear": "", "cosine": ""}.get(self.kernel)
+            if params is None:
+                params = ", ".join(
+                    f"{name}={getattr(self, name)}"
+                    for name in ("gamma", "degree", "coef0")
+                    if name in _KERNEL_PARAMS[self.kernel]
+                )
+                params = f" with {params}"
+            raise ValueError(
+                f"TCA's {self.kernel} kernel{params} overflows on these rows: some of its "
+                "entries are infinite. Standardise the features, or lower gamma (or degree)."
+            )
         degenerate = self.kernel in _KERNEL_PARAMS and _warn_if_kernel_is_degenerate(
             K, self.kernel, self.gamma
         )
