@@ -485,3 +485,16 @@ def test_kmm_keeps_its_mean_within_eps_with_no_real_cap(B):
     sample_domain = np.r_[np.ones(40, dtype=int), -np.ones(40, dtype=int)]
     weights = KMM(B=B, eps=0.0).fit(X, sample_domain=sample_domain).weights_[:40]
     assert abs(weights.mean() - 1) <= 1e-12
+
+
+@pytest.mark.parametrize("weighter", [KMM, KLIEP])
+def test_a_kernel_about_1_between_every_two_rows_warns(weighter):
+    """Before: gamma=1e-300 gave every source row weight 1 without a word."""
+    X, sample_domain, _ = gaussian_shift(n=100)
+    match = r"gamma=1e-300 is about 1 between every two rows .* gives gamma="
+    with pytest.warns(UserWarning, match=match):
+        model = weighter(gamma=1e-300, random_state=0).fit(X, sample_domain=sample_domain)
+    assert np.ptp(model.weights_) < 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        weighter(random_state=0).fit(X, sample_domain=sample_domain)

@@ -77,6 +77,31 @@ def _median_heuristic_gamma(X, random_state=None):
     return 1.0 / median  # exp(-||x - x'||^2 / (2 sigma^2)) with sigma^2 = median / 2
 
 
+# Kernel entries all above 1 - _FLAT_KERNEL_TOL tell no row from another.
+_FLAT_KERNEL_TOL = 1e-8
+
+
+def _warn_if_kernel_is_flat(X, gamma, name, rng):
+    """Warn when ``gamma`` is so small that the RBF kernel is about 1 between every two rows.
+
+    No row is then nearer the target than another, and the weights come out uniform: KMM and
+    KLIEP with gamma=1e-300 gave every source row weight 1 without a word. The largest squared
+    distance between rows is at most four times the largest from their mean.
+    """
+    spread = 4.0 * np.max(np.sum((X - X.mean(axis=0)) ** 2, axis=1))
+    if not gamma * spread < _FLAT_KERNEL_TOL or spread == 0:
+        return
+    warnings.warn(
+        f"{name}'s kernel with gamma={gamma:.3g} is about 1 between every two rows (gamma "
+        f"times their largest squared distance is below {_FLAT_KERNEL_TOL:.0e}), so no row is "
+        "nearer the target than another and the weights carry no information on it: they come "
+        "out uniform. Raise gamma: the median heuristic (gamma=None) gives gamma="
+        f"{_median_heuristic_gamma(X, rng):.3g} here.",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
 class _BaseWeighter(BaseEstimator):
     """Shared input handling of the density-ratio estimators.
 
@@ -307,6 +332,7 @@ class KMM(_BaseWeighter):
         for rows in groups.values():
             self._check_feasible(rows.shape[0])
         self.gamma_ = self._default_gamma(X, rng)
+        _warn_if_kernel_is_flat(X, self.gamma_, "KMM", rng)
         self.n_iter_ = 0
         blind = []
         for key, rows in groups.items():
@@ -688,6 +714,7 @@ class KLIEP(_BaseWeighter):
             self.gamma_ = float(grid[np.argmax(self.cv_scores_)])
         else:
             self.gamma_ = float(grid[0])
+        _warn_if_kernel_is_flat(X, self.gamma_, "KLIEP", rng)
         self.centers_ = _pick_centers(X_target, self.n_centers, rng)
         self.alphas_ = {}
         for (key, rows), X_source in zip(groups.items(), sources, strict=True):
