@@ -1,5 +1,7 @@
 """CORAL: the re-colouring map, which rows it touches, and its gain in a Pipeline."""
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -240,3 +242,18 @@ def test_a_refused_refit_keeps_the_fitted_coral(method):
         getattr(coral, method)(X[:, :2], y, sample_domain=sample_domain[:-1])
     assert coral.n_features_in_ == N_FEATURES
     assert_array_equal(coral.transform(X, sample_domain=sample_domain), before)
+
+
+@pytest.mark.parametrize("scale, reg", [(1e-8, 1.0), (1.0, 1e300)])
+def test_coral_warns_when_reg_swamps_the_covariances(scale, reg):
+    """Before: the default reg on features of 1e-8 (or reg=1e300) left the map the identity
+    without a word, where the same features in other units were re-coloured."""
+    rng = np.random.RandomState(0)
+    Xs, Xt = rng.normal(size=(50, 3)), rng.normal(size=(50, 3)) * [1.0, 2.0, 3.0] + 1.0
+    X, y, sample_domain = pack_domains(source=(Xs * scale, np.zeros(50)), target=(Xt * scale, None))
+    with pytest.warns(UserWarning, match=r"reg=.* times the largest variance .* only the means"):
+        coral = CORAL(reg=reg).fit(X, y, sample_domain=sample_domain)
+    np.testing.assert_allclose(coral.recoloring_, np.eye(3), atol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CORAL(reg=1e-20 if scale < 1 else 1.0).fit(X, y, sample_domain=sample_domain)

@@ -1,5 +1,6 @@
 """CORAL: move and re-colour the source features to the target mean and covariance."""
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -55,7 +56,8 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     reg : float, default=1.0
         Added to the diagonal of both covariances before their square roots are taken. The
         paper adds the identity (``reg=1``), which assumes features of unit variance: put a
-        :class:`~sklearn.preprocessing.StandardScaler` before CORAL.
+        :class:`~sklearn.preprocessing.StandardScaler` before CORAL. A ``reg`` over 10,000
+        times the largest variance leaves the map about the identity, and ``fit`` warns.
 
     align_means : bool, default=True
         Move the source rows to the target mean as well as re-colouring them. False gives the
@@ -176,6 +178,9 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             # Nothing to align with: source rows pass unchanged, means included.
             self.target_mean_ = self.source_mean_
             return self
+        _warn_if_reg_swamps_the_covariances(
+            self.reg, self.source_covariance_, self.target_covariance_
+        )
         whitening = _matrix_power(self.source_covariance_, self.reg, -0.5)
         colouring = _matrix_power(self.target_covariance_, self.reg, 0.5)
         self.recoloring_ = (whitening @ colouring).astype(X.dtype, copy=False)
@@ -285,6 +290,32 @@ def _covariance(X, n_features):
     centered = X - X.mean(axis=0)
     # One row has no spread: its covariance is zero rather than the NaN of ddof=1.
     return centered.T @ centered / max(X.shape[0] - 1, 1)
+
+
+# Above this multiple of the largest variance, reg leaves the map within a ten-thousandth of
+# the identity.
+_REG_SWAMP_RATIO = 1e4
+
+
+def _warn_if_reg_swamps_the_covariances(reg, source_covariance, target_covariance):
+    """Warn when ``reg`` dwarfs both covariances: the map is then about the identity.
+
+    ``reg`` is in the features' squared units: the default 1 on features of 1e-8 (or
+    reg=1e300 on any features) left every source row where it was but for the means, without
+    a word, where the same features in other units were re-coloured.
+    """
+    largest = max(
+        np.abs(np.diag(source_covariance)).max(), np.abs(np.diag(target_covariance)).max()
+    )
+    if largest > 0 and reg > _REG_SWAMP_RATIO * largest:
+        warnings.warn(
+            f"CORAL's reg={reg} is {reg / largest:.3g} times the largest variance of the "
+            f"features ({largest:.3g}), so the re-colouring is about the identity: only the "
+            "means are aligned. reg is in the features' squared units: lower it (to about "
+            f"{largest * 1e-3:.3g}), or standardise the features.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _matrix_power(covariance, reg, power):
