@@ -461,3 +461,13 @@ def test_imprinting_through_the_whole_network_with_augmentation():
     ).fit(images, labels)
     weight = clf.net_.module_.suffix.head.weight.detach().numpy()
     np.testing.assert_allclose(np.linalg.norm(weight, axis=1), 1, rtol=1e-5)
+
+
+def test_mean_confidence_interval_of_huge_scores_is_finite_or_refused():
+    """Before: scores of 1e308 overflowed the sums, and the interval came out (inf, inf)."""
+    scores = np.array([1.0, 1.0, 0.5])
+    mean, half = mean_confidence_interval(scores * 1e308)
+    assert mean == pytest.approx(scores.mean() * 1e308)
+    assert half == pytest.approx(mean_confidence_interval(scores)[1] * 1e308)
+    with pytest.raises(ValueError, match="wider than the float64 range"):
+        mean_confidence_interval([1e308, 1e308, -1e308])

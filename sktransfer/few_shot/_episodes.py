@@ -184,8 +184,20 @@ def mean_confidence_interval(scores, level=0.95):
     if not np.isfinite(scores).all():
         raise ValueError("scores holds NaN or infinite values.")
     quantile = student_t.ppf(0.5 + level / 2, df=len(scores) - 1)
-    half_width = quantile * scores.std(ddof=1) / np.sqrt(len(scores))
-    return float(scores.mean()), float(half_width)
+    # Computed on the scores over their largest magnitude: scores of 1e308 overflowed the sums
+    # of the mean and of the squares, and the interval came out (inf, inf).
+    scale = np.abs(scores).max()
+    scale = scale if scale > 0 else 1.0
+    unit = scores / scale
+    mean = unit.mean() * scale
+    with np.errstate(over="ignore"):
+        half_width = quantile * unit.std(ddof=1) / np.sqrt(len(scores)) * scale
+    if not np.isfinite(half_width):
+        raise ValueError(
+            f"The {level:.0%} interval of these scores (up to {scale:.3g} in magnitude) is wider "
+            "than the float64 range; rescale the scores."
+        )
+    return float(mean), float(half_width)
 
 
 def _one_score_per_episode(scores):
