@@ -778,3 +778,20 @@ def test_a_candidate_row_a_cosine_cannot_score_is_refused(method):
     with pytest.raises(ValueError, match=r"\['e'\] a row of zeros"):
         AttributeZeroShot(table, method=method, center_attributes=False).fit(X, y)
     AttributeZeroShot(table, method="eszsl").fit(X, y)  # an inner product scores it
+
+
+@pytest.mark.parametrize("scale", [1e-150, 1e160])
+def test_eszsl_of_huge_or_tiny_features_matches_the_features_rescaled(scale):
+    """Before: X'X of features of 1e160 overflowed to inf and every score was NaN (features of
+    1e-150 underflowed X'X against gamma). The system is solved on the features over their
+    largest magnitude, with gamma over its square: the same system."""
+    table = {"horse": [1, 0, 0, 1], "tiger": [0, 1, 1, 1], "cat": [0, 0, 1, 0]}
+    table.update({"zebra": [1, 1, 0, 1], "lion": [0, 0, 1, 1]})
+    y = np.array(["horse", "tiger", "cat"] * 20)
+    X = np.array([table[animal] for animal in y]) + np.random.default_rng(0).normal(0, 0.1, (60, 4))
+    queries = np.array([[1, 1, 0, 1], [0, 0, 1, 1.0]])
+    # gamma negligible against X'X at both scales (1e160 ** 2 is out of the float range).
+    plain = AttributeZeroShot(table, gamma=1e-12).fit(X, y)
+    scaled = AttributeZeroShot(table, gamma=min(1e-12 * scale * scale, 1.0)).fit(X * scale, y)
+    np.testing.assert_allclose(scaled._scores(queries * scale), plain._scores(queries), rtol=1e-6)
+    assert list(scaled.predict(queries * scale)) == ["zebra", "lion"]

@@ -340,10 +340,15 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         S = table.values[seen].T
         Y = -np.ones((X.shape[0], len(seen)))
         Y[np.arange(X.shape[0]), y_index] = 1.0
-        feature_side = X.T @ X + self.gamma * np.eye(X.shape[1])
-        attribute_side = S @ S.T + self.alpha * np.eye(S.shape[0])
-        left = _regularised_solve(feature_side, X.T @ Y @ S.T, "gamma", self.gamma)
-        return {"coef_": _regularised_solve(attribute_side, left.T, "alpha", self.alpha).T}
+        # Solved on X / a and S / c, with gamma / a^2 and alpha / c^2, the same system: X'X and
+        # SS' of features or attributes near 1e160 overflowed to inf, and the scores to NaN.
+        a, c = _largest_magnitude(X), _largest_magnitude(S)
+        X, S = X / a, S / c
+        feature_side = X.T @ X + self.gamma / a / a * np.eye(X.shape[1])
+        attribute_side = S @ S.T + self.alpha / c / c * np.eye(S.shape[0])
+        left = _regularised_solve(feature_side, X.T @ Y @ S.T, "gamma", self.gamma, a, "features")
+        coef = _regularised_solve(attribute_side, left.T, "alpha", self.alpha, c, "attributes").T
+        return {"coef_": coef / (a * c)}
 
     def _fit_sae(self, X, y_index, table, seen):
         S = table.values[seen][y_index].T
@@ -542,18 +547,25 @@ _FITS = {
 }
 
 
-def _regularised_solve(matrix, rhs, name, value):
+def _largest_magnitude(values):
+    largest = np.abs(values).max() if values.size else 0.0
+    return largest if largest > 0 else 1.0
+
+
+def _regularised_solve(matrix, rhs, name, value, scale, what):
     """``matrix^-1 rhs`` for ESZSL's ``A + value I``, refused by name when still singular.
 
     With collinear features (or attributes) and a ``value`` too small to lift the zero
-    eigenvalues above rounding, NumPy raised a bare LinAlgError.
+    eigenvalues above rounding, NumPy raised a bare LinAlgError. ``A`` is of ``what`` divided
+    by ``scale``, their largest magnitude, so ``value`` counts against ``scale ** 2``.
     """
     try:
         return np.linalg.solve(matrix, rhs)
     except np.linalg.LinAlgError:
         raise ValueError(
             f"method='eszsl' cannot solve its regularised system: {name}={value} is too small "
-            f"to make it invertible (collinear features or attributes). Raise {name}."
+            f"to make it invertible (collinear features or attributes; {name} counts against "
+            f"the square of the {what}' largest magnitude, {scale:.3g}). Raise {name}."
         ) from None
 
 
