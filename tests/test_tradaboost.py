@@ -985,3 +985,26 @@ def test_a_refit_without_early_stopping_forgets_the_validation_scores():
     assert hasattr(model.fit(X, y, sample_domain=sample_domain), "validation_scores_")
     model.set_params(n_iter_no_change=None).fit(X, y, sample_domain=sample_domain)
     assert not hasattr(model, "validation_scores_")
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        TrAdaBoostR2(n_estimators=5, random_state=0),
+        TwoStageTrAdaBoostR2(n_steps=2, n_estimators=3, cv=2, random_state=0),
+    ],
+    ids=["TrAdaBoostR2", "TwoStageTrAdaBoostR2"],
+)
+def test_regressors_warn_when_y_varies_too_little_for_their_trees(model):
+    """Before: y of 1e-8 made every tree a single leaf (scikit-learn takes a node of variance
+    below the float64 epsilon as pure), and every row got the same prediction without a word."""
+    rng = np.random.RandomState(0)
+    Xs, Xt = rng.normal(size=(40, 3)), rng.normal(size=(10, 3)) + 0.5
+    X, y, sample_domain = pack_domains(source=(Xs, Xs[:, 0]), target=(Xt, Xt[:, 0]))
+    with pytest.warns(UserWarning, match=r"variance of y .* split little or not at all"):
+        tiny = clone(model).fit(X, y * 1e-8, sample_domain=sample_domain)
+    assert np.ptp(tiny.predict(Xt)) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted = clone(model).fit(X, y * 1e-5, sample_domain=sample_domain)
+    assert np.ptp(fitted.predict(Xt)) > 0

@@ -1,6 +1,7 @@
 """TrAdaBoost for regression: TrAdaBoost.R2 and two-stage TrAdaBoost.R2 (Pardoe & Stone, 2010)."""
 
 import math
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -41,6 +42,8 @@ class _BaseTransferBoostingRegressor(RegressorMixin, _BaseTransferBoosting):
     def _fit_checked(self, X, y, sample_weight, sample_domain):
         X, y, weights, is_source = self._check_fit_data(X, y, sample_weight, sample_domain)
         self._validate_estimator(DecisionTreeRegressor(max_depth=4))
+        if isinstance(self.estimator_, DecisionTreeRegressor):
+            _warn_if_trees_cannot_split(y, weights, type(self).__name__)
         return X, y, weights, is_source, check_random_state(self.random_state)
 
     def predict(self, X):
@@ -586,6 +589,32 @@ def _check_fold_weights(folds, weights):
     if folds and sum(weights[test].sum() for _, test in folds) <= 0:
         raise ValueError(
             "sample_weight is zero on every test row of the cv folds: no error can be measured."
+        )
+
+
+# scikit-learn's trees take a node whose impurity (its weighted variance for the squared
+# error) is at most the float64 epsilon as pure, whatever the scale of y; below this multiple
+# of it, a tree on y stops splitting at once or after a few levels.
+_TREE_VARIANCE_FLOOR = 1e4 * np.finfo(np.float64).eps
+
+
+def _warn_if_trees_cannot_split(y, weights, name):
+    """Warn when ``y`` varies too little for scikit-learn's trees to split on it.
+
+    Every learner was then a single leaf: y of 1e-8 gave the same prediction for every row
+    without a word, where the same y in other units was fitted.
+    """
+    mean = np.average(y, weights=weights)
+    variance = np.average((y - mean) ** 2, weights=weights)
+    if 0 < variance < _TREE_VARIANCE_FLOOR:
+        warnings.warn(
+            f"{name}: the variance of y ({variance:.3g}) is within "
+            f"{_TREE_VARIANCE_FLOOR / np.finfo(np.float64).eps:.0g} times the float64 epsilon at "
+            "which scikit-learn's trees take a node as pure, so its tree learners split little "
+            "or not at all and the predictions are about constant. Rescale y (and the "
+            "predictions back), for example to unit variance.",
+            UserWarning,
+            stacklevel=4,
         )
 
 
