@@ -415,3 +415,24 @@ def test_tca_refuses_a_kernel_that_overflows(params, names):
     domains = np.r_[np.ones(20), -np.ones(20)]
     with pytest.raises(ValueError, match=rf"{names} overflows on these rows"):
         TCA(**params).fit(X, sample_domain=domains)
+
+
+def test_subspace_alignment_warns_of_axes_without_variance():
+    """Before: rows all alike (or a constant column) left axes that the SVD chose at random,
+    and transform projected new rows on them without a word."""
+    rng = np.random.RandomState(0)
+    Xs, Xt = rng.normal(size=(30, 3)), rng.normal(size=(30, 3)) + 1.0
+    X, _, sample_domain = pack_domains(
+        source=(np.tile(Xs[:1], (30, 1)), np.zeros(30)), target=(np.tile(Xt[:1], (30, 1)), None)
+    )
+    with pytest.warns(
+        UserWarning, match=r"3 of the n_components=3 principal axes of the (source|target)"
+    ):
+        SubspaceAlignment().fit(X, sample_domain=sample_domain)
+    Xs[:, 2], Xt[:, 2] = 1.0, 2.0
+    X, _, sample_domain = pack_domains(source=(Xs, np.zeros(30)), target=(Xt, None))
+    with pytest.warns(UserWarning, match=r"1 of the n_components=3 .* span 2 direction"):
+        SubspaceAlignment(n_components=3).fit(X, sample_domain=sample_domain)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SubspaceAlignment(n_components=2).fit(X, sample_domain=sample_domain)

@@ -597,8 +597,12 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         X_source = X[rows.is_source] if rows.is_source.any() else X[rows.is_target]
         X_target = X[rows.is_target] if rows.has_target else X_source
         n_components = _subspace_dimension(self.n_components, X, X_source, X_target)
-        self.source_mean_, self.source_components_ = _principal_axes(X_source, n_components)
-        self.target_mean_, self.target_components_ = _principal_axes(X_target, n_components)
+        self.source_mean_, self.source_components_ = _principal_axes(
+            X_source, n_components, "source"
+        )
+        self.target_mean_, self.target_components_ = _principal_axes(
+            X_target, n_components, "target"
+        )
         self.alignment_ = self.source_components_ @ self.target_components_.T
         self.n_components_ = self._n_features_out = n_components
         return self
@@ -687,10 +691,27 @@ def _subspace_dimension(n_components, X, X_source, X_target):
     return n_components
 
 
-def _principal_axes(X, n_components):
-    """The mean of ``X`` and its ``n_components`` leading principal axes, signs fixed."""
+def _principal_axes(X, n_components, domain):
+    """The mean of ``X`` and its ``n_components`` leading principal axes, signs fixed.
+
+    Warns when some of the axes carry no variance: the rows span fewer directions (rows all
+    alike, constant or collinear columns), and those axes are an arbitrary choice of the SVD,
+    which ``transform`` then projects new rows on without a word.
+    """
     mean = X.mean(axis=0)
-    _, _, Vt = linalg.svd(X - mean, full_matrices=False)
+    _, singular_values, Vt = linalg.svd(X - mean, full_matrices=False)
+    # Against the rows' own size: centring rows all alike leaves rounding noise, whose largest
+    # singular value would otherwise pass for a direction.
+    tol = max(X.shape) * np.finfo(np.float64).eps * np.linalg.norm(X)
+    spanned = np.count_nonzero(singular_values > tol)
+    if spanned < n_components:
+        warnings.warn(
+            f"{n_components - spanned} of the n_components={n_components} principal axes of the "
+            f"{domain} rows carry no variance: the rows span {spanned} direction(s), and the "
+            "other axes are arbitrary. Lower n_components.",
+            UserWarning,
+            stacklevel=4,
+        )
     # An axis has no sign; svd_flip fixes one so that refits give the same features.
     _, Vt = svd_flip(None, Vt, u_based_decision=False)
     return mean, Vt[:n_components]
