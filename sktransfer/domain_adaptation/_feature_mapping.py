@@ -597,11 +597,14 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         X_source = X[rows.is_source] if rows.is_source.any() else X[rows.is_target]
         X_target = X[rows.is_target] if rows.has_target else X_source
         n_components = _subspace_dimension(self.n_components, X, X_source, X_target)
+        # None asks for every axis: a basis filled with arbitrary ones is no surprise then,
+        # unless no axis at all carries variance.
+        every = self.n_components is None
         self.source_mean_, self.source_components_ = _principal_axes(
-            X_source, n_components, "source"
+            X_source, n_components, "source", every=every
         )
         self.target_mean_, self.target_components_ = _principal_axes(
-            X_target, n_components, "target"
+            X_target, n_components, "target", every=every
         )
         self.alignment_ = self.source_components_ @ self.target_components_.T
         self.n_components_ = self._n_features_out = n_components
@@ -691,12 +694,13 @@ def _subspace_dimension(n_components, X, X_source, X_target):
     return n_components
 
 
-def _principal_axes(X, n_components, domain):
+def _principal_axes(X, n_components, domain, *, every=False):
     """The mean of ``X`` and its ``n_components`` leading principal axes, signs fixed.
 
-    Warns when some of the axes carry no variance: the rows span fewer directions (rows all
-    alike, constant or collinear columns), and those axes are an arbitrary choice of the SVD,
-    which ``transform`` then projects new rows on without a word.
+    Warns, naming the ``domain``, when some of the axes carry no variance (when every axis
+    was asked for, only when none does): the rows span fewer directions (rows all alike,
+    constant or collinear columns), and those axes are an arbitrary choice of the SVD, which
+    ``transform`` then projects new rows on without a word.
     """
     mean = X.mean(axis=0)
     _, singular_values, Vt = linalg.svd(X - mean, full_matrices=False)
@@ -704,7 +708,7 @@ def _principal_axes(X, n_components, domain):
     # singular value would otherwise pass for a direction.
     tol = max(X.shape) * np.finfo(np.float64).eps * np.linalg.norm(X)
     spanned = np.count_nonzero(singular_values > tol)
-    if spanned < n_components:
+    if spanned < n_components and not (every and spanned):
         warnings.warn(
             f"{n_components - spanned} of the n_components={n_components} principal axes of the "
             f"{domain} rows carry no variance: the rows span {spanned} direction(s), and the "
