@@ -1008,3 +1008,23 @@ def test_regressors_warn_when_y_varies_too_little_for_their_trees(model):
         warnings.simplefilter("error")
         fitted = clone(model).fit(X, y * 1e-5, sample_domain=sample_domain)
     assert np.ptp(fitted.predict(Xt)) > 0
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        TrAdaBoostR2(n_estimators=5, random_state=0),
+        TwoStageTrAdaBoostR2(n_steps=2, n_estimators=3, cv=2, random_state=0),
+    ],
+    ids=["TrAdaBoostR2", "TwoStageTrAdaBoostR2"],
+)
+def test_regressors_refuse_a_y_whose_squares_overflow(model):
+    """Before: y of 1e300 gave numpy overflow warnings, or a stalled boosting, and constant
+    predictions."""
+    rng = np.random.RandomState(0)
+    Xs, Xt = rng.normal(size=(40, 3)), rng.normal(size=(10, 3)) + 0.5
+    X, y, sample_domain = pack_domains(source=(Xs, Xs[:, 0]), target=(Xt, Xt[:, 0]))
+    with pytest.raises(ValueError, match=r"y spans .*, whose square overflows float64"):
+        clone(model).fit(X, y * 1e300, sample_domain=sample_domain)
+    assert not hasattr(model, "estimators_")
+    clone(model).fit(X, y * 1e100, sample_domain=sample_domain)

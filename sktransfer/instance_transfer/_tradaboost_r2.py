@@ -41,6 +41,7 @@ class _BaseTransferBoostingRegressor(RegressorMixin, _BaseTransferBoosting):
 
     def _fit_checked(self, X, y, sample_weight, sample_domain):
         X, y, weights, is_source = self._check_fit_data(X, y, sample_weight, sample_domain)
+        _check_squares_are_finite(y, type(self).__name__)
         self._validate_estimator(DecisionTreeRegressor(max_depth=4))
         if isinstance(self.estimator_, DecisionTreeRegressor):
             _warn_if_trees_cannot_split(y, weights, type(self).__name__)
@@ -596,6 +597,18 @@ def _check_fold_weights(folds, weights):
 # error) is at most the float64 epsilon as pure, whatever the scale of y; below this multiple
 # of it, a tree on y stops splitting at once or after a few levels.
 _TREE_VARIANCE_FLOOR = 1e4 * np.finfo(np.float64).eps
+
+
+def _check_squares_are_finite(y, name):
+    """Refuse a ``y`` whose squared errors overflow float64 (beyond about 1e154): the learners
+    then fitted constants with numpy's overflow warnings, or boosting stalled."""
+    spread = float(np.ptp(y))
+    if not np.isfinite(spread * spread):
+        raise ValueError(
+            f"{name}: y spans {spread:.3g}, whose square overflows float64, so the learners' "
+            "squared errors are infinite. Rescale y (and the predictions back), for example to "
+            "unit variance."
+        )
 
 
 def _warn_if_trees_cannot_split(y, weights, name):
