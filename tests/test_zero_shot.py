@@ -599,6 +599,27 @@ def test_harmonic_mean_scorer_warns_when_seen_classes_cannot_be_predicted():
         )
 
 
+def test_harmonic_mean_scorer_in_nested_cross_validation():
+    """Before: the outer scorer was given the fitted search, found no seen_classes_ on it, and
+    every outer fold failed to score."""
+    table, X, y, X_unseen, y_unseen = _binary_problem(n_per_class=10)
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), AttributeZeroShot(table, candidates="all")),
+        {"attributezeroshot__calibration": [0.0, 1.0]},
+        cv=ClassHoldoutSplit(n_splits=2, n_unseen=2, random_state=0),
+        scoring=harmonic_mean_scorer,
+    )
+    outer = ClassHoldoutSplit(n_splits=2, n_unseen=2, random_state=1)
+    scores = cross_val_score(
+        search, X, y, cv=outer, scoring=harmonic_mean_scorer, error_score="raise"
+    )
+    assert np.all((scores > 0) & (scores <= 1))
+    # The score of the fold's best model, as the search's own score gives it.
+    train, test = next(outer.split(X, y))
+    fitted = clone(search).fit(X[train], y[train])
+    assert harmonic_mean_scorer(fitted, X[test], y[test]) == fitted.score(X[test], y[test])
+
+
 def test_harmonic_mean_scorer_needs_a_zero_shot_model():
     with pytest.raises(TypeError, match="needs a fitted model with seen_classes_"):
         harmonic_mean_scorer(LogisticRegression().fit([[0], [1]], [0, 1]), [[0]], [0])

@@ -197,14 +197,15 @@ def harmonic_mean_scorer(estimator, X, y):
     """Scorer for :func:`harmonic_mean_score`, usable as ``scoring=`` in a search.
 
     The seen classes are read from the fitted model's ``seen_classes_`` (the last step's, for a
-    pipeline), so each fold is scored against the classes it was trained on. Use it with
+    pipeline; the best estimator's, for a fitted search in nested cross-validation), so each
+    fold is scored against the classes it was trained on. Use it with
     folds holding test rows of seen and of unseen classes, such as :class:`ClassHoldoutSplit`,
     and a model predicting among all classes (``candidates="all"``).
 
     Parameters
     ----------
     estimator : fitted classifier
-        An :class:`AttributeZeroShot`, or a pipeline ending in one.
+        An :class:`AttributeZeroShot`, a pipeline ending in one, or a fitted search over them.
     X : array-like
         Test input.
     y : array-like of shape (n_samples,)
@@ -215,7 +216,7 @@ def harmonic_mean_scorer(estimator, X, y):
     H : float
         The harmonic mean of the per-class accuracies on the seen and on the unseen classes.
     """
-    model = estimator[-1] if hasattr(estimator, "steps") else estimator
+    model = _final_model(estimator)
     if not hasattr(model, "seen_classes_"):
         raise TypeError(
             f"harmonic_mean_scorer needs a fitted model with seen_classes_ (such as "
@@ -226,6 +227,22 @@ def harmonic_mean_scorer(estimator, X, y):
     if warn is not None:
         warn(y)
     return harmonic_mean_score(y, estimator.predict(X), seen_classes=model.seen_classes_)
+
+
+def _final_model(estimator):
+    """The model that predicts, inside pipelines and fitted searches.
+
+    A search's scorer is given the fitted search itself in nested cross-validation
+    (``cross_val_score(GridSearchCV(...), scoring=harmonic_mean_scorer)``): its
+    ``best_estimator_`` has the seen classes, and before, every outer fold failed to score.
+    """
+    while True:
+        if hasattr(estimator, "steps"):
+            estimator = estimator[-1]
+        elif hasattr(estimator, "best_estimator_"):
+            estimator = estimator.best_estimator_
+        else:
+            return estimator
 
 
 class ClassHoldoutSplit(BaseCrossValidator):
