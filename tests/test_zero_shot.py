@@ -599,6 +599,31 @@ def test_harmonic_mean_scorer_warns_when_seen_classes_cannot_be_predicted():
         )
 
 
+def test_per_class_accuracy_scorer_warns_when_seen_classes_cannot_be_predicted():
+    """Before: stratified folds with candidates='unseen' scored 0 on every fold without a
+    word, where score and harmonic_mean_scorer warned."""
+    table, X, y, X_unseen, y_unseen = _binary_problem(n_per_class=10)
+    pipe = make_pipeline(StandardScaler(), AttributeZeroShot(table))
+    with pytest.warns(UserWarning, match=r"seen classes.*candidates='all'"):
+        scores = cross_val_score(
+            pipe,
+            X,
+            y,
+            cv=StratifiedKFold(3),
+            scoring=per_class_accuracy_scorer,
+            error_score="raise",
+        )
+    np.testing.assert_array_equal(scores, 0.0)
+    # No warning on class-disjoint folds, whose test classes are candidates.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = cross_val_score(
+            pipe, X, y, cv=GroupKFold(3), groups=y, scoring=per_class_accuracy_scorer
+        )
+        assert per_class_accuracy_scorer(LogisticRegression().fit(X, y), X_unseen, y_unseen) == 0.0
+    assert np.all(scores > 0.5)
+
+
 def test_harmonic_mean_scorer_in_nested_cross_validation():
     """Before: the outer scorer was given the fitted search, found no seen_classes_ on it, and
     every outer fold failed to score."""

@@ -189,7 +189,12 @@ def per_class_accuracy_scorer(estimator, X, y):
     -------
     score : float
         The mean over the classes of ``y`` of each class's accuracy.
+
+    Warns, as the zero-shot models' ``score`` does, when ``y`` holds classes that the model
+    cannot predict (seen classes with ``candidates="unseen"``, as in stratified folds): their
+    rows all count as wrong.
     """
+    _warn_if_classes_cannot_be_predicted(_final_model(estimator), y)
     return per_class_accuracy_score(y, estimator.predict(X))
 
 
@@ -223,10 +228,19 @@ def harmonic_mean_scorer(estimator, X, y):
             f"AttributeZeroShot), got {type(model).__name__}."
         )
     # A model that cannot predict seen classes scores H = 0 on every fold: say why.
+    _warn_if_classes_cannot_be_predicted(model, y)
+    return harmonic_mean_score(y, estimator.predict(X), seen_classes=model.seen_classes_)
+
+
+def _warn_if_classes_cannot_be_predicted(model, y):
+    """The zero-shot model's warning for test classes it never predicts; other models have none.
+
+    per_class_accuracy_scorer had no warning: on stratified folds with candidates="unseen"
+    every fold scored 0 without a word, where score warned.
+    """
     warn = getattr(model, "_warn_if_seen_classes_cannot_be_predicted", None)
     if warn is not None:
         warn(y)
-    return harmonic_mean_score(y, estimator.predict(X), seen_classes=model.seen_classes_)
 
 
 def _final_model(estimator):
