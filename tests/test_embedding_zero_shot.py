@@ -6,7 +6,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GridSearchCV, GroupKFold
+from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -189,6 +189,16 @@ def test_class_disjoint_grid_search_and_harmonic_mean_folds():
         refit=False,
     ).fit(X, y)
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+@pytest.mark.parametrize("scorer", [harmonic_mean_scorer, per_class_accuracy_scorer])
+def test_scorers_warn_when_seen_classes_cannot_be_predicted(scorer):
+    """Before: the scorers found no warning on this model and scored 0 without a word."""
+    table, X, y, _, _ = _problem(n_per_class=5)
+    pipe = make_pipeline(StandardScaler(), EmbeddingZeroShot(table, max_epochs=2, random_state=0))
+    cv = ClassHoldoutSplit(n_splits=1, n_unseen=2, random_state=0)
+    with pytest.warns(UserWarning, match=r"seen classes.*candidates='all'"):
+        cross_val_score(pipe, X, y, cv=cv, scoring=scorer, error_score="raise")
 
 
 @pytest.mark.parametrize(
