@@ -624,6 +624,25 @@ def test_per_class_accuracy_scorer_warns_when_seen_classes_cannot_be_predicted()
     assert np.all(scores > 0.5)
 
 
+@pytest.mark.parametrize("scorer", [harmonic_mean_scorer, per_class_accuracy_scorer, None])
+def test_scoring_unseen_classes_that_are_not_candidates_warns(scorer):
+    """Before: candidates that leave out the fold's held-out classes scored H = 0 (their rows
+    all wrong) without a word."""
+    table, X, y, X_unseen, y_unseen = _binary_problem(n_per_class=10)
+    model = AttributeZeroShot(table, candidates="seen")
+    cv = ClassHoldoutSplit(n_splits=2, n_unseen=2, random_state=0)
+    with pytest.warns(UserWarning, match=r"not trained on, but candidates='seen'.*as wrong"):
+        cross_val_score(model, X, y, cv=cv, scoring=scorer, error_score="raise")
+    explicit = clone(model).set_params(candidates=[f"c{i}" for i in range(12)] + ["u0"])
+    with pytest.warns(UserWarning, match=r"\['u1', 'u2', 'u3'\] that the model"):
+        explicit.fit(X, y).score(X_unseen, y_unseen)
+    # Test classes that are all candidates: no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explicit.score(X, y)
+        cross_val_score(explicit, X, y, cv=cv, scoring=scorer, error_score="raise")
+
+
 def test_harmonic_mean_scorer_in_nested_cross_validation():
     """Before: the outer scorer was given the fitted search, found no seen_classes_ on it, and
     every outer fold failed to score."""

@@ -490,9 +490,10 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
     def score(self, X, y, sample_weight=None):
         """Mean accuracy of ``predict(X)`` against ``y``.
 
-        Warns when ``y`` holds seen classes that are not candidates: ``predict`` never returns
+        Warns when ``y`` holds classes that are not candidates: ``predict`` never returns
         them, so their rows all count as wrong (as in ``cross_val_score`` with stratified
-        folds and the default ``candidates="unseen"``).
+        folds and the default ``candidates="unseen"``, or rows of unseen classes with
+        ``candidates="seen"``).
 
         Parameters
         ----------
@@ -513,24 +514,42 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         return super().score(X, y, sample_weight=sample_weight)
 
     def _warn_if_seen_classes_cannot_be_predicted(self, y):
-        # Only seen classes: rows of classes held out of training (class-disjoint folds, the
+        # Seen classes first: rows of classes held out of training (class-disjoint folds, the
         # usual zero-shot evaluation) are what the candidates are for.
-        left_out = set(self.seen_classes_.tolist()) - set(self.classes_.tolist())
-        scored = [label for label in np.unique(np.asarray(y)).tolist() if label in left_out]
-        if not scored:
+        candidates = set(self.classes_.tolist())
+        left_out = set(self.seen_classes_.tolist()) - candidates
+        labels = np.unique(np.asarray(y)).tolist()
+        scored = [label for label in labels if label in left_out]
+        if scored:
+            why = (
+                "candidates='unseen' can only predict unseen classes"
+                if isinstance(self.candidates, str)
+                else "predict returns only the candidates, which leave them out"
+            )
+            warnings.warn(
+                f"Scoring rows of seen classes {scored[:5]!r}, but {why}: those rows all count "
+                "as wrong. Use candidates='all' for generalised zero-shot learning, or score on "
+                "classes held out of training (GroupKFold with groups=y).",
+                UserWarning,
+                stacklevel=3,  # the caller of score
+            )
             return
-        why = (
-            "candidates='unseen' can only predict unseen classes"
-            if isinstance(self.candidates, str)
-            else "predict returns only the candidates, which leave them out"
-        )
-        warnings.warn(
-            f"Scoring rows of seen classes {scored[:5]!r}, but {why}: those rows all count as "
-            "wrong. Use candidates='all' for generalised zero-shot learning, or score on "
-            "classes held out of training (GroupKFold with groups=y).",
-            UserWarning,
-            stacklevel=3,  # the caller of score
-        )
+        # Then unseen ones: candidates='seen' (or a list) never predicts them, and H was 0 on
+        # every ClassHoldoutSplit fold without a word.
+        scored = [label for label in labels if label not in candidates]
+        if scored:
+            why = (
+                "candidates='seen' can only predict the classes of y"
+                if isinstance(self.candidates, str) and self.candidates == "seen"
+                else "predict returns only the candidates, which leave them out"
+            )
+            warnings.warn(
+                f"Scoring rows of classes {scored[:5]!r} that the model was not trained on, "
+                f"but {why}: those rows all count as wrong. Use candidates='all' for "
+                "generalised zero-shot learning, or 'unseen' for zero-shot learning.",
+                UserWarning,
+                stacklevel=3,  # the caller of score
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -387,7 +387,7 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
     def score(self, X, y, sample_weight=None):
         """Mean accuracy of ``predict(X)`` against ``y``.
 
-        Warns when ``y`` holds seen classes that are not candidates: ``predict`` never returns
+        Warns when ``y`` holds classes that are not candidates: ``predict`` never returns
         them, so their rows all count as wrong.
 
         Parameters
