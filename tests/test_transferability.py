@@ -419,6 +419,48 @@ def test_pooling_a_contradicting_source_is_a_negative_transfer(test):
     assert result.scoring == "TargetAccuracyScorer"
 
 
+def test_compare_to_baseline_warns_when_the_score_counts_source_rows():
+    """Before: scoring=None scored every test row, source rows (most of them) included, and a
+    pooled model that learned the contradicting source beat the target-only model, 0.73 to
+    0.26: a "positive" verdict at p = 1e-9 for a transfer that cut target accuracy to 0.01."""
+    X, y, sample_domain = _contradicting_source()
+    kwargs = dict(
+        cv=DomainShuffleSplit(n_splits=10, test_size=0.3, random_state=0),
+        sample_domain=sample_domain,
+        params={"sample_weight": (sample_domain < 0).astype(float)},
+    )
+    with config_context(enable_metadata_routing=True):
+        pooled = LogisticRegression().set_fit_request(sample_weight=False)
+        target_only = LogisticRegression().set_fit_request(sample_weight=True)
+        for estimator in (pooled, target_only):
+            estimator.set_score_request(sample_weight=False)
+        with pytest.warns(UserWarning, match=r"test folds hold 90 source rows .* scoring=None"):
+            mixed = compare_to_baseline(pooled, target_only, X, y, **kwargs)
+        assert mixed.verdict == "positive"  # what the source rows say
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            target = compare_to_baseline(
+                pooled, target_only, X, y, scoring=TargetAccuracyScorer(), **kwargs
+            )
+        assert target.verdict == "negative"
+        # Test folds of target rows alone: nothing to warn of.
+        target_rows = np.flatnonzero(sample_domain < 0)
+        folds = [
+            (np.setdiff1d(np.arange(len(y)), test), test) for test in np.array_split(target_rows, 5)
+        ]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            alone = compare_to_baseline(
+                LogisticRegression(),
+                TargetOnlyClassifier(),
+                X,
+                y,
+                cv=folds,
+                sample_domain=sample_domain,
+            )
+        assert alone.verdict == "negative"
+
+
 def test_compare_to_baseline_without_routing_refuses_a_fit_without_sample_domain():
     """Before: LogisticRegression.fit failed inside cross_validate with scikit-learn's bare
     "got an unexpected keyword argument 'sample_domain'"."""
@@ -439,8 +481,10 @@ def test_compare_to_baseline_without_routing_hands_sample_domain_to_the_splitter
     and, every target row being labelled, found no target rows."""
     X, y, sample_domain = _contradicting_source()
     kwargs = dict(cv=DomainShuffleSplit(n_splits=3, random_state=0), sample_domain=sample_domain)
-    off = compare_to_baseline(TargetOnlyClassifier(), TargetOnlyClassifier(), X, y, **kwargs)
-    with config_context(enable_metadata_routing=True):
+    # The score of every test row counts the source rows too, which warns.
+    with pytest.warns(UserWarning, match="test folds hold 60 source rows"):
+        off = compare_to_baseline(TargetOnlyClassifier(), TargetOnlyClassifier(), X, y, **kwargs)
+    with config_context(enable_metadata_routing=True), pytest.warns(UserWarning, match="source"):
         on = compare_to_baseline(TargetOnlyClassifier(), TargetOnlyClassifier(), X, y, **kwargs)
     np.testing.assert_array_equal(off.transfer_scores, on.transfer_scores)
 
@@ -489,14 +533,15 @@ def test_both_estimators_see_the_same_folds_from_an_unseeded_splitter():
 
 def test_without_routing_sample_domain_reaches_fit():
     X, y, sample_domain = _contradicting_source()
-    result = compare_to_baseline(
-        TargetOnlyClassifier(),
-        TargetOnlyClassifier(),
-        X,
-        y,
-        cv=KFold(3, shuffle=True, random_state=0),
-        sample_domain=sample_domain,
-    )
+    with pytest.warns(UserWarning, match="scores them with the target rows"):
+        result = compare_to_baseline(
+            TargetOnlyClassifier(),
+            TargetOnlyClassifier(),
+            X,
+            y,
+            cv=KFold(3, shuffle=True, random_state=0),
+            sample_domain=sample_domain,
+        )
     assert result.verdict == "inconclusive"
 
 

@@ -16,7 +16,7 @@ from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import column_or_1d
 
 from ..pipeline import _accepts_sample_domain
-from ..utils._domains import is_unlabelled, learns_unlabelled_as_a_class
+from ..utils._domains import check_sample_domain, is_unlabelled, learns_unlabelled_as_a_class
 from ..utils._sklearn import (
     HasMethods,
     Interval,
@@ -25,6 +25,7 @@ from ..utils._sklearn import (
     validate_parameter_constraints,
 )
 from ._report import html_rows, text_table
+from ._scorers import _DomainScorer
 
 __all__ = ["TransferComparison", "compare_to_baseline"]
 
@@ -197,7 +198,9 @@ def compare_to_baseline(
         :class:`~sklearn.model_selection.GroupKFold`.
     scoring : str, callable or None, default=None
         One score, as for :func:`~sklearn.model_selection.cross_validate`; None uses the
-        estimators' ``score``.
+        estimators' ``score``. With ``sample_domain``, test folds that hold source rows are
+        scored on their target rows by :class:`TargetAccuracyScorer` (with metadata routing
+        enabled); any other score counts the source rows too, which warns.
     sample_domain : array-like of shape (n_samples,), default=None
         Positive for source rows, negative for target rows. With metadata routing enabled it
         is routed to the splitter, the estimators and the scorer that request it; without
@@ -276,6 +279,7 @@ def compare_to_baseline(
         _check_fit_takes_sample_domain(transfer, baseline)
     _warn_if_minus_one_becomes_a_class(transfer, baseline, y)
     splits, split_consumed = _splits(cv, X, y, groups, sample_domain, is_classifier(transfer))
+    _warn_if_source_rows_are_scored(splits, sample_domain, scoring, len(y))
     params = dict(params or {})
     if sample_domain is not None:
         params["sample_domain"] = sample_domain
@@ -374,6 +378,42 @@ def _warn_if_minus_one_becomes_a_class(transfer, baseline, y):
                 UserWarning,
                 stacklevel=3,
             )
+
+
+def _warn_if_source_rows_are_scored(splits, sample_domain, scoring, n_samples):
+    """Warn when the test folds hold source rows and ``scoring`` scores them with the target's.
+
+    Whether transfer helps is a question about the target rows. A score of every test row
+    (``scoring=None``, ``"accuracy"``) counts the source rows too: a pooled model that learned
+    a source whose labels contradict the target's scored 0.73 against 0.26 for the target-only
+    model, a "positive" verdict at p = 1e-9 for a transfer that cut the target accuracy to 0.
+    The domain scorers (:class:`TargetAccuracyScorer` and the unsupervised ones) read the
+    target rows, as does, with routing on, a callable of the user's that requests
+    ``sample_domain``.
+    """
+    if sample_domain is None or isinstance(scoring, _DomainScorer):
+        return
+    if callable(scoring) and _routing_enabled():
+        consumed = get_routing_for_object(scoring).consumes("score", ["sample_domain"])
+        if "sample_domain" in consumed:
+            return
+    source = check_sample_domain(sample_domain, n_samples) > 0
+    per_fold = np.mean([np.count_nonzero(source[test]) for _, test in splits])
+    if per_fold == 0:
+        return
+    what = "None (each estimator's score)" if scoring is None else repr(_scoring_name(scoring))
+    warnings.warn(
+        f"The test folds hold {per_fold:g} source rows each on average (positive "
+        f"sample_domain), and "
+        f"scoring={what} scores them with the target rows: the comparison "
+        "then measures the source as much as the target, and its verdict can be the opposite "
+        "of transfer's effect on the target. Score the target rows alone with "
+        "scoring=TargetAccuracyScorer() and metadata routing enabled "
+        "(sklearn.config_context(enable_metadata_routing=True)), or give cv folds whose test "
+        "rows are target rows.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _check_finite_scores(scores, scoring):
