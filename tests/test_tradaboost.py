@@ -987,7 +987,7 @@ def test_a_refit_without_early_stopping_forgets_the_validation_scores():
     assert not hasattr(model, "validation_scores_")
 
 
-@pytest.mark.parametrize(
+SMALL_REGRESSORS = pytest.mark.parametrize(
     "model",
     [
         TrAdaBoostR2(n_estimators=5, random_state=0),
@@ -995,6 +995,9 @@ def test_a_refit_without_early_stopping_forgets_the_validation_scores():
     ],
     ids=["TrAdaBoostR2", "TwoStageTrAdaBoostR2"],
 )
+
+
+@SMALL_REGRESSORS
 def test_regressors_warn_when_y_varies_too_little_for_their_trees(model):
     """Before: y of 1e-8 made every tree a single leaf (scikit-learn takes a node of variance
     below the float64 epsilon as pure), and every row got the same prediction without a word."""
@@ -1010,14 +1013,7 @@ def test_regressors_warn_when_y_varies_too_little_for_their_trees(model):
     assert np.ptp(fitted.predict(Xt)) > 0
 
 
-@pytest.mark.parametrize(
-    "model",
-    [
-        TrAdaBoostR2(n_estimators=5, random_state=0),
-        TwoStageTrAdaBoostR2(n_steps=2, n_estimators=3, cv=2, random_state=0),
-    ],
-    ids=["TrAdaBoostR2", "TwoStageTrAdaBoostR2"],
-)
+@SMALL_REGRESSORS
 def test_regressors_refuse_a_y_whose_squares_overflow(model):
     """Before: y of 1e300 gave numpy overflow warnings, or a stalled boosting, and constant
     predictions."""
