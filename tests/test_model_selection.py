@@ -6,10 +6,12 @@ import warnings
 import numpy as np
 import pytest
 from sklearn import config_context
+from sklearn.datasets import make_classification
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.semi_supervised import SelfTrainingClassifier
+from sklearn.tree import DecisionTreeClassifier
 
 from sktransfer.domain_adaptation import CORAL, DANNClassifier
 from sktransfer.model_selection import (
@@ -499,3 +501,22 @@ def test_snd_warns_of_a_temperature_that_makes_every_neighbourhood_degenerate(te
     # The paper's temperature scores as before, without a warning.
     reference = SoftNeighborhoodDensityScorer()(clf, X, y, sample_domain=sample_domain)
     assert 0 < reference < np.log(59)
+
+
+def test_snd_does_not_call_tied_one_hot_neighbourhoods_degenerate():
+    """Predictions of a fully grown tree are one-hot: rows tie with their nearest neighbours,
+    whose count the score reads (it differs by depth). A low temperature warned that the score
+    did not depend on the model."""
+    X_all, y_all = make_classification(400, 8, n_informative=4, n_classes=3, random_state=0)
+    X, y, sample_domain = pack_domains(
+        source=(X_all[:300], y_all[:300]), target=(X_all[300:], None)
+    )
+    scores = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for depth in (None, 2):
+            tree = DecisionTreeClassifier(max_depth=depth, random_state=0)
+            tree.fit(X_all[:300], y_all[:300])
+            scorer = SoftNeighborhoodDensityScorer(temperature=0.01)
+            scores.append(scorer(tree, X, y, sample_domain=sample_domain))
+    assert scores[0] != scores[1]

@@ -13,7 +13,7 @@ import warnings
 from numbers import Real
 
 import numpy as np
-from scipy.special import entr, softmax
+from scipy.special import entr
 from sklearn import get_config
 from sklearn.base import clone, is_regressor
 from sklearn.linear_model import LogisticRegression
@@ -631,45 +631,41 @@ class SoftNeighborhoodDensityScorer(_DomainScorer):
         if not _finite_or_warn(proba, name, "probabilities"):
             return -np.inf
         proba = proba / np.linalg.norm(proba, axis=1, keepdims=True)
-        similarity = proba @ proba.T
-        np.fill_diagonal(similarity, -np.inf)  # a row is not its own neighbour
-        # Each row's gaps to its most similar neighbour, divided by the temperature only then:
-        # similarity / 5e-324 overflowed to inf, and the softmax of inf - inf scored NaN.
-        gaps = similarity.max(axis=1, keepdims=True) - similarity
-        _warn_if_temperature_is_degenerate(gaps, self.temperature, name)
+        # In place, on one n x n array: the softmax of each row over its gaps to its most
+        # similar neighbour, divided by the temperature only then (similarity / 5e-324
+        # overflowed to inf, and the softmax of inf - inf scored NaN).
+        neighbourhood = proba @ proba.T
+        np.fill_diagonal(neighbourhood, -np.inf)  # a row is not its own neighbour
+        neighbourhood -= neighbourhood.max(axis=1, keepdims=True)
         with np.errstate(over="ignore"):  # a gap over a tiny temperature is -inf: weight 0
-            neighbourhood = softmax(-gaps / self.temperature, axis=1)
-        return entr(neighbourhood).sum(axis=1).mean()
+            neighbourhood /= self.temperature
+        np.exp(neighbourhood, out=neighbourhood)
+        neighbourhood /= neighbourhood.sum(axis=1, keepdims=True)
+        entropies = entr(neighbourhood).sum(axis=1)
+        _warn_if_neighbourhoods_are_degenerate(entropies, self.temperature, name)
+        return entropies.mean()
 
 
-# A softmax over logits whose gaps are all above this (-log of the float64 epsilon) gives every
-# row all of its mass on its nearest neighbours; below _UNIFORM_GAP, the same mass to each.
-_ONE_HOT_GAP = -np.log(np.finfo(np.float64).eps)
-_UNIFORM_GAP = 1e-8
-
-
-def _warn_if_temperature_is_degenerate(gaps, temperature, name):
-    """Warn when ``temperature`` leaves every row's neighbourhood one-hot or uniform.
+def _warn_if_neighbourhoods_are_degenerate(entropies, temperature, name):
+    """Warn when every row's soft neighbourhood is one-hot or uniform.
 
     Either way the score no longer reads the predictions' clusters: temperature=1e-300 gave
     each row its nearest neighbour alone (a score of 0 for any model with distinct predictions)
-    and temperature=1e300 every other row alike (``log(n - 1)`` for any model).
+    and temperature=1e300 every other row alike (``log(n - 1)`` for any model). Rows whose
+    nearest neighbours tie share their mass, which still depends on the model.
     """
-    gaps = gaps[np.isfinite(gaps) & (gaps > 0)]  # ties and the diagonal say nothing
-    if gaps.size == 0:
-        return
-    with np.errstate(over="ignore"):
-        smallest, largest = gaps.min() / temperature, gaps.max() / temperature
-    if smallest > _ONE_HOT_GAP:
-        shape, advice = "one-hot: each row's only neighbours are the most similar", "Raise"
-    elif largest < _UNIFORM_GAP:
-        shape, advice = "uniform: every other row is as much a neighbour", "Lower"
+    if np.all(entropies <= 1e-12):
+        shape = "one-hot: each row's only neighbour is the most similar one"
+        advice = "Raise the temperature"
+    elif np.allclose(entropies, np.log(len(entropies) - 1), rtol=1e-9, atol=0):
+        shape = "uniform: every other row is as much a neighbour"
+        advice = "Lower the temperature, or check that the predictions differ between rows"
     else:
         return
     warnings.warn(
         f"{name}: temperature={temperature} makes every target row's soft neighbourhood "
         f"{shape}, so the score does not depend on how the predictions cluster. {advice} "
-        "the temperature (0.05 is the paper's value, for similarities between 0 and 1).",
+        "(0.05 is the paper's value, for similarities between 0 and 1).",
         UserWarning,
         stacklevel=4,
     )
