@@ -596,7 +596,7 @@ def _check_fold_weights(folds, weights):
 # scikit-learn's trees take a node whose impurity (its weighted variance for the squared
 # error) is at most the float64 epsilon as pure, whatever the scale of y; below this multiple
 # of it, a tree on y stops splitting at once or after a few levels.
-_TREE_VARIANCE_FLOOR = 1e4 * np.finfo(np.float64).eps
+_TREE_VARIANCE_FLOOR = 10 * np.finfo(np.float64).eps
 
 
 def _check_squares_are_finite(y, name):
@@ -622,7 +622,7 @@ def _warn_if_trees_cannot_split(y, weights, name):
     if 0 < variance < _TREE_VARIANCE_FLOOR:
         warnings.warn(
             f"{name}: the variance of y ({variance:.3g}) is within "
-            f"{_TREE_VARIANCE_FLOOR / np.finfo(np.float64).eps:.0g} times the float64 epsilon at "
+            f"{_TREE_VARIANCE_FLOOR / np.finfo(np.float64).eps:g} times the float64 epsilon at "
             "which scikit-learn's trees take a node as pure, so its tree learners split little "
             "or not at all and the predictions are about constant. Rescale y (and the "
             "predictions back), for example to unit variance.",
