@@ -382,6 +382,25 @@ def test_tca_warns_when_mu_drowns_the_mmd(scale, mu):
         TCA(mu=mu).fit(X, y, sample_domain=sample_domain)
 
 
+@pytest.mark.parametrize("kernel", ["rbf", "cosine", "linear"])
+def test_tca_says_nothing_of_mu_for_domains_already_together(kernel):
+    # Target rows a thousandth of a feature's spread from the source: the MMD is about 0, so
+    # kernel PCA is the right answer, yet the default mu was said to drown it.
+    Xs = np.random.default_rng(0).normal(size=(40, 5))
+    Xt = Xs + 1e-3 * np.random.default_rng(1).normal(size=(40, 5))
+    X, y, sample_domain = pack_domains(source=(Xs, np.arange(40) % 2), target=(Xt, None))
+    TCA(kernel=kernel).fit(X, y, sample_domain=sample_domain)  # warnings are errors here
+
+
+def test_tca_refuses_features_whose_kernel_squares_overflow():
+    # It said "mu=1.0 is too small for this kernel ... raise mu", true of no mu.
+    (Xs, ys), (Xt, _), _ = _sensor_offset(0, n=60)
+    X, y, sample_domain = pack_domains(source=(Xs * 1e77, ys), target=(Xt * 1e77, None))
+    for mu in (1.0, 1e160):
+        with pytest.raises(ValueError, match=r"linear kernel overflows .* or their squares"):
+            TCA(mu=mu).fit(X, y, sample_domain=sample_domain)
+
+
 def test_tca_refuses_or_warns_of_a_mu_that_only_blows_the_features_up():
     """Before: mu=1e-300 gave features of 1e151 without a word (a logistic regression on them
     stopped at once), and mu=1e-320 a bare "ARPACK error -9999"."""

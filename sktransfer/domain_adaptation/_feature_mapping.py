@@ -225,7 +225,9 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.X_fit_, is_target = X[keep], is_target[keep]
         with np.errstate(over="ignore", invalid="ignore"):  # refused just below
             K = self._kernel(self.X_fit_)
-        if not np.all(np.isfinite(K)):
+            # |H K|^2, the scale of TCA's eigenvalues: its squares overflow first.
+            spread = np.sum((K - K.mean(axis=0)) ** 2) if np.all(np.isfinite(K)) else np.inf
+        if not np.isfinite(spread):
             # scipy's eigh failed on it with a bare "array must not contain infs or NaNs".
             params = {"linear": "", "cosine": ""}.get(self.kernel)
             if params is None:
@@ -237,7 +239,8 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 params = f" with {params}"
             raise ValueError(
                 f"TCA's {self.kernel} kernel{params} overflows on these rows: some of its "
-                "entries are infinite. Standardise the features, or lower gamma (or degree)."
+                "entries, or their squares, are infinite. Standardise the features, or lower "
+                "gamma (or degree)."
             )
         degenerate = self.kernel in _KERNEL_PARAMS and _warn_if_kernel_is_degenerate(
             K, self.kernel, self.gamma
@@ -248,11 +251,11 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if 0 < n_target < n_fit:
             e = np.where(is_target, -1.0 / n_target, 1.0 / (n_fit - n_target))
         Ke = K @ e
-        _check_mu_against_the_kernel(self.mu, K, Ke)
+        _check_mu_against_the_kernel(self.mu, spread, Ke)
         W, eigenvalues = _transfer_directions(K, Ke, self.mu, self.n_components, random_state)
         _warn_if_components_are_empty(eigenvalues)
         if not degenerate:  # a kernel without information has had its warning
-            _warn_if_mu_is_out_of_scale(self.mu, K, Ke, eigenvalues)
+            _warn_if_mu_is_out_of_scale(self.mu, K, Ke, eigenvalues, spread)
         # Eigenvectors have no sign: fix one so that refits give the same features.
         _, W = svd_flip(None, W.T, u_based_decision=False)
         self.components_ = W.T
@@ -373,14 +376,17 @@ def _warn_if_kernel_is_degenerate(K, kernel, gamma):
 # mu; below it, mu only rescales the components, whose values grow as ``1 / sqrt(mu)``.
 _MU_MMD_RATIO = 1e6
 _MU_BLOW_UP = 1e6
+# An MMD term under this fraction of the kernel's spread per row is no shift: domains drawn
+# alike measure 1e-3 to 1e-1 of it, domains a thousandth of a feature's spread apart 1e-8.
+_NO_SHIFT = 1e-6
 # The eigenvalues of TCA reach up to ``|H K|_F^2 / mu``: past this, their squares and the
 # features' sums of squares overflow (mu=1e-320 stopped ARPACK with a bare error -9999).
 _MU_LARGEST_EIGENVALUE = 1e250
 
 
-def _check_mu_against_the_kernel(mu, K, Ke):
-    """Refuse, before the eigensolve, a ``mu`` so small that the eigenvalues overflow."""
-    spread = np.sum((K - K.mean(axis=0)) ** 2)
+def _check_mu_against_the_kernel(mu, spread, Ke):
+    """Refuse, before the eigensolve, a ``mu`` so small that the eigenvalues overflow;
+    ``spread`` is ``|H K|_F^2``."""
     with np.errstate(over="ignore"):
         bound = spread / mu
     if not bound <= _MU_LARGEST_EIGENVALUE:
@@ -392,19 +398,22 @@ def _check_mu_against_the_kernel(mu, K, Ke):
         )
 
 
-def _warn_if_mu_is_out_of_scale(mu, K, Ke, eigenvalues):
+def _warn_if_mu_is_out_of_scale(mu, K, Ke, eigenvalues, spread):
     """Warn when ``mu`` is so large that TCA ignores the MMD (it is then kernel PCA, its
     features shrunk by ``1 / sqrt(mu)``), or so small that it only blows the features up.
 
     ``mu`` is on the scale of ``K L K``, whose only eigenvalue is ``|K e|^2``: the default 1
     made TCA kernel PCA without a word on features measured in small units (a linear kernel on
-    features of 1e-3 left the shift in place), as mu=1e300 did on any features.
+    features of 1e-3 left the shift in place), as mu=1e300 did on any features. Domains
+    whose MMD is a negligible part of the kernel's spread (``|H K|_F^2``, per row) are already
+    together: kernel PCA is then the right answer, and nothing is said.
     """
     mmd, n_fit, largest = Ke @ Ke, K.shape[0], np.abs(K).max()
     # An MMD at the rounding level of K e (rows all alike, or domains of equal kernel means)
     # is none: there is no shift for mu to drown.
     rounding = (np.finfo(K.dtype).eps * n_fit * largest) ** 2 * n_fit
-    if mmd > rounding and mu > _MU_MMD_RATIO * mmd:
+    shifted = mmd > max(rounding, _NO_SHIFT * spread / n_fit)
+    if shifted and mu > _MU_MMD_RATIO * mmd:
         warnings.warn(
             f"TCA's mu={mu} is {mu / mmd:.3g} times the MMD term |K L K| = {mmd:.3g}, so the "
             "MMD between the domains weighs nothing: TCA is kernel PCA, its features shrunk by "
