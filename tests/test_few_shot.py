@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from scipy.special import softmax
+from scipy.stats import t as student_t
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -471,3 +472,12 @@ def test_mean_confidence_interval_of_huge_scores_is_finite_or_refused():
     assert half == pytest.approx(mean_confidence_interval(scores)[1] * 1e308)
     with pytest.raises(ValueError, match="wider than the float64 range"):
         mean_confidence_interval([1e308, 1e308, -1e308])
+
+
+def test_mean_confidence_interval_of_ordinary_scores_is_the_plain_computation():
+    # Rescaling against overflow moved the last bits: the mean of [0.1, 0.2, 0.3] was
+    # 0.19999999999999998, where NumPy's mean is 0.20000000000000004.
+    scores = np.array([0.1, 0.2, 0.3])
+    mean, half = mean_confidence_interval(scores)
+    assert mean == scores.mean()
+    assert half == student_t.ppf(0.975, df=2) * scores.std(ddof=1) / np.sqrt(3)

@@ -860,3 +860,13 @@ def test_eszsl_of_huge_or_tiny_features_matches_the_features_rescaled(scale):
     scaled = AttributeZeroShot(table, gamma=min(1e-12 * scale * scale, 1.0)).fit(X * scale, y)
     np.testing.assert_allclose(scaled._scores(queries * scale), plain._scores(queries), rtol=1e-6)
     assert list(scaled.predict(queries * scale)) == ["zebra", "lion"]
+
+
+def test_eszsl_refuses_features_so_small_that_gamma_swamps_them():
+    """Before: gamma over the square of features of 1e-160 was inf, inf * eye put NaN off the
+    diagonal, and every coefficient came out NaN without a word."""
+    table = {"horse": [1, 0, 0, 1], "tiger": [0, 1, 1, 1], "cat": [0, 0, 1, 0]}
+    y = np.array(["horse", "tiger", "cat"] * 10)
+    X = np.array([table[animal] for animal in y]) + np.random.default_rng(0).normal(0, 0.1, (30, 4))
+    with pytest.raises(ValueError, match=r"gamma=1.0 is over the float64 range .* features"):
+        AttributeZeroShot(table, method="eszsl", candidates="seen").fit(X * 1e-160, y)

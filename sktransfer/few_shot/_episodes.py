@@ -8,6 +8,7 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
+from ..utils._numeric import power_of_two_scale
 from ..utils._sklearn import check_label_values
 from ..zero_shot._evaluation import _known_and_new_accuracy
 
@@ -184,10 +185,10 @@ def mean_confidence_interval(scores, level=0.95):
     if not np.isfinite(scores).all():
         raise ValueError("scores holds NaN or infinite values.")
     quantile = student_t.ppf(0.5 + level / 2, df=len(scores) - 1)
-    # Computed on the scores over their largest magnitude: scores of 1e308 overflowed the sums
-    # of the mean and of the squares, and the interval came out (inf, inf).
-    scale = np.abs(scores).max()
-    scale = scale if scale > 0 else 1.0
+    # Computed on the scores over a power of two above their largest magnitude (exactly, so
+    # ordinary scores give the same bits): scores of 1e308 overflowed the sums of the mean and
+    # of the squares, and the interval came out (inf, inf).
+    scale = power_of_two_scale(scores)
     unit = scores / scale
     mean = unit.mean() * scale
     with np.errstate(over="ignore"):

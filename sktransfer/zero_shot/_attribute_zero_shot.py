@@ -13,6 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._atomic import atomic_fit
+from ..utils._numeric import power_of_two_scale
 from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context, check_labels
 
 __all__ = ["AttributeZeroShot"]
@@ -340,12 +341,13 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
         S = table.values[seen].T
         Y = -np.ones((X.shape[0], len(seen)))
         Y[np.arange(X.shape[0]), y_index] = 1.0
-        # Solved on X / a and S / c, with gamma / a^2 and alpha / c^2, the same system: X'X and
-        # SS' of features or attributes near 1e160 overflowed to inf, and the scores to NaN.
-        a, c = _largest_magnitude(X), _largest_magnitude(S)
+        # Solved on X / a and S / c (powers of two: exact), with gamma / a^2 and alpha / c^2,
+        # the same system: X'X and SS' of features or attributes near 1e160 overflowed to inf,
+        # and the scores to NaN.
+        a, c = power_of_two_scale(X), power_of_two_scale(S)
         X, S = X / a, S / c
-        feature_side = X.T @ X + self.gamma / a / a * np.eye(X.shape[1])
-        attribute_side = S @ S.T + self.alpha / c / c * np.eye(S.shape[0])
+        feature_side = _regularised(X.T @ X, "gamma", self.gamma, a, "features")
+        attribute_side = _regularised(S @ S.T, "alpha", self.alpha, c, "attributes")
         left = _regularised_solve(feature_side, X.T @ Y @ S.T, "gamma", self.gamma, a, "features")
         coef = _regularised_solve(attribute_side, left.T, "alpha", self.alpha, c, "attributes").T
         return {"coef_": coef / (a * c)}
@@ -566,9 +568,22 @@ _FITS = {
 }
 
 
-def _largest_magnitude(values):
-    largest = np.abs(values).max() if values.size else 0.0
-    return largest if largest > 0 else 1.0
+def _regularised(gram, name, value, scale, what):
+    """``gram + value / scale^2`` on the diagonal, refused by name when that overflows.
+
+    Features (or attributes) near 1e-160 made ``value / scale^2`` infinite: ``inf * eye`` put
+    NaN off the diagonal, and every coefficient came out NaN without a word.
+    """
+    with np.errstate(over="ignore"):
+        lift = value / scale / scale
+    if not np.isfinite(lift):
+        raise ValueError(
+            f"method='eszsl': {name}={value} is over the float64 range times the square of the "
+            f"{what}' largest magnitude (about {scale:.3g}), so the regularisation swamps them and "
+            f"every score underflows. Standardise the {what}, or lower {name}."
+        )
+    gram[np.diag_indices_from(gram)] += lift
+    return gram
 
 
 def _regularised_solve(matrix, rhs, name, value, scale, what):
