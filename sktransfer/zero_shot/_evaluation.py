@@ -176,6 +176,10 @@ def harmonic_mean_score(y_true, y_pred, *, seen_classes):
 def per_class_accuracy_scorer(estimator, X, y):
     """Scorer for :func:`per_class_accuracy_score`, usable as ``scoring=`` in a search.
 
+    Warns, as the zero-shot models' ``score`` does, when ``y`` holds classes that the model
+    cannot predict (seen classes with ``candidates="unseen"``, as in stratified folds): their
+    rows all count as wrong.
+
     Parameters
     ----------
     estimator : fitted classifier
@@ -189,10 +193,6 @@ def per_class_accuracy_scorer(estimator, X, y):
     -------
     score : float
         The mean over the classes of ``y`` of each class's accuracy.
-
-    Warns, as the zero-shot models' ``score`` does, when ``y`` holds classes that the model
-    cannot predict (seen classes with ``candidates="unseen"``, as in stratified folds): their
-    rows all count as wrong.
     """
     _warn_if_classes_cannot_be_predicted(_final_model(estimator), y)
     return per_class_accuracy_score(y, estimator.predict(X))
