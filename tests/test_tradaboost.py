@@ -599,6 +599,28 @@ def test_shifted_classification_bad_parameters(params, match):
         make_shifted_classification(**params)
 
 
+@pytest.mark.parametrize(
+    "generator, name",
+    [
+        (generator, name)
+        for generator in (
+            make_shifted_classification,
+            make_shifted_regression,
+            make_redrawn_classification,
+            make_conditional_shift,
+            make_selection_bias,
+        )
+        for name in ("n_source", "n_target")
+    ]
+    + [(make_shifted_classification, "n_classes")],
+)
+def test_generators_refuse_a_boolean_count(generator, name):
+    """Before: n_source=True drew one row, or NumPy failed with "an integer is required"."""
+    params = {"n_source": 10, "n_target": 5, "random_state": 0, name: True}
+    with pytest.raises(TypeError, match=f"{name} must be an int, not a boolean"):
+        generator(**params)
+
+
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize(
     "generator, name",

@@ -9,7 +9,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, check_scalar
 
-from ._validation import check_finite_scalar
+from ._validation import check_count, check_finite_scalar
 
 __all__ = ["make_digits_m"]
 
@@ -117,7 +117,7 @@ def make_digits_m(*, image_size=32, target_size=0.5, random_state=0):
     >>> sorted(set(ys.tolist())) == sorted(set(yt.tolist())) == list(range(10))
     True
     """
-    check_scalar(image_size, "image_size", Integral, min_val=8)
+    check_count(image_size, "image_size", min_val=8)
     target_size = _check_target_size(target_size)
     photos = _load_photos()
     smallest = min(min(photo.shape[:2]) for photo in photos)

@@ -1,11 +1,9 @@
 """Sample selection bias: a source that is a biased subsample of the target's distribution."""
 
-from numbers import Integral
-
 import numpy as np
-from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils import check_random_state
 
-from ._validation import check_finite_scalar
+from ._validation import check_count, check_finite_scalar
 
 __all__ = ["make_selection_bias"]
 
@@ -78,9 +76,9 @@ def make_selection_bias(
     True
     """
     # Zero or negative sizes failed in np.concatenate, and floats deep in NumPy, naming nothing.
-    check_scalar(n_source, "n_source", Integral, min_val=1)
-    check_scalar(n_target, "n_target", Integral, min_val=1)
-    check_scalar(n_features, "n_features", Integral, min_val=2)
+    check_count(n_source, "n_source", min_val=1)
+    check_count(n_target, "n_target", min_val=1)
+    check_count(n_features, "n_features", min_val=2)
     # A NaN bias kept no row, and the loop below drew rows forever.
     check_finite_scalar(bias, "bias")
     check_finite_scalar(noise, "noise")

@@ -1,12 +1,10 @@
 """Related source and target tasks with a controllable shift, for instance-transfer experiments."""
 
-from numbers import Integral
-
 import numpy as np
 from sklearn.datasets import make_classification
-from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils import check_random_state
 
-from ._validation import check_finite_output, check_finite_scalar
+from ._validation import check_count, check_finite_output, check_finite_scalar
 
 __all__ = [
     "make_conditional_shift",
@@ -17,9 +15,9 @@ __all__ = [
 
 
 def _check_shape_params(n_source, n_target, n_features, shifted_fraction, twist):
-    check_scalar(n_source, "n_source", Integral, min_val=0)
-    check_scalar(n_target, "n_target", Integral, min_val=0)
-    check_scalar(n_features, "n_features", Integral, min_val=2)
+    check_count(n_source, "n_source", min_val=0)
+    check_count(n_target, "n_target", min_val=0)
+    check_count(n_features, "n_features", min_val=2)
     check_finite_scalar(shifted_fraction, "shifted_fraction", min_val=0.0, max_val=1.0)
     check_finite_scalar(twist, "twist")
 
@@ -131,7 +129,7 @@ def make_shifted_classification(
     [0, 1]
     """
     _check_shape_params(n_source, n_target, n_features, shifted_fraction, twist)
-    check_scalar(n_classes, "n_classes", Integral, min_val=2)
+    check_count(n_classes, "n_classes", min_val=2)
     check_finite_scalar(rotation, "rotation")
     random_state = check_random_state(random_state)
     X_source = _draw_inputs(n_source, n_features, random_state)
@@ -306,9 +304,9 @@ def make_redrawn_classification(
     >>> Xs.shape, Xt.shape, float(Xs.min()), float(Xs.max())
     ((100, 4), (20, 4), 0.0, 1.0)
     """
-    check_scalar(n_source, "n_source", Integral, min_val=2)
-    check_scalar(n_target, "n_target", Integral, min_val=2)
-    check_scalar(n_features, "n_features", Integral, min_val=2)
+    check_count(n_source, "n_source", min_val=2)
+    check_count(n_target, "n_target", min_val=2)
+    check_count(n_features, "n_features", min_val=2)
     check_finite_scalar(class_sep, "class_sep", min_val=0.0)
     random_state = check_random_state(random_state)
 
@@ -418,9 +416,9 @@ def make_conditional_shift(
     >>> bool(abs(Xt.mean() - Xs.mean()) > 0.5)
     True
     """
-    check_scalar(n_source, "n_source", Integral, min_val=0)
-    check_scalar(n_target, "n_target", Integral, min_val=0)
-    check_scalar(n_features, "n_features", Integral, min_val=2)
+    check_count(n_source, "n_source", min_val=0)
+    check_count(n_target, "n_target", min_val=0)
+    check_count(n_features, "n_features", min_val=2)
     check_finite_scalar(class_sep, "class_sep", min_val=0.0)
     scale = _per_feature(scale, "scale", n_features)
     offset = _per_feature(offset, "offset", n_features)

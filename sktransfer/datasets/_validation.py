@@ -1,9 +1,21 @@
 """Checks shared by the data generators."""
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_scalar
+
+
+def check_count(x, name, min_val):
+    """scikit-learn's ``check_scalar`` for an int count, refusing booleans too.
+
+    ``bool`` is an ``int``: ``n_source=True`` drew one row, or failed deep in NumPy with "an
+    integer is required", naming nothing. A boolean count is a mistake, not a number (as
+    :class:`sktransfer.utils._sklearn.Integers` says for the estimators).
+    """
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an int, not a boolean; got {x!r}.")
+    return check_scalar(x, name, Integral, min_val=min_val)
 
 
 def check_finite_scalar(x, name, **bounds):
