@@ -621,6 +621,15 @@ def test_generators_refuse_a_boolean_count(generator, name):
         generator(**params)
 
 
+@pytest.mark.parametrize("generator", [make_shifted_classification, make_shifted_regression])
+def test_a_rotation_of_many_turns_is_its_remainder(generator):
+    """Before: 1e20 degrees swamped every point's angle and the rotated rows got one class."""
+    params = {"n_source": 200, "n_target": 5, "shifted_fraction": 1.0, "random_state": 0}
+    _, y_turns, _, _ = generator(rotation=1e20, **params)
+    _, y_remainder, _, _ = generator(rotation=1e20 % 360, **params)
+    assert_array_equal(y_turns, y_remainder)
+
+
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize(
     "generator, name",

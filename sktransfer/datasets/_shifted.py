@@ -1,5 +1,7 @@
 """Related source and target tasks with a controllable shift, for instance-transfer experiments."""
 
+import math
+
 import numpy as np
 from sklearn.datasets import make_classification
 from sklearn.utils import check_random_state
@@ -20,6 +22,14 @@ def _check_shape_params(n_source, n_target, n_features, shifted_fraction, twist)
     check_count(n_features, "n_features", min_val=2)
     check_finite_scalar(shifted_fraction, "shifted_fraction", min_val=0.0, max_val=1.0)
     check_finite_scalar(twist, "twist")
+
+
+def _check_rotation(rotation):
+    """``rotation`` in degrees, reduced exactly to ``(-360, 360)``: ``np.deg2rad`` of a huge
+    rotation swamped the angle of every point (1e20 degrees gave the rotated rows one class),
+    though a whole number of turns changes nothing. Smaller rotations are kept as given."""
+    check_finite_scalar(rotation, "rotation")
+    return math.fmod(rotation, 360.0) if abs(rotation) >= 360.0 else rotation
 
 
 def _phase(X, rotation, twist):
@@ -130,7 +140,7 @@ def make_shifted_classification(
     """
     _check_shape_params(n_source, n_target, n_features, shifted_fraction, twist)
     check_count(n_classes, "n_classes", min_val=2)
-    check_finite_scalar(rotation, "rotation")
+    rotation = _check_rotation(rotation)
     random_state = check_random_state(random_state)
     X_source = _draw_inputs(n_source, n_features, random_state)
     X_target = _draw_inputs(n_target, n_features, random_state)
@@ -214,7 +224,7 @@ def make_shifted_regression(
     ((100, 2), (100,), (20, 2), (20,))
     """
     _check_shape_params(n_source, n_target, n_features, shifted_fraction, twist)
-    check_finite_scalar(rotation, "rotation")
+    rotation = _check_rotation(rotation)
     check_finite_scalar(noise, "noise", min_val=0.0)
     random_state = check_random_state(random_state)
     X_source = _draw_inputs(n_source, n_features, random_state)
