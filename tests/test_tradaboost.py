@@ -630,6 +630,15 @@ def test_a_rotation_of_many_turns_is_its_remainder(generator):
     assert_array_equal(y_turns, y_remainder)
 
 
+@pytest.mark.parametrize("generator", [make_shifted_classification, make_shifted_regression])
+@pytest.mark.parametrize("twist", [1e300, -1e17])
+def test_a_twist_beyond_float_precision_is_refused(generator, twist):
+    """Before: twist=1e300 gave every row class 0, and the regression cos of rounding noise."""
+    with pytest.raises(ValueError, match="twist must be at most 1e[+]09 in magnitude"):
+        generator(n_source=10, n_target=5, twist=twist, random_state=0)
+    generator(n_source=10, n_target=5, twist=-1e9, random_state=0)
+
+
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize(
     "generator, name",

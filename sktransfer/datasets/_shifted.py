@@ -22,6 +22,16 @@ def _check_shape_params(n_source, n_target, n_features, shifted_fraction, twist)
     check_count(n_features, "n_features", min_val=2)
     check_finite_scalar(shifted_fraction, "shifted_fraction", min_val=0.0, max_val=1.0)
     check_finite_scalar(twist, "twist")
+    if abs(twist) > _MAX_TWIST:
+        raise ValueError(
+            f"twist must be at most {_MAX_TWIST:g} in magnitude; got {twist!r}. Beyond, float64 "
+            "rounds the phase of the outer rows by more than a millionth of a radian, and from "
+            "about 1e16 on the labels keep nothing of the angle (1e300 gave every row one class)."
+        )
+
+
+# |twist| * sqrt(2), the largest wound phase, has a float64 spacing of 2.4e-7 radians at 1e9.
+_MAX_TWIST = 1e9
 
 
 def _check_rotation(rotation):
@@ -91,7 +101,8 @@ def make_shifted_classification(
 
     twist : float, default=2.0
         How much the class boundaries wind around the origin, in radians per unit of radius.
-        0 gives straight sectors; larger values need more rows to learn.
+        0 gives straight sectors; larger values need more rows to learn. At most 1e9 in
+        magnitude, beyond which float64 cannot resolve the phase.
 
     random_state : int, RandomState instance or None, default=None
         Pass an int for reproducible output across multiple function calls.
@@ -190,7 +201,8 @@ def make_shifted_regression(
         The share of source rows that follow the rotated function.
 
     twist : float, default=2.0
-        How much the function winds around the origin, in radians per unit of radius.
+        How much the function winds around the origin, in radians per unit of radius. At
+        most 1e9 in magnitude, beyond which float64 cannot resolve the phase.
 
     noise : float, default=0.1
         The standard deviation of the Gaussian noise added to the labels.
