@@ -639,6 +639,17 @@ def test_a_twist_beyond_float_precision_is_refused(generator, twist):
     generator(n_source=10, n_target=5, twist=-1e9, random_state=0)
 
 
+@pytest.mark.parametrize("name", ["scale", "offset"])
+@pytest.mark.parametrize(
+    "value", ["abc", "1.5", [1.0, "a"], [1.0, [2.0, 3.0]], np.array([1 + 1j, 2.0]), True, None]
+)
+def test_conditional_shift_refuses_a_scale_or_offset_that_is_not_real(name, value):
+    """Before: "1.5" was read as 1.5, complex values lost their imaginary part, and "abc" or a
+    ragged list failed in NumPy's words without naming the parameter."""
+    with pytest.raises(TypeError, match=f"{name} must be a real number or an array of 2 real"):
+        make_conditional_shift(n_source=10, n_target=5, random_state=0, **{name: value})
+
+
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize(
     "generator, name",

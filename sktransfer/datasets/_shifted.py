@@ -472,7 +472,19 @@ def _draw_clusters(n_samples, n_features, class_sep, random_state):
 
 
 def _per_feature(value, name, n_features):
-    value = np.asarray(value, dtype=float)
+    # Converting straight to float read the string "1.5" as 1.5, dropped the imaginary part
+    # of complex values with a ComplexWarning, and failed on "abc" or a ragged list in NumPy's
+    # words, naming nothing.
+    try:
+        array = np.asarray(value)
+    except ValueError:  # a ragged list
+        array = np.asarray(value, dtype=object)
+    if array.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{name} must be a real number or an array of {n_features} real numbers (one per "
+            f"feature); got {type(value).__name__} of dtype {array.dtype}."
+        )
+    value = array.astype(float)
     if value.ndim == 0:
         value = np.full(n_features, float(value))
     if value.shape != (n_features,) or not np.all(np.isfinite(value)):
