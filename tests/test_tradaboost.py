@@ -870,6 +870,12 @@ def test_redrawn_classification_is_reproducible_and_scaled():
         make_redrawn_classification(n_features=1)
 
 
+def test_redrawn_classification_refuses_a_class_sep_of_zero_as_its_own():
+    """Before: 0 passed its check and make_classification refused it as its own parameter."""
+    with pytest.raises(ValueError, match="class_sep == 0.0, must be > 0.0"):
+        make_redrawn_classification(n_source=10, n_target=5, class_sep=0.0, random_state=0)
+
+
 # --- a refused fit changes nothing ------------------------------------------------------------
 
 

@@ -282,7 +282,7 @@ def make_redrawn_classification(
 
     class_sep : float, default=1.0
         How far apart the class clusters are, as in
-        :func:`~sklearn.datasets.make_classification`.
+        :func:`~sklearn.datasets.make_classification`; positive.
 
     random_state : int, RandomState instance or None, default=None
         Pass an int for reproducible output across multiple function calls.
@@ -329,7 +329,8 @@ def make_redrawn_classification(
     check_count(n_source, "n_source", min_val=2)
     check_count(n_target, "n_target", min_val=2)
     check_count(n_features, "n_features", min_val=2)
-    check_finite_scalar(class_sep, "class_sep", min_val=0.0)
+    # make_classification wants class_sep > 0: 0 passed here and failed there, as its own.
+    check_finite_scalar(class_sep, "class_sep", min_val=0.0, include_boundaries="neither")
     random_state = check_random_state(random_state)
 
     def draw(n_samples):
