@@ -876,6 +876,12 @@ def test_redrawn_classification_refuses_a_class_sep_of_zero_as_its_own():
         make_redrawn_classification(n_source=10, n_target=5, class_sep=0.0, random_state=0)
 
 
+def test_selection_bias_refuses_a_negative_noise():
+    """Before: a negative scale of the label noise was drawn as its absolute value."""
+    with pytest.raises(ValueError, match="noise == -0.1, must be >= 0.0"):
+        make_selection_bias(n_source=10, n_target=5, noise=-0.1, random_state=0)
+
+
 # --- a refused fit changes nothing ------------------------------------------------------------
 
 

@@ -36,7 +36,7 @@ def make_selection_bias(
         The slope of the selection probability; 0 keeps every row (no shift).
 
     noise : float, default=0.1
-        The scale of the label noise.
+        The scale of the label noise, at least 0.
 
     n_features : int, default=2
         The number of features, at least 2; the ones beyond the first two are noise.
@@ -81,7 +81,7 @@ def make_selection_bias(
     check_count(n_features, "n_features", min_val=2)
     # A NaN bias kept no row, and the loop below drew rows forever.
     check_finite_scalar(bias, "bias")
-    check_finite_scalar(noise, "noise")
+    check_finite_scalar(noise, "noise", min_val=0.0)  # a scale: -0.1 was taken as 0.1
     rng = check_random_state(random_state)
     kept_X, kept_y, n_kept = [], [], 0
     while n_kept < n_source:
