@@ -882,6 +882,13 @@ def test_selection_bias_refuses_a_negative_noise():
         make_selection_bias(n_source=10, n_target=5, noise=-0.1, random_state=0)
 
 
+@pytest.mark.parametrize("bias", [1000.0, -1000.0])
+def test_selection_bias_takes_a_steep_bias_without_overflow_warnings(bias):
+    """Before: a RuntimeWarning of overflow in exp, for a probability rightly 0."""
+    Xs, _, _, _ = make_selection_bias(n_source=50, n_target=5, bias=bias, random_state=0)
+    assert np.all(Xs[:, 0] > 1) if bias > 0 else np.all(Xs[:, 0] < 1)
+
+
 # --- a refused fit changes nothing ------------------------------------------------------------
 
 
