@@ -124,6 +124,21 @@ def test_callable_returning_a_sequential_is_split_per_child():
     assert len(backbone.layer_names) == 2
 
 
+def test_a_module_instance_is_split_per_child_with_its_own_weights(tmp_path):
+    # An instance is callable too: it must not be called without input as a factory is.
+    module = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 5, 3))
+    backbone = load_backbone(module)
+    assert backbone.model is module
+    assert backbone.layer_names == ["0", "2"]
+    other = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 5, 3))
+    path = tmp_path / "other.pth"
+    torch.save(other.state_dict(), path)
+    loaded = load_backbone(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 5, 3)), path)
+    torch.testing.assert_close(loaded.model[2].weight, other[2].weight)
+    with pytest.raises(ValueError, match="missing keys"):
+        load_backbone(nn.Sequential(nn.Linear(3, 4)), weights=path)
+
+
 def test_vector_backbone_needs_its_input_width():
     with pytest.raises(ValueError, match="in_features"):
         load_backbone("toy_mlp")

@@ -38,11 +38,12 @@ def load_backbone(backbone, weights=None, *, in_channels=3, in_features=None):
 
     Parameters
     ----------
-    backbone : str, callable or Backbone
+    backbone : str, callable, nn.Module or Backbone
         A name from :func:`available_backbones` (every torchvision classification model,
         ``"efficientnet_lite0/1/2"``, the toy ``"toy_cnn"`` and ``"toy_mlp"``), a callable (or
-        ``nn.Module`` class) that returns a network when called with no argument, or a
-        :class:`Backbone`, returned as is.
+        ``nn.Module`` class) that returns a network when called with no argument, an
+        ``nn.Module`` instance, cut into layers by its own modules, or a :class:`Backbone`,
+        returned as is.
     weights : None, str, path or torchvision weights enum, default=None
         ``None`` keeps the random initialisation. For torchvision models, a weights enum, its
         name (``"IMAGENET1K_V1"``) or ``"DEFAULT"`` (downloaded to the torch cache when online).
@@ -64,6 +65,15 @@ def load_backbone(backbone, weights=None, *, in_channels=3, in_features=None):
         return backbone
     if isinstance(backbone, str):
         return _load_named(backbone, weights, in_channels=in_channels, in_features=in_features)
+    if isinstance(backbone, nn.Module):
+        # An instance is callable too, but calling it would run its forward without input.
+        from ._torchvision import from_module
+
+        backbone = from_module(backbone)
+        if weights is not None:
+            name = type(backbone.model).__name__
+            load_weight_file(backbone.model, _local_weights(weights, name))
+        return backbone
     if callable(backbone):
         return _load_callable(backbone, weights)
     raise TypeError(
