@@ -169,12 +169,9 @@ class NetworkEstimator(BaseEstimator):
 
     def _build_backbone(self, in_features=None):
         """The backbone as a new object: the user's network is never changed nor shared."""
-        if isinstance(self.backbone, Backbone):
-            return copy.deepcopy(self.backbone)
         if isinstance(self.backbone, nn.Module):
-            from .backbones._torchvision import from_module
-
-            return from_module(copy.deepcopy(self.backbone))
+            # A Backbone or a module instance: weights, if any, are loaded into the copy.
+            return load_backbone(copy.deepcopy(self.backbone), self.weights)
         return load_backbone(self.backbone, self.weights, in_features=in_features)
 
     def _validate_fit_input(self, X, y=None, **check_params):

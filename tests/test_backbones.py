@@ -139,6 +139,18 @@ def test_a_module_instance_is_split_per_child_with_its_own_weights(tmp_path):
         load_backbone(nn.Sequential(nn.Linear(3, 4)), weights=path)
 
 
+def test_weights_given_with_a_backbone_are_loaded_into_it(tmp_path, toy):
+    path = tmp_path / "toy.pth"
+    torch.save(toy.model.state_dict(), path)
+    other = load_backbone("toy_cnn")
+    assert load_backbone(other, path) is other
+    torch.testing.assert_close(other.model.fc.weight, toy.model.fc.weight)
+    with pytest.raises(ValueError, match="local weight file"):
+        load_backbone(other, "imagenet")
+    with pytest.raises(ValueError, match="does not exist"):
+        load_backbone(other, tmp_path / "missing.pth")
+
+
 def test_vector_backbone_needs_its_input_width():
     with pytest.raises(ValueError, match="in_features"):
         load_backbone("toy_mlp")

@@ -11,6 +11,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sktransfer.backbones import load_backbone
 from sktransfer.datasets import load_animal_silhouettes
 from sktransfer.feature_extraction import CNNCodeExtractor, _cnn_codes
 
@@ -61,6 +62,26 @@ def test_single_images_of_several_sizes_give_the_codes_of_their_pil_images():
     pil = [Image.fromarray(image) for image in arrays]
     extractor = _toy(image_size=32).fit(IMAGES)
     np.testing.assert_array_equal(extractor.transform(arrays), extractor.transform(pil))
+
+
+def test_weights_are_loaded_into_a_given_network_not_ignored(tmp_path):
+    trained = load_backbone("toy_cnn")
+    path = tmp_path / "trained.pth"
+    torch.save(trained.model.state_dict(), path)
+    # A bare module gets no preprocessing, a Backbone its own: compare each with its kind.
+    for network, reference in (
+        (load_backbone("toy_cnn"), trained),
+        (load_backbone("toy_cnn").model, trained.model),
+    ):
+        expected = CNNCodeExtractor(reference, device="cpu").fit_transform(IMAGES)
+        before = {k: v.clone() for k, v in network.state_dict().items()}
+        codes = CNNCodeExtractor(network, path, device="cpu").fit_transform(IMAGES)
+        np.testing.assert_allclose(codes, expected, rtol=1e-5, atol=1e-6)
+        for key, value in network.state_dict().items():  # the user's network is left as is
+            torch.testing.assert_close(value, before[key])
+    for weights, error in ((tmp_path / "missing.pth", "does not exist"), ("imagenet", "local")):
+        with pytest.raises(ValueError, match=error):
+            CNNCodeExtractor(trained, weights, device="cpu").fit(IMAGES)
 
 
 def test_same_random_state_gives_the_same_codes_and_leaves_torch_rng_alone():

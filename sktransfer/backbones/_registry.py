@@ -43,7 +43,8 @@ def load_backbone(backbone, weights=None, *, in_channels=3, in_features=None):
         ``"efficientnet_lite0/1/2"``, the toy ``"toy_cnn"`` and ``"toy_mlp"``), a callable (or
         ``nn.Module`` class) that returns a network when called with no argument, an
         ``nn.Module`` instance, cut into layers by its own modules, or a :class:`Backbone`,
-        returned as is.
+        returned as is. Weights given with an instance or a :class:`Backbone` (a local file
+        only) are loaded into it in place.
     weights : None, str, path or torchvision weights enum, default=None
         ``None`` keeps the random initialisation. For torchvision models, a weights enum, its
         name (``"IMAGENET1K_V1"``) or ``"DEFAULT"`` (downloaded to the torch cache when online).
@@ -62,6 +63,10 @@ def load_backbone(backbone, weights=None, *, in_channels=3, in_features=None):
         The network cut into layers, with its weights loaded.
     """
     if isinstance(backbone, Backbone):
+        # Weights given with a ready network are loaded into it, never silently dropped.
+        if weights is not None:
+            name = type(backbone.model).__name__
+            load_weight_file(backbone.model, _local_weights(weights, name))
         return backbone
     if isinstance(backbone, str):
         return _load_named(backbone, weights, in_channels=in_channels, in_features=in_features)
