@@ -175,6 +175,27 @@ def test_memory_encodes_each_image_once_across_subsets(tmp_path, monkeypatch):
     assert calls == [8]  # codes of another layer are not mixed up with the cached ones
 
 
+class _Scaled(torch.nn.Module):
+    def __init__(self, scale):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+        self.scale = scale  # read by forward, in neither the state dict nor the repr
+
+    def forward(self, x):
+        return self.conv(x) * self.scale
+
+
+def test_memory_tells_apart_networks_that_differ_only_in_a_plain_attribute(tmp_path):
+    torch.manual_seed(0)
+    one = _Scaled(1.0)
+    five = _Scaled(5.0)
+    five.load_state_dict(one.state_dict())
+    for network in (one, five):
+        cached = CNNCodeExtractor(network, memory=str(tmp_path), device="cpu").fit(IMAGES[:4])
+        plain = CNNCodeExtractor(network, device="cpu").fit(IMAGES[:4])
+        np.testing.assert_allclose(cached.transform(IMAGES[:4]), plain.transform(IMAGES[:4]))
+
+
 def test_pandas_output_and_feature_names():
     pd = pytest.importorskip("pandas")
     extractor = _toy(layer="block1").set_output(transform="pandas").fit(IMAGES)
