@@ -256,7 +256,8 @@ class WarnsWhenInterrupted:
     skorch ends training on a ``KeyboardInterrupt`` and keeps the epochs done: callbacks such
     as ``EarlyStopping`` stop training that way on purpose. An interrupt that no callback
     raised is the user's: the fit still keeps what it learned, as skorch and scikit-learn's
-    ``MLPClassifier`` do, but says so instead of returning as if every epoch had run.
+    ``MLPClassifier`` do, but says so instead of returning as if every epoch had run. (A
+    Ctrl-C that lands while a callback runs passes for that callback's stop.)
     """
 
     def notify(self, method_name, **cb_kwargs):
@@ -272,8 +273,8 @@ class WarnsWhenInterrupted:
         except KeyboardInterrupt:
             if not self.__dict__.pop("_stopped_by_callback", False):
                 warnings.warn(
-                    f"Training interrupted by user after {len(self.history)} epochs; the "
-                    "network keeps what it learned so far.",
+                    f"Training interrupted by user in epoch {len(self.history)}; the network "
+                    "keeps what it learned so far.",
                     UserWarning,
                     stacklevel=2,
                 )
