@@ -152,6 +152,30 @@ def test_a_changed_first_layer_does_not_reuse_the_cache(tmp_path):
     assert seen["block1"] == seen["block2"] == 48
 
 
+class _ScaledReLU(nn.ReLU):
+    def __init__(self, scale):
+        super().__init__()
+        self.scale = scale  # read by forward, in neither the state dict nor the repr
+
+    def forward(self, x):
+        return super().forward(x) * self.scale
+
+
+def test_a_first_layer_changed_only_in_a_plain_attribute_does_not_reuse_the_cache(tmp_path):
+    # The key held the repr, the classes and the weights: the activations of scale 1 were
+    # served to the network of scale 5.
+    X, y = IMAGES[:48], LABELS[:48]
+    backbone = toy_cnn()
+    backbone.model.block1[2] = _ScaledReLU(1.0)
+    _toy_cnn(backbone=backbone, memory=str(tmp_path)).fit(X, y)
+    backbone.model.block1[2].scale = 5.0
+    with images_through_blocks() as seen:
+        cached = _toy_cnn(backbone=backbone, memory=str(tmp_path)).fit(X, y)
+    assert seen["block1"] == 48
+    plain = _toy_cnn(backbone=backbone).fit(X, y)
+    np.testing.assert_array_equal(cached.predict_proba(X), plain.predict_proba(X))
+
+
 def test_a_changed_second_layer_keeps_the_cached_first_one(tmp_path):
     X, y = IMAGES[:48], LABELS[:48]
     backbone = toy_cnn()

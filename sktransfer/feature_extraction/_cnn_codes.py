@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from .._network_base import NetworkEstimator, fill_doc
 from ..backbones import load_backbone
 from ..backbones._registry import is_weight_file
-from ..utils._code_cache import CodeCache
+from ..utils._code_cache import CodeCache, module_settings, tensor_bytes
 from ..utils._images import row_digests
 from ..utils._sklearn import HasMethods, Integers, StrOptions, _fit_context
 from ..utils._torch import resolved_precision, rng_kept, seeded
@@ -236,14 +236,14 @@ class CNNCodeExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Networ
         return _run(backbone, layer_name, pooling, batches, self, device, progress)
 
     def _cache_config(self, device):
-        state = {k: v.cpu().numpy() for k, v in self.backbone_.model.state_dict().items()}
+        state = {k: tensor_bytes(v) for k, v in self.backbone_.model.state_dict().items()}
         # What the codes are computed with: the fitted settings, whatever set_params did since.
         return {
             "weights": joblib.hash(state),
             "architecture": repr(self.backbone_.model),
             # Plain attributes that forward reads (GoogLeNet's transform_input, a user's scale)
             # are in neither the state dict nor the repr.
-            "settings": _module_settings(self.backbone_.model),
+            "settings": module_settings(self.backbone_.model),
             "layer": self.layer_name_,
             "pooling": self._pooling,
             "image_size": self._input.image_size,
@@ -265,36 +265,6 @@ def _shared_pretrained(name, weights):
     # fits share one copy; a cache of one keeps memory bounded. Loading costs about as much as
     # encoding a few dozen small images.
     return load_backbone(name, weights)
-
-
-# What every nn.Module keeps in its __dict__ (parameters, buffers, submodules, hooks, mode).
-_MODULE_INTERNALS = frozenset(vars(torch.nn.Module()))
-
-
-def _module_settings(model):
-    """A digest of each module's class and of the attributes it adds to ``nn.Module``'s."""
-    settings = []
-    for name, module in model.named_modules():
-        attributes = {
-            key: _hashable(value)
-            for key, value in vars(module).items()
-            if key not in _MODULE_INTERNALS
-        }
-        cls = type(module)
-        settings.append((name, f"{cls.__module__}.{cls.__qualname__}", attributes))
-    return joblib.hash(settings)
-
-
-def _hashable(value):
-    if torch.is_tensor(value):
-        # Raw bytes with dtype and shape, so that every dtype (bfloat16 included) hashes exactly.
-        data = value.detach().cpu().reshape(-1).view(torch.uint8).numpy()
-        return "tensor", str(value.dtype), tuple(value.shape), data
-    try:
-        joblib.hash(value)
-    except Exception:  # unpicklable (a lambda...): its repr, which may change between sessions
-        return "repr", repr(value)
-    return value
 
 
 def _names_pretrained_weights(weights):

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..utils._code_cache import CodeCache
+from ..utils._code_cache import CodeCache, module_settings, tensor_bytes
 from ..utils._images import row_digests
 from ..utils._torch import resolved_precision, run_network
 
@@ -227,13 +227,9 @@ def _depth_digests(prefix, stages, image_size, precision):
 
 
 def _architecture(module):
-    types = [f"{type(m).__module__}.{type(m).__qualname__}" for m in module.modules()]
-    return [repr(module), types]
+    # Classes and plain attributes that forward reads are in neither the repr nor the weights.
+    return [repr(module), module_settings(module)]
 
 
 def _weights(module):
-    # Raw bytes with dtype and shape, so that every dtype (bfloat16 included) hashes exactly.
-    return {
-        name: (str(t.dtype), tuple(t.shape), t.detach().cpu().reshape(-1).view(torch.uint8).numpy())
-        for name, t in module.state_dict().items()
-    }
+    return {name: tensor_bytes(t) for name, t in module.state_dict().items()}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import torch
 from sklearn.utils.validation import check_memory
 
 
@@ -80,3 +81,37 @@ class CodeCache:
         if self.folder is None or not self.folder.is_dir():
             return []
         return sorted(self.folder.glob("*.npz"))
+
+
+# What every nn.Module keeps in its __dict__ (parameters, buffers, submodules, hooks, mode).
+_MODULE_INTERNALS = frozenset(vars(torch.nn.Module()))
+
+
+def module_settings(model):
+    """A digest of each module's class and of the attributes it adds to ``nn.Module``'s."""
+    settings = []
+    for name, module in model.named_modules():
+        attributes = {
+            key: _hashable(value)
+            for key, value in vars(module).items()
+            if key not in _MODULE_INTERNALS
+        }
+        cls = type(module)
+        settings.append((name, f"{cls.__module__}.{cls.__qualname__}", attributes))
+    return joblib.hash(settings)
+
+
+def _hashable(value):
+    if torch.is_tensor(value):
+        return "tensor", tensor_bytes(value)
+    try:
+        joblib.hash(value)
+    except Exception:  # unpicklable (a lambda...): its repr, which may change between sessions
+        return "repr", repr(value)
+    return value
+
+
+def tensor_bytes(tensor):
+    """A tensor's dtype, shape and raw bytes: every dtype (bfloat16 included) hashes exactly."""
+    data = tensor.detach().cpu().reshape(-1).view(torch.uint8).numpy()
+    return str(tensor.dtype), tuple(tensor.shape), data
