@@ -83,6 +83,15 @@ def test_local_weight_file_round_trips(tmp_path, toy):
         torch.testing.assert_close(loaded.model.state_dict()[key], value)
 
 
+def test_a_weight_file_of_any_name_in_the_working_folder_is_read(tmp_path, toy, monkeypatch):
+    # "model.ckpt" was taken for a weights name: "Unknown weights", though the file was there.
+    torch.save(toy.model.state_dict(), tmp_path / "model.ckpt")
+    monkeypatch.chdir(tmp_path)
+    loaded = load_backbone("toy_cnn", weights="model.ckpt")
+    for key, value in toy.model.state_dict().items():
+        torch.testing.assert_close(loaded.model.state_dict()[key], value)
+
+
 def test_weight_file_errors_are_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.pth"):
         read_weight_file(tmp_path / "missing.pth")

@@ -143,9 +143,18 @@ def _local_weights(weights, name):
 
 
 def is_weight_file(weights):
-    """Whether ``weights`` names a local file rather than a weights enum or name."""
-    return isinstance(weights, os.PathLike) or (
-        isinstance(weights, str) and (os.sep in weights or Path(weights).suffix in {".pt", ".pth"})
+    """Whether ``weights`` names a local file rather than a weights enum or name: a path, a
+    ``.pt``/``.pth`` name, or an existing file of any name (``"model.ckpt"`` in the working
+    folder was taken for an unknown weights name)."""
+    if isinstance(weights, os.PathLike):
+        return True
+    if not isinstance(weights, str):
+        return False
+    separators = {os.sep, os.altsep or os.sep, "/"}
+    return (
+        any(sep in weights for sep in separators)
+        or Path(weights).suffix in {".pt", ".pth"}
+        or os.path.isfile(weights)
     )
 
 
