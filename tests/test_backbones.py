@@ -92,6 +92,21 @@ def test_a_weight_file_of_any_name_in_the_working_folder_is_read(tmp_path, toy, 
         torch.testing.assert_close(loaded.model.state_dict()[key], value)
 
 
+@pytest.mark.parametrize("wrap", ["data_parallel", "tutorial_checkpoint"])
+def test_weight_files_of_common_training_scripts_are_read(tmp_path, toy, wrap):
+    # Keys saved from DataParallel ("module.block1...") failed as all unexpected, and a
+    # {"model_state_dict": ...} checkpoint as "does not hold a state dict of tensors".
+    state = toy.model.state_dict()
+    if wrap == "data_parallel":
+        saved = {f"module.{key}": value for key, value in state.items()}
+    else:
+        saved = {"epoch": torch.tensor(3), "model_state_dict": state}
+    torch.save(saved, tmp_path / "trained.pth")
+    loaded = load_backbone("toy_cnn", weights=tmp_path / "trained.pth")
+    for key, value in state.items():
+        torch.testing.assert_close(loaded.model.state_dict()[key], value)
+
+
 def test_weight_file_errors_are_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.pth"):
         read_weight_file(tmp_path / "missing.pth")

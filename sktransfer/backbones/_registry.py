@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
 
 from . import _toy
 from ._base import Backbone
@@ -161,7 +162,8 @@ def is_weight_file(weights):
 def read_weight_file(path):
     """Read the state dict stored in a weight file, with ``torch.load(weights_only=True)``.
 
-    A checkpoint that wraps the state dict under ``"state_dict"`` or ``"model"`` is unwrapped.
+    A checkpoint that wraps the state dict under ``"state_dict"``, ``"model"`` or
+    ``"model_state_dict"`` (PyTorch's tutorials) is unwrapped.
 
     Parameters
     ----------
@@ -187,7 +189,7 @@ def read_weight_file(path):
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several unrelated types for a bad file
         raise ValueError(f"Could not read weight file {str(path)!r}: {exc}") from exc
-    for key in ("state_dict", "model"):
+    for key in ("state_dict", "model", "model_state_dict"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
@@ -196,8 +198,14 @@ def read_weight_file(path):
 
 
 def load_weight_file(model, path):
-    """Load the state dict in ``path`` into ``model`` strictly, with a readable error."""
+    """Load the state dict in ``path`` into ``model`` strictly, with a readable error.
+
+    Keys saved from a ``DataParallel`` or ``DistributedDataParallel`` wrapper, every one
+    prefixed ``module.``, are read without it.
+    """
     state = read_weight_file(path)
+    if state and not any(k.startswith("module.") for k in model.state_dict()):
+        consume_prefix_in_state_dict_if_present(state, "module.")
     missing, unexpected = _key_mismatch(model, state)
     if missing or unexpected:
         raise ValueError(
