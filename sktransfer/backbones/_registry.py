@@ -63,7 +63,12 @@ def load_backbone(backbone, weights=None, *, in_channels=3, in_features=None):
     Backbone
         The network cut into layers, with its weights loaded.
     """
-    if isinstance(backbone, Backbone):
+    if isinstance(backbone, nn.Module):  # a Backbone, or any module instance
+        if not isinstance(backbone, Backbone):
+            # An instance is callable too, but calling it would run its forward without input.
+            from ._torchvision import from_module
+
+            backbone = from_module(backbone)
         # Weights given with a ready network are loaded into it, never silently dropped.
         if weights is not None:
             name = type(backbone.model).__name__
@@ -71,15 +76,6 @@ def load_backbone(backbone, weights=None, *, in_channels=3, in_features=None):
         return backbone
     if isinstance(backbone, str):
         return _load_named(backbone, weights, in_channels=in_channels, in_features=in_features)
-    if isinstance(backbone, nn.Module):
-        # An instance is callable too, but calling it would run its forward without input.
-        from ._torchvision import from_module
-
-        backbone = from_module(backbone)
-        if weights is not None:
-            name = type(backbone.model).__name__
-            load_weight_file(backbone.model, _local_weights(weights, name))
-        return backbone
     if callable(backbone):
         return _load_callable(backbone, weights)
     raise TypeError(
@@ -151,9 +147,10 @@ def is_weight_file(weights):
         return True
     if not isinstance(weights, str):
         return False
-    separators = {os.sep, os.altsep or os.sep, "/"}
+    # "/" separates folders on every system (it is Windows' altsep).
     return (
-        any(sep in weights for sep in separators)
+        "/" in weights
+        or os.sep in weights
         or Path(weights).suffix in {".pt", ".pth"}
         or os.path.isfile(weights)
     )
