@@ -512,46 +512,39 @@ class AttributeZeroShot(ClassifierMixin, BaseEstimator):
             Mean accuracy.
         """
         check_is_fitted(self)
-        self._warn_if_seen_classes_cannot_be_predicted(y)
+        self._warn_if_classes_cannot_be_predicted(y)
         return super().score(X, y, sample_weight=sample_weight)
 
-    def _warn_if_seen_classes_cannot_be_predicted(self, y):
+    def _warn_if_classes_cannot_be_predicted(self, y):
         # Seen classes first: rows of classes held out of training (class-disjoint folds, the
-        # usual zero-shot evaluation) are what the candidates are for.
+        # usual zero-shot evaluation) are what the candidates are for. Then unseen ones:
+        # candidates='seen' (or a list) never predicts them, and H was 0 on every
+        # ClassHoldoutSplit fold without a word.
         candidates = set(self.classes_.tolist())
         left_out = set(self.seen_classes_.tolist()) - candidates
         labels = np.unique(np.asarray(y)).tolist()
+        named = isinstance(self.candidates, str)
+        why = "predict returns only the candidates, which leave them out"
         scored = [label for label in labels if label in left_out]
         if scored:
-            why = (
-                "candidates='unseen' can only predict unseen classes"
-                if isinstance(self.candidates, str)
-                else "predict returns only the candidates, which leave them out"
-            )
-            warnings.warn(
-                f"Scoring rows of seen classes {scored[:5]!r}, but {why}: those rows all count "
-                "as wrong. Use candidates='all' for generalised zero-shot learning, or score on "
-                "classes held out of training (GroupKFold with groups=y).",
-                UserWarning,
-                stacklevel=3,  # the caller of score
-            )
-            return
-        # Then unseen ones: candidates='seen' (or a list) never predicts them, and H was 0 on
-        # every ClassHoldoutSplit fold without a word.
-        scored = [label for label in labels if label not in candidates]
-        if scored:
-            why = (
-                "candidates='seen' can only predict the classes of y"
-                if isinstance(self.candidates, str) and self.candidates == "seen"
-                else "predict returns only the candidates, which leave them out"
-            )
-            warnings.warn(
-                f"Scoring rows of classes {scored[:5]!r} that the model was not trained on, "
-                f"but {why}: those rows all count as wrong. Use candidates='all' for "
-                "generalised zero-shot learning, or 'unseen' for zero-shot learning.",
-                UserWarning,
-                stacklevel=3,  # the caller of score
-            )
+            rows = f"seen classes {scored[:5]!r}"
+            if named:
+                why = "candidates='unseen' can only predict unseen classes"
+            advice = "score on classes held out of training (GroupKFold with groups=y)"
+        else:
+            scored = [label for label in labels if label not in candidates]
+            if not scored:
+                return
+            rows = f"classes {scored[:5]!r} that the model was not trained on"
+            if named and self.candidates == "seen":
+                why = "candidates='seen' can only predict the classes of y"
+            advice = "'unseen' for zero-shot learning"
+        warnings.warn(
+            f"Scoring rows of {rows}, but {why}: those rows all count as wrong. Use "
+            f"candidates='all' for generalised zero-shot learning, or {advice}.",
+            UserWarning,
+            stacklevel=3,  # the caller of score
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

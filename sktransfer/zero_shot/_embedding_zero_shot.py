@@ -405,14 +405,12 @@ class EmbeddingZeroShot(TrainedNetworkClassifier):
             Mean accuracy.
         """
         check_is_fitted(self)
-        self._warn_if_seen_classes_cannot_be_predicted(y)
+        self._warn_if_classes_cannot_be_predicted(y)
         return super().score(X, y, sample_weight=sample_weight)
 
     # A method, as AttributeZeroShot's, so that harmonic_mean_scorer and
     # per_class_accuracy_scorer find it: they scored 0 on every fold without its warning.
-    _warn_if_seen_classes_cannot_be_predicted = (
-        AttributeZeroShot._warn_if_seen_classes_cannot_be_predicted
-    )
+    _warn_if_classes_cannot_be_predicted = AttributeZeroShot._warn_if_classes_cannot_be_predicted
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -238,7 +238,7 @@ def _warn_if_classes_cannot_be_predicted(model, y):
     per_class_accuracy_scorer had no warning: on stratified folds with candidates="unseen"
     every fold scored 0 without a word, where score warned.
     """
-    warn = getattr(model, "_warn_if_seen_classes_cannot_be_predicted", None)
+    warn = getattr(model, "_warn_if_classes_cannot_be_predicted", None)
     if warn is not None:
         warn(y)
 
