@@ -299,3 +299,14 @@ def test_a_one_column_dataframe_of_paths_is_images_not_a_table(tmp_path):
     expected = _toy().fit_transform(paths)
     codes = _toy().fit_transform(pd.DataFrame({"path": paths}))  # refused as a 2-D table
     np.testing.assert_array_equal(codes, expected)
+
+
+def test_a_submodule_that_runs_twice_is_refused_at_fit():
+    # ResNet blocks call one ReLU after each of their two convolutions: its name alone does not
+    # say which output is wanted.
+    extractor = CNNCodeExtractor("resnet18", weights=None, layer="layer1.0.relu", device="cpu")
+    with pytest.raises(ValueError, match=r"'layer1.0.relu' runs 2 times.*'layer1.0'"):
+        extractor.fit(IMAGES[:2])
+    assert not hasattr(extractor, "backbone_")
+    codes = CNNCodeExtractor("resnet18", weights=None, layer="layer1.0.bn2", device="cpu")
+    assert codes.fit_transform(IMAGES[:2]).shape == (2, 64)

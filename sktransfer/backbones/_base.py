@@ -212,7 +212,8 @@ class Backbone(nn.Module):
         stop : int or str, default=None
             The last layer to run, by name or position; ``None`` runs every layer. It may also be
             the full name of a submodule inside a layer: the pass ends when that submodule's
-            output is ready.
+            output is ready. A submodule that runs more than once in a pass (a module called
+            at several places) raises a ``ValueError``.
 
         Returns
         -------
@@ -230,9 +231,16 @@ class Backbone(nn.Module):
     def _features_to_submodule(self, x, first, name):
         last = self._enclosing_layer(name)
         target = self.model.get_submodule(name)
+        # A module can run more than once in a pass (ResNet blocks call one ReLU twice), and
+        # then its name does not say which output is wanted. The first pass for a name runs
+        # its whole layer to count the calls; later passes stop at the call.
+        checked = name in self.__dict__.setdefault("_run_once", set())
+        outputs = []
 
         def capture(module, inputs, output):
-            raise _StopForward(output)
+            if checked:
+                raise _StopForward(output)
+            outputs.append(output)
 
         handle = target.register_forward_hook(capture)
         try:
@@ -242,7 +250,17 @@ class Backbone(nn.Module):
             return stop.output
         finally:
             handle.remove()
-        raise RuntimeError(f"Submodule {name!r} did not run during the forward pass.")
+        if not outputs:
+            raise RuntimeError(f"Submodule {name!r} did not run during the forward pass.")
+        if len(outputs) > 1:
+            parent = name.rpartition(".")[0] or self.layer_names[last]
+            raise ValueError(
+                f"Submodule {name!r} runs {len(outputs)} times in a forward pass (one module "
+                "called at several places, as the ReLU of a ResNet block), so its output is "
+                f"ambiguous. Name a submodule that runs once, such as {parent!r}."
+            )
+        self._run_once.add(name)
+        return outputs[0]
 
     @property
     def pool_module(self):
