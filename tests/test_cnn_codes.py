@@ -1,4 +1,7 @@
+import os
 import pickle
+import subprocess
+import sys
 
 import joblib
 import numpy as np
@@ -310,3 +313,47 @@ def test_a_submodule_that_runs_twice_is_refused_at_fit():
     assert not hasattr(extractor, "backbone_")
     codes = CNNCodeExtractor("resnet18", weights=None, layer="layer1.0.bn2", device="cpu")
     assert codes.fit_transform(IMAGES[:2]).shape == (2, 64)
+
+
+def test_memory_tells_apart_a_network_whose_forward_code_changed(tmp_path):
+    # A class edited and run again in a notebook: same name, same weights, another forward.
+    def network(factor):
+        namespace = {"torch": torch}
+        exec(
+            "class Net(torch.nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.conv = torch.nn.Conv2d(3, 4, 3)\n"
+            "    def forward(self, x):\n"
+            f"        return self.conv(x) * {factor}\n",
+            namespace,
+        )
+        torch.manual_seed(0)
+        return namespace["Net"]()
+
+    for factor in (1.0, 5.0):
+        cached = CNNCodeExtractor(network(factor), memory=str(tmp_path), device="cpu")
+        plain = CNNCodeExtractor(network(factor), device="cpu").fit(IMAGES[:4])
+        np.testing.assert_allclose(
+            cached.fit(IMAGES[:4]).transform(IMAGES[:4]), plain.transform(IMAGES[:4])
+        )
+
+
+def test_the_cache_key_of_a_network_is_the_same_in_every_process():
+    # Another process (a joblib worker, the next session) must find the codes cached before.
+    script = (
+        "from sktransfer.backbones import load_backbone\n"
+        "from sktransfer.utils._code_cache import module_settings\n"
+        "print(module_settings(load_backbone('resnet18', None).model))\n"
+    )
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(keys) == 1

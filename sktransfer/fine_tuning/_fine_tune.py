@@ -138,8 +138,8 @@ class FineTuneClassifier(TrainedNetworkClassifier):
         that the folds, grid points, refits and random seeds of a search compute them once: a
         search over ``freeze_depth`` also runs a deeper prefix from the deepest depth already
         cached. Entries are keyed by the image and by everything its activations depend on
-        (preprocessing, ``image_size``, the architecture and the weights of the frozen layers,
-        the device's precision). Used only when the frozen layers run apart from training
+        (preprocessing, ``image_size``, the architecture, code and weights of the frozen
+        layers, the device's precision). Used only when the frozen layers run apart from training
         (``freeze_depth`` above 0); delete the folder to free the space.
     train_split : None or callable, default=None
         How skorch holds out validation data during training, e.g. ``skorch.dataset.ValidSplit

@@ -10,6 +10,7 @@ activations of :class:`~sktransfer.fine_tuning.FineTuneClassifier` are stored th
 
 import os
 import tempfile
+import types
 import uuid
 from pathlib import Path
 
@@ -88,8 +89,10 @@ _MODULE_INTERNALS = frozenset(vars(torch.nn.Module()))
 
 
 def module_settings(model):
-    """A digest of each module's class and of the attributes it adds to ``nn.Module``'s."""
+    """A digest of each module's class, of its methods' code, and of the attributes it adds to
+    ``nn.Module``'s."""
     settings = []
+    codes = {}
     for name, module in model.named_modules():
         attributes = {
             key: _hashable(value)
@@ -97,8 +100,40 @@ def module_settings(model):
             if key not in _MODULE_INTERNALS
         }
         cls = type(module)
-        settings.append((name, f"{cls.__module__}.{cls.__qualname__}", attributes))
+        if cls not in codes:
+            codes[cls] = _class_code(cls)
+        settings.append((name, f"{cls.__module__}.{cls.__qualname__}", codes[cls], attributes))
     return joblib.hash(settings)
+
+
+def _class_code(cls):
+    # A class edited and run again in a notebook keeps its name and weights: only the code of
+    # its methods tells that forward computes something else now.
+    code = []
+    for klass in cls.__mro__:
+        if klass is torch.nn.Module or klass is object:
+            break
+        for key, value in sorted(vars(klass).items()):
+            function = getattr(value, "__func__", value)
+            if hasattr(function, "__code__"):
+                code.append((klass.__qualname__, key, _code_parts(function.__code__)))
+    return joblib.hash(code)
+
+
+def _code_parts(code):
+    # Not marshal.dumps: its bytes depend on reference counts, so they change between processes.
+    consts = tuple(_const_part(const) for const in code.co_consts)
+    return code.co_code, consts, code.co_names, code.co_varnames
+
+
+def _const_part(const):
+    if isinstance(const, types.CodeType):
+        return _code_parts(const)
+    if isinstance(const, tuple):
+        return tuple(_const_part(item) for item in const)
+    if isinstance(const, frozenset):  # `x in {"a", "b"}`: the order of its repr changes by process
+        return "frozenset", sorted(repr(item) for item in const)
+    return repr(const)
 
 
 def _hashable(value):
