@@ -141,6 +141,14 @@ EXPECTED_FAILED_CHECKS = {
     "ImportanceWeightedClassifier": {
         "check_classifiers_classes": _UNLABELLED_MARKER,
     },
+    "KLIEP": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "The check sets cv, for an estimator that has it, to a list of splits of all the "
+            "rows; KLIEP's cv is the number of folds over the target rows of its likelihood "
+            "cross-validation, and refuses a list. KLIEP's sample_weight equivalence is tested "
+            "in test_importance_weighting.py (repeated and dropped rows)."
+        ),
+    },
 }
 
 

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 from scipy import optimize
-from sklearn import config_context
+from sklearn import clone, config_context
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics.pairwise import rbf_kernel
@@ -498,3 +498,175 @@ def test_a_kernel_about_1_between_every_two_rows_warns(weighter):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         weighter(random_state=0).fit(X, sample_domain=sample_domain)
+
+
+# --- sample_weight: a row of integer weight k counts as k copies, a row of weight 0 as none -----
+
+
+def _weighted_domains(seed=0, n_source=40, n_target=30):
+    rng = np.random.RandomState(seed)
+    Xs, Xt = rng.normal(0.5, 1.0, (n_source, 2)), rng.normal(0.0, 0.7, (n_target, 2))
+    X = np.vstack([Xs, Xt])
+    sample_domain = np.r_[np.ones(n_source, dtype=int), -np.ones(n_target, dtype=int)]
+    return X, sample_domain
+
+
+# Settings whose fit draws nothing at random (the exact kernel; every target row a centre, one
+# gamma), solved tightly: the weighted and the repeated problem have the same optimum, reached
+# along different solver paths, so they agree to the solvers' tolerance only. KMM's kernel
+# matrix is ill-conditioned: at its default tol=1e-6 the two differed by 3 at gamma=2.
+REPEATABLE = [
+    KMM(gamma=2.0, n_components=None, tol=1e-10, max_iter=100000),
+    # The bound B and the sum constraint both bind: brentq's multiplier, then the projection.
+    KMM(gamma=2.0, B=1.3, eps=0.02, n_components=None, tol=1e-10, max_iter=100000),
+    KLIEP(gamma=1.0, n_centers=500, max_iter=100000),
+]
+REPEATABLE_IDS = ["KMM", "KMM binding", "KLIEP"]
+
+
+@pytest.mark.parametrize("weighter", REPEATABLE, ids=REPEATABLE_IDS)
+def test_integer_sample_weight_is_repeating_the_row(weighter):
+    X, sample_domain = _weighted_domains()
+    counts = np.random.RandomState(1).randint(1, 4, size=X.shape[0])
+    weighted = clone(weighter).fit(X, sample_weight=counts, sample_domain=sample_domain)
+    repeated = clone(weighter).fit(
+        X.repeat(counts, axis=0), sample_domain=sample_domain.repeat(counts)
+    )
+    first_copies = np.r_[0, np.cumsum(counts)[:-1]]
+    # The weights are O(1) to O(10): an absolute tolerance well below their differences from
+    # the unweighted fit's (0.5 to 4.5 here).
+    np.testing.assert_allclose(weighted.weights_, repeated.weights_[first_copies], atol=2e-3)
+    source = sample_domain > 0
+    weighted_mean = np.average(weighted.weights_[source], weights=counts[source])
+    repeated_source = sample_domain.repeat(counts) > 0
+    assert weighted_mean == pytest.approx(repeated.weights_[repeated_source].mean())
+
+
+def test_the_median_heuristic_weighs_pairs_of_rows_as_their_copies():
+    # 1-D rows, whose copies are exactly 0 apart (in several dimensions euclidean_distances
+    # leaves some copies 1e-16 apart, which the repeated rows' median then counts).
+    X = np.random.RandomState(0).normal(size=(30, 1))
+    counts = np.random.RandomState(1).randint(1, 4, size=30)
+    sample_domain = np.r_[np.ones(15, dtype=int), -np.ones(15, dtype=int)]
+    weighted = KMM(random_state=0).fit(X, sample_weight=counts, sample_domain=sample_domain)
+    repeated = KMM(random_state=0).fit(
+        X.repeat(counts, axis=0), sample_domain=sample_domain.repeat(counts)
+    )
+    assert weighted.gamma_ == repeated.gamma_
+    assert weighted.gamma_ != KMM(random_state=0).fit(X, sample_domain=sample_domain).gamma_
+
+
+@pytest.mark.parametrize(
+    "weighter",
+    [
+        KMM(random_state=0),
+        # Random landmarks, centres and folds: drawn among the rows of positive weight alone.
+        KMM(n_components=20, random_state=0),
+        KMM(eps=0.02, B=1.3, random_state=0),
+        KLIEP(n_centers=10, random_state=0),
+        KLIEP(per_source=False, random_state=0),
+    ],
+    ids=["KMM", "KMM Nystroem", "KMM binding", "KLIEP", "KLIEP pooled"],
+)
+def test_zero_sample_weight_is_dropping_the_row(weighter):
+    X, sample_domain = _weighted_domains()
+    # Outliers that would pull the matching: a source row where the target lies and the
+    # source is sparse, a target row far from every source row; a second source domain.
+    X = np.vstack([X, [[-1.5, -1.5]], [[6.0, 6.0]]])
+    sample_domain = np.r_[sample_domain, 1, -1]
+    sample_domain[:15] = 2
+    sample_weight = np.ones(X.shape[0])
+    sample_weight[-2:] = 0
+    sample_weight[3] = 0
+    kept = sample_weight > 0
+    weighted = clone(weighter).fit(X, sample_weight=sample_weight, sample_domain=sample_domain)
+    dropped = clone(weighter).fit(X[kept], sample_domain=sample_domain[kept])
+    np.testing.assert_allclose(weighted.weights_[kept], dropped.weights_, rtol=1e-12)
+    assert weighted.gamma_ == dropped.gamma_
+    if isinstance(weighter, KLIEP):
+        # The zero-weight source rows get the fitted ratio at their x, from their own domain.
+        for row in np.flatnonzero(~kept & (sample_domain > 0)):
+            key = sample_domain[row] if weighter.per_source else None
+            ratio = weighted.density_ratio(X[row : row + 1], source_domain=key)
+            assert weighted.weights_[row] == pytest.approx(ratio[0])
+    else:
+        np.testing.assert_array_equal(weighted.weights_[~kept & (sample_domain > 0)], 0.0)
+    assert weighted.weights_[-1] == 1.0  # a target row
+
+
+@pytest.mark.parametrize(
+    "weighter",
+    [KMM(random_state=0), KMM(n_components=20, random_state=0), KLIEP(random_state=0)],
+    ids=["KMM", "KMM Nystroem", "KLIEP"],
+)
+def test_sample_weight_of_ones_is_no_sample_weight(weighter):
+    X, sample_domain = _weighted_domains(n_source=50, n_target=40)
+    plain = clone(weighter).fit(X, sample_domain=sample_domain)
+    ones = clone(weighter).fit(X, sample_weight=np.ones(X.shape[0]), sample_domain=sample_domain)
+    np.testing.assert_array_equal(ones.weights_, plain.weights_)
+    assert ones.gamma_ == plain.gamma_
+
+
+class _NoSolve:
+    def minimize(self, *args, **kwargs):
+        raise AssertionError("solved before sample_weight was checked")
+
+
+@pytest.mark.parametrize("weighter", [KMM(), KLIEP()], ids=["KMM", "KLIEP"])
+@pytest.mark.parametrize(
+    ("sample_weight", "match"),
+    [
+        (np.r_[-1.0, np.ones(69)], "sample_weight has negative values"),
+        (np.ones(69), r"sample_weight.shape == \(69,\), expected \(70,\)"),
+        (np.ones((70, 2)), "Sample weights must be 1D"),
+    ],
+    ids=["negative", "wrong length", "2-D"],
+)
+def test_bad_sample_weight_is_refused_before_any_solve(weighter, sample_weight, match, monkeypatch):
+    from sktransfer.instance_transfer import _importance
+
+    monkeypatch.setattr(_importance, "optimize", _NoSolve())
+    X, sample_domain = _weighted_domains()
+    with pytest.raises(ValueError, match=match):
+        clone(weighter).fit(X, sample_weight=sample_weight, sample_domain=sample_domain)
+
+
+def test_the_importance_weighted_estimators_pass_sample_weight_to_the_weighter():
+    X, sample_domain = _weighted_domains()
+    X = np.vstack([[[-1.5, -1.5]], X])
+    sample_domain = np.r_[1, sample_domain]
+    y = np.where(sample_domain > 0, (X[:, 0] + X[:, 1] ** 2 > 0.5).astype(int), -1)
+    sample_weight = np.r_[0.0, np.ones(X.shape[0] - 1)]
+    for weighting in ["kmm", "kliep"]:
+        clf = ImportanceWeightedClassifier(weighting=weighting, random_state=0)
+        weighted = clone(clf).fit(X, y, sample_weight, sample_domain=sample_domain)
+        dropped = clone(clf).fit(X[1:], y[1:], sample_domain=sample_domain[1:])
+        np.testing.assert_allclose(weighted.weighter_.weights_[1:], dropped.weighter_.weights_)
+        np.testing.assert_allclose(
+            weighted.estimator_.coef_, dropped.estimator_.coef_, rtol=1e-6, atol=1e-8
+        )
+        np.testing.assert_allclose(
+            weighted.predict_proba(X), dropped.predict_proba(X), rtol=1e-6, atol=1e-8
+        )
+        reg = ImportanceWeightedRegressor(weighting=weighting, random_state=0)
+        weighted = clone(reg).fit(X, X[:, 0] ** 2, sample_weight, sample_domain=sample_domain)
+        dropped = clone(reg).fit(X[1:], X[1:, 0] ** 2, sample_domain=sample_domain[1:])
+        np.testing.assert_allclose(weighted.estimator_.coef_, dropped.estimator_.coef_)
+
+
+class _WeightsWithoutSampleWeight:
+    def fit(self, X, y=None, sample_domain=None):
+        self.weights_ = np.ones(X.shape[0])
+        return self
+
+    def get_params(self, deep=True):
+        return {}
+
+
+def test_a_weighter_whose_fit_takes_no_sample_weight_warns_when_given_one():
+    X, sample_domain = _weighted_domains()
+    y = np.where(sample_domain > 0, (X[:, 0] > 0.5).astype(int), -1)
+    clf = ImportanceWeightedClassifier(weighting=_WeightsWithoutSampleWeight())
+    clf.fit(X, y, sample_domain=sample_domain)  # no sample_weight: no warning
+    with pytest.warns(UserWarning, match="takes no sample_weight"):
+        clf.fit(X, y, np.ones(X.shape[0]), sample_domain=sample_domain)

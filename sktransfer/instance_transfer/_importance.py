@@ -63,32 +63,55 @@ _KMM_MIN_KAPPA = 1e-3
 _KLIEP_GAMMA_FACTORS = (16.0, 4.0, 1.0, 0.25, 1.0 / 16.0)
 
 
-def _median_heuristic_gamma(X, random_state=None):
+def _median_heuristic_gamma(X, random_state=None, sample_weight=None):
     """The RBF ``gamma`` of the median heuristic: ``1 / (2 sigma^2)``, sigma the median distance.
 
-    Computed on at most 1,000 rows drawn at random, so that it costs the same at any size.
+    Computed on at most 1,000 rows drawn at random, so that it costs the same at any size. With
+    ``sample_weight``, the median is weighted, a pair of rows by the product of their weights:
+    the median of the rows repeated as many times as their (integer) weights.
     """
     rng = check_random_state(random_state)
     if X.shape[0] > _MEDIAN_ROWS:
-        X = X[rng.choice(X.shape[0], _MEDIAN_ROWS, replace=False)]
+        pick = rng.choice(X.shape[0], _MEDIAN_ROWS, replace=False)
+        X = X[pick]
+        sample_weight = None if sample_weight is None else sample_weight[pick]
     distances = euclidean_distances(X, squared=True)
-    upper = distances[np.triu_indices_from(distances, k=1)]
-    median = np.median(upper[upper > 0]) if np.any(upper > 0) else 1.0
+    first, second = np.triu_indices_from(distances, k=1)
+    upper = distances[first, second]
+    if sample_weight is None:
+        median = np.median(upper[upper > 0]) if np.any(upper > 0) else 1.0
+    else:
+        # Copies of one row are 0 apart, and distances of 0 are left out in both forms.
+        pair = sample_weight[first] * sample_weight[second]
+        keep = (upper > 0) & (pair > 0)
+        median = _weighted_median(upper[keep], pair[keep]) if np.any(keep) else 1.0
     return 1.0 / median  # exp(-||x - x'||^2 / (2 sigma^2)) with sigma^2 = median / 2
+
+
+def _weighted_median(values, weights):
+    """The median of ``values`` repeated ``weights`` times, for integer weights: the mean of the
+    two middle values when the total is even, as :func:`numpy.median` takes them."""
+    order = np.argsort(values, kind="stable")
+    values, cumulative = values[order], np.cumsum(weights[order])
+    half = cumulative[-1] / 2
+    low = values[np.searchsorted(cumulative, half, side="left")]
+    high = values[np.searchsorted(cumulative, half, side="right")]
+    return (low + high) / 2
 
 
 # Kernel entries all above 1 - _FLAT_KERNEL_TOL tell no row from another.
 _FLAT_KERNEL_TOL = 1e-8
 
 
-def _warn_if_kernel_is_flat(X, gamma, name, rng):
+def _warn_if_kernel_is_flat(X, gamma, name, rng, sample_weight=None):
     """Warn when ``gamma`` is so small that the RBF kernel is about 1 between every two rows.
 
     No row is then nearer the target than another, and the weights come out uniform: KMM and
     KLIEP with gamma=1e-300 gave every source row weight 1 without a word. The largest squared
-    distance between rows is at most four times the largest from their mean.
+    distance between rows is at most four times the largest from their (weighted) mean.
     """
-    spread = 4.0 * np.max(np.sum((X - X.mean(axis=0)) ** 2, axis=1))
+    center = X.mean(axis=0) if sample_weight is None else np.average(X, 0, sample_weight)
+    spread = 4.0 * np.max(np.sum((X - center) ** 2, axis=1))
     if not gamma * spread < _FLAT_KERNEL_TOL or spread == 0:
         return
     warnings.warn(
@@ -96,7 +119,7 @@ def _warn_if_kernel_is_flat(X, gamma, name, rng):
         f"times their largest squared distance is below {_FLAT_KERNEL_TOL:.0e}), so no row is "
         "nearer the target than another and the weights carry no information on it: they come "
         "out uniform. Raise gamma: the median heuristic (gamma=None) gives gamma="
-        f"{_median_heuristic_gamma(X, rng):.3g} here.",
+        f"{_median_heuristic_gamma(X, rng, sample_weight):.3g} here.",
         UserWarning,
         stacklevel=4,
     )
@@ -115,7 +138,7 @@ class _BaseWeighter(BaseEstimator):
 
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, *, sample_domain=None):
+    def fit(self, X, y=None, sample_weight=None, *, sample_domain=None):
         """Learn the importance weights of the source rows from the target rows.
 
         Parameters
@@ -126,6 +149,12 @@ class _BaseWeighter(BaseEstimator):
         y : array-like of shape (n_samples,), default=None
             Labels, ``-1`` for unlabelled target rows. Only read to find the target rows when
             ``sample_domain`` is None; the weights never depend on the labels.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights, of source and target rows alike. They weight the
+            objective, so that a row of integer weight ``k`` counts as ``k`` copies of the row
+            and a row of weight 0 as no row at all: the other rows' weights are those learned
+            without it. If None, every row weighs 1.
 
         sample_domain : array-like of shape (n_samples,), default=None
             Positive for source rows (``1, 2, ...`` for several sources), negative for target
@@ -138,27 +167,40 @@ class _BaseWeighter(BaseEstimator):
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         X = X.astype(np.float64, copy=False)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+            if np.any(sample_weight < 0):
+                raise ValueError(
+                    "sample_weight has negative values; row weights must be non-negative. "
+                    "sample_domain is keyword-only: pass it as fit(X, sample_domain=...), not "
+                    "as the third positional argument."
+                )
         rows = domain_rows(y, sample_domain, X.shape[0], require_source_labels=False)
         self._check_params()
         rng = check_random_state(self.random_state)
         self.weights_ = np.ones(X.shape[0])
-        if not rows.has_target or not rows.is_source.any():
+        # Rows of weight 0 are left out of every step, as if they had not been given.
+        counted = np.ones(X.shape[0], dtype=bool) if sample_weight is None else sample_weight > 0
+        is_target = rows.is_target & counted
+        if not is_target.any() or not (rows.is_source & counted).any():
             # Nothing to match: every row keeps its weight, as a plain supervised fit would.
-            self.gamma_ = self._default_gamma(X, rng)
+            if sample_weight is None:
+                self.gamma_ = self._default_gamma(X, rng)
+            else:
+                self.gamma_ = self._default_gamma(X[counted], rng, sample_weight[counted])
             self._fit_nothing()
             return self
-        X_target = X[rows.is_target]
         groups = _source_groups(rows.domain, self.per_source)
-        self._fit_weights(X, X_target, groups, rng)
+        self._fit_weights(X, groups, is_target, sample_weight, rng)
         return self
 
     def _check_params(self):
         """Checks that span several parameters, run before any heavy compute."""
 
-    def _default_gamma(self, X, rng):
+    def _default_gamma(self, X, rng, sample_weight=None):
         gamma = self.gamma
         if gamma is None or not np.isscalar(gamma):
-            return _median_heuristic_gamma(X, rng)
+            return _median_heuristic_gamma(X, rng, sample_weight)
         return float(gamma)
 
     def _fit_nothing(self):
@@ -168,6 +210,12 @@ class _BaseWeighter(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         return tags
+
+
+def _counted_groups(groups, counted):
+    """The rows of positive weight of each group, leaving out groups with none."""
+    kept = {key: rows[counted[rows]] for key, rows in groups.items()}
+    return {key: rows for key, rows in kept.items() if rows.shape[0] > 0}
 
 
 def _source_groups(domain, per_source):
@@ -197,6 +245,14 @@ class KMM(_BaseWeighter):
     The weights estimate the density ratio ``p_target(x) / p_source(x)`` without estimating
     either density, and need no labels: only the rows of ``X``.
 
+    With ``sample_weight`` (``w_i`` on source rows, ``v_j`` on target rows), the weighted source
+    mean ``sum_i w_i beta_i phi(x_i) / sum_i w_i`` is matched to the weighted target mean
+    ``sum_j v_j phi(x'_j) / sum_j v_j``, under ``0 <= beta_i <= B`` and a weighted mean of
+    ``beta`` within ``eps`` of 1. In the rows' masses ``g_i = w_i beta_i`` this is the programme
+    above with ``n_s = sum_i w_i``, ``kappa_i = n_s sum_j v_j k(x_i, x'_j) / sum_j v_j`` and the
+    box ``0 <= g_i <= w_i B``: that of the rows repeated, a row of integer weight ``k`` as ``k``
+    copies, which share its mass.
+
     Source and target rows travel in one ``X`` (see :func:`sktransfer.utils.pack_domains`):
     ``sample_domain`` is positive for source rows and negative for target rows, or, when it is
     None, rows with ``y == -1`` are target rows. Without target rows every weight is 1.
@@ -215,8 +271,9 @@ class KMM(_BaseWeighter):
         a few source rows from carrying the whole fit when the target lies far from the source.
 
     eps : float, default=None
-        How far the mean weight may stray from 1: ``|mean(beta) - 1| <= eps``. If None,
-        ``(sqrt(n_s) - 1) / sqrt(n_s)``, the paper's choice.
+        How far the mean weight may stray from 1: ``|mean(beta) - 1| <= eps`` (the mean
+        weighted by ``sample_weight``). If None, ``(sqrt(n_s) - 1) / sqrt(n_s)``, the paper's
+        choice, with ``n_s`` the source rows' total ``sample_weight``.
 
     n_components : int or None, default=500
         Source domains with more rows than this are matched with a Nyström approximation of
@@ -243,8 +300,9 @@ class KMM(_BaseWeighter):
     ----------
     weights_ : ndarray of shape (n_samples,)
         One weight per row of the ``X`` given to ``fit``: the importance weight of each source
-        row (mean between ``1 - eps`` and ``1 + eps`` within each source), and 1 for every
-        target row.
+        row (mean, weighted by ``sample_weight``, between ``1 - eps`` and ``1 + eps`` within
+        each source), and 1 for every target row. A source row of ``sample_weight`` 0 takes no
+        part in the matching and gets 0: KMM learns weights only for the rows it matches.
 
     gamma_ : float
         The kernel ``gamma`` used.
@@ -266,13 +324,13 @@ class KMM(_BaseWeighter):
 
     Notes
     -----
-    The programme is solved with :func:`scipy.optimize.minimize` (L-BFGS-B) on the box
-    ``[0, B]``. The sum constraint is usually inactive at the paper's ``eps``; when it is not,
-    a Lagrange multiplier on it is found with :func:`scipy.optimize.brentq`, each step a
-    warm-started box-constrained solve, and the weights are then moved to the nearest point of
-    the box whose sum meets the bound, which a multiplier found over inexact solves misses.
-    With the Nyström approximation ``K ~ Phi Phi'``, every gradient costs
-    ``O(n_s n_components)``.
+    The programme is solved in the masses ``g = w beta`` (``beta`` without ``sample_weight``)
+    with :func:`scipy.optimize.minimize` (L-BFGS-B) on the box ``[0, w B]``. The sum
+    constraint is usually inactive at the paper's ``eps``; when it is not, a Lagrange
+    multiplier on it is found with :func:`scipy.optimize.brentq`, each step a warm-started
+    box-constrained solve, and the weights are then moved to the nearest point of the box whose
+    sum meets the bound, which a multiplier found over inexact solves misses. With the Nyström
+    approximation ``K ~ Phi Phi'``, every gradient costs ``O(n_s n_components)``.
 
     References
     ----------
@@ -328,23 +386,35 @@ class KMM(_BaseWeighter):
     def _fit_nothing(self):
         self.n_iter_ = 0
 
-    def _fit_weights(self, X, X_target, groups, rng):
+    def _fit_weights(self, X, groups, is_target, sample_weight, rng):
+        weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+        counted = weight > 0
+        # A source row of weight 0 carries no mass in the source mean: it has no weight of its
+        # own to learn, and gets 0.
         for rows in groups.values():
-            self._check_feasible(rows.shape[0])
-        self.gamma_ = self._default_gamma(X, rng)
-        _warn_if_kernel_is_flat(X, self.gamma_, "KMM", rng)
+            self.weights_[rows] = 0.0
+        solved = _counted_groups(groups, counted)
+        for rows in solved.values():
+            self._check_feasible(weight[rows].sum())
+        X_counted = X if sample_weight is None else X[counted]
+        counted_weight = None if sample_weight is None else weight[counted]
+        self.gamma_ = self._default_gamma(X_counted, rng, counted_weight)
+        _warn_if_kernel_is_flat(X_counted, self.gamma_, "KMM", rng, counted_weight)
+        X_target, target_weight = X[is_target], weight[is_target]
         self.n_iter_ = 0
         blind = []
-        for key, rows in groups.items():
-            weights, n_iter, kappa_max = self._match(X[rows], X_target, rng)
+        for key, rows in solved.items():
+            weights, n_iter, kappa_max = self._match(
+                X[rows], weight[rows], X_target, target_weight, rng
+            )
             self.weights_[rows] = weights
             self.n_iter_ += n_iter
-            if kappa_max < _KMM_MIN_KAPPA * (1 - self._eps(rows.shape[0])):
+            if kappa_max < _KMM_MIN_KAPPA * (1 - self._eps(weight[rows].sum())):
                 blind.append((key, kappa_max))
         if blind:
-            self._warn_blind_kernel(X, blind, rng)
+            self._warn_blind_kernel(X_counted, counted_weight, blind, rng)
 
-    def _warn_blind_kernel(self, X, blind, rng):
+    def _warn_blind_kernel(self, X, sample_weight, blind, rng):
         """Warn that the kernel between source and target rows is about 0.
 
         KLIEP raises where its kernel is exactly 0, as its ratio is then 0 / 0. KMM's weights
@@ -361,7 +431,7 @@ class KMM(_BaseWeighter):
                 "them"
             )
         else:
-            suggested = _median_heuristic_gamma(X, rng)
+            suggested = _median_heuristic_gamma(X, rng, sample_weight)
             advice = (
                 "The kernel is too narrow for the distance between the domains. Lower gamma: "
                 f"the median heuristic (gamma=None) gives gamma={suggested:.3g} here"
@@ -375,12 +445,22 @@ class KMM(_BaseWeighter):
             stacklevel=4,
         )
 
-    def _match(self, X_source, X_target, rng):
+    def _match(self, X_source, source_weight, X_target, target_weight, rng):
+        """The weights of one source domain, every row of positive ``source_weight``.
+
+        The programme is solved in ``g_i = w_i beta_i``, the mass row ``i`` carries: the
+        weighted source mean ``sum w_i beta_i phi(x_i) / sum w`` is then ``sum g_i phi(x_i) /
+        sum w``, the objective is the unweighted one with ``n_s = sum w`` and the weighted
+        target mean in ``kappa``, and only the box changes, to ``0 <= g_i <= w_i B``. This is
+        the programme of the rows repeated, whose copies of one row share its mass. Whether the
+        kernel is exact or Nyström's still depends on the number of rows, which sets the memory.
+        """
         n_source = X_source.shape[0]
+        mass = source_weight.sum()
         if self.n_components is None or n_source <= self.n_components:
             gram = rbf_kernel(X_source, gamma=self.gamma_)
-            kappa = _mean_kernel(X_source, X_target, self.gamma_) * n_source
-            qp = _KernelQP(kappa, lambda beta: gram @ beta, n_source)
+            kappa = _mean_kernel(X_source, X_target, self.gamma_, target_weight) * mass
+            qp = _KernelQP(kappa, lambda beta: gram @ beta, source_weight)
         else:
             pool = _landmark_pool(X_source, X_target, self.n_components, rng)
             # Few target rows leave fewer landmarks than n_components: Nystroem warned
@@ -391,14 +471,17 @@ class KMM(_BaseWeighter):
                 random_state=rng,
             ).fit(pool)
             features = nystroem.transform(X_source)
-            target_mean = nystroem.transform(X_target).mean(axis=0)
-            kappa = features @ target_mean * n_source
-            qp = _KernelQP(kappa, lambda beta: features @ (features.T @ beta), n_source)
-        eps = self._eps(n_source)
-        bounds = (n_source * (1 - eps), n_source * (1 + eps))
-        return (*qp.solve(self.B, bounds, self.max_iter, self.tol), kappa.max())
+            target_features = nystroem.transform(X_target) * target_weight[:, None]
+            target_mean = target_features.sum(axis=0) / target_weight.sum()
+            kappa = features @ target_mean * mass
+            qp = _KernelQP(kappa, lambda beta: features @ (features.T @ beta), source_weight)
+        eps = self._eps(mass)
+        bounds = (mass * (1 - eps), mass * (1 + eps))
+        mass_per_row, n_iter = qp.solve(self.B, bounds, self.max_iter, self.tol)
+        return mass_per_row / source_weight, n_iter, kappa.max()
 
     def _eps(self, n_source):
+        """The paper's ``eps`` for ``n_source`` rows (their total weight), or the one given."""
         return (np.sqrt(n_source) - 1) / np.sqrt(n_source) if self.eps is None else self.eps
 
     def _check_feasible(self, n_source):
@@ -410,17 +493,22 @@ class KMM(_BaseWeighter):
         eps = self._eps(n_source)
         if self.B < 1 - eps:
             raise ValueError(
-                f"B={self.B} is below 1 - eps = {1 - eps:.3g} for {n_source} source rows: "
+                f"B={self.B} is below 1 - eps = {1 - eps:.3g} for {n_source:g} source rows: "
                 "weights of at most B cannot average at least 1 - eps. Raise B or eps."
             )
 
 
-def _mean_kernel(X, X_target, gamma, chunk=2048):
-    """``mean_j k(x_i, x'_j)`` for every row of ``X``, over target chunks to bound memory."""
+def _mean_kernel(X, X_target, gamma, target_weight, chunk=2048):
+    """``sum_j v_j k(x_i, x'_j) / sum_j v_j`` for every row of ``X``, ``v`` the target rows'
+    weights, over target chunks to bound memory."""
     total = np.zeros(X.shape[0])
     for start in range(0, X_target.shape[0], chunk):
-        total += rbf_kernel(X, X_target[start : start + chunk], gamma=gamma).sum(axis=1)
-    return total / X_target.shape[0]
+        stop = start + chunk
+        kernel = rbf_kernel(X, X_target[start:stop], gamma=gamma)
+        # A product then a sum, not a matrix product: with unit weights the sum is the same
+        # to the last bit as the unweighted one.
+        total += (kernel * target_weight[start:stop]).sum(axis=1)
+    return total / target_weight.sum()
 
 
 def _landmark_pool(X_source, X_target, n_components, rng):
@@ -433,11 +521,13 @@ def _landmark_pool(X_source, X_target, n_components, rng):
 
 
 class _KernelQP:
-    """KMM's quadratic programme ``1/2 b'Kb - kappa'b`` on a box, with a bounded sum."""
+    """KMM's quadratic programme ``1/2 g'Kg - kappa'g`` on the box ``0 <= g_i <= w_i B``, with a
+    bounded sum; ``w`` the rows' weights (the rows' masses ``g = w beta``)."""
 
-    def __init__(self, kappa, matvec, n_source):
+    def __init__(self, kappa, matvec, row_weight):
+        self.row_weight, self.mass = row_weight, row_weight.sum()
         # Divided by n_s^2 so that the objective is O(1) whatever the size.
-        self.scale = 1.0 / n_source**2
+        self.scale = 1.0 / self.mass**2
         self.kappa, self.matvec = kappa, matvec
 
     def _solve_box(self, shift, upper, start, max_iter, tol):
@@ -462,9 +552,11 @@ class _KernelQP:
             self.not_converged = True
         return result.x
 
-    def solve(self, upper, bounds, max_iter, tol):
+    def solve(self, bound, bounds, max_iter, tol):
+        """The masses ``g`` of the rows, for the bound ``B`` on their weights ``g / w``."""
         self.n_iter, self.not_converged = 0, False
-        start = np.clip(np.ones_like(self.kappa), 0.0, upper)
+        upper = bound * self.row_weight
+        start = np.clip(self.row_weight, 0.0, upper)
         beta = self._solve_box(0.0, upper, start, max_iter, tol)
         low, high = bounds
         total = beta.sum()
@@ -478,17 +570,16 @@ class _KernelQP:
                 return last["beta"].sum() - target
 
             # The kernel is at most 1, so a shift beyond these bounds drives every weight to 0
-            # (sum too large) or to B (sum too small).
-            n_source = self.kappa.shape[0]
+            # (sum too large) or to B (sum too small): K g is at most sum(g) <= B sum(w).
             bracket = (
                 (0.0, self.kappa.max())
                 if total > high
                 else (
-                    self.kappa.min() - upper * n_source,
+                    self.kappa.min() - bound * self.mass,
                     0.0,
                 )
             )
-            shift = optimize.brentq(excess, *bracket, xtol=1e-6 * n_source, rtol=1e-6)
+            shift = optimize.brentq(excess, *bracket, xtol=1e-6 * self.mass, rtol=1e-6)
             beta = self._solve_box(shift, upper, last["beta"], max_iter, tol)
             # The multiplier is only as exact as the inexact solves that brentq evaluates: the
             # sum missed its bound by 1.2e-3 n_s on a small problem, where KMM promises
@@ -545,6 +636,11 @@ class KLIEP(_BaseWeighter):
     :class:`KMM`, the fitted model also weights rows it has not seen
     (:meth:`density_ratio`).
 
+    With ``sample_weight``, both means are weighted: the target rows' mean ``log w`` (in the fit
+    and in the held-out scores of the cross-validation) and the source rows' mean ``w``, so that
+    a row of integer weight ``k`` counts as ``k`` copies. Rows of weight 0 are left out of every
+    step, the draw of the centres and the folds included.
+
     Source and target rows travel in one ``X`` (see :func:`sktransfer.utils.pack_domains`):
     ``sample_domain`` is positive for source rows and negative for target rows, or, when it is
     None, rows with ``y == -1`` are target rows. Without target rows every weight is 1.
@@ -560,7 +656,8 @@ class KLIEP(_BaseWeighter):
         quarter to four times the median distance between rows).
 
     n_centers : int, default=100
-        The number of kernel centres, target rows drawn at random (the paper's ``b = 100``).
+        The number of kernel centres, target rows drawn at random (the paper's ``b = 100``)
+        among those of positive ``sample_weight``.
 
     cv : int, default=5
         The number of folds of the likelihood cross-validation over the target rows. Only used
@@ -581,14 +678,17 @@ class KLIEP(_BaseWeighter):
     ----------
     weights_ : ndarray of shape (n_samples,)
         One weight per row of the ``X`` given to ``fit``: the estimated ratio at each source
-        row (mean 1 within each source), and 1 for every target row.
+        row (mean 1 within each source, weighted by ``sample_weight``), and 1 for every target
+        row. A source row of ``sample_weight`` 0 gets the fitted ratio at its ``x``, as
+        :meth:`density_ratio` gives it (0 if no row of its source domain weighs more than 0).
 
     gamma_ : float
         The kernel ``gamma`` used.
 
     cv_scores_ : ndarray of shape (n_gammas,)
-        The held-out target rows' mean ``log w`` for each candidate ``gamma``, summed over the
-        source domains. Empty when one ``gamma`` was given or there were no target rows.
+        The held-out target rows' mean ``log w`` (weighted by ``sample_weight``) for each
+        candidate ``gamma``, summed over the source domains. Empty when one ``gamma`` was given
+        or there were no target rows.
 
     centers_ : ndarray of shape (n_centers, n_features)
         The kernel centres.
@@ -615,6 +715,8 @@ class KLIEP(_BaseWeighter):
     ``sum_j log w(x'_j) - n_t log(mean_i w(x_i))`` on ``alpha >= 0`` with
     :func:`scipy.optimize.minimize` (L-BFGS-B), and ``alpha`` is then normalised, which solves
     the constrained problem exactly; the paper's projected gradient ascent solves the same.
+    With ``sample_weight``, the sum and the means are weighted and ``n_t`` is the target rows'
+    total weight.
 
     References
     ----------
@@ -687,14 +789,24 @@ class KLIEP(_BaseWeighter):
         self.centers_ = np.empty((0, self.n_features_in_))
         self.alphas_ = {}
 
-    def _grid(self, X, rng):
+    def _grid(self, X, rng, sample_weight=None):
         if self.gamma is None:
-            return _median_heuristic_gamma(X, rng) * np.asarray(_KLIEP_GAMMA_FACTORS)
+            gamma = _median_heuristic_gamma(X, rng, sample_weight)
+            return gamma * np.asarray(_KLIEP_GAMMA_FACTORS)
         return np.atleast_1d(np.asarray(self.gamma, dtype=np.float64))
 
-    def _fit_weights(self, X, X_target, groups, rng):
-        grid = self._grid(X, rng)
-        sources = [X[rows] for rows in groups.values()]
+    def _fit_weights(self, X, groups, is_target, sample_weight, rng):
+        weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+        counted = weight > 0
+        X_counted = X if sample_weight is None else X[counted]
+        counted_weight = None if sample_weight is None else weight[counted]
+        # A group whose every row weighs 0 is no group: its rows get 0, as no ratio is fitted.
+        for rows in groups.values():
+            self.weights_[rows] = 0.0
+        solved = _counted_groups(groups, counted)
+        grid = self._grid(X_counted, rng, counted_weight)
+        sources = [(X[rows], weight[rows]) for rows in solved.values()]
+        X_target, target_weight = X[is_target], weight[is_target]
         self.cv_scores_ = np.empty(0)
         if grid.shape[0] > 1:
             if X_target.shape[0] < self.cv:
@@ -709,16 +821,18 @@ class KLIEP(_BaseWeighter):
                     )
                 )
             self.cv_scores_ = np.array(
-                [self._cv_score(sources, X_target, gamma, rng) for gamma in grid]
+                [self._cv_score(sources, X_target, target_weight, gamma, rng) for gamma in grid]
             )
             self.gamma_ = float(grid[np.argmax(self.cv_scores_)])
         else:
             self.gamma_ = float(grid[0])
-        _warn_if_kernel_is_flat(X, self.gamma_, "KLIEP", rng)
+        _warn_if_kernel_is_flat(X_counted, self.gamma_, "KLIEP", rng, counted_weight)
         self.centers_ = _pick_centers(X_target, self.n_centers, rng)
         self.alphas_ = {}
-        for (key, rows), X_source in zip(groups.items(), sources, strict=True):
-            alpha = self._fit_alpha(X_source, X_target, self.centers_, self.gamma_)
+        for key, (X_source, source_weight) in zip(solved, sources, strict=True):
+            alpha = self._fit_alpha(
+                X_source, source_weight, X_target, target_weight, self.centers_, self.gamma_
+            )
             if alpha is None:
                 raise ValueError(
                     f"gamma={self.gamma_:.3g} is so large that the kernel between every row of "
@@ -731,25 +845,30 @@ class KLIEP(_BaseWeighter):
                     )
                 )
             self.alphas_[key] = alpha
-            self.weights_[rows] = rbf_kernel(X_source, self.centers_, gamma=self.gamma_) @ alpha
+            # Every row of the group, those of weight 0 included: the model's ratio at them.
+            rows = groups[key]
+            self.weights_[rows] = rbf_kernel(X[rows], self.centers_, gamma=self.gamma_) @ alpha
 
-    def _cv_score(self, sources, X_target, gamma, rng):
-        """Held-out target rows' mean ``log w``, summed over the source domains."""
+    def _cv_score(self, sources, X_target, target_weight, gamma, rng):
+        """Held-out target rows' weighted mean ``log w``, summed over the source domains."""
         folds = KFold(self.cv, shuffle=True, random_state=rng.randint(np.iinfo(np.int32).max))
         score = 0.0
         for train, test in folds.split(X_target):
             centers = _pick_centers(X_target[train], self.n_centers, rng)
             held_out = rbf_kernel(X_target[test], centers, gamma=gamma)
-            for X_source in sources:
-                alpha = self._fit_alpha(X_source, X_target[train], centers, gamma)
+            for X_source, source_weight in sources:
+                alpha = self._fit_alpha(
+                    X_source, source_weight, X_target[train], target_weight[train], centers, gamma
+                )
                 if alpha is None:  # a kernel too narrow to reach the source: never chosen
                     return -np.inf
-                score += np.mean(np.log(np.maximum(held_out @ alpha, _TINY))) / self.cv
+                log_ratio = np.log(np.maximum(held_out @ alpha, _TINY))
+                score += _weighted_mean(log_ratio, target_weight[test]) / self.cv
         return score
 
-    def _fit_alpha(self, X_source, X_target, centers, gamma):
+    def _fit_alpha(self, X_source, source_weight, X_target, target_weight, centers, gamma):
         at_target = rbf_kernel(X_target, centers, gamma=gamma)
-        source_mean = rbf_kernel(X_source, centers, gamma=gamma).mean(axis=0)
+        source_mean = _weighted_mean(rbf_kernel(X_source, centers, gamma=gamma), source_weight)
         if not source_mean.max() > 0:
             # The kernel underflows to 0 between every source row and every centre: the ratio
             # is undefined, and the scaling below would divide by zero (NaN weights).
@@ -763,12 +882,12 @@ class KLIEP(_BaseWeighter):
         # u is between 0 and 1. The floor keeps a centre with no source mass finite.
         scale = np.maximum(source_mean, source_mean.max() * 1e-12)
         at_target = at_target / scale
-        n_target = at_target.shape[0]
+        total_target = target_weight.sum()
 
         def objective(u):
             w_target = np.maximum(at_target @ u, _TINY)
-            value = -np.mean(np.log(w_target)) + u.sum()
-            grad = 1.0 - at_target.T @ (1.0 / w_target) / n_target
+            value = -_weighted_mean(np.log(w_target), target_weight) + u.sum()
+            grad = 1.0 - at_target.T @ (target_weight / w_target) / total_target
             return value, grad
 
         n_centers = centers.shape[0]
@@ -829,6 +948,17 @@ class KLIEP(_BaseWeighter):
 
 
 _TINY = 1e-300
+
+
+def _weighted_mean(values, weights):
+    """The mean of ``values`` along the first axis, row ``i`` weighted by ``weights[i]``.
+
+    A product then a sum, not a matrix product: with unit weights it is :func:`numpy.mean` to
+    the last bit, so that ``sample_weight=None`` and all ones give the same weights.
+    """
+    if values.ndim == 2:
+        weights = weights[:, None]
+    return (values * weights).sum(axis=0) / weights.sum()
 
 
 def _one_blas_thread():
@@ -915,8 +1045,13 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         return clone(self.weighting)
 
     def _fit_weighted(self, X, y, sample_weight, domain, train):
-        """Fit the weighter on every row, then the estimator on the ``train`` rows, weighted."""
+        """Fit the weighter on every row, then the estimator on the ``train`` rows, weighted.
+
+        The weighter learns the importance on the weighted rows, so the estimator's weight of a
+        row, importance times ``sample_weight``, is that of the row repeated as many times.
+        """
         estimator = self._check_estimator()
+        weighted = sample_weight is not None
         sample_weight = _check_sample_weight(sample_weight, X)
         if np.any(sample_weight < 0):
             raise ValueError(
@@ -924,7 +1059,20 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
                 "fit(X, y, sample_domain=...), not as the third positional argument."
             )
         self.weighter_ = self._make_weighter()
-        self.weighter_.fit(X, sample_domain=domain)
+        if not weighted:
+            self.weighter_.fit(X, sample_domain=domain)
+        elif has_fit_parameter(self.weighter_, "sample_weight"):
+            self.weighter_.fit(X, sample_weight=sample_weight, sample_domain=domain)
+        else:
+            warnings.warn(
+                f"weighting={type(self.weighting).__name__}'s fit takes no sample_weight: it "
+                "learns the importance weights as if every row weighed 1, and sample_weight is "
+                "only multiplied into them, so a row of weight 0 still shapes the other rows' "
+                "weights. Use KMM or KLIEP, whose fit takes sample_weight.",
+                UserWarning,
+                stacklevel=3,
+            )
+            self.weighter_.fit(X, sample_domain=domain)
         importance = getattr(self.weighter_, "weights_", None)
         if importance is None or np.shape(importance) != (X.shape[0],):
             raise TypeError(
@@ -934,27 +1082,33 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         importance = np.asarray(importance, dtype=np.float64)
         if not np.all(np.isfinite(importance)) or np.any(importance < 0):
             raise ValueError("The weighter's weights_ must be finite and non-negative.")
-        self._warn_if_few_rows_count(importance[domain > 0])
+        source = domain > 0
+        self._warn_if_few_rows_count(importance[source], sample_weight[source])
         weights = importance * sample_weight
         self.estimator_ = estimator.fit(X[train], y[train], sample_weight=weights[train])
         return self
 
-    def _warn_if_few_rows_count(self, weights):
-        if weights.size == 0:
-            # No source rows: nothing was weighted, and the classifier is fitted on the
-            # labelled target rows alone, as a plain one would be.
+    def _warn_if_few_rows_count(self, weights, sample_weight):
+        """Refuse weights all 0, and warn of a low effective sample size, counting a row of
+        ``sample_weight`` k as k rows (Kish's effective size with frequency weights)."""
+        counted = sample_weight > 0
+        if not counted.any():
+            # No source rows (or none of positive weight): nothing was weighted, and the
+            # classifier is fitted on the labelled target rows alone, as a plain one would be.
             return
-        total = weights.sum()
+        weights, sample_weight = weights[counted], sample_weight[counted]
+        total = np.sum(sample_weight * weights)
         if total <= 0:
             raise ValueError(
                 "Every source row got weight 0: the target rows lie outside the source rows' "
                 "support, and weighting cannot help. Check sample_domain."
             )
-        effective = total**2 / np.sum(weights**2)
-        if effective < min(_MIN_EFFECTIVE_ROWS, 0.5 * weights.shape[0]):
+        effective = total**2 / np.sum(sample_weight * weights**2)
+        n_rows = sample_weight.sum()
+        if effective < min(_MIN_EFFECTIVE_ROWS, 0.5 * n_rows):
             warnings.warn(
                 f"The importance weights leave an effective sample size of {effective:.1f} of "
-                f"{weights.shape[0]} source rows: a few source rows carry the whole fit, as the "
+                f"{n_rows:g} source rows: a few source rows carry the whole fit, as the "
                 "target lies mostly where the source has few rows. The fit is likely poor; a "
                 "wider kernel (smaller gamma) or a lower bound B flattens the weights.",
                 UserWarning,
@@ -1011,7 +1165,9 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
     weighting : {"kmm", "kliep"} or estimator, default="kmm"
         The density-ratio estimator: :class:`KMM` or :class:`KLIEP` with their defaults, or an
         unfitted instance of either (to set their parameters), or any object whose
-        ``fit(X, sample_domain=...)`` sets ``weights_``, one weight per row.
+        ``fit(X, sample_domain=...)`` sets ``weights_``, one weight per row. ``sample_weight``
+        is handed to its ``fit``; one whose ``fit`` takes no ``sample_weight`` is fitted
+        without it, with a warning, and the weights are only multiplied in afterwards.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weighter built from ``"kmm"`` or ``"kliep"``. A weighter passed as an object
@@ -1096,7 +1252,10 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
             Class labels, ``-1`` for unlabelled target rows.
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Row weights, multiplied with the importance weights. If None, every row weighs 1.
+            Row weights, of source and target rows. The weighter learns the importance weights
+            on the weighted rows (a row of weight 0 is a row left out, one of integer weight
+            ``k`` counts as ``k`` copies), and the estimator is fitted with the importance
+            weights times ``sample_weight``. If None, every row weighs 1.
 
         sample_domain : array-like of shape (n_samples,), default=None
             Positive for source rows (``1, 2, ...`` for several sources), negative for target
@@ -1205,7 +1364,9 @@ class ImportanceWeightedRegressor(RegressorMixin, _BaseImportanceWeighted):
     weighting : {"kmm", "kliep"} or estimator, default="kmm"
         The density-ratio estimator: :class:`KMM` or :class:`KLIEP` with their defaults, or an
         unfitted instance of either (to set their parameters), or any object whose
-        ``fit(X, sample_domain=...)`` sets ``weights_``, one weight per row.
+        ``fit(X, sample_domain=...)`` sets ``weights_``, one weight per row. ``sample_weight``
+        is handed to its ``fit``; one whose ``fit`` takes no ``sample_weight`` is fitted
+        without it, with a warning, and the weights are only multiplied in afterwards.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weighter built from ``"kmm"`` or ``"kliep"``. A weighter passed as an object
@@ -1286,7 +1447,10 @@ class ImportanceWeightedRegressor(RegressorMixin, _BaseImportanceWeighted):
             unknown value).
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Row weights, multiplied with the importance weights. If None, every row weighs 1.
+            Row weights, of source and target rows. The weighter learns the importance weights
+            on the weighted rows (a row of weight 0 is a row left out, one of integer weight
+            ``k`` counts as ``k`` copies), and the estimator is fitted with the importance
+            weights times ``sample_weight``. If None, every row weighs 1.
 
         sample_domain : array-like of shape (n_samples,), default=None
             Positive for source rows (``1, 2, ...`` for several sources), negative for target
