@@ -13,8 +13,17 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn import config_context
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone, is_classifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    RegressorMixin,
+    clone,
+    is_classifier,
+    is_regressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import r2_score
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils import assert_all_finite, get_tags
@@ -24,6 +33,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, c
 
 from .utils._atomic import atomic_fit
 from .utils._domains import (
+    UNLABELED,
     LabelledScoreMixin,
     _num_rows,
     handles_unlabelled_rows,
@@ -40,7 +50,12 @@ from .utils._sklearn import (
     check_labels,
 )
 
-__all__ = ["DomainAdaptationPipeline", "LabelledOnlyClassifier", "make_da_pipeline"]
+__all__ = [
+    "DomainAdaptationPipeline",
+    "LabelledOnlyClassifier",
+    "LabelledOnlyRegressor",
+    "make_da_pipeline",
+]
 
 
 def _estimator_has(attr):
@@ -53,65 +68,131 @@ def _estimator_has(attr):
     return check
 
 
-class LabelledOnlyClassifier(
-    LabelledScoreMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator
-):
-    """Fit a classifier on the labelled rows only: rows with ``y == -1`` are left out.
-
-    Packed source and target rows carry ``y == -1`` on the unlabelled target rows, the
-    semi-supervised convention of scikit-learn. A classifier fitted on them directly learns
-    ``-1`` as a class. This wrapper fits a clone of ``estimator`` on the other rows, and so is
-    the final step that :func:`make_da_pipeline` puts behind an adaptation step such as
-    :class:`~sktransfer.domain_adaptation.CORAL`: the adaptation step sees every row, the
-    classifier the labelled ones. It is
-    :class:`~sklearn.semi_supervised.SelfTrainingClassifier` with ``max_iter=0``, made plain.
-
-    Parameters
-    ----------
-    estimator : estimator object, default=None
-        The classifier to fit on the labelled rows. None means
-        :class:`~sklearn.linear_model.LogisticRegression`.
-
-    Attributes
-    ----------
-    estimator_ : estimator object
-        The fitted clone of ``estimator``.
-
-    classes_ : ndarray of shape (n_classes,)
-        The class labels, never ``-1`` for numeric labels.
-
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during ``fit``. Defined only when `X` has feature names that
-        are all strings.
-
-    See Also
-    --------
-    make_da_pipeline : Builds a pipeline ending with this wrapper.
-    sklearn.semi_supervised.SelfTrainingClassifier : Also pseudo-labels the unlabelled rows.
-
-    Examples
-    --------
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sktransfer.pipeline import LabelledOnlyClassifier
-    >>> X = [[0.0], [1.0], [2.0], [3.0], [10.0]]
-    >>> y = [0, 0, 1, 1, -1]
-    >>> model = LabelledOnlyClassifier(LogisticRegression()).fit(X, y)
-    >>> model.classes_
-    array([0, 1])
-    >>> model.score(X, y)  # the unlabelled row does not count
-    1.0
-    """
+class _LabelledOnly(MetaEstimatorMixin, BaseEstimator):
+    """What the wrappers that fit an estimator on the labelled rows only share."""
 
     _parameter_constraints: dict = {"estimator": [HasMethods(["fit", "predict"]), None]}
 
-    # Read by handles_unlabelled_rows: this wrapper never learns y == -1 as a class.
+    # Read by handles_unlabelled_rows: the wrapper never learns the unlabelled rows' marker.
     _reads_unlabelled_rows = True
+
+    _regression = False
 
     def __init__(self, estimator=None):
         self.estimator = estimator
+
+    def _fit_labelled(self, X, y, fit_params):
+        """``X``, ``y`` and ``fit_params`` on the labelled rows, all rows checked."""
+        # Only rows are sliced here: the kind and shape of X (images, file paths, tables) are
+        # the wrapped estimator's to check, as they are in a Pipeline.
+        y = column_or_1d(y, warn=True)
+        assert_all_finite(y, input_name="y", allow_nan=self._regression)
+        check_consistent_length(X, y)
+        if sp.issparse(X) and X.format not in ("csr", "csc"):
+            X = X.tocsr()  # COO and DIA matrices cannot be sliced by rows
+        if _routing_enabled():
+            fit_params = process_routing(self, "fit", **fit_params).estimator.fit
+        X_labelled, y_labelled, fit_params = _labelled_rows(
+            X, y, fit_params, regression=self._regression
+        )
+        self._check_targets(y, y_labelled)
+        return X_labelled, y_labelled, fit_params
+
+    def _check_targets(self, y, y_labelled):
+        """Refuse targets the wrapped estimator cannot learn from; all rows, then labelled."""
+
+    @property
+    def n_features_in_(self):
+        """Number of features seen during ``fit``, as the wrapped estimator counted them."""
+        return self.estimator_.n_features_in_
+
+    @property
+    def feature_names_in_(self):
+        """Names of the features seen during ``fit``, as the wrapped estimator kept them."""
+        return self.estimator_.feature_names_in_
+
+    def _validated(self, X):
+        check_is_fitted(self)
+        return X
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object: ``fit`` parameters go to ``estimator``.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing of ``fit``'s parameters to the wrapped estimator's ``fit``, and this
+            wrapper's own request for ``score``'s ``sample_weight``.
+        """
+        # score's sample_weight is this wrapper's own: it scores the labelled rows itself.
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                estimator=self._estimator(),
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self._estimator())
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        return tags
+
+
+class LabelledOnlyClassifier(LabelledScoreMixin, ClassifierMixin, _LabelledOnly):
+    """Fit a classifier on the labelled rows only: rows with ``y == -1`` are left out.
+
+        Packed source and target rows carry ``y == -1`` on the unlabelled target rows, the
+        semi-supervised convention of scikit-learn. A classifier fitted on them directly learns
+        ``-1`` as a class. This wrapper fits a clone of ``estimator`` on the other rows, and so is
+        the final step that :func:`make_da_pipeline` puts behind an adaptation step such as
+        :class:`~sktransfer.domain_adaptation.CORAL`: the adaptation step sees every row, the
+        classifier the labelled ones. It is
+        :class:`~sklearn.semi_supervised.SelfTrainingClassifier` with ``max_iter=0``, made plain.
+
+        Parameters
+        ----------
+        estimator : estimator object, default=None
+            The classifier to fit on the labelled rows. None means
+            :class:`~sklearn.linear_model.LogisticRegression`.
+
+        Attributes
+        ----------
+        estimator_ : estimator object
+            The fitted clone of ``estimator``.
+
+        classes_ : ndarray of shape (n_classes,)
+            The class labels, never ``-1`` for numeric labels.
+
+        n_features_in_ : int
+            Number of features seen during ``fit``.
+
+        feature_names_in_ : ndarray of shape (`n_features_in_`,)
+            Names of features seen during ``fit``. Defined only when `X` has feature names that
+            are all strings.
+
+        See Also
+        --------
+        make_da_pipeline : Builds a pipeline ending with this wrapper.
+        LabelledOnlyRegressor : The same for a regressor, whose unlabelled rows are NaN.
+        sklearn.semi_supervised.SelfTrainingClassifier : Also pseudo-labels the unlabelled rows.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.metrics import r2_score
+        >>> from sktransfer.pipeline import LabelledOnlyClassifier
+        >>> X = [[0.0], [1.0], [2.0], [3.0], [10.0]]
+        >>> y = [0, 0, 1, 1, -1]
+        >>> model = LabelledOnlyClassifier(LogisticRegression()).fit(X, y)
+        >>> model.classes_
+        array([0, 1])
+        >>> model.score(X, y)  # the unlabelled row does not count
+        1.0
+    """
 
     def _estimator(self):
         return LogisticRegression() if self.estimator is None else self.estimator
@@ -148,37 +229,16 @@ class LabelledOnlyClassifier(
             raise ValueError(
                 f"estimator must be a classifier; got {type(self._estimator()).__name__}. "
                 "LabelledOnlyClassifier leaves out the rows with y == -1, a classification "
-                "convention."
+                "convention; for a regressor use LabelledOnlyRegressor."
             )
-        # Only rows are sliced here: the kind and shape of X (images, file paths, tables) are
-        # the wrapped estimator's to check, as they are in a Pipeline.
-        y = column_or_1d(y, warn=True)
-        assert_all_finite(y, input_name="y")
-        check_consistent_length(X, y)
-        if sp.issparse(X) and X.format not in ("csr", "csc"):
-            X = X.tocsr()  # COO and DIA matrices cannot be sliced by rows
-        check_labels(y)
-        if _routing_enabled():
-            fit_params = process_routing(self, "fit", **fit_params).estimator.fit
-        X_labelled, y_labelled, fit_params = _labelled_rows(X, y, fit_params)
-        _check_two_classes(y, y_labelled)
+        X_labelled, y_labelled, fit_params = self._fit_labelled(X, y, fit_params)
         self.estimator_ = clone(self._estimator()).fit(X_labelled, y_labelled, **fit_params)
         self.classes_ = self.estimator_.classes_
         return self
 
-    @property
-    def n_features_in_(self):
-        """Number of features seen during ``fit``, as the wrapped classifier counted them."""
-        return self.estimator_.n_features_in_
-
-    @property
-    def feature_names_in_(self):
-        """Names of the features seen during ``fit``, as the wrapped classifier kept them."""
-        return self.estimator_.feature_names_in_
-
-    def _validated(self, X):
-        check_is_fitted(self)
-        return X
+    def _check_targets(self, y, y_labelled):
+        check_labels(y)
+        _check_two_classes(y, y_labelled)
 
     def predict(self, X):
         """Predict a class for each row.
@@ -247,31 +307,134 @@ class LabelledOnlyClassifier(
         X = self._validated(X)
         return self.estimator_.decision_function(X)
 
-    def get_metadata_routing(self):
-        """Get the metadata routing of this object: ``fit`` parameters go to ``estimator``.
+
+class LabelledOnlyRegressor(RegressorMixin, _LabelledOnly):
+    """Fit a regressor on the labelled rows only: rows whose target is NaN are left out.
+
+    For a regressor ``-1`` is a value like any other, so the unlabelled target rows of a
+    regression are marked with a NaN target, as in skada;
+    :func:`~sktransfer.utils.pack_domains` marks them so when the source targets are
+    continuous. This wrapper fits a clone of ``estimator`` on the other rows, and so is the
+    final step that :func:`make_da_pipeline` puts behind an adaptation step such as
+    :class:`~sktransfer.domain_adaptation.CORAL`: the adaptation step sees every row, the
+    regressor the labelled ones.
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        The regressor to fit on the labelled rows. None means
+        :class:`~sklearn.linear_model.Ridge`.
+
+    Attributes
+    ----------
+    estimator_ : estimator object
+        The fitted clone of ``estimator``.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``. Defined only when `X` has feature names that
+        are all strings.
+
+    See Also
+    --------
+    make_da_pipeline : Builds a pipeline ending with this wrapper.
+    LabelledOnlyClassifier : The same for a classifier, whose unlabelled rows are ``-1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from sktransfer.pipeline import LabelledOnlyRegressor
+    >>> X = [[0.0], [1.0], [2.0], [3.0], [10.0]]
+    >>> y = [1.0, 3.0, 5.0, 7.0, np.nan]
+    >>> model = LabelledOnlyRegressor(LinearRegression()).fit(X, y)
+    >>> model.predict([[10.0]]).round(6)
+    array([21.])
+    >>> model.score(X, y)  # the unlabelled row does not count
+    1.0
+    """
+
+    _regression = True
+
+    def _estimator(self):
+        return Ridge() if self.estimator is None else self.estimator
+
+    @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, **fit_params):
+        """Fit a clone of ``estimator`` on the rows whose target is not NaN.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, images or file paths
+            Training rows, labelled and unlabelled, in any form ``estimator`` takes.
+
+        y : array-like of shape (n_samples,)
+            Targets; NaN marks unlabelled rows, which are left out.
+
+        **fit_params : dict
+            Passed to ``estimator.fit`` on the same rows, such as ``sample_weight``. With
+            metadata routing enabled, only the parameters ``estimator`` requests.
 
         Returns
         -------
-        routing : MetadataRouter
-            The routing of ``fit``'s parameters to the wrapped estimator's ``fit``, and this
-            wrapper's own request for ``score``'s ``sample_weight``.
-        """
-        # score's sample_weight is this wrapper's own: it scores the labelled rows itself.
-        return (
-            MetadataRouter(owner=self)
-            .add_self_request(self)
-            .add(
-                estimator=self._estimator(),
-                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
-            )
-        )
+        self : object
+            Fitted wrapper.
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = get_tags(self._estimator())
-        tags.input_tags.sparse = inner.input_tags.sparse
-        tags.input_tags.allow_nan = inner.input_tags.allow_nan
-        return tags
+        Raises
+        ------
+        ValueError
+            If every row is unlabelled, or ``estimator`` is not a regressor.
+        """
+        if not is_regressor(self._estimator()):
+            raise ValueError(
+                f"estimator must be a regressor; got {type(self._estimator()).__name__}. "
+                "LabelledOnlyRegressor leaves out the rows whose target is NaN, a regression "
+                "convention; for a classifier use LabelledOnlyClassifier."
+            )
+        X_labelled, y_labelled, fit_params = self._fit_labelled(X, y, fit_params)
+        self.estimator_ = clone(self._estimator()).fit(X_labelled, y_labelled, **fit_params)
+        return self
+
+    def predict(self, X):
+        """Predict a target for each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows to predict.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The predicted targets.
+        """
+        X = self._validated(X)
+        return self.estimator_.predict(X)
+
+    def score(self, X, y, sample_weight=None):
+        """Return the coefficient of determination on the labelled rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test rows, as ``estimator`` takes them.
+
+        y : array-like of shape (n_samples,)
+            True targets; NaN marks unlabelled rows, which do not count.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            :math:`R^2` of ``self.predict(X)`` on the labelled rows.
+        """
+        X, y, params = _labelled_rows(X, y, {"sample_weight": sample_weight}, regression=True)
+        return r2_score(y, self.predict(X), sample_weight=params["sample_weight"])
 
 
 def _check_two_classes(y, y_labelled):
@@ -291,66 +454,68 @@ def _check_two_classes(y, y_labelled):
 class DomainAdaptationPipeline(Pipeline):
     """A :class:`~sklearn.pipeline.Pipeline` that takes ``sample_domain`` and scores labelled rows.
 
-    Build it with :func:`make_da_pipeline`, which also requests ``sample_domain`` for the steps
-    that accept it and lets the final classifier train on labelled rows only. Beyond a plain
-    pipeline, it:
+        Build it with :func:`make_da_pipeline`, which also requests ``sample_domain`` for the steps
+        that accept it and lets the final classifier train on labelled rows only. Beyond a plain
+        pipeline, it:
 
-    * takes ``fit(X, y, sample_domain=...)`` with metadata routing enabled or not: enabled,
-      ``sample_domain`` goes where the steps requested it; disabled, it goes to the ``fit``
-      (and ``fit_transform``) of every step whose ``fit`` has a ``sample_domain`` parameter;
-    * scores only the labelled rows: rows with ``y == -1`` do not count in :meth:`score`, so
-      ``cross_validate`` and ``GridSearchCV`` compare settings on the labelled rows.
+        * takes ``fit(X, y, sample_domain=...)`` with metadata routing enabled or not: enabled,
+          ``sample_domain`` goes where the steps requested it; disabled, it goes to the ``fit``
+          (and ``fit_transform``) of every step whose ``fit`` has a ``sample_domain`` parameter;
+        * scores only the labelled rows: rows with ``y == -1`` (for a final regressor: with a NaN
+          ``y``) do not count in :meth:`score`, so ``cross_validate`` and ``GridSearchCV`` compare
+          settings on the labelled rows.
 
-    ``predict`` and ``transform`` take new rows as target rows, which adaptation steps such as
-    :class:`~sktransfer.domain_adaptation.CORAL` pass unchanged. They, ``score`` and ``fit``
-    also take ``sample_domain``, routed as for ``fit``; under routing, a ``sample_domain``
-    that no step requested for the method is dropped, as it is without routing, rather than
-    refused.
+        ``predict`` and ``transform`` take new rows as target rows, which adaptation steps such as
+        :class:`~sktransfer.domain_adaptation.CORAL` pass unchanged. They, ``score`` and ``fit``
+        also take ``sample_domain``, routed as for ``fit``; under routing, a ``sample_domain``
+        that no step requested for the method is dropped, as it is without routing, rather than
+        refused.
 
-    Parameters
-    ----------
-    steps : list of tuples
-        ``(name, estimator)`` pairs, as for :class:`~sklearn.pipeline.Pipeline`.
+        Parameters
+        ----------
+        steps : list of tuples
+            ``(name, estimator)`` pairs, as for :class:`~sklearn.pipeline.Pipeline`.
 
-    transform_input : list of str, default=None
-        As for :class:`~sklearn.pipeline.Pipeline`; needs metadata routing enabled.
+        transform_input : list of str, default=None
+            As for :class:`~sklearn.pipeline.Pipeline`; needs metadata routing enabled.
 
-    memory : str or object with the joblib.Memory interface, default=None
-        Used to cache the fitted transformers of the pipeline.
+        memory : str or object with the joblib.Memory interface, default=None
+            Used to cache the fitted transformers of the pipeline.
 
-    verbose : bool, default=False
-        If True, the time elapsed while fitting each step is printed.
+        verbose : bool, default=False
+            If True, the time elapsed while fitting each step is printed.
 
-    Attributes
-    ----------
-    named_steps : :class:`~sklearn.utils.Bunch`
-        The steps by name.
+        Attributes
+        ----------
+        named_steps : :class:`~sklearn.utils.Bunch`
+            The steps by name.
 
-    classes_ : ndarray of shape (n_classes,)
-        The classes of the final classifier.
+        classes_ : ndarray of shape (n_classes,)
+            The classes of the final classifier.
 
-    n_features_in_ : int
-        Number of features seen by the first step during ``fit``.
+        n_features_in_ : int
+            Number of features seen by the first step during ``fit``.
 
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen by the first step during ``fit``.
+        feature_names_in_ : ndarray of shape (`n_features_in_`,)
+            Names of features seen by the first step during ``fit``.
 
-    See Also
-    --------
-    make_da_pipeline : The way to build it.
+        See Also
+        --------
+        make_da_pipeline : The way to build it.
 
-    Examples
-    --------
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sktransfer.domain_adaptation import CORAL
-    >>> from sktransfer.pipeline import DomainAdaptationPipeline, LabelledOnlyClassifier
-    >>> model = DomainAdaptationPipeline(
-    ...     [("coral", CORAL()), ("classifier", LabelledOnlyClassifier(LogisticRegression()))]
-    ... )
-    >>> X = [[0.0], [1.0], [2.0], [3.0], [20.0], [30.0]]
-    >>> model = model.fit(X, [0, 0, 1, 1, -1, -1], sample_domain=[1, 1, 1, 1, -2, -2])
-    >>> model.predict([[20.0], [30.0]])
-    array([0, 1])
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.metrics import r2_score
+        >>> from sktransfer.domain_adaptation import CORAL
+        >>> from sktransfer.pipeline import DomainAdaptationPipeline, LabelledOnlyClassifier
+        >>> model = DomainAdaptationPipeline(
+        ...     [("coral", CORAL()), ("classifier", LabelledOnlyClassifier(LogisticRegression()))]
+        ... )
+        >>> X = [[0.0], [1.0], [2.0], [3.0], [20.0], [30.0]]
+        >>> model = model.fit(X, [0, 0, 1, 1, -1, -1], sample_domain=[1, 1, 1, 1, -2, -2])
+        >>> model.predict([[20.0], [30.0]])
+        array([0, 1])
     """
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -374,7 +539,27 @@ class DomainAdaptationPipeline(Pipeline):
         self : object
             Pipeline with fitted steps.
         """
+        self._warn_if_regression_targets_are_minus_one(y, params.get("sample_domain"))
         return super().fit(X, y, **self._route_sample_domain(params, "fit"))
+
+    def _warn_if_regression_targets_are_minus_one(self, y, sample_domain):
+        """A regressor learns ``-1`` as a value: every target row at ``-1`` is the
+        classification marker of unlabelled rows, used for a regression."""
+        if y is None or sample_domain is None or not is_regressor(self._final_estimator):
+            return
+        y = np.asarray(y)
+        target = np.asarray(sample_domain) < 0
+        if y.shape != target.shape or target.sum() < 2 or y.dtype.kind not in "iuf":
+            return  # the steps report malformed input themselves
+        if np.all(y[target] == UNLABELED):
+            warnings.warn(
+                f"Every one of the {target.sum()} target rows has y == -1, which marks "
+                "unlabelled rows for a classifier; the final regressor reads it as a value. "
+                "Mark the unlabelled rows of a regression with NaN (pack_domains does so for "
+                "continuous source targets).",
+                UserWarning,
+                stacklevel=4,
+            )
 
     @available_if(Pipeline._can_fit_transform)
     def fit_transform(self, X, y=None, **params):
@@ -554,8 +739,8 @@ class DomainAdaptationPipeline(Pipeline):
     def score(self, X, y=None, sample_weight=None, **params):
         """Transform the labelled rows and score them with the final estimator.
 
-        Rows with ``y == -1`` are left out, with their ``sample_weight`` and any other
-        per-row parameter such as ``sample_domain``.
+        Rows with ``y == -1`` (for a final regressor: with a NaN ``y``) are left out, with
+        their ``sample_weight`` and any other per-row parameter such as ``sample_domain``.
 
         Parameters
         ----------
@@ -563,7 +748,8 @@ class DomainAdaptationPipeline(Pipeline):
             Rows to score, as the first step takes them.
 
         y : iterable, default=None
-            True labels; ``-1`` marks unlabelled rows, which do not count.
+            True labels; ``-1`` (NaN for a final regressor) marks unlabelled rows, which do
+            not count.
 
         sample_weight : array-like of shape (n_samples,), default=None
             Passed to the final estimator's ``score``.
@@ -579,7 +765,12 @@ class DomainAdaptationPipeline(Pipeline):
             The final estimator's score on the labelled rows.
         """
         if y is not None:
-            X, y, params = _labelled_rows(X, y, {"sample_weight": sample_weight, **params})
+            X, y, params = _labelled_rows(
+                X,
+                y,
+                {"sample_weight": sample_weight, **params},
+                regression=is_regressor(self._final_estimator),
+            )
             sample_weight = params.pop("sample_weight")
         params = self._without_unrequested_sample_domain(params, "score")
         if _routing_enabled() or "sample_domain" not in params:
@@ -608,70 +799,73 @@ class DomainAdaptationPipeline(Pipeline):
 def make_da_pipeline(*steps, memory=None, verbose=False):
     """Build a pipeline for domain adaptation from its steps, as ``make_pipeline`` does.
 
-    ``make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())`` fits with
-    ``fit(X, y, sample_domain=sample_domain)`` on packed source and target rows
-    (:func:`sktransfer.utils.pack_domains`), with metadata routing enabled or not:
+        ``make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())`` fits with
+        ``fit(X, y, sample_domain=sample_domain)`` on packed source and target rows
+        (:func:`sktransfer.utils.pack_domains`), with metadata routing enabled or not:
 
-    * every step whose ``fit`` or ``transform`` has a ``sample_domain`` parameter requests it
-      (``set_fit_request`` / ``set_transform_request``), unless the step already says
-      otherwise, so that it also flows through ``GridSearchCV`` and ``cross_validate`` once
-      routing is enabled; without routing the pipeline passes it on itself;
-    * a final classifier that does not handle unlabelled rows itself is wrapped in
-      :class:`LabelledOnlyClassifier`, so that it trains on the labelled rows only. Classifiers
-      that take ``sample_domain`` (such as
-      :class:`~sktransfer.domain_adaptation.DANNClassifier`) and scikit-learn's
-      semi-supervised classifiers use the unlabelled rows themselves and are left as they are;
-      so is a final search (such as :class:`~sklearn.model_selection.GridSearchCV`) over a
-      domain-adaptation pipeline, which is given ``sample_domain`` to pass on;
-    * a pipeline among the steps is replaced by its own steps (as skada's ``make_da_pipeline``
-      does), so that each of them is given ``sample_domain``; they are named as the other
-      steps are, and the inner pipeline's ``memory`` and ``verbose`` are not kept.
+        * every step whose ``fit`` or ``transform`` has a ``sample_domain`` parameter requests it
+          (``set_fit_request`` / ``set_transform_request``), unless the step already says
+          otherwise, so that it also flows through ``GridSearchCV`` and ``cross_validate`` once
+          routing is enabled; without routing the pipeline passes it on itself;
+        * a final classifier that does not handle unlabelled rows itself is wrapped in
+          :class:`LabelledOnlyClassifier`, so that it trains on the labelled rows only. Classifiers
+          that take ``sample_domain`` (such as
+          :class:`~sktransfer.domain_adaptation.DANNClassifier`) and scikit-learn's
+          semi-supervised classifiers use the unlabelled rows themselves and are left as they are;
+          so is a final search (such as :class:`~sklearn.model_selection.GridSearchCV`) over a
+          domain-adaptation pipeline, which is given ``sample_domain`` to pass on;
+        * a pipeline among the steps is replaced by its own steps (as skada's ``make_da_pipeline``
+          does), so that each of them is given ``sample_domain``; they are named as the other
+          steps are, and the inner pipeline's ``memory`` and ``verbose`` are not kept.
 
-    Steps are named as :func:`~sklearn.pipeline.make_pipeline` names them; the wrapped
-    classifier keeps its own name, so its parameters are ``<name>__estimator__<parameter>``.
-    A final regressor is left as it is: ``-1`` is a value like any other for it, so give it
-    the labelled rows only.
+        * a final regressor is wrapped in :class:`LabelledOnlyRegressor` in the same way: for it
+          ``-1`` is a value like any other, so its unlabelled rows are those whose target is NaN
+          (:func:`~sktransfer.utils.pack_domains` marks them so for continuous targets).
 
-    Parameters
-    ----------
-    *steps : list of estimators
-        The transformers, then the final estimator.
+        Steps are named as :func:`~sklearn.pipeline.make_pipeline` names them; the wrapped
+        estimator keeps its own name, so its parameters are ``<name>__estimator__<parameter>``.
 
-    memory : str or object with the joblib.Memory interface, default=None
-        Used to cache the fitted transformers, as in :func:`~sklearn.pipeline.make_pipeline`.
+        Parameters
+        ----------
+        *steps : list of estimators
+            The transformers, then the final estimator.
 
-    verbose : bool, default=False
-        If True, the time elapsed while fitting each step is printed.
+        memory : str or object with the joblib.Memory interface, default=None
+            Used to cache the fitted transformers, as in :func:`~sklearn.pipeline.make_pipeline`.
 
-    Returns
-    -------
-    pipeline : DomainAdaptationPipeline
-        The pipeline, its steps' ``sample_domain`` requests set.
+        verbose : bool, default=False
+            If True, the time elapsed while fitting each step is printed.
 
-    See Also
-    --------
-    DomainAdaptationPipeline : The pipeline it returns.
-    LabelledOnlyClassifier : The wrapper of the final classifier.
+        Returns
+        -------
+        pipeline : DomainAdaptationPipeline
+            The pipeline, its steps' ``sample_domain`` requests set.
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklearn.preprocessing import StandardScaler
-    >>> from sktransfer.domain_adaptation import CORAL
-    >>> from sktransfer.pipeline import make_da_pipeline
-    >>> from sktransfer.utils import pack_domains
-    >>> rng = np.random.RandomState(0)
-    >>> Xs = rng.normal(size=(200, 2)); ys = (Xs[:, 0] > 0).astype(int)
-    >>> Xt = rng.normal(size=(200, 2)); yt = (Xt[:, 0] > 0).astype(int)
-    >>> Xt = 3 * Xt + 5  # the target is the source rescaled and moved
-    >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
-    >>> model = make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())
-    >>> model.steps[-1]
-    ('logisticregression', LabelledOnlyClassifier(estimator=LogisticRegression()))
-    >>> model = model.fit(X, y, sample_domain=sample_domain)
-    >>> print(f"target accuracy: {model.score(Xt, yt):.2f}")
-    target accuracy: 0.99
+        See Also
+        --------
+        DomainAdaptationPipeline : The pipeline it returns.
+        LabelledOnlyClassifier : The wrapper of the final classifier.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.metrics import r2_score
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from sktransfer.domain_adaptation import CORAL
+        >>> from sktransfer.pipeline import make_da_pipeline
+        >>> from sktransfer.utils import pack_domains
+        >>> rng = np.random.RandomState(0)
+        >>> Xs = rng.normal(size=(200, 2)); ys = (Xs[:, 0] > 0).astype(int)
+        >>> Xt = rng.normal(size=(200, 2)); yt = (Xt[:, 0] > 0).astype(int)
+        >>> Xt = 3 * Xt + 5  # the target is the source rescaled and moved
+        >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+        >>> model = make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())
+        >>> model.steps[-1]
+        ('logisticregression', LabelledOnlyClassifier(estimator=LogisticRegression()))
+        >>> model = model.fit(X, y, sample_domain=sample_domain)
+        >>> print(f"target accuracy: {model.score(Xt, yt):.2f}")
+        target accuracy: 0.99
     """
     named = _name_estimators(_unnested(steps))
     if named:
@@ -679,14 +873,18 @@ def make_da_pipeline(*steps, memory=None, verbose=False):
         # "passthrough", None or a non-estimator: is_classifier raised an AttributeError on
         # it; left to Pipeline, which takes the first two and names the last at fit.
         estimator = hasattr(final, "__sklearn_tags__")
+        wrapper = None
+        if estimator and is_classifier(final):
+            wrapper = LabelledOnlyClassifier
+        elif estimator and is_regressor(final):
+            wrapper = LabelledOnlyRegressor
         if (
-            estimator
-            and is_classifier(final)
+            wrapper is not None
             and not handles_unlabelled_rows(final)
             and not _domain_aware_search(final)
         ):
             _warn_if_search_hides_adaptation(final)
-            named[-1] = (name, LabelledOnlyClassifier(final))
+            named[-1] = (name, wrapper(final))
     with config_context(enable_metadata_routing=True):
         for _, step in named:
             _request_sample_domain(step)
@@ -773,13 +971,16 @@ def _domain_kwargs(step, method, sample_domain):
     return {"sample_domain": sample_domain} if _accepts_sample_domain(step, method) else {}
 
 
-def _labelled_rows(X, y, params):
-    """``X``, ``y`` and every per-row parameter (``sample_weight``...) on the labelled rows."""
+def _labelled_rows(X, y, params, *, regression=False):
+    """``X``, ``y`` and every per-row parameter (``sample_weight``...) on the labelled rows:
+    those whose ``y`` is not ``-1``, or, for a regression, not NaN."""
     if params.get("sample_weight") is not None:
         # A weight of another length was passed on unsliced: applied to the labelled rows in
         # order without a word, or an IndexError.
         params = {**params, "sample_weight": _check_sample_weight(params["sample_weight"], X)}
-    X_labelled, y_labelled, rows = labelled_subset(X, y, np.arange(_num_rows(y)))
+    X_labelled, y_labelled, rows = labelled_subset(
+        X, y, np.arange(_num_rows(y)), regression=regression
+    )
     if len(rows) == _num_rows(y):
         return X, y, params
     return X_labelled, y_labelled, _check_method_params(X, params=params, indices=rows)

@@ -7,6 +7,7 @@ from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -16,7 +17,12 @@ from threadpoolctl import threadpool_limits
 
 from sktransfer.datasets import make_conditional_shift
 from sktransfer.domain_adaptation import CORAL, DANNClassifier
-from sktransfer.pipeline import DomainAdaptationPipeline, LabelledOnlyClassifier, make_da_pipeline
+from sktransfer.pipeline import (
+    DomainAdaptationPipeline,
+    LabelledOnlyClassifier,
+    LabelledOnlyRegressor,
+    make_da_pipeline,
+)
 from sktransfer.utils import pack_domains
 
 
@@ -389,3 +395,62 @@ def test_a_final_search_over_a_plain_pipeline_that_adapts_warns():
     search = GridSearchCV(make_pipeline(CORAL(), LogisticRegression()), {}, cv=KFold(2))
     with pytest.warns(UserWarning, match=r"steps \['coral'\] adapt.*make_da_pipeline"):
         make_da_pipeline(StandardScaler(), search)
+
+
+def _regression(seed=0):
+    # The target's features are the source's in other units: CORAL undoes the change.
+    rng = np.random.default_rng(seed)
+    Xs, Xt = rng.normal(size=(300, 3)), 3 * rng.normal(size=(400, 3))
+    w = np.array([1.0, -2.0, 0.5])
+    X, y, sample_domain = pack_domains(source=(Xs, Xs @ w), target=(Xt[:200], None))
+    return X, y, sample_domain, Xt[200:], (Xt[200:] / 3) @ w
+
+
+def test_make_da_pipeline_fits_a_final_regressor_on_the_labelled_rows_only():
+    X, y, sample_domain, Xt, yt = _regression()
+    assert np.isnan(y[sample_domain < 0]).all()  # pack_domains marks them NaN, not -1
+    model = make_da_pipeline(CORAL(reg=0.01), Ridge())
+    assert isinstance(model.steps[-1][1], LabelledOnlyRegressor)
+    model.fit(X, y, sample_domain=sample_domain)
+
+    # CORAL saw the target rows, the regressor the source rows only.
+    coral = CORAL(reg=0.01).fit(X, y, sample_domain=sample_domain)
+    source = sample_domain > 0
+    expected = Ridge().fit(coral.transform(X, sample_domain=sample_domain)[source], y[source])
+    np.testing.assert_allclose(model[-1].estimator_.coef_, expected.coef_)
+    assert model.score(Xt, yt) > 0.95
+    assert Ridge().fit(X[source], y[source]).score(Xt, yt) < 0
+
+
+def test_a_regression_pipeline_scores_minus_one_as_a_value_and_leaves_nan_rows_out():
+    X, y, sample_domain, Xt, yt = _regression()
+    model = make_da_pipeline(CORAL(reg=0.01), Ridge()).fit(X, y, sample_domain=sample_domain)
+    with_values = yt.copy()
+    with_values[:50] = -1.0
+    assert model.score(Xt, with_values) == pytest.approx(r2_score(with_values, model.predict(Xt)))
+    unlabelled = yt.copy()
+    unlabelled[:50] = np.nan
+    assert model.score(Xt, unlabelled) == pytest.approx(model.score(Xt[50:], yt[50:]))
+
+
+def test_a_regression_pipeline_warns_of_target_rows_marked_minus_one():
+    X, y, sample_domain, _, _ = _regression()
+    y[sample_domain < 0] = -1.0
+    with pytest.warns(UserWarning, match="Every one of the 200 target rows has y == -1"):
+        make_da_pipeline(CORAL(), Ridge()).fit(X, y, sample_domain=sample_domain)
+
+
+def test_labelled_only_regressor_leaves_nan_rows_out_and_refuses_what_it_cannot_fit():
+    X = np.arange(10.0).reshape(-1, 1)
+    y = 2 * X.ravel() + 1
+    y[7:] = np.nan
+    model = LabelledOnlyRegressor().fit(X, y)
+    expected = Ridge().fit(X[:7], y[:7])
+    np.testing.assert_allclose(model.estimator_.coef_, expected.coef_)
+    assert model.score(X, y) == pytest.approx(expected.score(X[:7], y[:7]))
+    with pytest.raises(ValueError, match="Every one of the 10 rows is unlabelled.*NaN"):
+        LabelledOnlyRegressor().fit(X, np.full(10, np.nan))
+    with pytest.raises(ValueError, match="estimator must be a regressor; got LogisticRegression"):
+        LabelledOnlyRegressor(LogisticRegression()).fit(X, y)
+    with pytest.raises(ValueError, match="y contains infinity"):
+        LabelledOnlyRegressor().fit(X, np.full(10, np.inf))

@@ -37,6 +37,19 @@ def test_pack_domains_marks_unlabelled_target_rows():
     assert_array_equal(check_sample_domain(None, len(y), y=y), sample_domain)
 
 
+def test_pack_domains_marks_unlabelled_regression_rows_with_nan():
+    # A regressor reads -1 as a value; whole-number floats are class labels and keep -1.
+    y_source = np.array([0.5, -1.0, 2.25, 3.0, 1.5, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # -1.0 is a value here, not a stray marker
+        X, y, sample_domain = pack_domains((X_SOURCE, y_source), (X_TARGET, None))
+    assert_array_equal(y, np.concatenate([y_source, [np.nan] * 4]))
+    _, (_, y_target) = split_domains(X, y, sample_domain)
+    assert y_target is None
+    _, y, _ = pack_domains((X_SOURCE, [0.0, 1.0, 1.0, 0.0, 1.0, 0.0]), (X_TARGET, None))
+    assert_array_equal(y[6:], [-1.0] * 4)
+
+
 def test_pack_domains_warns_of_minus_one_in_the_source_labels():
     """Before: the row was packed as an unlabelled source row, which classifiers left out
     without a word."""

@@ -17,6 +17,7 @@ from sklearn.base import is_clusterer, is_outlier_detector
 from sklearn.metrics import accuracy_score
 from sklearn.pipeline import Pipeline
 from sklearn.semi_supervised import SelfTrainingClassifier
+from sklearn.utils.multiclass import type_of_target
 
 from ._sklearn import (
     BaseLabelPropagation,
@@ -183,11 +184,22 @@ def is_unlabelled(y):
     return y == UNLABELED
 
 
+def is_unlabelled_value(y):
+    """Boolean mask of the rows whose regression target is NaN, the unlabelled rows of a
+    regression (for a regressor, ``-1`` is a value like any other)."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "fc":
+        return np.zeros(y.shape[0], dtype=bool)
+    return np.isnan(y)
+
+
 def pack_domains(source, target):
     """Stack source and target rows into one ``X, y, sample_domain``.
 
     Source rows come first and get domain ``1``, target rows follow with domain ``-2`` (the
-    numbering skada uses for one source and one target). Unlabelled target rows get ``y = -1``.
+    numbering skada uses for one source and one target). Unlabelled target rows get ``y = -1``,
+    or NaN when the source labels are a regression target (floats that are not all whole
+    numbers), since a regressor reads ``-1`` as a value; skada marks them the same way.
 
     Parameters
     ----------
@@ -210,9 +222,9 @@ def pack_domains(source, target):
         NumPy array.
 
     y : ndarray of shape (n_source + n_target,)
-        Labels, ``-1`` for unlabelled target rows. Unsigned integer labels come back as the
-        smallest signed integer type that holds them; uint64 labels above the int64 range are
-        refused.
+        Labels, ``-1`` (NaN for a regression target) for unlabelled target rows. Unsigned
+        integer labels come back as the smallest signed integer type that holds them; uint64
+        labels above the int64 range are refused.
 
     sample_domain : ndarray of shape (n_source + n_target,)
         ``1`` for source rows, ``-2`` for target rows.
@@ -237,8 +249,9 @@ def pack_domains(source, target):
     X_target, y_target = _unpack_pair(target, "target")
     n_source, n_target = _num_rows(X_source), _num_rows(X_target)
     y_source = _signed_labels(_as_labels(y_source, n_source, "y_source"), "source")
+    continuous = _is_continuous(y_source)
     unlabelled = np.flatnonzero(is_unlabelled(y_source))
-    if unlabelled.size:
+    if unlabelled.size and not continuous:
         # Packed, such a row became an unlabelled source row, which every classifier left out
         # without a word. Not an error: -1 is an ordinary value of a regression target.
         warnings.warn(
@@ -256,7 +269,9 @@ def pack_domains(source, target):
                 f"got source labels of dtype {y_source.dtype}. Encode them first, for example "
                 "with sklearn.preprocessing.LabelEncoder."
             )
-        y_target = np.full(n_target, UNLABELED, dtype=y_source.dtype)
+        # A regressor reads -1 as a value: unlabelled regression rows are NaN, as in skada.
+        marker = np.nan if continuous else UNLABELED
+        y_target = np.full(n_target, marker, dtype=y_source.dtype)
     y_target = _signed_labels(_as_labels(y_target, n_target, "y_target"), "target")
     # NumPy joins number labels with string labels as strings: target labels 0, 1 next to
     # source labels "a", "b" became "0", "1", classes sharing nothing with the source's, which
@@ -315,7 +330,7 @@ def split_domains(X, y=None, sample_domain=None):
     source_rows, target_rows = np.flatnonzero(is_source), np.flatnonzero(~is_source)
     y_source = None if y is None else y[source_rows]
     y_target = None if y is None else y[target_rows]
-    if y_target is not None and np.all(y_target == UNLABELED):
+    if y_target is not None and np.all(is_unlabelled(y_target) | is_unlabelled_value(y_target)):
         y_target = None
     return (_take_rows(X, source_rows), y_source), (_take_rows(X, target_rows), y_target)
 
@@ -435,6 +450,14 @@ def _as_labels(y, n_rows, name):
         rows = "X" + name.removeprefix("y")
         raise ValueError(f"{rows} has {n_rows} rows but {name} has {y.shape[0]} labels.")
     return y
+
+
+def _is_continuous(y):
+    """Whether ``y`` is a regression target: floats that are not all whole numbers."""
+    if y.dtype.kind != "f":
+        return False
+    known = y[~np.isnan(y)]
+    return known.size > 0 and type_of_target(known) == "continuous"
 
 
 def _signed_labels(y, name):
@@ -604,21 +627,26 @@ def warn_if_pipeline_learns_unlabelled(estimator, rows):
         )
 
 
-def labelled_subset(X, y, *arrays):
-    """The rows of ``X``, ``y`` and each per-row array (or None) whose label is not ``-1``.
+def labelled_subset(X, y, *arrays, regression=False):
+    """The rows of ``X``, ``y`` and each per-row array (or None) whose label is not ``-1``
+    (with ``regression=True``: whose target is not NaN).
 
     Returns the inputs unchanged when every row is labelled; raises a ``ValueError`` when none
     is, since nothing can be scored or learned from them.
     """
     y = np.asarray(y)
-    labelled = ~is_unlabelled(y)
+    labelled = ~(is_unlabelled_value(y) if regression else is_unlabelled(y))
     if labelled.all():
         return (X, y, *arrays)
     if not labelled.any():
-        raise ValueError(
-            f"Every one of the {y.shape[0]} rows is unlabelled (y == -1): there is nothing to "
-            "score or learn from. y == -1 marks unlabelled target rows, never a class."
+        marker = (
+            "y is NaN): there is nothing to score or learn from. A NaN y marks the unlabelled "
+            "rows of a regression."
+            if regression
+            else "y == -1): there is nothing to score or learn from. y == -1 marks unlabelled "
+            "target rows, never a class."
         )
+        raise ValueError(f"Every one of the {y.shape[0]} rows is unlabelled ({marker}")
     rows = np.flatnonzero(labelled)
     subsets = [None if a is None else _safe_indexing(a, rows) for a in arrays]
     return (_safe_indexing(X, rows), y[rows], *subsets)
