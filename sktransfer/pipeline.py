@@ -145,53 +145,52 @@ class _LabelledOnly(MetaEstimatorMixin, BaseEstimator):
 class LabelledOnlyClassifier(LabelledScoreMixin, ClassifierMixin, _LabelledOnly):
     """Fit a classifier on the labelled rows only: rows with ``y == -1`` are left out.
 
-        Packed source and target rows carry ``y == -1`` on the unlabelled target rows, the
-        semi-supervised convention of scikit-learn. A classifier fitted on them directly learns
-        ``-1`` as a class. This wrapper fits a clone of ``estimator`` on the other rows, and so is
-        the final step that :func:`make_da_pipeline` puts behind an adaptation step such as
-        :class:`~sktransfer.domain_adaptation.CORAL`: the adaptation step sees every row, the
-        classifier the labelled ones. It is
-        :class:`~sklearn.semi_supervised.SelfTrainingClassifier` with ``max_iter=0``, made plain.
+    Packed source and target rows carry ``y == -1`` on the unlabelled target rows, the
+    semi-supervised convention of scikit-learn. A classifier fitted on them directly learns
+    ``-1`` as a class. This wrapper fits a clone of ``estimator`` on the other rows, and so is
+    the final step that :func:`make_da_pipeline` puts behind an adaptation step such as
+    :class:`~sktransfer.domain_adaptation.CORAL`: the adaptation step sees every row, the
+    classifier the labelled ones. It is
+    :class:`~sklearn.semi_supervised.SelfTrainingClassifier` with ``max_iter=0``, made plain.
 
-        Parameters
-        ----------
-        estimator : estimator object, default=None
-            The classifier to fit on the labelled rows. None means
-            :class:`~sklearn.linear_model.LogisticRegression`.
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        The classifier to fit on the labelled rows. None means
+        :class:`~sklearn.linear_model.LogisticRegression`.
 
-        Attributes
-        ----------
-        estimator_ : estimator object
-            The fitted clone of ``estimator``.
+    Attributes
+    ----------
+    estimator_ : estimator object
+        The fitted clone of ``estimator``.
 
-        classes_ : ndarray of shape (n_classes,)
-            The class labels, never ``-1`` for numeric labels.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, never ``-1`` for numeric labels.
 
-        n_features_in_ : int
-            Number of features seen during ``fit``.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
 
-        feature_names_in_ : ndarray of shape (`n_features_in_`,)
-            Names of features seen during ``fit``. Defined only when `X` has feature names that
-            are all strings.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``. Defined only when `X` has feature names that
+        are all strings.
 
-        See Also
-        --------
-        make_da_pipeline : Builds a pipeline ending with this wrapper.
-        LabelledOnlyRegressor : The same for a regressor, whose unlabelled rows are NaN.
-        sklearn.semi_supervised.SelfTrainingClassifier : Also pseudo-labels the unlabelled rows.
+    See Also
+    --------
+    make_da_pipeline : Builds a pipeline ending with this wrapper.
+    LabelledOnlyRegressor : The same for a regressor, whose unlabelled rows are NaN.
+    sklearn.semi_supervised.SelfTrainingClassifier : Also pseudo-labels the unlabelled rows.
 
-        Examples
-        --------
-        >>> from sklearn.linear_model import LogisticRegression, Ridge
-    from sklearn.metrics import r2_score
-        >>> from sktransfer.pipeline import LabelledOnlyClassifier
-        >>> X = [[0.0], [1.0], [2.0], [3.0], [10.0]]
-        >>> y = [0, 0, 1, 1, -1]
-        >>> model = LabelledOnlyClassifier(LogisticRegression()).fit(X, y)
-        >>> model.classes_
-        array([0, 1])
-        >>> model.score(X, y)  # the unlabelled row does not count
-        1.0
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktransfer.pipeline import LabelledOnlyClassifier
+    >>> X = [[0.0], [1.0], [2.0], [3.0], [10.0]]
+    >>> y = [0, 0, 1, 1, -1]
+    >>> model = LabelledOnlyClassifier(LogisticRegression()).fit(X, y)
+    >>> model.classes_
+    array([0, 1])
+    >>> model.score(X, y)  # the unlabelled row does not count
+    1.0
     """
 
     def _estimator(self):
@@ -454,68 +453,67 @@ def _check_two_classes(y, y_labelled):
 class DomainAdaptationPipeline(Pipeline):
     """A :class:`~sklearn.pipeline.Pipeline` that takes ``sample_domain`` and scores labelled rows.
 
-        Build it with :func:`make_da_pipeline`, which also requests ``sample_domain`` for the steps
-        that accept it and lets the final classifier train on labelled rows only. Beyond a plain
-        pipeline, it:
+    Build it with :func:`make_da_pipeline`, which also requests ``sample_domain`` for the steps
+    that accept it and lets the final classifier train on labelled rows only. Beyond a plain
+    pipeline, it:
 
-        * takes ``fit(X, y, sample_domain=...)`` with metadata routing enabled or not: enabled,
-          ``sample_domain`` goes where the steps requested it; disabled, it goes to the ``fit``
-          (and ``fit_transform``) of every step whose ``fit`` has a ``sample_domain`` parameter;
-        * scores only the labelled rows: rows with ``y == -1`` (for a final regressor: with a NaN
-          ``y``) do not count in :meth:`score`, so ``cross_validate`` and ``GridSearchCV`` compare
-          settings on the labelled rows.
+    * takes ``fit(X, y, sample_domain=...)`` with metadata routing enabled or not: enabled,
+      ``sample_domain`` goes where the steps requested it; disabled, it goes to the ``fit``
+      (and ``fit_transform``) of every step whose ``fit`` has a ``sample_domain`` parameter;
+    * scores only the labelled rows: rows with ``y == -1`` (for a final regressor: with a NaN
+      ``y``) do not count in :meth:`score`, so ``cross_validate`` and ``GridSearchCV`` compare
+      settings on the labelled rows.
 
-        ``predict`` and ``transform`` take new rows as target rows, which adaptation steps such as
-        :class:`~sktransfer.domain_adaptation.CORAL` pass unchanged. They, ``score`` and ``fit``
-        also take ``sample_domain``, routed as for ``fit``; under routing, a ``sample_domain``
-        that no step requested for the method is dropped, as it is without routing, rather than
-        refused.
+    ``predict`` and ``transform`` take new rows as target rows, which adaptation steps such as
+    :class:`~sktransfer.domain_adaptation.CORAL` pass unchanged. They, ``score`` and ``fit``
+    also take ``sample_domain``, routed as for ``fit``; under routing, a ``sample_domain``
+    that no step requested for the method is dropped, as it is without routing, rather than
+    refused.
 
-        Parameters
-        ----------
-        steps : list of tuples
-            ``(name, estimator)`` pairs, as for :class:`~sklearn.pipeline.Pipeline`.
+    Parameters
+    ----------
+    steps : list of tuples
+        ``(name, estimator)`` pairs, as for :class:`~sklearn.pipeline.Pipeline`.
 
-        transform_input : list of str, default=None
-            As for :class:`~sklearn.pipeline.Pipeline`; needs metadata routing enabled.
+    transform_input : list of str, default=None
+        As for :class:`~sklearn.pipeline.Pipeline`; needs metadata routing enabled.
 
-        memory : str or object with the joblib.Memory interface, default=None
-            Used to cache the fitted transformers of the pipeline.
+    memory : str or object with the joblib.Memory interface, default=None
+        Used to cache the fitted transformers of the pipeline.
 
-        verbose : bool, default=False
-            If True, the time elapsed while fitting each step is printed.
+    verbose : bool, default=False
+        If True, the time elapsed while fitting each step is printed.
 
-        Attributes
-        ----------
-        named_steps : :class:`~sklearn.utils.Bunch`
-            The steps by name.
+    Attributes
+    ----------
+    named_steps : :class:`~sklearn.utils.Bunch`
+        The steps by name.
 
-        classes_ : ndarray of shape (n_classes,)
-            The classes of the final classifier.
+    classes_ : ndarray of shape (n_classes,)
+        The classes of the final classifier.
 
-        n_features_in_ : int
-            Number of features seen by the first step during ``fit``.
+    n_features_in_ : int
+        Number of features seen by the first step during ``fit``.
 
-        feature_names_in_ : ndarray of shape (`n_features_in_`,)
-            Names of features seen by the first step during ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen by the first step during ``fit``.
 
-        See Also
-        --------
-        make_da_pipeline : The way to build it.
+    See Also
+    --------
+    make_da_pipeline : The way to build it.
 
-        Examples
-        --------
-        >>> from sklearn.linear_model import LogisticRegression, Ridge
-    from sklearn.metrics import r2_score
-        >>> from sktransfer.domain_adaptation import CORAL
-        >>> from sktransfer.pipeline import DomainAdaptationPipeline, LabelledOnlyClassifier
-        >>> model = DomainAdaptationPipeline(
-        ...     [("coral", CORAL()), ("classifier", LabelledOnlyClassifier(LogisticRegression()))]
-        ... )
-        >>> X = [[0.0], [1.0], [2.0], [3.0], [20.0], [30.0]]
-        >>> model = model.fit(X, [0, 0, 1, 1, -1, -1], sample_domain=[1, 1, 1, 1, -2, -2])
-        >>> model.predict([[20.0], [30.0]])
-        array([0, 1])
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktransfer.domain_adaptation import CORAL
+    >>> from sktransfer.pipeline import DomainAdaptationPipeline, LabelledOnlyClassifier
+    >>> model = DomainAdaptationPipeline(
+    ...     [("coral", CORAL()), ("classifier", LabelledOnlyClassifier(LogisticRegression()))]
+    ... )
+    >>> X = [[0.0], [1.0], [2.0], [3.0], [20.0], [30.0]]
+    >>> model = model.fit(X, [0, 0, 1, 1, -1, -1], sample_domain=[1, 1, 1, 1, -2, -2])
+    >>> model.predict([[20.0], [30.0]])
+    array([0, 1])
     """
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -545,7 +543,9 @@ class DomainAdaptationPipeline(Pipeline):
     def _warn_if_regression_targets_are_minus_one(self, y, sample_domain):
         """A regressor learns ``-1`` as a value: every target row at ``-1`` is the
         classification marker of unlabelled rows, used for a regression."""
-        if y is None or sample_domain is None or not is_regressor(self._final_estimator):
+        if not self.steps or y is None or sample_domain is None:
+            return  # Pipeline refuses an empty pipeline itself
+        if not is_regressor(self._final_estimator):
             return
         y = np.asarray(y)
         target = np.asarray(sample_domain) < 0
@@ -799,75 +799,75 @@ class DomainAdaptationPipeline(Pipeline):
 def make_da_pipeline(*steps, memory=None, verbose=False):
     """Build a pipeline for domain adaptation from its steps, as ``make_pipeline`` does.
 
-        ``make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())`` fits with
-        ``fit(X, y, sample_domain=sample_domain)`` on packed source and target rows
-        (:func:`sktransfer.utils.pack_domains`), with metadata routing enabled or not:
+    ``make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())`` fits with
+    ``fit(X, y, sample_domain=sample_domain)`` on packed source and target rows
+    (:func:`sktransfer.utils.pack_domains`), with metadata routing enabled or not:
 
-        * every step whose ``fit`` or ``transform`` has a ``sample_domain`` parameter requests it
-          (``set_fit_request`` / ``set_transform_request``), unless the step already says
-          otherwise, so that it also flows through ``GridSearchCV`` and ``cross_validate`` once
-          routing is enabled; without routing the pipeline passes it on itself;
-        * a final classifier that does not handle unlabelled rows itself is wrapped in
-          :class:`LabelledOnlyClassifier`, so that it trains on the labelled rows only. Classifiers
-          that take ``sample_domain`` (such as
-          :class:`~sktransfer.domain_adaptation.DANNClassifier`) and scikit-learn's
-          semi-supervised classifiers use the unlabelled rows themselves and are left as they are;
-          so is a final search (such as :class:`~sklearn.model_selection.GridSearchCV`) over a
-          domain-adaptation pipeline, which is given ``sample_domain`` to pass on;
-        * a pipeline among the steps is replaced by its own steps (as skada's ``make_da_pipeline``
-          does), so that each of them is given ``sample_domain``; they are named as the other
-          steps are, and the inner pipeline's ``memory`` and ``verbose`` are not kept.
+    * every step whose ``fit`` or ``transform`` has a ``sample_domain`` parameter requests it
+      (``set_fit_request`` / ``set_transform_request``), unless the step already says
+      otherwise, so that it also flows through ``GridSearchCV`` and ``cross_validate`` once
+      routing is enabled; without routing the pipeline passes it on itself;
+    * a final classifier that does not handle unlabelled rows itself is wrapped in
+      :class:`LabelledOnlyClassifier`, so that it trains on the labelled rows only. Classifiers
+      that take ``sample_domain`` (such as
+      :class:`~sktransfer.domain_adaptation.DANNClassifier`) and scikit-learn's
+      semi-supervised classifiers use the unlabelled rows themselves and are left as they are;
+      so is a final search (such as :class:`~sklearn.model_selection.GridSearchCV`) over a
+      domain-adaptation pipeline, which is given ``sample_domain`` to pass on;
+    * a pipeline among the steps is replaced by its own steps (as skada's ``make_da_pipeline``
+      does), so that each of them is given ``sample_domain``; they are named as the other
+      steps are, and the inner pipeline's ``memory`` and ``verbose`` are not kept.
 
-        * a final regressor is wrapped in :class:`LabelledOnlyRegressor` in the same way: for it
-          ``-1`` is a value like any other, so its unlabelled rows are those whose target is NaN
-          (:func:`~sktransfer.utils.pack_domains` marks them so for continuous targets).
+    * a final regressor is wrapped in :class:`LabelledOnlyRegressor` in the same way: for it
+      ``-1`` is a value like any other, so its unlabelled rows are those whose target is NaN
+      (:func:`~sktransfer.utils.pack_domains` marks them so for continuous targets).
 
-        Steps are named as :func:`~sklearn.pipeline.make_pipeline` names them; the wrapped
-        estimator keeps its own name, so its parameters are ``<name>__estimator__<parameter>``.
+    Steps are named as :func:`~sklearn.pipeline.make_pipeline` names them; the wrapped
+    estimator keeps its own name, so its parameters are ``<name>__estimator__<parameter>``.
 
-        Parameters
-        ----------
-        *steps : list of estimators
-            The transformers, then the final estimator.
+    Parameters
+    ----------
+    *steps : list of estimators or of (str, estimator) tuples
+        The transformers, then the final estimator. A step given as a ``(name, estimator)``
+        tuple keeps its name; the others are named after their class.
 
-        memory : str or object with the joblib.Memory interface, default=None
-            Used to cache the fitted transformers, as in :func:`~sklearn.pipeline.make_pipeline`.
+    memory : str or object with the joblib.Memory interface, default=None
+        Used to cache the fitted transformers, as in :func:`~sklearn.pipeline.make_pipeline`.
 
-        verbose : bool, default=False
-            If True, the time elapsed while fitting each step is printed.
+    verbose : bool, default=False
+        If True, the time elapsed while fitting each step is printed.
 
-        Returns
-        -------
-        pipeline : DomainAdaptationPipeline
-            The pipeline, its steps' ``sample_domain`` requests set.
+    Returns
+    -------
+    pipeline : DomainAdaptationPipeline
+        The pipeline, its steps' ``sample_domain`` requests set.
 
-        See Also
-        --------
-        DomainAdaptationPipeline : The pipeline it returns.
-        LabelledOnlyClassifier : The wrapper of the final classifier.
+    See Also
+    --------
+    DomainAdaptationPipeline : The pipeline it returns.
+    LabelledOnlyClassifier : The wrapper of the final classifier.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.linear_model import LogisticRegression, Ridge
-    from sklearn.metrics import r2_score
-        >>> from sklearn.preprocessing import StandardScaler
-        >>> from sktransfer.domain_adaptation import CORAL
-        >>> from sktransfer.pipeline import make_da_pipeline
-        >>> from sktransfer.utils import pack_domains
-        >>> rng = np.random.RandomState(0)
-        >>> Xs = rng.normal(size=(200, 2)); ys = (Xs[:, 0] > 0).astype(int)
-        >>> Xt = rng.normal(size=(200, 2)); yt = (Xt[:, 0] > 0).astype(int)
-        >>> Xt = 3 * Xt + 5  # the target is the source rescaled and moved
-        >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
-        >>> model = make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())
-        >>> model.steps[-1]
-        ('logisticregression', LabelledOnlyClassifier(estimator=LogisticRegression()))
-        >>> model = model.fit(X, y, sample_domain=sample_domain)
-        >>> print(f"target accuracy: {model.score(Xt, yt):.2f}")
-        target accuracy: 0.99
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sktransfer.domain_adaptation import CORAL
+    >>> from sktransfer.pipeline import make_da_pipeline
+    >>> from sktransfer.utils import pack_domains
+    >>> rng = np.random.RandomState(0)
+    >>> Xs = rng.normal(size=(200, 2)); ys = (Xs[:, 0] > 0).astype(int)
+    >>> Xt = rng.normal(size=(200, 2)); yt = (Xt[:, 0] > 0).astype(int)
+    >>> Xt = 3 * Xt + 5  # the target is the source rescaled and moved
+    >>> X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    >>> model = make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())
+    >>> model.steps[-1]
+    ('logisticregression', LabelledOnlyClassifier(estimator=LogisticRegression()))
+    >>> model = model.fit(X, y, sample_domain=sample_domain)
+    >>> print(f"target accuracy: {model.score(Xt, yt):.2f}")
+    target accuracy: 0.99
     """
-    named = _name_estimators(_unnested(steps))
+    named = _named_steps(steps)
     if named:
         name, final = named[-1]
         # "passthrough", None or a non-estimator: is_classifier raised an AttributeError on
@@ -889,6 +889,31 @@ def make_da_pipeline(*steps, memory=None, verbose=False):
         for _, step in named:
             _request_sample_domain(step)
     return DomainAdaptationPipeline(named, memory=memory, verbose=verbose)
+
+
+def _named_steps(steps):
+    """``(name, estimator)`` pairs: a step given as such a pair keeps its name (as in skada),
+    the others are named as ``make_pipeline`` names them."""
+    flat = []
+    for step in steps:
+        given, estimator = step if _is_named_pair(step) else (None, step)
+        if isinstance(estimator, Pipeline):
+            given = None  # its steps take the place of one step: each is named on its own
+        flat.extend((given, inner) for inner in _unnested([estimator]))
+    automatic = _name_estimators([estimator for _, estimator in flat])
+    named = [
+        (given or name, estimator)
+        for (given, estimator), (name, _) in zip(flat, automatic, strict=True)
+    ]
+    names = [name for name, _ in named]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"make_da_pipeline: step names must be unique; {repeated} repeat.")
+    return named
+
+
+def _is_named_pair(step):
+    return isinstance(step, tuple) and len(step) == 2 and isinstance(step[0], str)
 
 
 def _unnested(steps):

@@ -454,3 +454,23 @@ def test_labelled_only_regressor_leaves_nan_rows_out_and_refuses_what_it_cannot_
         LabelledOnlyRegressor(LogisticRegression()).fit(X, y)
     with pytest.raises(ValueError, match="y contains infinity"):
         LabelledOnlyRegressor().fit(X, np.full(10, np.inf))
+
+
+def test_make_da_pipeline_keeps_the_names_of_steps_given_as_pairs():
+    # skada's make_da_pipeline takes (name, estimator) pairs; they became steps named "tuple".
+    X, y, sample_domain, Xt, yt = _data()
+    model = make_da_pipeline(StandardScaler(), ("align", CORAL()), ("clf", LogisticRegression()))
+    assert [name for name, _ in model.steps] == ["standardscaler", "align", "clf"]
+    assert isinstance(model.named_steps["clf"], LabelledOnlyClassifier)
+    model.fit(X, y, sample_domain=sample_domain)
+    expected = make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())
+    expected.fit(X, y, sample_domain=sample_domain)
+    assert_array_equal(model.predict(Xt), expected.predict(Xt))
+    with pytest.raises(ValueError, match=r"step names must be unique; \['a'\] repeat"):
+        make_da_pipeline(("a", CORAL()), ("a", LogisticRegression()))
+
+
+def test_an_empty_domain_adaptation_pipeline_says_so_at_fit():
+    X, y, sample_domain, _, _ = _data()
+    with pytest.raises(ValueError, match="The pipeline is empty"):
+        make_da_pipeline().fit(X, y, sample_domain=sample_domain)
