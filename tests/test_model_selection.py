@@ -192,6 +192,46 @@ def test_leave_one_source_out_splits_each_target_domain_apart():
         next(cv.split(X[:61], sample_domain=sample_domain[:61]))
 
 
+@pytest.mark.parametrize(
+    "cv",
+    [DomainShuffleSplit(n_splits=2, random_state=0), LeaveOneSourceOut(random_state=0)],
+    ids=lambda cv: type(cv).__name__,
+)
+def test_splitters_refuse_sample_domain_passed_positionally_as_groups(cv):
+    # split(X, y, sample_domain) put the domains in groups, which was ignored: the splitter
+    # fell back on y == -1 and lost the per-domain balance without a word.
+    sample_domain = np.repeat([1, 2, -3], [10, 10, 20])
+    X = np.zeros((40, 1))
+    y = np.where(sample_domain < 0, -1, 0)
+    match = r"groups is not used by .*sample_domain="
+    with pytest.raises(ValueError, match=match):
+        next(cv.split(X, y, sample_domain))
+    with pytest.raises(ValueError, match=match):
+        cv.get_n_splits(X, y, sample_domain)
+    # groups=None (what scikit-learn passes when the user gives no groups) is accepted.
+    assert len(list(cv.split(X, y, None, sample_domain=sample_domain))) == 2
+    assert cv.get_n_splits(X, y, None, sample_domain=sample_domain) == 2
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_splitters_get_no_groups_from_sklearn_cross_validation(routing):
+    # Without routing scikit-learn passes groups=None unless the user gives groups; with
+    # routing, only the requested sample_domain. Either way the splitters run.
+    Xs, ys, Xt, _ = _blobs(n=30)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    cv = DomainShuffleSplit(n_splits=2, random_state=0)
+    params = {"sample_domain": sample_domain} if routing else {}
+    # LogisticRegression reads y == -1 as a third class: enough to exercise the splits.
+    with config_context(enable_metadata_routing=routing):
+        results = cross_validate(LogisticRegression(), X, y, cv=cv, params=params)
+        assert len(results["test_score"]) == 2
+        search = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=cv).fit(X, y, **params)
+        assert search.n_splits_ == 2
+    # A user's groups reach the splitter, which says it does not use them.
+    with pytest.raises(ValueError, match="groups is not used"):
+        cross_validate(LogisticRegression(), X, y, cv=cv, groups=sample_domain)
+
+
 def test_leave_one_source_out_says_when_it_was_given_no_sample_domain():
     y = np.r_[np.zeros(20, int), -np.ones(10, int)]
     with pytest.raises(ValueError, match="given no sample_domain.*metadata routing"):

@@ -13,6 +13,18 @@ from ..utils._sklearn import Integers, Interval, _num_samples, validate_paramete
 __all__ = ["DomainShuffleSplit", "LeaveOneSourceOut"]
 
 
+def _refuse_groups(groups, name):
+    """Refuse ``groups``: ``split(X, y, sample_domain)`` put the domains there, unread."""
+    if groups is not None:
+        # Ignored, they were dropped and the split fell back on y == -1, losing the
+        # per-domain balance without a word.
+        raise ValueError(
+            f"groups is not used by {name}: expected None, got {type(groups).__name__}. Pass the "
+            "domains as the keyword sample_domain= (split(X, y, sample_domain=sample_domain)), "
+            "or route them with metadata routing; the third positional argument is groups."
+        )
+
+
 def _domains(X, y, sample_domain, name):
     n_samples = _num_samples(X)
     if sample_domain is None and y is None:
@@ -119,7 +131,8 @@ class DomainShuffleSplit(BaseCrossValidator):
             Labels, ``-1`` for unlabelled target rows; read only when ``sample_domain`` is
             None.
         groups : None
-            Ignored, present for API compatibility.
+            Not used, present for API compatibility; anything but None raises a ValueError
+            (the domains go in ``sample_domain``, which is keyword-only).
         sample_domain : array-like of shape (n_samples,), default=None
             Positive for source rows, negative for target rows.
 
@@ -130,6 +143,7 @@ class DomainShuffleSplit(BaseCrossValidator):
         test : ndarray
             The validation rows of the fold.
         """
+        _refuse_groups(groups, type(self).__name__)
         domain = _domains(X, y, sample_domain, type(self).__name__)
         groups = _rows_of_each(domain, np.unique(domain), type(self).__name__)
         rng = check_random_state(self.random_state)
@@ -146,8 +160,9 @@ class DomainShuffleSplit(BaseCrossValidator):
             Ignored, present for API compatibility.
         y : object
             Ignored, present for API compatibility.
-        groups : object
-            Ignored, present for API compatibility.
+        groups : None
+            Not used, present for API compatibility; anything but None raises a ValueError
+            (the domains go in ``sample_domain``, which is keyword-only).
         sample_domain : object
             Ignored, present for API compatibility.
 
@@ -156,6 +171,7 @@ class DomainShuffleSplit(BaseCrossValidator):
         n_splits : int
             The number of splitting iterations.
         """
+        _refuse_groups(groups, type(self).__name__)
         return self.n_splits
 
 
@@ -236,7 +252,8 @@ class LeaveOneSourceOut(BaseCrossValidator):
             Labels, ``-1`` for unlabelled target rows; read only when ``sample_domain`` is
             None.
         groups : None
-            Ignored, present for API compatibility.
+            Not used, present for API compatibility; anything but None raises a ValueError
+            (the domains go in ``sample_domain``, which is keyword-only).
         sample_domain : array-like of shape (n_samples,), default=None
             Positive for source rows, negative for target rows.
 
@@ -247,6 +264,7 @@ class LeaveOneSourceOut(BaseCrossValidator):
         test : ndarray
             The validation rows of the fold.
         """
+        _refuse_groups(groups, type(self).__name__)
         domain = _domains(X, y, sample_domain, type(self).__name__)
         sources = self._sources(domain, sample_domain)
         # Each target domain is split on its own: pooled, a small one could miss the training
@@ -273,8 +291,9 @@ class LeaveOneSourceOut(BaseCrossValidator):
             The rows; only their number is read.
         y : array-like of shape (n_samples,), default=None
             Labels, read only when ``sample_domain`` is None.
-        groups : object
-            Ignored, present for API compatibility.
+        groups : None
+            Not used, present for API compatibility; anything but None raises a ValueError
+            (the domains go in ``sample_domain``, which is keyword-only).
         sample_domain : array-like of shape (n_samples,), default=None
             Positive for source rows, negative for target rows.
 
@@ -283,6 +302,7 @@ class LeaveOneSourceOut(BaseCrossValidator):
         n_splits : int
             The number of source domains.
         """
+        _refuse_groups(groups, type(self).__name__)
         if X is None:
             if sample_domain is None:
                 raise ValueError("LeaveOneSourceOut.get_n_splits needs sample_domain or X, y.")
