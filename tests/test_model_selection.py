@@ -11,6 +11,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.semi_supervised import SelfTrainingClassifier
+from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
 from sktransfer.domain_adaptation import CORAL, DANNClassifier
@@ -108,8 +109,44 @@ def test_scorers_need_target_rows_and_probabilities():
         def predict(self, X):
             return np.zeros(len(X), dtype=int)
 
-    with pytest.raises(TypeError, match="predict_proba"):
+    with pytest.raises(AttributeError, match="predict_proba"):
         SoftNeighborhoodDensityScorer()(NoProba(), X, y, sample_domain=sample_domain)
+
+
+@pytest.mark.parametrize(
+    "scorer",
+    [
+        PredictionEntropyScorer(),
+        SoftNeighborhoodDensityScorer(),
+        DeepEmbeddedValidationScorer(random_state=0),
+    ],
+    ids=lambda s: type(s).__name__,
+)
+def test_scorers_raise_attribute_error_without_predict_proba(scorer):
+    # scikit-learn's predict_proba scorers (and skada's) raise AttributeError for a missing
+    # method; these raised TypeError, which skada's checks and callers did not expect.
+    Xs, ys, Xt, _ = _blobs(n=40)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    svc = SVC().fit(Xs, ys)
+    match = rf"{type(scorer).__name__} reads predicted probabilities; SVC has no predict_proba"
+    with pytest.raises(AttributeError, match=match):
+        scorer(svc, X, y, sample_domain=sample_domain)
+    # In a search the failed score is handled by error_score, as any scorer's error is.
+    with config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            make_da_pipeline(SVC()),
+            {"svc__estimator__C": [1.0]},
+            scoring=scorer,
+            cv=DomainShuffleSplit(n_splits=2, random_state=0),
+        )
+        with (
+            pytest.warns(UserWarning, match="non-finite"),
+            pytest.warns(UserWarning, match="(?s)Scoring failed.*AttributeError: .*predict_proba"),
+        ):
+            search.fit(X, y, sample_domain=sample_domain)
+        assert np.isnan(search.cv_results_["mean_test_score"]).all()
+        with pytest.raises(AttributeError, match="no predict_proba"):
+            search.set_params(error_score="raise").fit(X, y, sample_domain=sample_domain)
 
 
 def test_invalid_parameters_are_refused_when_built():

@@ -261,7 +261,9 @@ def _labelled_source_rows(rows, y, name):
 
 def _check_proba(estimator, name):
     if not hasattr(estimator, "predict_proba"):
-        raise TypeError(
+        # AttributeError, as scikit-learn's scorers with response_method="predict_proba" raise
+        # (and as skada's scorers do): a missing method, not an estimator of the wrong kind.
+        raise AttributeError(
             f"{name} reads predicted probabilities; {type(estimator).__name__} has no "
             "predict_proba."
         )
