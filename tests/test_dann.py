@@ -6,6 +6,7 @@ import torch
 from PIL import Image
 from sklearn import config_context
 from sklearn.datasets import load_digits, make_moons
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -15,6 +16,7 @@ from sktransfer.domain_adaptation._dann_network import (
     PairedBatches,
     ganin_domain_weight,
 )
+from sktransfer.model_selection import DomainShuffleSplit
 from sktransfer.utils import pack_domains
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -273,6 +275,40 @@ def test_metadata_routing_passes_sample_domain_through_a_pipeline():
     assert np.array_equal(
         pipe.predict_proba(X), direct.predict_proba(StandardScaler().fit(X).transform(X))
     )
+
+
+def test_prediction_methods_take_sample_domain_validate_it_and_ignore_it():
+    # skada and the pipelines call est.predict(X, sample_domain=sd) on every estimator; DANN
+    # raised TypeError (unexpected keyword argument) where CORAL and the pipeline accept it.
+    Xs, ys, Xt, yt = _moons(n=60)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None))
+    clf = _dann(max_epochs=1).fit(X, y, sample_domain=sample_domain)
+    y_true = np.r_[ys, yt]
+    for method in ("predict", "predict_proba", "decision_function", "transform"):
+        without = getattr(clf, method)(X)
+        assert np.array_equal(getattr(clf, method)(X, sample_domain=sample_domain), without)
+        assert np.array_equal(getattr(clf, method)(X, sample_domain=-sample_domain), without)
+        for bad, match in [
+            (sample_domain[:-1], "entries but X has"),
+            (sample_domain[:, None], "one-dimensional"),
+            (sample_domain + 0.5, "integers"),
+        ]:
+            with pytest.raises(ValueError, match=match):
+                getattr(clf, method)(X, sample_domain=bad)
+    assert clf.score(X, y_true, sample_domain=sample_domain) == clf.score(X, y_true)
+    with pytest.raises(ValueError, match="entries but X has"):
+        clf.score(X, y_true, sample_domain=sample_domain[:-1])
+    # Not requested by default: a search that routes sample_domain to fit alone still scores
+    # with DANN's score (an unset request would have raised UnsetMetadataPassedError).
+    with config_context(enable_metadata_routing=True):
+        assert not clf.get_metadata_routing().consumes("predict", ["sample_domain"])
+        search = GridSearchCV(
+            _dann(max_epochs=1).set_fit_request(sample_domain=True),
+            {"lr": [0.01]},
+            cv=DomainShuffleSplit(n_splits=2, random_state=0),
+        )
+        search.fit(X, y, sample_domain=sample_domain)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
 # --- images, persistence, determinism ----------------------------------------------------------

@@ -23,7 +23,13 @@ from .._network_base import (
     mlp,
 )
 from ..backbones import Backbone
-from ..utils._domains import UNLABELED, LabelledScoreMixin, _num_rows, domain_rows
+from ..utils._domains import (
+    UNLABELED,
+    LabelledScoreMixin,
+    _num_rows,
+    check_sample_domain,
+    domain_rows,
+)
 from ..utils._sklearn import Interval, StrOptions, _fit_context, check_labels
 from ..utils._skorch import LibraryNet
 from ..utils._torch import seeded
@@ -370,19 +376,115 @@ class DANNClassifier(
     def _logits(self, X):
         return self._outputs(X, "logits")
 
-    def transform(self, X):
+    # sample_domain is taken at prediction for a uniform call (skada's and the pipeline's
+    # est.predict(X, sample_domain=...)) and read by nothing: not requested by default, so that
+    # routing neither passes it nor refuses a search that routes it to fit alone.
+    __metadata_request__predict = {"sample_domain": False}
+    __metadata_request__predict_proba = {"sample_domain": False}
+    __metadata_request__decision_function = {"sample_domain": False}
+    __metadata_request__transform = {"sample_domain": False}
+    __metadata_request__score = {"sample_domain": False}
+
+    def _check_domain_at_prediction(self, X, sample_domain):
+        """Validate a ``sample_domain`` given at prediction, which the network then ignores."""
+        check_is_fitted(self)
+        if sample_domain is not None:
+            # Unused, but a misaligned array (another fold's, the labels) is a caller's slip.
+            check_sample_domain(sample_domain, _num_rows(X))
+
+    def decision_function(self, X, *, sample_domain=None):
+        """The network's class scores (logits), before the softmax.
+
+        Parameters
+        ----------
+        %(X)s
+        sample_domain : array-like of shape (n_samples,), default=None
+            Accepted for a uniform call; the network maps every row the same way. Checked
+            (one integer per row, non-zero) and otherwise ignored.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Columns follow ``classes_``; for two classes, the score of the second class minus
+            that of the first, as scikit-learn's binary classifiers give.
+        """
+        self._check_domain_at_prediction(X, sample_domain)
+        return super().decision_function(X)
+
+    def predict_proba(self, X, *, sample_domain=None):
+        """Probability of each class.
+
+        Parameters
+        ----------
+        %(X)s
+        sample_domain : array-like of shape (n_samples,), default=None
+            Accepted for a uniform call; the network maps every row the same way. Checked
+            (one integer per row, non-zero) and otherwise ignored.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        self._check_domain_at_prediction(X, sample_domain)
+        return super().predict_proba(X)
+
+    def predict(self, X, *, sample_domain=None):
+        """Most probable class.
+
+        Parameters
+        ----------
+        %(X)s
+        sample_domain : array-like of shape (n_samples,), default=None
+            Accepted for a uniform call; the network maps every row the same way. Checked
+            (one integer per row, non-zero) and otherwise ignored.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        self._check_domain_at_prediction(X, sample_domain)
+        return super().predict(X)
+
+    def score(self, X, y, sample_weight=None, *, sample_domain=None):
+        """Return the accuracy on the labelled rows of ``X``; rows with ``y == -1`` are ignored.
+
+        Parameters
+        ----------
+        %(X)s
+        y : array-like of shape (n_samples,)
+            True labels; ``-1`` marks unlabelled rows, which do not count.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Accepted for a uniform call; the network maps every row the same way. Checked
+            (one integer per row, non-zero) and otherwise ignored.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy of ``self.predict(X)`` on the labelled rows.
+        """
+        self._check_domain_at_prediction(X, sample_domain)
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def transform(self, X, *, sample_domain=None):
         """The learned features: the extractor's output, which the two heads read.
 
         Parameters
         ----------
         %(X)s
+        sample_domain : array-like of shape (n_samples,), default=None
+            Accepted for a uniform call; the network maps every row the same way. Checked
+            (one integer per row, non-zero) and otherwise ignored.
 
         Returns
         -------
         features : ndarray of shape (n_samples, `n_features_out_`)
             The extractor's output, one row per input.
         """
-        check_is_fitted(self)
+        self._check_domain_at_prediction(X, sample_domain)
         return self._outputs(X, "features")
 
     def fit_transform(self, X, y, *, sample_domain=None):
