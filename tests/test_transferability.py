@@ -27,6 +27,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, PolynomialFeatures, StandardScaler
+from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
 from sktransfer.datasets import load_animal_silhouettes
@@ -278,8 +279,11 @@ def test_source_scorers_read_the_source_classifier():
         source.predict_proba(X), y
     )
     assert make_transferability_scorer("nce")(source, X, y) == nce_score(source.predict(X), y)
-    with pytest.raises(TypeError, match="no transform"):
+    with pytest.raises(AttributeError, match="no transform"):
         make_transferability_scorer("logme")(source, X, y)
+    # A missing method is an AttributeError, as in scikit-learn's scorers.
+    with pytest.raises(AttributeError, match="leep needs.*no predict_proba"):
+        make_transferability_scorer("leep")(LinearSVC().fit(X, y), X, y)
     with pytest.raises(ValueError, match="needs the labels"):
         make_transferability_scorer("logme")(StandardScaler().fit(X), X, None)
 

@@ -614,11 +614,12 @@ def _h_score_dual(centred, conditional, shrinkage, scale):
 
 def _features_of(estimator, X):
     """What the estimator's classifier reads: ``transform(X)``, or the pipeline's prefix's."""
+    # A missing method raises AttributeError, as in scikit-learn's scorers.
     if hasattr(estimator, "transform"):
         return estimator.transform(X)
     if isinstance(estimator, Pipeline) and len(estimator) > 1:
         return estimator[:-1].transform(X)
-    raise TypeError(
+    raise AttributeError(
         f"{type(estimator).__name__} has no transform, and is not a Pipeline with a "
         "transformer before its final step: a feature score needs features to score."
     )
@@ -626,7 +627,7 @@ def _features_of(estimator, X):
 
 def _source_proba(estimator, X):
     if not hasattr(estimator, "predict_proba"):
-        raise TypeError(
+        raise AttributeError(
             f"leep needs the source model's class probabilities; {type(estimator).__name__} "
             "has no predict_proba."
         )
@@ -635,7 +636,7 @@ def _source_proba(estimator, X):
 
 def _source_labels(estimator, X):
     if not hasattr(estimator, "predict"):
-        raise TypeError(
+        raise AttributeError(
             f"nce needs the source model's predicted labels; {type(estimator).__name__} has "
             "no predict."
         )
