@@ -371,6 +371,55 @@ def test_kmm_warns_when_the_target_lies_outside_the_source_support():
         KMM(random_state=0).fit(X, sample_domain=sample_domain)
 
 
+def _two_clusters_and_a_target_on_one():
+    """ADAPT's KLIEP test data: source rows near 0 and near 1, target rows near 0."""
+    rng = np.random.RandomState(0)
+    Xs = np.r_[rng.randn(50) * 0.1, rng.randn(50) * 0.1 + 1.0].reshape(-1, 1)
+    Xt = (rng.randn(100) * 0.1).reshape(-1, 1)
+    X, _, sample_domain = pack_domains(source=(Xs, np.zeros(100)), target=(Xt, None))
+    return X, sample_domain
+
+
+@pytest.mark.parametrize("gamma", [1e16, [1e16, 1e17]], ids=["one gamma", "grid"])
+def test_kliep_warns_when_its_kernel_reaches_no_centre(gamma):
+    """Before: gamma=1e16 gave one source row weight 100 and the 99 others 0 without a word
+    (the largest kernel value between a source row and a centre was 1e-41)."""
+    X, sample_domain = _two_clusters_and_a_target_on_one()
+    match = (
+        r"KLIEP's kernel with gamma=1e\+16 is about 0 between every row of source domain\(s\) "
+        r"1 and every centre .* Lower gamma: the median heuristic \(gamma=None\) gives gamma="
+    )
+    with pytest.warns(UserWarning, match=match):
+        kliep = KLIEP(gamma=gamma, random_state=0).fit(X, sample_domain=sample_domain)
+    assert kliep.weights_[sample_domain > 0].max() == pytest.approx(100.0)
+    # The meta-estimator also warns of the effective sample size of 1 its weights leave.
+    with (
+        pytest.warns(UserWarning, match="effective sample size"),
+        pytest.warns(UserWarning, match=match),
+    ):
+        ImportanceWeightedClassifier(weighting=KLIEP(gamma=gamma, random_state=0)).fit(
+            X, (X[:, 0] > 0).astype(int), sample_domain=sample_domain
+        )
+
+
+def test_kliep_does_not_warn_when_the_grid_holds_a_kernel_that_reaches_the_centres():
+    X, sample_domain = _two_clusters_and_a_target_on_one()
+    for gamma in ([1e16, 10.0], None, 10.0):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            kliep = KLIEP(gamma=gamma, random_state=0).fit(X, sample_domain=sample_domain)
+        assert kliep.weights_[:50].sum() > 90
+
+
+def test_kliep_warns_when_the_target_lies_outside_the_source_support():
+    # Few target rows far away: every candidate of the median heuristic's grid is blind.
+    rng = np.random.RandomState(0)
+    Xs, Xt = rng.normal(size=(60, 3)), rng.normal(size=(10, 3)) + 100.0
+    X, _, sample_domain = pack_domains(source=(Xs, np.zeros(60)), target=(Xt, None))
+    with pytest.warns(UserWarning, match="outside the source rows' support"):
+        KLIEP(random_state=0).fit(X, sample_domain=sample_domain)
+
+
 def test_classifier_without_source_rows_is_the_plain_classifier():
     X, y, sample_domain = _packed_classification()
     target = sample_domain < 0

@@ -61,6 +61,10 @@ _KMM_MIN_KAPPA = 1e-3
 # Multipliers of the median-heuristic gamma that KLIEP's likelihood cross-validation tries: the
 # kernel width sigma from a quarter to four times the median distance.
 _KLIEP_GAMMA_FACTORS = (16.0, 4.0, 1.0, 0.25, 1.0 / 16.0)
+# Below this, the largest kernel value between a source row and a KLIEP centre is about 0: the
+# ratio at every source row is a far tail of the kernel, and the row nearest a centre takes
+# about all the weight. The median heuristic's grid stays far above it on ordinary data.
+_KLIEP_MIN_KERNEL = 1e-8
 
 
 def _median_heuristic_gamma(X, random_state=None, sample_weight=None):
@@ -848,6 +852,49 @@ class KLIEP(_BaseWeighter):
             # Every row of the group, those of weight 0 included: the model's ratio at them.
             rows = groups[key]
             self.weights_[rows] = rbf_kernel(X[rows], self.centers_, gamma=self.gamma_) @ alpha
+        self._warn_if_kernel_is_blind(solved, sources, grid, X_counted, counted_weight, rng)
+
+    def _warn_if_kernel_is_blind(self, keys, sources, grid, X, sample_weight, rng):
+        """Warn when the kernel between every source row and every centre is about 0.
+
+        The ratio at a source row is then the far tail of the kernel at its nearest centre, and
+        the row nearest a centre takes about all the weight: gamma=1e16 gave one source row
+        weight 100 and the other 99 rows 0 without a word. In a grid, only when every candidate
+        is so narrow (the largest kernel value falls as gamma grows, so when the smallest one
+        is): the likelihood cross-validation then had no candidate to prefer.
+        """
+        blind = []
+        for key, (X_source, _) in zip(keys, sources, strict=True):
+            nearest = euclidean_distances(X_source, self.centers_, squared=True).min()
+            if np.exp(-grid.min() * nearest) < _KLIEP_MIN_KERNEL:
+                blind.append((key, np.exp(-self.gamma_ * nearest)))
+        if not blind:
+            return
+        domains = ", ".join(str(key) for key, _ in blind)
+        largest = max(value for _, value in blind)
+        if self.gamma is None:
+            advice = (
+                "The median heuristic's grid already goes to four times the median distance "
+                "between rows: the target rows lie outside the source rows' support, and no "
+                "re-weighting of the source can match them"
+            )
+        else:
+            suggested = _median_heuristic_gamma(X, rng, sample_weight)
+            grid_words = "" if grid.shape[0] == 1 else " (every candidate of the grid is)"
+            advice = (
+                f"The kernel is too narrow for the distance between the rows{grid_words}. "
+                "Lower gamma: the median heuristic (gamma=None) gives gamma="
+                f"{suggested:.3g} here"
+            )
+        warnings.warn(
+            f"KLIEP's kernel with gamma={self.gamma_:.3g} is about 0 between every row of "
+            f"source domain(s) {domains} and every centre (largest kernel value "
+            f"{largest:.2g}), so the ratio at every source row is a far tail of the kernel and "
+            "the weights carry no information on the target: the few source rows nearest a "
+            f"centre take about all the weight. {advice}.",
+            UserWarning,
+            stacklevel=4,
+        )
 
     def _cv_score(self, sources, X_target, target_weight, gamma, rng):
         """Held-out target rows' weighted mean ``log w``, summed over the source domains."""
