@@ -8,6 +8,7 @@ from scipy import optimize
 from sklearn import clone, config_context
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics import r2_score
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
@@ -179,8 +180,62 @@ def test_regressor_ignores_the_values_of_target_rows_nan_included():
     with_values.fit(X, y, sample_domain=sample_domain)
     np.testing.assert_array_equal(with_nan.predict(X), with_values.predict(X))
     y[3] = np.inf  # a source row's value is learned from, so it must be finite
-    with pytest.raises(ValueError, match="Input y contains infinity"):
+    with pytest.raises(ValueError, match=r"y is NaN or infinite at rows 3 of X"):
         ImportanceWeightedRegressor(random_state=0).fit(X, y, sample_domain=sample_domain)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+@pytest.mark.parametrize("domains", [True, False], ids=["sample_domain", "no sample_domain"])
+def test_regressor_refuses_a_source_row_without_a_finite_value_naming_the_rows(value, domains):
+    """Before: scikit-learn's "Input y contains NaN.", which named no row, and did not say
+    that NaN is the mark of an unlabelled target row, accepted there."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 2))
+    y = np.r_[X[:20, 0], np.full(10, np.nan)]
+    y[[4, 7]] = value
+    sample_domain = np.r_[np.ones(20), -np.ones(10)] if domains else None
+    if not domains:
+        y[20:] = 0.0
+    why = "positive sample_domain" if domains else "without sample_domain, every row is one"
+    match = (
+        rf"y is NaN or infinite at rows 4, 7 of X \(2 in all\), which are source rows "
+        rf"\({why}\)\. ImportanceWeightedRegressor .* NaN marks an unlabelled target row"
+    )
+    with pytest.raises(ValueError, match=match):
+        ImportanceWeightedRegressor(random_state=0).fit(X, y, sample_domain=sample_domain)
+
+
+def test_regressor_score_leaves_out_the_rows_whose_y_is_nan():
+    """Before: score on packed rows, NaN on the unlabelled target rows, raised "Input
+    contains NaN"."""
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(0.5, 0.5, size=(40, 2)), rng.normal(0.3, 0.5, size=(20, 2))]
+    y = X[:, 0] - X[:, 1] + 0.3 * rng.normal(size=60)
+    sample_domain = np.r_[np.ones(40), -np.ones(20)]
+    reg = ImportanceWeightedRegressor(random_state=0)
+    reg.fit(X, np.r_[y[:40], np.full(20, np.nan)], sample_domain=sample_domain)
+    with_nan = np.r_[y[:45], np.full(15, np.nan)]
+    weight = rng.uniform(0.5, 2.0, size=60)
+    assert reg.score(X, with_nan) == reg.score(X[:45], y[:45])
+    # The rows left out take their sample_weight with them.
+    assert reg.score(X, with_nan, sample_weight=weight) == reg.score(
+        X[:45], y[:45], sample_weight=weight[:45]
+    )
+    assert reg.score(X, list(with_nan)) == reg.score(X[:45], y[:45])
+    assert reg.score(X, y) == r2_score(y, reg.predict(X))
+    with pytest.raises(ValueError, match="Every one of the 60 rows has a NaN y"):
+        reg.score(X, np.full(60, np.nan))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        reg.score(X, with_nan[:50])
+
+
+def test_classifier_still_refuses_nan_labels():
+    # NaN marks unlabelled rows of a regression task only; a classifier's mark is y == -1.
+    X, y, sample_domain = _packed_classification()
+    y = y.astype(np.float64)
+    y[y == -1] = np.nan
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        ImportanceWeightedClassifier(random_state=0).fit(X, y, sample_domain=sample_domain)
 
 
 def test_pipeline_routes_sample_domain():

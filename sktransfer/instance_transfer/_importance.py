@@ -48,6 +48,7 @@ from ..utils._sklearn import (
     _fit_context,
     check_labels,
 )
+from ._unlabelled_targets import LabelledRegressionScoreMixin, check_source_targets
 
 __all__ = ["KLIEP", "KMM", "ImportanceWeightedClassifier", "ImportanceWeightedRegressor"]
 
@@ -1387,7 +1388,9 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
         return self.estimator_.decision_function(self._check_X(X))
 
 
-class ImportanceWeightedRegressor(RegressorMixin, _BaseImportanceWeighted):
+class ImportanceWeightedRegressor(
+    LabelledRegressionScoreMixin, RegressorMixin, _BaseImportanceWeighted
+):
     """A regressor fitted on source rows weighted by their importance for the target.
 
     The regression counterpart of :class:`ImportanceWeightedClassifier`: the density ratio
@@ -1396,9 +1399,10 @@ class ImportanceWeightedRegressor(RegressorMixin, _BaseImportanceWeighted):
     cannot fit the regression function everywhere fits it where the target rows lie.
 
     In regression ``-1`` is a value like any other, so only ``sample_domain`` marks the target
-    rows (negative values); their ``y`` is ignored and the regressor is fitted on the source
-    rows alone. Without ``sample_domain`` every row is a source row and this is the plain
-    regressor.
+    rows (negative values); their ``y`` is ignored, NaN included (the mark of an unlabelled
+    regression row, as in skada), and the regressor is fitted on the source rows alone, whose
+    ``y`` must be finite. Without ``sample_domain`` every row is a source row and this is the
+    plain regressor. ``score`` leaves out the rows whose ``y`` is NaN.
 
     Read more in the :ref:`User Guide <importance_weighting>`.
 
@@ -1490,8 +1494,8 @@ class ImportanceWeightedRegressor(RegressorMixin, _BaseImportanceWeighted):
             Source and target rows together.
 
         y : array-like of shape (n_samples,)
-            Targets; those of target rows are ignored, and may be NaN (skada's mark for an
-            unknown value).
+            Targets; those of target rows are ignored, and may be NaN (the mark of an
+            unlabelled regression row, as in skada). Those of source rows must be finite.
 
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights, of source and target rows. The weighter learns the importance weights
@@ -1519,17 +1523,19 @@ class ImportanceWeightedRegressor(RegressorMixin, _BaseImportanceWeighted):
                 "sample_domain marks no source rows (positive values): the regressor learns "
                 "from labelled source rows."
             )
-        y = _source_targets(X, y, rows.is_source)
+        y = _source_targets(X, y, rows.is_source, sample_domain is not None)
         return self._fit_weighted(X, y, sample_weight, rows.domain, rows.is_source)
 
 
-def _source_targets(X, y, is_source):
+def _source_targets(X, y, is_source, has_domains):
     """Regression targets checked as scikit-learn checks them, on the source rows only: the
     target rows' values are ignored, so they are set to 0 and may be anything, NaN included."""
     y = column_or_1d(y, warn=True)
     check_consistent_length(X, y)
     if y.dtype.kind == "O":
         y = y.astype(np.float64)
-    if y.dtype.kind == "f" and not is_source.all():
-        y = np.where(is_source, y, 0)
+    if y.dtype.kind == "f":
+        check_source_targets(y, is_source, "ImportanceWeightedRegressor", has_domains)
+        if not is_source.all():
+            y = np.where(is_source, y, 0)
     return check_array(y, ensure_2d=False, dtype=None, input_name="y")
