@@ -373,7 +373,8 @@ def test_nan_label_is_refused_naming_y():
 
     with pytest.raises(ValueError, match="y"):
         TrAdaBoost(MustNotFit()).fit(X, y, sample_domain=sample_domain)
-    with pytest.raises(ValueError, match="Input y contains NaN"):
+    # NaN marks an unlabelled regression row, which a source row never is.
+    with pytest.raises(ValueError, match=r"y is NaN or infinite at rows 0 of X .* source rows"):
         TrAdaBoostR2(MustNotFit()).fit(X, y, sample_domain=sample_domain)
 
 
@@ -943,7 +944,7 @@ def test_regression_targets_must_be_numbers(booster):
     X, y, sample_domain = _small_boosting_case(booster)
     with pytest.raises(ValueError, match="y must hold numbers, the regression targets"):
         booster.fit(X, np.full(y.shape, "a"), sample_domain=sample_domain)
-    with pytest.raises(ValueError, match="y holds NaN or infinite values"):
+    with pytest.raises(ValueError, match="y is NaN or infinite at rows 0 of X"):
         booster.fit(X, np.r_[["nan"], y[1:].astype(str)], sample_domain=sample_domain)
     # Numeric strings are numbers, as for scikit-learn's regressors.
     numeric = clone(booster).fit(X, y.astype(str), sample_domain=sample_domain).predict(X)
@@ -1095,3 +1096,76 @@ def test_regressors_refuse_a_y_whose_squares_overflow(model):
         clone(model).fit(X, y * 1e300, sample_domain=sample_domain)
     assert not hasattr(model, "estimators_")
     clone(model).fit(X, y * 1e100, sample_domain=sample_domain)
+
+
+# --- unlabelled regression rows: a NaN y ------------------------------------------------------
+
+REGRESSION_BOOSTERS = BOOSTERS[1:]
+
+
+@pytest.mark.parametrize("booster", REGRESSION_BOOSTERS, ids=lambda est: type(est).__name__)
+def test_regressors_leave_out_target_rows_whose_y_is_nan(booster):
+    """Before: "Input y contains NaN", though NaN marks an unlabelled regression row (as in
+    skada) and TrAdaBoost leaves its unlabelled target rows (y == -1) out with a warning."""
+    X, y, sample_domain = _small_boosting_case(booster)
+    y = y.astype(np.float64)
+    unlabelled = np.flatnonzero(sample_domain < 0)[[1, 4, 6, 9]]
+    y_nan = y.copy()
+    y_nan[unlabelled] = np.nan
+    keep = np.setdiff1d(np.arange(len(y)), unlabelled)
+    with pytest.warns(UserWarning, match="ignores the 4 unlabelled target rows \\(y is NaN\\)"):
+        with_nan = clone(booster).fit(X, y_nan, sample_domain=sample_domain)
+    without = clone(booster).fit(X[keep], y[keep], sample_domain=sample_domain[keep])
+    assert_array_equal(with_nan.predict(X), without.predict(X))
+    assert with_nan.target_weights_.shape[1] == 16
+    # score leaves the NaN rows out too, with their sample_weight.
+    weight = np.linspace(0.5, 2.0, len(y))
+    assert with_nan.score(X, y_nan) == with_nan.score(X[keep], y[keep])
+    assert with_nan.score(X, y_nan, sample_weight=weight) == with_nan.score(
+        X[keep], y[keep], sample_weight=weight[keep]
+    )
+    with pytest.raises(ValueError, match="Every one of the 80 rows has a NaN y"):
+        with_nan.score(X, np.full(len(y), np.nan))
+
+
+@pytest.mark.parametrize("booster", REGRESSION_BOOSTERS, ids=lambda est: type(est).__name__)
+def test_regressors_refuse_target_rows_all_nan_and_nan_on_source_rows(booster):
+    X, y, sample_domain = _small_boosting_case(booster)
+    y = np.where(sample_domain < 0, np.nan, y)
+    with pytest.raises(ValueError, match=r"Every target row is unlabelled \(y is NaN\)\. "):
+        clone(booster).set_params(estimator=MustNotFit()).fit(X, y, sample_domain=sample_domain)
+    y = np.where(sample_domain < 0, 1.0, y)
+    y[[2, 5]] = np.nan
+    with pytest.raises(ValueError, match=r"y is NaN or infinite at rows 2, 5 of X \(2 in all\)"):
+        clone(booster).set_params(estimator=MustNotFit()).fit(X, y, sample_domain=sample_domain)
+
+
+@pytest.mark.parametrize("booster", REGRESSION_BOOSTERS, ids=lambda est: type(est).__name__)
+def test_regressors_without_domains_leave_out_the_rows_whose_y_is_nan(booster):
+    # Without sample_domain every row is a target row: AdaBoost.R2 on the labelled ones.
+    X, y, _ = _small_boosting_case(booster)
+    y = y.astype(np.float64)
+    y_nan = np.where(np.arange(len(y)) % 10 == 3, np.nan, y)
+    keep = ~np.isnan(y_nan)
+    with pytest.warns(UserWarning, match="ignores the 8 unlabelled target rows"):
+        with_nan = clone(booster).fit(X, y_nan)
+    assert_array_equal(with_nan.predict(X), clone(booster).fit(X[keep], y[keep]).predict(X))
+
+
+@pytest.mark.parametrize("booster", REGRESSION_BOOSTERS, ids=lambda est: type(est).__name__)
+def test_regressors_warn_when_every_target_row_is_minus_one(booster):
+    """Before: pack_domains(target=(Xt, None)) gave the target rows y == -1, which the
+    regressors boosted on as values without a word."""
+    X, y, sample_domain = _small_boosting_case(booster)
+    y = np.where(sample_domain < 0, -1.0, y)
+    match = (
+        r"Every target row's y is -1, which \w+ reads as a value .* Unlabelled regression rows "
+        r"are marked with NaN \(sktransfer\.utils\.pack_domains fills NaN"
+    )
+    with pytest.warns(UserWarning, match=match):
+        clone(booster).fit(X, y, sample_domain=sample_domain)
+    # One -1 among other values is a value like any other.
+    y[np.flatnonzero(sample_domain < 0)[1:]] = 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clone(booster).fit(X, y, sample_domain=sample_domain)

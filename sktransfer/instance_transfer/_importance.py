@@ -1535,7 +1535,8 @@ def _source_targets(X, y, is_source, has_domains):
     if y.dtype.kind == "O":
         y = y.astype(np.float64)
     if y.dtype.kind == "f":
-        check_source_targets(y, is_source, "ImportanceWeightedRegressor", has_domains)
+        not_finite = ~np.isfinite(y)
+        check_source_targets(not_finite, is_source, "ImportanceWeightedRegressor", has_domains)
         if not is_source.all():
             y = np.where(is_source, y, 0)
     return check_array(y, ensure_2d=False, dtype=None, input_name="y")

@@ -24,6 +24,7 @@ from ..utils._sklearn import (
     _fit_context,
     check_labels,
 )
+from ._unlabelled_targets import check_source_targets
 
 __all__ = ["TrAdaBoost"]
 
@@ -96,12 +97,18 @@ class _BaseTransferBoosting(BaseEstimator):
 
         Returns ``X, y``, the initial weights (summing to one) and a boolean mask of the
         source rows (all False when there are no domains: every row is then a target row).
-        Classifiers drop the unlabelled rows (``y == -1``) here, with a warning.
+        Classifiers drop the unlabelled rows (``y == -1``) here, regressors those whose ``y``
+        is NaN, with a warning.
         """
         _check_not_a_domain(sample_weight)
+        unlabelled = None
+        if is_regressor(self) and y is not None:
+            # NaN marks an unlabelled regression row; scikit-learn's validation refuses it,
+            # so the rows are found first and hold 0 until they are dropped.
+            y, unlabelled = _regression_target(y)
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], y_numeric=is_regressor(self))
-        if is_regressor(self):
-            y = _regression_target(y)
+        if is_regressor(self) and y.dtype.kind not in "iuf":
+            y = _as_floats(y)
         weights = _check_sample_weight(
             sample_weight, X, dtype=np.float64, copy=True, ensure_non_negative=True
         )
@@ -116,32 +123,47 @@ class _BaseTransferBoosting(BaseEstimator):
         is_source = rows.is_source
         if sample_domain is not None:
             _check_both_domains(is_source, type(self).__name__)
-        if not rows.labelled.all():
-            X, y, weights, is_source = self._drop_unlabelled(X, y, weights, rows)
-        if not rows.has_target:
-            # With neither domains nor unlabelled rows: a plain supervised model.
-            is_source = np.zeros_like(is_source)
+        if is_regressor(self):
+            if not rows.has_target:
+                # Without domains every row is a target row: plain AdaBoost.R2.
+                is_source = np.zeros_like(is_source)
+            if unlabelled is not None and unlabelled.any():
+                check_source_targets(
+                    unlabelled, is_source, type(self).__name__, sample_domain is not None
+                )
+                X, y, weights, is_source = self._drop_unlabelled(
+                    X, y, weights, ~unlabelled, is_source
+                )
+            _warn_if_targets_look_unlabelled(y, is_source, type(self).__name__)
+        else:
+            if not rows.labelled.all():
+                X, y, weights, is_source = self._drop_unlabelled(
+                    X, y, weights, rows.labelled, rows.is_source
+                )
+            if not rows.has_target:
+                # With neither domains nor unlabelled rows: a plain supervised model.
+                is_source = np.zeros_like(is_source)
         if weights[~is_source].sum() <= 0:
             raise ValueError("sample_weight is zero on every target row; nothing to learn from.")
         return X, y, weights / weights.sum(), is_source
 
-    def _drop_unlabelled(self, X, y, weights, rows):
-        labelled_target = rows.labelled & rows.is_target
-        if not labelled_target.any():
+    def _drop_unlabelled(self, X, y, weights, labelled, is_source):
+        mark = "y is NaN" if is_regressor(self) else "y == -1"
+        if not (labelled & ~is_source).any():
             raise ValueError(
-                f"Every target row is unlabelled (y == -1). {type(self).__name__} needs "
-                "labelled target rows to measure each learner's error on: pass their labels "
-                "to pack_domains."
+                f"Every target row is unlabelled ({mark}). {type(self).__name__} needs "
+                "labelled target rows to measure each learner's error on: pass their "
+                f"{'values' if is_regressor(self) else 'labels'} to pack_domains."
             )
-        n_unlabelled = np.count_nonzero(~rows.labelled)
+        n_unlabelled = np.count_nonzero(~labelled)
+        never = "" if is_regressor(self) else ", and y == -1 is never a class"
         warnings.warn(
             f"{type(self).__name__} ignores the {n_unlabelled} unlabelled target rows "
-            "(y == -1): it learns from labelled rows only, and y == -1 is never a class.",
+            f"({mark}): it learns from labelled rows only{never}.",
             UserWarning,
             stacklevel=4,
         )
-        keep = rows.labelled
-        return X[keep], y[keep], weights[keep], rows.is_source[keep]
+        return X[labelled], y[labelled], weights[labelled], is_source[labelled]
 
     def _check_X(self, X):
         return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
@@ -787,22 +809,49 @@ def _check_not_a_domain(sample_weight):
 
 
 def _regression_target(y):
-    """``y`` as floats: numeric strings parse, as scikit-learn's regressors take them.
+    """``y`` as floats, with 0 in place of NaN, and the mask of the NaN rows (or None).
 
-    ``validate_data(y_numeric=True)`` converts only object arrays, so string targets reached
-    the boosting loop and failed there in a NumPy subtraction.
+    Numeric strings parse, as scikit-learn's regressors take them: ``validate_data(y_numeric=
+    True)`` converts only object arrays, so string targets reached the boosting loop and
+    failed there in a NumPy subtraction. NaN marks an unlabelled row (skada's convention for
+    regression), which scikit-learn's validation would refuse. A ``y`` that is not 1-D is left
+    to that validation.
     """
-    if y.dtype.kind in "iuf":
-        return y
+    y = np.asarray(y)
+    # Complex and other kinds are left to scikit-learn's validation and its messages.
+    if y.ndim == 1 and y.dtype.kind in "USOb":
+        y = _as_floats(y)
+    if y.ndim != 1 or y.dtype.kind != "f":
+        return y, None
+    unlabelled = np.isnan(y)
+    if unlabelled.any():
+        y = np.where(unlabelled, 0.0, y)
+    return y, unlabelled
+
+
+def _as_floats(y):
     try:
-        y = y.astype(np.float64)
+        return y.astype(np.float64)
     except (TypeError, ValueError):
         raise ValueError(
             f"y must hold numbers, the regression targets; got values of dtype {y.dtype}."
         ) from None
-    if not np.all(np.isfinite(y)):
-        raise ValueError("y holds NaN or infinite values; every row needs a finite target.")
-    return y
+
+
+def _warn_if_targets_look_unlabelled(y, is_source, name):
+    """Warn when every target row's ``y`` is -1: pack_domains' mark of unlabelled rows, which a
+    regressor learns as a value (the learners' error was measured against -1)."""
+    target = y[~is_source]
+    if not is_source.any() or target.shape[0] < 2 or not np.all(target == -1):
+        return
+    warnings.warn(
+        f"Every target row's y is -1, which {name} reads as a value like any other, not as an "
+        "unlabelled row: each learner's error is measured against -1. Unlabelled regression "
+        "rows are marked with NaN (sktransfer.utils.pack_domains fills NaN for continuous "
+        f"source labels), and {name} needs labelled target rows.",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _check_both_domains(is_source, name):

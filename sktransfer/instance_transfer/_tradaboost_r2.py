@@ -24,11 +24,14 @@ from ._tradaboost import (
     _target_step,
     _weighted_mean,
 )
+from ._unlabelled_targets import LabelledRegressionScoreMixin
 
 __all__ = ["TrAdaBoostR2", "TwoStageTrAdaBoostR2"]
 
 
-class _BaseTransferBoostingRegressor(RegressorMixin, _BaseTransferBoosting):
+class _BaseTransferBoostingRegressor(
+    LabelledRegressionScoreMixin, RegressorMixin, _BaseTransferBoosting
+):
     """Fit signature, prediction by weighted median and the default learner of the regressors.
 
     Warning: this class should not be used directly. Use the derived classes instead.
@@ -106,6 +109,9 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
     Source and target rows travel in one ``X``, told apart by ``sample_domain`` (positive for
     source rows, negative for target rows). With ``sample_domain=None`` every row is a target
     row: AdaBoost.R2 fitted with weights instead of weighted resampling, the last half voting.
+    Target rows whose ``y`` is NaN (the mark of an unlabelled regression row, as in skada) are
+    left out with a warning; ``-1`` is a value like any other. ``score`` leaves out the rows
+    whose ``y`` is NaN.
 
     Read more in the :ref:`User Guide <instance_transfer>`.
 
@@ -230,7 +236,8 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
             Source and target rows together.
 
         y : array-like of shape (n_samples,)
-            The target values of every row.
+            The target values of every row; NaN marks an unlabelled target row, left out with
+            a warning (a source row needs a finite value).
 
         sample_weight : array-like of shape (n_samples,), default=None
             Initial row weights. If None, every row starts with the same weight.
@@ -292,7 +299,9 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
     Source and target rows travel in one ``X``, told apart by ``sample_domain`` (positive for
     source rows, negative for target rows). With ``sample_domain=None`` every row is a target
     row: there is nothing to re-weight, a single step runs and the model is AdaBoost.R2 fitted
-    with weights.
+    with weights. Target rows whose ``y`` is NaN (the mark of an unlabelled regression row, as
+    in skada) are left out with a warning; ``-1`` is a value like any other. ``score`` leaves
+    out the rows whose ``y`` is NaN.
 
     Read more in the :ref:`User Guide <instance_transfer>`.
 
@@ -442,7 +451,8 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
             Source and target rows together.
 
         y : array-like of shape (n_samples,)
-            The target values of every row.
+            The target values of every row; NaN marks an unlabelled target row, left out with
+            a warning (a source row needs a finite value).
 
         sample_weight : array-like of shape (n_samples,), default=None
             Initial row weights; they also weigh the cross-validated squared errors. If None,

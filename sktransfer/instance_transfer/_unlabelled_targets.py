@@ -24,14 +24,14 @@ def unlabelled_targets(y):
     return np.isnan(y)
 
 
-def check_source_targets(y, is_source, name, has_domains):
+def check_source_targets(not_finite, is_source, name, has_domains):
     """Refuse a NaN or infinite ``y`` on a source row, naming the rows.
 
-    ``y`` holds floats. NaN on a target row marks an unlabelled row and is handled by the
-    caller; on a source row it would reach the learner, which refused it without saying which
-    rows, or why NaN is allowed elsewhere.
+    ``not_finite`` marks the rows whose ``y`` is NaN or infinite. NaN on a target row marks an
+    unlabelled row and is handled by the caller; on a source row it reached the learner, which
+    refused it without saying which rows, or why NaN is allowed elsewhere.
     """
-    bad = np.flatnonzero(is_source & ~np.isfinite(y))
+    bad = np.flatnonzero(is_source & not_finite)
     if bad.size == 0:
         return
     shown = ", ".join(str(row) for row in bad[:5]) + (", ..." if bad.size > 5 else "")
