@@ -23,7 +23,6 @@ from sklearn.base import (
     is_regressor,
 )
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import r2_score
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils import assert_all_finite, get_tags
@@ -34,6 +33,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, c
 from .utils._atomic import atomic_fit
 from .utils._domains import (
     UNLABELED,
+    LabelledRegressionScoreMixin,
     LabelledScoreMixin,
     _num_rows,
     handles_unlabelled_rows,
@@ -307,7 +307,7 @@ class LabelledOnlyClassifier(LabelledScoreMixin, ClassifierMixin, _LabelledOnly)
         return self.estimator_.decision_function(X)
 
 
-class LabelledOnlyRegressor(RegressorMixin, _LabelledOnly):
+class LabelledOnlyRegressor(LabelledRegressionScoreMixin, RegressorMixin, _LabelledOnly):
     """Fit a regressor on the labelled rows only: rows whose target is NaN are left out.
 
     For a regressor ``-1`` is a value like any other, so the unlabelled target rows of a
@@ -412,28 +412,6 @@ class LabelledOnlyRegressor(RegressorMixin, _LabelledOnly):
         """
         X = self._validated(X)
         return self.estimator_.predict(X)
-
-    def score(self, X, y, sample_weight=None):
-        """Return the coefficient of determination on the labelled rows of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Test rows, as ``estimator`` takes them.
-
-        y : array-like of shape (n_samples,)
-            True targets; NaN marks unlabelled rows, which do not count.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-            :math:`R^2` of ``self.predict(X)`` on the labelled rows.
-        """
-        X, y, params = _labelled_rows(X, y, {"sample_weight": sample_weight}, regression=True)
-        return r2_score(y, self.predict(X), sample_weight=params["sample_weight"])
 
 
 def _check_two_classes(y, y_labelled):

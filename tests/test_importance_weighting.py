@@ -223,7 +223,7 @@ def test_regressor_score_leaves_out_the_rows_whose_y_is_nan():
     )
     assert reg.score(X, list(with_nan)) == reg.score(X[:45], y[:45])
     assert reg.score(X, y) == r2_score(y, reg.predict(X))
-    with pytest.raises(ValueError, match="Every one of the 60 rows has a NaN y"):
+    with pytest.raises(ValueError, match="Every one of the 60 rows is unlabelled \\(y is NaN\\)"):
         reg.score(X, np.full(60, np.nan))
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         reg.score(X, with_nan[:50])

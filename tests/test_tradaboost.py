@@ -1124,7 +1124,7 @@ def test_regressors_leave_out_target_rows_whose_y_is_nan(booster):
     assert with_nan.score(X, y_nan, sample_weight=weight) == with_nan.score(
         X[keep], y[keep], sample_weight=weight[keep]
     )
-    with pytest.raises(ValueError, match="Every one of the 80 rows has a NaN y"):
+    with pytest.raises(ValueError, match="Every one of the 80 rows is unlabelled \\(y is NaN\\)"):
         with_nan.score(X, np.full(len(y), np.nan))
 
 

@@ -38,7 +38,7 @@ from sklearn.utils.validation import (
 from threadpoolctl import threadpool_limits
 
 from ..utils._atomic import atomic_fit
-from ..utils._domains import LabelledScoreMixin, domain_rows
+from ..utils._domains import LabelledRegressionScoreMixin, LabelledScoreMixin, domain_rows
 from ..utils._sklearn import (
     HasMethods,
     Integers,
@@ -48,7 +48,7 @@ from ..utils._sklearn import (
     _fit_context,
     check_labels,
 )
-from ._unlabelled_targets import LabelledRegressionScoreMixin, check_source_targets
+from ._unlabelled_targets import check_source_targets
 
 __all__ = ["KLIEP", "KMM", "ImportanceWeightedClassifier", "ImportanceWeightedRegressor"]
 

@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._atomic import atomic_fit
+from ..utils._domains import LabelledRegressionScoreMixin
 from ..utils._sklearn import Integers, StrOptions, _fit_context
 from ._tradaboost import (
     _BaseTransferBoosting,
@@ -24,7 +25,6 @@ from ._tradaboost import (
     _target_step,
     _weighted_mean,
 )
-from ._unlabelled_targets import LabelledRegressionScoreMixin
 
 __all__ = ["TrAdaBoostR2", "TwoStageTrAdaBoostR2"]
 

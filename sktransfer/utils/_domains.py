@@ -14,10 +14,11 @@ import numpy as np
 import scipy.sparse as sp
 from PIL import Image
 from sklearn.base import is_clusterer, is_outlier_detector
-from sklearn.metrics import accuracy_score
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.pipeline import Pipeline
 from sklearn.semi_supervised import SelfTrainingClassifier
 from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_consistent_length
 
 from ._sklearn import (
     BaseLabelPropagation,
@@ -28,6 +29,7 @@ from ._sklearn import (
 
 __all__ = [
     "DomainRows",
+    "LabelledRegressionScoreMixin",
     "LabelledScoreMixin",
     "check_sample_domain",
     "domain_rows",
@@ -186,9 +188,15 @@ def is_unlabelled(y):
 
 def is_unlabelled_value(y):
     """Boolean mask of the rows whose regression target is NaN, the unlabelled rows of a
-    regression (for a regressor, ``-1`` is a value like any other)."""
+    regression (for a regressor, ``-1`` is a value like any other); all False for targets
+    that cannot hold NaN."""
     y = np.asarray(y)
-    if y.dtype.kind not in "fc":
+    if y.dtype.kind == "O":
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            return np.zeros(y.shape[0], dtype=bool)
+    if y.dtype.kind not in "fc" or y.ndim != 1:
         return np.zeros(y.shape[0], dtype=bool)
     return np.isnan(y)
 
@@ -650,6 +658,42 @@ def labelled_subset(X, y, *arrays, regression=False):
     rows = np.flatnonzero(labelled)
     subsets = [None if a is None else _safe_indexing(a, rows) for a in arrays]
     return (_safe_indexing(X, rows), y[rows], *subsets)
+
+
+class LabelledRegressionScoreMixin:
+    """``score``: R^2 on the labelled rows only, leaving out rows whose ``y`` is NaN.
+
+    Packed source and target rows of a regression carry NaN on unlabelled target rows;
+    scoring them raised "Input contains NaN". Put it left of
+    :class:`~sklearn.base.RegressorMixin`.
+    """
+
+    def score(self, X, y, sample_weight=None):
+        """Return the coefficient of determination R^2 on the rows whose ``y`` is not NaN.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test rows, as the estimator's ``predict`` takes them.
+
+        y : array-like of shape (n_samples,)
+            True values; NaN marks unlabelled rows, which do not count.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights; those of the rows left out go with them.
+
+        Returns
+        -------
+        score : float
+            R^2 of ``self.predict(X)`` on the labelled rows.
+        """
+        if y is None:
+            raise ValueError(f"{type(self).__name__}.score needs the true values y.")
+        check_consistent_length(X, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        X, y, sample_weight = labelled_subset(X, y, sample_weight, regression=True)
+        return r2_score(y, self.predict(X), sample_weight=sample_weight)
 
 
 class LabelledScoreMixin:
