@@ -115,6 +115,22 @@ class _LabelledOnly(MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         return X
 
+    def predict(self, X):
+        """The wrapped estimator's prediction for each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows to predict.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The predicted classes, or targets for a regressor.
+        """
+        X = self._validated(X)
+        return self.estimator_.predict(X)
+
     def get_metadata_routing(self):
         """Get the metadata routing of this object: ``fit`` parameters go to ``estimator``.
 
@@ -238,22 +254,6 @@ class LabelledOnlyClassifier(LabelledScoreMixin, ClassifierMixin, _LabelledOnly)
     def _check_targets(self, y, y_labelled):
         check_labels(y)
         _check_two_classes(y, y_labelled)
-
-    def predict(self, X):
-        """Predict a class for each row.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The rows to classify.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            The predicted classes.
-        """
-        X = self._validated(X)
-        return self.estimator_.predict(X)
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
@@ -396,22 +396,6 @@ class LabelledOnlyRegressor(LabelledRegressionScoreMixin, RegressorMixin, _Label
         X_labelled, y_labelled, fit_params = self._fit_labelled(X, y, fit_params)
         self.estimator_ = clone(self._estimator()).fit(X_labelled, y_labelled, **fit_params)
         return self
-
-    def predict(self, X):
-        """Predict a target for each row.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The rows to predict.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            The predicted targets.
-        """
-        X = self._validated(X)
-        return self.estimator_.predict(X)
 
 
 def _check_two_classes(y, y_labelled):
