@@ -7,15 +7,23 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import linalg
 from sklearn import config_context
+from sklearn.base import clone
 from sklearn.cluster import KMeans
+from sklearn.datasets import load_breast_cancer
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import SelfTrainingClassifier
 
-from sktransfer.domain_adaptation import TCA, DomainRevealingFeatureSelector, SubspaceAlignment
+from sktransfer.domain_adaptation import (
+    TCA,
+    DomainRevealingFeatureSelector,
+    SubspaceAlignment,
+    _feature_mapping,
+)
 from sktransfer.domain_adaptation._feature_mapping import _transfer_directions
 from sktransfer.utils import pack_domains
 
@@ -284,6 +292,7 @@ def test_tca_warns_when_the_kernel_leaves_components_without_variance():
     # A linear kernel on 3 features has rank 3: a 5th component would be a constant column.
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3))
+    X[30:] += 1.0  # a shift, so that TCA does not warn of domains alike
     domains = np.r_[np.ones(30), -np.ones(30)]
     with pytest.warns(UserWarning, match=r"2 of the n_components=5 .* allows 3"):
         TCA(n_components=5, kernel="linear").fit(X, sample_domain=domains)
@@ -457,3 +466,68 @@ def test_subspace_alignment_warns_of_axes_without_variance():
         SubspaceAlignment(n_components=2).fit(X, sample_domain=sample_domain)
         # Every axis asked for: a constant column (digits have some) leaves no surprise.
         SubspaceAlignment().fit(X, sample_domain=sample_domain)
+
+
+def _random_split(X, seed):
+    """The rows of one sample split at random into a source and a target domain."""
+    return np.where(np.random.RandomState(seed).rand(X.shape[0]) < 0.5, 1, -1)
+
+
+def _breast_cancer_split(seed=0):
+    X = StandardScaler().fit_transform(load_breast_cancer(return_X_y=True)[0])
+    return X, _random_split(X, seed)
+
+
+def _gaussian(seed=1, shift=0.0, n=150):
+    """One Gaussian sample split at random, the target rows moved by ``shift`` on feature 0.
+    Unshifted, seed 1 puts the domains' MMD mid-range of random splits (above 14 and 23 of
+    the 39 with the linear and rbf kernels), far from the test's edge."""
+    X = np.random.RandomState(seed).normal(size=(n, 5))
+    sample_domain = _random_split(X, seed + 100)
+    X[sample_domain < 0, 0] += shift
+    return X, sample_domain
+
+
+@pytest.mark.parametrize(
+    "data, kernel",
+    [(_breast_cancer_split, "linear"), (_gaussian, "linear"), (_gaussian, "rbf")],
+    ids=["breast_cancer-linear", "gaussian-linear", "gaussian-rbf"],
+)
+def test_tca_warns_when_the_domains_show_no_shift_beyond_noise(data, kernel):
+    """Before: on breast-cancer rows split at random, TCA(n_components=5) removed the noise
+    direction of the MMD, which lined up with the first principal component (target accuracy
+    0.70 against 0.97 for PCA), without a word."""
+    X, sample_domain = data()
+    with pytest.warns(UserWarning, match=r"TCA found no shift .* beyond sampling noise"):
+        TCA(n_components=5, kernel=kernel, random_state=0).fit(X, sample_domain=sample_domain)
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_tca_says_nothing_of_a_shift_of_one_standard_deviation(kernel, seed):
+    X, sample_domain = _gaussian(seed, shift=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TCA(n_components=3, kernel=kernel, random_state=seed).fit(X, sample_domain=sample_domain)
+
+
+def test_the_shift_test_is_reproducible_and_leaves_the_features_and_global_rng_alone(
+    monkeypatch,
+):
+    X, sample_domain = _breast_cancer_split()  # 569 rows: ARPACK, with a start vector drawn
+    tca = TCA(n_components=3, random_state=0)
+    for _ in range(2):  # the same outcome on every fit
+        with pytest.warns(UserWarning, match="TCA found no shift"):
+            features = clone(tca).fit(X, sample_domain=sample_domain).transform(X)
+    # Its draws come after the eigensolve's: the features are those of TCA without the test.
+    monkeypatch.setattr(_feature_mapping, "_warn_if_no_shift_beyond_noise", lambda *a: None)
+    assert_array_equal(clone(tca).fit(X, sample_domain=sample_domain).transform(X), features)
+    monkeypatch.undo()
+    # Without a random_state, a fixed seed: the same outcome, and numpy's global generator
+    # untouched (150 rows go to the dense solver, which draws nothing).
+    X, sample_domain = _gaussian()
+    state = np.random.get_state()  # noqa: NPY002
+    for _ in range(2):
+        with pytest.warns(UserWarning, match="TCA found no shift"):
+            TCA(n_components=3).fit(X, sample_domain=sample_domain)
+    assert_array_equal(np.random.get_state()[1], state[1])  # noqa: NPY002
