@@ -531,3 +531,16 @@ def test_the_shift_test_is_reproducible_and_leaves_the_features_and_global_rng_a
         with pytest.warns(UserWarning, match="TCA found no shift"):
             TCA(n_components=3).fit(X, sample_domain=sample_domain)
     assert_array_equal(np.random.get_state()[1], state[1])  # noqa: NPY002
+
+
+@pytest.mark.parametrize(
+    "data", [_breast_cancer_split, _gaussian], ids=["breast_cancer", "gaussian"]
+)
+@pytest.mark.parametrize("mu", [1e10, 1e300])
+def test_tca_says_nothing_of_a_large_mu_on_domains_alike(data, mu):
+    """Before: domains whose MMD is sampling noise were told that mu drowned it, "lower mu to
+    about |K L K|", which would make TCA remove that noise; kernel PCA is the right answer."""
+    X, sample_domain = data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TCA(n_components=3, mu=mu, random_state=0).fit(X, sample_domain=sample_domain)

@@ -258,14 +258,15 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         _check_mu_against_the_kernel(self.mu, spread, Ke)
         W, eigenvalues = _transfer_directions(K, Ke, self.mu, self.n_components, random_state)
         _warn_if_components_are_empty(eigenvalues)
+        noise = False
         if not degenerate and 0 < n_target < n_fit:
             # After the eigensolve, so that its draws (and the features) stay as they were;
             # without a random_state, a fixed seed rather than the global generator, so that
             # the warning does not come and go between refits.
             draws = random_state if self.random_state is not None else np.random.RandomState(0)
-            _warn_if_no_shift_beyond_noise(self.mu, K, e, Ke, is_target, draws)
+            noise = _warn_if_no_shift_beyond_noise(self.mu, K, e, Ke, is_target, draws)
         if not degenerate:  # a kernel without information has had its warning
-            _warn_if_mu_is_out_of_scale(self.mu, K, Ke, eigenvalues, spread)
+            _warn_if_mu_is_out_of_scale(self.mu, K, Ke, eigenvalues, spread, noise)
         # Eigenvectors have no sign: fix one so that refits give the same features.
         _, W = svd_flip(None, W.T, u_based_decision=False)
         self.components_ = W.T
@@ -408,7 +409,7 @@ def _check_mu_against_the_kernel(mu, spread, Ke):
         )
 
 
-def _warn_if_mu_is_out_of_scale(mu, K, Ke, eigenvalues, spread):
+def _warn_if_mu_is_out_of_scale(mu, K, Ke, eigenvalues, spread, noise=False):
     """Warn when ``mu`` is so large that TCA ignores the MMD (it is then kernel PCA, its
     features shrunk by ``1 / sqrt(mu)``), or so small that it only blows the features up.
 
@@ -416,13 +417,15 @@ def _warn_if_mu_is_out_of_scale(mu, K, Ke, eigenvalues, spread):
     made TCA kernel PCA without a word on features measured in small units (a linear kernel on
     features of 1e-3 left the shift in place), as mu=1e300 did on any features. Domains
     whose MMD is a negligible part of the kernel's spread (``|H K|_F^2``, per row) are already
-    together: kernel PCA is then the right answer, and nothing is said.
+    together: kernel PCA is then the right answer, and nothing is said. So are domains whose
+    MMD is sampling ``noise`` (the permutation test's verdict): lowering mu, as the warning
+    advised, would only make TCA remove that noise.
     """
     mmd, n_fit, largest = Ke @ Ke, K.shape[0], np.abs(K).max()
     # An MMD at the rounding level of K e (rows all alike, or domains of equal kernel means)
     # is none: there is no shift for mu to drown.
     rounding = (np.finfo(K.dtype).eps * n_fit * largest) ** 2 * n_fit
-    shifted = mmd > max(rounding, _NO_SHIFT * spread / n_fit)
+    shifted = not noise and mmd > max(rounding, _NO_SHIFT * spread / n_fit)
     if shifted and mu > _MU_MMD_RATIO * mmd:
         warnings.warn(
             f"TCA's mu={mu} is {mu / mmd:.3g} times the MMD term |K L K| = {mmd:.3g}, so the "
@@ -459,7 +462,8 @@ _MMD_WEIGHS = 0.1
 
 def _warn_if_no_shift_beyond_noise(mu, K, e, Ke, is_target, random_state):
     """Warn when the domains' MMD is within that of random splits of the rows, while the MMD
-    term weighs enough against ``mu`` for TCA to act on it.
+    term weighs enough against ``mu`` for TCA to act on it. True where the test found no
+    shift, warned of or not.
 
     The MMD of two samples of one distribution is sampling noise, yet TCA removes its
     direction ``K e`` as a shift: on a random split of standardised breast-cancer rows, with
@@ -472,10 +476,9 @@ def _warn_if_no_shift_beyond_noise(mu, K, e, Ke, is_target, random_state):
     with ``K`` per component.
     """
     n_fit, n_target = K.shape[0], np.count_nonzero(is_target)
-    mmd = Ke @ Ke
     # With so few distinct splits, draws repeat and the test cannot reject at its level.
-    if mmd < _MMD_WEIGHS * mu or comb(n_fit, n_target) <= _SHIFT_TEST_DRAWS:
-        return
+    if comb(n_fit, n_target) <= _SHIFT_TEST_DRAWS:
+        return False
     observed = e @ Ke
     shuffled = np.column_stack(
         [random_state.permutation(is_target) for _ in range(_SHIFT_TEST_DRAWS)]
@@ -484,7 +487,10 @@ def _warn_if_no_shift_beyond_noise(mu, K, e, Ke, is_target, random_state):
     null = np.einsum("ij,ij->j", E, K @ E)
     p_value = (1 + np.count_nonzero(null >= observed)) / (1 + _SHIFT_TEST_DRAWS)
     if p_value <= _SHIFT_TEST_LEVEL:
-        return
+        return False
+    mmd = Ke @ Ke
+    if mmd < _MMD_WEIGHS * mu:
+        return True
     warnings.warn(
         "TCA found no shift between the source and target rows beyond sampling noise: their "
         f"MMD (e^T K e = {observed:.3g}) is within the range of random splits of the rows "
@@ -494,6 +500,7 @@ def _warn_if_no_shift_beyond_noise(mu, K, e, Ke, is_target, random_state):
         UserWarning,
         stacklevel=3,
     )
+    return True
 
 
 def _warn_if_components_are_empty(eigenvalues):
