@@ -7,8 +7,16 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_array_equal
+from sklearn.base import clone
 
-from sktransfer.domain_adaptation import DANNClassifier
+from sktransfer.domain_adaptation import (
+    CORAL,
+    TCA,
+    DANNClassifier,
+    DomainRevealingFeatureSelector,
+    SubspaceAlignment,
+)
+from sktransfer.instance_transfer import KLIEP, KMM, ImportanceWeightedClassifier
 from sktransfer.utils._domains import (
     check_sample_domain,
     domain_rows,
@@ -335,3 +343,27 @@ def test_labels_and_targets_unlike_pack_domains_codes_give_no_warning():
     X = np.random.RandomState(0).normal(size=(30, 2))
     for y in ([-3, -2, 2, 3, 5], [-2, 2], [-9, -5, -2], [1, -3]):
         make_pipeline(CORAL(), Ridge()).fit(X, np.resize(y, 30))  # warnings are errors here
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        CORAL(),
+        SubspaceAlignment(),
+        TCA(),
+        DomainRevealingFeatureSelector(),
+        KMM(),
+        KLIEP(),
+    ],
+    ids=lambda est: type(est).__name__,
+)
+@pytest.mark.parametrize("domain, missing", [(1, "no target rows"), (-2, "no source rows")])
+def test_adaptation_steps_warn_when_sample_domain_marks_one_domain(estimator, domain, missing):
+    # Before: the identity map, or weights of 1, without a word.
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    with pytest.warns(UserWarning, match=f"sample_domain marks {missing}.*nothing to adapt"):
+        estimator.fit(X, sample_domain=np.full(40, domain))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a plain fit without domains stays quiet
+        clone(estimator).fit(X)
+        ImportanceWeightedClassifier().fit(X, (X[:, 0] > 0).astype(int))

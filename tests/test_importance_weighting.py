@@ -480,7 +480,8 @@ def test_classifier_without_source_rows_is_the_plain_classifier():
     target = sample_domain < 0
     y_target = (X[target, 1] > 0).astype(int)
     clf = ImportanceWeightedClassifier(random_state=0)
-    clf.fit(X[target], y_target, sample_domain=sample_domain[target])
+    with pytest.warns(UserWarning, match="sample_domain marks no source rows"):
+        clf.fit(X[target], y_target, sample_domain=sample_domain[target])
     plain = LogisticRegression().fit(X[target], y_target)
     np.testing.assert_allclose(clf.predict_proba(X), plain.predict_proba(X))
 

@@ -9,7 +9,12 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..utils._atomic import atomic_fit
-from ..utils._domains import check_sample_domain, domain_rows, warn_if_pipeline_learns_unlabelled
+from ..utils._domains import (
+    check_sample_domain,
+    domain_rows,
+    warn_if_one_domain,
+    warn_if_pipeline_learns_unlabelled,
+)
 from ..utils._sklearn import Interval, _fit_context
 
 __all__ = ["CORAL"]
@@ -165,7 +170,9 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Fitted transformer.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
-        return self._fit(X, _rows(X, y, sample_domain).is_source)
+        rows = _rows(X, y, sample_domain)
+        warn_if_one_domain(self, rows, sample_domain, _IDENTITY)
+        return self._fit(X, rows.is_source)
 
     def _fit(self, X, is_source):
         n_features = X.shape[1]
@@ -245,6 +252,7 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32], copy=True)
         rows = _rows(X, y, sample_domain)
+        warn_if_one_domain(self, rows, sample_domain, _IDENTITY)
         self._fit(X, rows.is_source)
         warn_if_pipeline_learns_unlabelled(self, rows)
         X[rows.is_source] = self._map_source(X[rows.is_source])
@@ -265,6 +273,9 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 X_source.dtype, copy=False
             )
         return mapped
+
+
+_IDENTITY = "its map is the identity: every row passes unchanged"
 
 
 def _rows(X, y, sample_domain):

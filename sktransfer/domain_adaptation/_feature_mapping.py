@@ -32,7 +32,12 @@ from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._atomic import atomic_fit
-from ..utils._domains import check_sample_domain, domain_rows, warn_if_pipeline_learns_unlabelled
+from ..utils._domains import (
+    check_sample_domain,
+    domain_rows,
+    warn_if_one_domain,
+    warn_if_pipeline_learns_unlabelled,
+)
 from ..utils._sklearn import HasMethods, Integers, Interval, StrOptions, _fit_context
 
 __all__ = ["TCA", "DomainRevealingFeatureSelector", "SubspaceAlignment"]
@@ -216,6 +221,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=np.float64)
         rows = _rows(X, y, sample_domain)
+        warn_if_one_domain(self, rows, sample_domain, "its components are kernel PCA's")
         warn_if_pipeline_learns_unlabelled(self, rows)
         is_target = rows.is_target
         random_state = check_random_state(self.random_state)
@@ -668,6 +674,9 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         """
         X = validate_data(self, X, dtype=np.float64)
         rows = _rows(X, y, sample_domain)
+        warn_if_one_domain(
+            self, rows, sample_domain, "it projects every row on the principal axes of X"
+        )
         warn_if_pipeline_learns_unlabelled(self, rows)
         X_source = X[rows.is_source] if rows.is_source.any() else X[rows.is_target]
         X_target = X[rows.is_target] if rows.has_target else X_source
@@ -934,6 +943,7 @@ class DomainRevealingFeatureSelector(SelectorMixin, BaseEstimator):
                 f"n_features = {n_features} of X; at least one must be kept."
             )
         rows = _rows(X, y, sample_domain)
+        warn_if_one_domain(self, rows, sample_domain, "it drops no feature")
         warn_if_pipeline_learns_unlabelled(self, rows)
         is_target = rows.is_target
         # estimator_ exists only when this fit trained a domain classifier: a refit without

@@ -38,7 +38,12 @@ from sklearn.utils.validation import (
 from threadpoolctl import threadpool_limits
 
 from ..utils._atomic import atomic_fit
-from ..utils._domains import LabelledRegressionScoreMixin, LabelledScoreMixin, domain_rows
+from ..utils._domains import (
+    LabelledRegressionScoreMixin,
+    LabelledScoreMixin,
+    domain_rows,
+    warn_if_one_domain,
+)
 from ..utils._sklearn import (
     HasMethods,
     Integers,
@@ -181,6 +186,7 @@ class _BaseWeighter(BaseEstimator):
                     "as the third positional argument."
                 )
         rows = domain_rows(y, sample_domain, X.shape[0], require_source_labels=False)
+        warn_if_one_domain(self, rows, sample_domain, "every row keeps weight 1")
         self._check_params()
         rng = check_random_state(self.random_state)
         self.weights_ = np.ones(X.shape[0])
@@ -1092,12 +1098,16 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
             )
         return clone(self.weighting)
 
-    def _fit_weighted(self, X, y, sample_weight, domain, train):
+    def _fit_weighted(self, X, y, sample_weight, rows, train, sample_domain):
         """Fit the weighter on every row, then the estimator on the ``train`` rows, weighted.
 
         The weighter learns the importance on the weighted rows, so the estimator's weight of a
         row, importance times ``sample_weight``, is that of the row repeated as many times.
         """
+        domain = rows.domain
+        # A plain supervised fit (no sample_domain, no target row): the weighter gets no
+        # domains either, and so does not warn that there is nothing to adapt.
+        given = None if sample_domain is None and not rows.has_target else domain
         estimator = self._check_estimator()
         weighted = sample_weight is not None
         sample_weight = _check_sample_weight(sample_weight, X)
@@ -1108,9 +1118,9 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
             )
         self.weighter_ = self._make_weighter()
         if not weighted:
-            self.weighter_.fit(X, sample_domain=domain)
+            self.weighter_.fit(X, sample_domain=given)
         elif has_fit_parameter(self.weighter_, "sample_weight"):
-            self.weighter_.fit(X, sample_weight=sample_weight, sample_domain=domain)
+            self.weighter_.fit(X, sample_weight=sample_weight, sample_domain=given)
         else:
             warnings.warn(
                 f"weighting={type(self.weighting).__name__}'s fit takes no sample_weight: it "
@@ -1120,7 +1130,7 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-            self.weighter_.fit(X, sample_domain=domain)
+            self.weighter_.fit(X, sample_domain=given)
         importance = getattr(self.weighter_, "weights_", None)
         if importance is None or np.shape(importance) != (X.shape[0],):
             raise TypeError(
@@ -1327,7 +1337,7 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
                 "unlabelled target rows, "
                 "never a class."
             )
-        return self._fit_weighted(X, y, sample_weight, rows.domain, labelled)
+        return self._fit_weighted(X, y, sample_weight, rows, labelled, sample_domain)
 
     @property
     def classes_(self):
@@ -1524,7 +1534,7 @@ class ImportanceWeightedRegressor(
                 "from labelled source rows."
             )
         y = _source_targets(X, y, rows.is_source, sample_domain is not None)
-        return self._fit_weighted(X, y, sample_weight, rows.domain, rows.is_source)
+        return self._fit_weighted(X, y, sample_weight, rows, rows.is_source, sample_domain)
 
 
 def _source_targets(X, y, is_source, has_domains):

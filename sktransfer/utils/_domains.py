@@ -635,6 +635,29 @@ def warn_if_pipeline_learns_unlabelled(estimator, rows):
         )
 
 
+def warn_if_one_domain(estimator, rows, sample_domain, outcome):
+    """Warn when ``sample_domain`` was given but marks the rows of one domain only: an
+    adaptation step then has nothing to adapt, and says what it does instead (``outcome``).
+
+    Without ``sample_domain`` (a plain supervised fit, scikit-learn's checks) it stays quiet.
+    """
+    if sample_domain is None:
+        return
+    if not rows.has_target:
+        missing = "no target rows (negative values)"
+    elif not rows.is_source.any():
+        missing = "no source rows (positive values)"
+    else:
+        return
+    warnings.warn(
+        f"sample_domain marks {missing}: {type(estimator).__name__} has nothing to adapt, "
+        f"and {outcome}. Pack source and target rows together, for example with "
+        "sktransfer.utils.pack_domains.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def labelled_subset(X, y, *arrays, regression=False):
     """The rows of ``X``, ``y`` and each per-row array (or None) whose label is not ``-1``
     (with ``regression=True``: whose target is not NaN).
