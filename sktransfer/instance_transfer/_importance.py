@@ -64,6 +64,16 @@ _MEDIAN_ROWS = 1000
 # weight by more than a thousandth of the value the sum constraint alone gives every weight:
 # the weights are then uniform and carry no information on the target.
 _KMM_MIN_KAPPA = 1e-3
+# KMM's ridge, relative to the kernel's diagonal of 1: lam/2 sum_i w_i (beta_i - 1)^2 added to
+# the objective. A smooth kernel's Gram matrix is nearly singular (unscaled features, a few
+# dimensions, many rows), and without it a flat set of near-optimal weights left the solution
+# to where the solver stopped: casting X to float32 moved weights by up to 7. The ridge makes
+# the programme strictly convex, so it has one solution, the one nearest uniform weights among
+# the near-optimal ones, and moves the weights of a well-conditioned problem by about 1%.
+# Centred on 1, it leaves weights that are already uniform as they are (a flat kernel's); it
+# weighs (beta_i - 1)^2 by w_i, as k copies of a row would weigh theirs, so that integer
+# sample_weight stays repeating the row.
+_KMM_RIDGE = 1e-3
 # Multipliers of the median-heuristic gamma that KLIEP's likelihood cross-validation tries: the
 # kernel width sigma from a quarter to four times the median distance.
 _KLIEP_GAMMA_FACTORS = (16.0, 4.0, 1.0, 0.25, 1.0 / 16.0)
@@ -249,10 +259,14 @@ class KMM(_BaseWeighter):
 
     .. code-block:: text
 
-        minimise   1/2 beta' K beta - kappa' beta
+        minimise   1/2 beta' K beta - kappa' beta + lam/2 ||beta - 1||^2
         subject to 0 <= beta_i <= B,   |sum(beta) - n_s| <= n_s eps
 
     with ``K`` the kernel between source rows and ``kappa_i = n_s / n_t sum_j k(x_i, x'_j)``.
+    The small ridge ``lam = 1e-3`` (the kernel's diagonal is 1) is not in the paper: a Gaussian
+    kernel's ``K`` is often nearly singular, and the ridge picks, of the many weights that match
+    the means about equally well, those nearest uniform weights, so that the weights do not
+    depend on where the solver stops.
     The weights estimate the density ratio ``p_target(x) / p_source(x)`` without estimating
     either density, and need no labels: only the rows of ``X``.
 
@@ -260,9 +274,9 @@ class KMM(_BaseWeighter):
     mean ``sum_i w_i beta_i phi(x_i) / sum_i w_i`` is matched to the weighted target mean
     ``sum_j v_j phi(x'_j) / sum_j v_j``, under ``0 <= beta_i <= B`` and a weighted mean of
     ``beta`` within ``eps`` of 1. In the rows' masses ``g_i = w_i beta_i`` this is the programme
-    above with ``n_s = sum_i w_i``, ``kappa_i = n_s sum_j v_j k(x_i, x'_j) / sum_j v_j`` and the
-    box ``0 <= g_i <= w_i B``: that of the rows repeated, a row of integer weight ``k`` as ``k``
-    copies, which share its mass.
+    above with ``n_s = sum_i w_i``, ``kappa_i = n_s sum_j v_j k(x_i, x'_j) / sum_j v_j``, the
+    ridge ``lam/2 sum_i (g_i - w_i)^2 / w_i`` and the box ``0 <= g_i <= w_i B``: that of the
+    rows repeated, a row of integer weight ``k`` as ``k`` copies, which share its mass.
 
     Source and target rows travel in one ``X`` (see :func:`sktransfer.utils.pack_domains`):
     ``sample_domain`` is positive for source rows and negative for target rows, or, when it is
@@ -298,11 +312,12 @@ class KMM(_BaseWeighter):
         With several source domains (``sample_domain`` 1, 2, ...), match each of them to the
         target on its own. False pools every source row into one domain first.
 
-    max_iter : int, default=1000
+    max_iter : int, default=10000
         The most iterations of the L-BFGS-B solver, per solve.
 
     tol : float, default=1e-6
-        The solver's tolerance on the projected gradient, relative to the objective's scale.
+        The solver's tolerance on the projected gradient, relative to the objective's scale:
+        the weights are then within about ``tol / 1e-3`` of the programme's solution.
 
     random_state : int, RandomState instance or None, default=None
         Draws the rows of the median heuristic and the Nyström landmarks.
@@ -336,11 +351,12 @@ class KMM(_BaseWeighter):
     Notes
     -----
     The programme is solved in the masses ``g = w beta`` (``beta`` without ``sample_weight``)
-    with :func:`scipy.optimize.minimize` (L-BFGS-B) on the box ``[0, w B]``. The sum
-    constraint is usually inactive at the paper's ``eps``; when it is not, a Lagrange
-    multiplier on it is found with :func:`scipy.optimize.brentq`, each step a warm-started
-    box-constrained solve, and the weights are then moved to the nearest point of the box whose
-    sum meets the bound, which a multiplier found over inexact solves misses. With the Nyström
+    with :func:`scipy.optimize.minimize` (L-BFGS-B) on the box ``[0, w B]``, until the projected
+    gradient is below ``tol``. The sum constraint is usually inactive at the paper's ``eps``;
+    when it is not, a Lagrange multiplier on it is found with :func:`scipy.optimize.brentq`,
+    each step a warm-started box-constrained solve, and the weights are then moved to the
+    nearest point of the box whose sum meets the bound, which a multiplier found over inexact
+    solves misses. With the Nyström
     approximation ``K ~ Phi Phi'``, every gradient costs ``O(n_s n_components)``.
 
     References
@@ -381,7 +397,7 @@ class KMM(_BaseWeighter):
         eps=None,
         n_components=500,
         per_source=True,
-        max_iter=1000,
+        max_iter=10000,
         tol=1e-6,
         random_state=None,
     ):
@@ -471,7 +487,7 @@ class KMM(_BaseWeighter):
         if self.n_components is None or n_source <= self.n_components:
             gram = rbf_kernel(X_source, gamma=self.gamma_)
             kappa = _mean_kernel(X_source, X_target, self.gamma_, target_weight) * mass
-            qp = _KernelQP(kappa, lambda beta: gram @ beta, source_weight)
+            qp = _KernelQP(kappa, lambda beta: gram @ beta, source_weight, _KMM_RIDGE)
         else:
             pool = _landmark_pool(X_source, X_target, self.n_components, rng)
             # Few target rows leave fewer landmarks than n_components: Nystroem warned
@@ -485,7 +501,9 @@ class KMM(_BaseWeighter):
             target_features = nystroem.transform(X_target) * target_weight[:, None]
             target_mean = target_features.sum(axis=0) / target_weight.sum()
             kappa = features @ target_mean * mass
-            qp = _KernelQP(kappa, lambda beta: features @ (features.T @ beta), source_weight)
+            qp = _KernelQP(
+                kappa, lambda beta: features @ (features.T @ beta), source_weight, _KMM_RIDGE
+            )
         eps = self._eps(mass)
         bounds = (mass * (1 - eps), mass * (1 + eps))
         mass_per_row, n_iter = qp.solve(self.B, bounds, self.max_iter, self.tol)
@@ -532,17 +550,20 @@ def _landmark_pool(X_source, X_target, n_components, rng):
 
 
 class _KernelQP:
-    """KMM's quadratic programme ``1/2 g'Kg - kappa'g`` on the box ``0 <= g_i <= w_i B``, with a
-    bounded sum; ``w`` the rows' weights (the rows' masses ``g = w beta``)."""
+    """KMM's quadratic programme ``1/2 g'Kg - kappa'g + ridge/2 sum_i (g_i - w_i)^2 / w_i`` on the
+    box ``0 <= g_i <= w_i B``, with a bounded sum; ``w`` the rows' weights (the rows' masses
+    ``g = w beta``, so that the ridge is ``ridge/2 sum_i w_i (beta_i - 1)^2``)."""
 
-    def __init__(self, kappa, matvec, row_weight):
+    def __init__(self, kappa, matvec, row_weight, ridge):
         self.row_weight, self.mass = row_weight, row_weight.sum()
         # Divided by n_s^2 so that the objective is O(1) whatever the size.
         self.scale = 1.0 / self.mass**2
-        self.kappa, self.matvec = kappa, matvec
+        self.kappa, self.ridge = kappa, ridge
+        self.matvec = lambda g: matvec(g) + ridge * (g / row_weight)
 
     def _solve_box(self, shift, upper, start, max_iter, tol):
-        linear = self.kappa - shift
+        # The ridge's linear part, -ridge sum(g), up to a constant.
+        linear = self.kappa + self.ridge - shift
 
         def objective(beta):
             k_beta = self.matvec(beta)
@@ -556,7 +577,10 @@ class _KernelQP:
                 jac=True,
                 method="L-BFGS-B",
                 bounds=optimize.Bounds(0.0, upper),
-                options={"maxiter": max_iter, "gtol": tol * self.scale, "ftol": tol * 1e-3},
+                # No test on the objective's decrease: near the solution it is below rounding
+                # long before the weights settle, and stopping there left them anywhere in a
+                # region of near-optimal weights (ftol=1e-12 still moved them by 2).
+                options={"maxiter": max_iter, "gtol": tol * self.scale, "ftol": 0.0},
             )
         self.n_iter += result.nit
         if result.status == 1:  # the iteration limit
@@ -581,12 +605,13 @@ class _KernelQP:
                 return last["beta"].sum() - target
 
             # The kernel is at most 1, so a shift beyond these bounds drives every weight to 0
-            # (sum too large) or to B (sum too small): K g is at most sum(g) <= B sum(w).
+            # (sum too large) or to B (sum too small): K g is at most sum(g) <= B sum(w), and
+            # the ridge's gradient ridge (g_i / w_i - 1) between -ridge and ridge (B - 1).
             bracket = (
-                (0.0, self.kappa.max())
+                (0.0, self.kappa.max() + self.ridge)
                 if total > high
                 else (
-                    self.kappa.min() - bound * self.mass,
+                    self.kappa.min() - bound * (self.mass + self.ridge),
                     0.0,
                 )
             )
