@@ -186,3 +186,20 @@ def test_bad_backbone_type_is_a_type_error():
         load_backbone(3)
     with pytest.raises(TypeError, match="expected an nn.Module"):
         load_backbone(lambda: "not a network")
+
+
+def test_features_to_a_submodule_are_the_same_at_the_first_call_and_after():
+    # The first call for a name counts the submodule's calls through its whole layer; the
+    # in-place ReLU after bn1 then overwrote the output kept from bn1.
+    backbone = load_backbone("resnet18", weights=None).eval()
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    first = backbone.features(x, stop="layer1.0.bn1")
+    assert (first < 0).any()
+    assert torch.equal(first, backbone.features(x, stop="layer1.0.bn1"))
+    # Counting runs in eval mode: BatchNorm layers after the submodule do not update their
+    # running statistics.
+    backbone.train()
+    before = backbone.model.layer1[0].bn2.running_mean.clone()
+    backbone.features(x, stop="layer1.0.conv1")
+    assert torch.equal(backbone.model.layer1[0].bn2.running_mean, before)
+    assert backbone.training and backbone.model.layer1[0].bn2.training

@@ -231,16 +231,13 @@ class Backbone(nn.Module):
     def _features_to_submodule(self, x, first, name):
         last = self._enclosing_layer(name)
         target = self.model.get_submodule(name)
-        # A module can run more than once in a pass (ResNet blocks call one ReLU twice), and
-        # then its name does not say which output is wanted. The first pass for a name runs
-        # its whole layer to count the calls; later passes stop at the call.
-        checked = name in self.__dict__.setdefault("_run_once", set())
-        outputs = []
+        checked = self.__dict__.setdefault("_run_once", set())
+        if name not in checked:
+            self._check_runs_once(x, first, last, target, name)
+            checked.add(name)
 
         def capture(module, inputs, output):
-            if checked:
-                raise _StopForward(output)
-            outputs.append(output)
+            raise _StopForward(output)
 
         handle = target.register_forward_hook(capture)
         try:
@@ -250,17 +247,36 @@ class Backbone(nn.Module):
             return stop.output
         finally:
             handle.remove()
-        if not outputs:
-            raise RuntimeError(f"Submodule {name!r} did not run during the forward pass.")
-        if len(outputs) > 1:
+        raise RuntimeError(f"Submodule {name!r} did not run during the forward pass.")
+
+    def _check_runs_once(self, x, first, last, target, name):
+        """Refuse a submodule that runs more than once in a pass (ResNet blocks call one ReLU
+        twice): its name does not say which output is wanted.
+
+        Counted once per name, in a pass through its whole layer without gradients, in eval
+        mode (no batch statistics updated or needed) and on a copy of ``x`` (in-place modules
+        leave the caller's input alone); the outputs then come from a pass that stops there.
+        """
+        calls = []
+        handle = target.register_forward_hook(lambda module, inputs, output: calls.append(1))
+        training = {module: module.training for module in self.model.modules()}
+        try:
+            self.model.eval()
+            with torch.no_grad():
+                x = x.clone() if torch.is_tensor(x) else x
+                for _, module in self._layers[first : last + 1]:
+                    x = module(x)
+        finally:
+            handle.remove()
+            for module, mode in training.items():
+                module.training = mode
+        if len(calls) > 1:
             parent = name.rpartition(".")[0] or self.layer_names[last]
             raise ValueError(
-                f"Submodule {name!r} runs {len(outputs)} times in a forward pass (one module "
+                f"Submodule {name!r} runs {len(calls)} times in a forward pass (one module "
                 "called at several places, as the ReLU of a ResNet block), so its output is "
                 f"ambiguous. Name a submodule that runs once, such as {parent!r}."
             )
-        self._run_once.add(name)
-        return outputs[0]
 
     @property
     def pool_module(self):
