@@ -85,7 +85,16 @@ class _LabelledOnly(MetaEstimatorMixin, BaseEstimator):
         """``X``, ``y`` and ``fit_params`` on the labelled rows, all rows checked."""
         # Only rows are sliced here: the kind and shape of X (images, file paths, tables) are
         # the wrapped estimator's to check, as they are in a Pipeline.
-        y = column_or_1d(y, warn=True)
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        if self._regression:
+            y = np.asarray(y)  # a regressor may take several outputs: a 2-D y
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)
+        else:
+            y = column_or_1d(y, warn=True)
         assert_all_finite(y, input_name="y", allow_nan=self._regression)
         check_consistent_length(X, y)
         if sp.issparse(X) and X.format not in ("csr", "csc"):
@@ -507,7 +516,8 @@ class DomainAdaptationPipeline(Pipeline):
         classification marker of unlabelled rows, used for a regression."""
         if not self.steps or y is None or sample_domain is None:
             return  # Pipeline refuses an empty pipeline itself
-        if not is_regressor(self._final_estimator):
+        final = self._final_estimator
+        if not hasattr(final, "__sklearn_tags__") or not is_regressor(final):
             return
         y = np.asarray(y)
         target = np.asarray(sample_domain) < 0

@@ -474,3 +474,33 @@ def test_an_empty_domain_adaptation_pipeline_says_so_at_fit():
     X, y, sample_domain, _, _ = _data()
     with pytest.raises(ValueError, match="The pipeline is empty"):
         make_da_pipeline().fit(X, y, sample_domain=sample_domain)
+
+
+def test_a_pipeline_ending_in_passthrough_fits_with_sample_domain():
+    X, y, sample_domain, _, _ = _regression()
+    model = make_da_pipeline(StandardScaler(), "passthrough")
+    assert model.fit(X, y, sample_domain=sample_domain) is model  # an AttributeError before
+
+
+def test_a_regression_pipeline_takes_several_outputs_rows_all_nan_unlabelled():
+    X, y, sample_domain, Xt, yt = _regression()
+    Y = np.c_[y, 2 * y]
+    model = make_da_pipeline(CORAL(reg=0.01), Ridge()).fit(X, Y, sample_domain=sample_domain)
+    assert model.predict(Xt).shape == (len(Xt), 2)
+    source = sample_domain > 0
+    coral = CORAL(reg=0.01).fit(X, sample_domain=sample_domain)
+    expected = Ridge().fit(coral.transform(X, sample_domain=sample_domain)[source], Y[source])
+    np.testing.assert_allclose(model[-1].estimator_.coef_, expected.coef_)
+    assert model.score(Xt, np.c_[yt, 2 * yt]) > 0.95
+    # Without sample_domain, the rows whose outputs are all NaN are the target rows.
+    by_label = make_da_pipeline(CORAL(reg=0.01), Ridge()).fit(X, Y)
+    np.testing.assert_allclose(by_label[-1].estimator_.coef_, expected.coef_)
+
+
+def test_without_sample_domain_nan_regression_targets_mark_the_target_rows():
+    # pack_domains marks them NaN; without sample_domain CORAL saw no target row and adapted
+    # nothing, without a word.
+    X, y, sample_domain, Xt, yt = _regression()
+    by_label = make_da_pipeline(CORAL(reg=0.01), Ridge()).fit(X, y)
+    by_domain = make_da_pipeline(CORAL(reg=0.01), Ridge()).fit(X, y, sample_domain=sample_domain)
+    np.testing.assert_allclose(by_label.predict(Xt), by_domain.predict(Xt))

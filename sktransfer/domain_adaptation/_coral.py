@@ -12,6 +12,7 @@ from ..utils._atomic import atomic_fit
 from ..utils._domains import (
     check_sample_domain,
     domain_rows,
+    has_several_outputs,
     warn_if_one_domain,
     warn_if_pipeline_learns_unlabelled,
 )
@@ -285,8 +286,11 @@ def _rows(X, y, sample_domain):
 
 
 def _labels(y):
-    # A column of labels is taken as the labels, as scikit-learn's classifiers take it.
-    return None if y is None else column_or_1d(y)
+    # A column of labels is taken as the labels, as scikit-learn's classifiers take it; the
+    # several columns of a regression with several outputs stay as they are.
+    if y is None or has_several_outputs(y):
+        return y
+    return column_or_1d(y)
 
 
 def _mean(X, n_features):

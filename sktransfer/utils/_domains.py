@@ -81,7 +81,8 @@ def domain_rows(y, sample_domain, n_samples, *, require_source_labels=True):
     """The one domain policy: which rows are source, target, labelled, unlabelled.
 
     ``sample_domain`` marks source rows (positive) and target rows (negative). Without it, rows
-    with ``y == -1`` are target rows and all others source rows; with neither, every row is a
+    with ``y == -1`` (or, for a regression, a NaN ``y``) are target rows and all others source
+    rows; with neither, every row is a
     source row and the estimator trains as a plain supervised model. ``y == -1`` always means
     an unlabelled row, never a class.
 
@@ -122,6 +123,8 @@ def domain_rows(y, sample_domain, n_samples, *, require_source_labels=True):
             else check_sample_domain(sample_domain, n_samples)
         )
         return DomainRows(domain, labelled)
+    if has_several_outputs(y):
+        return _rows_of_several_outputs(np.asarray(y), sample_domain, n_samples)
     y = _as_labels(y, n_samples, "y")
     _warn_if_minus_one_is_a_string(y)
     if sample_domain is None and not require_source_labels:
@@ -136,6 +139,27 @@ def domain_rows(y, sample_domain, n_samples, *, require_source_labels=True):
             "target rows, never a class."
         )
     return DomainRows(domain, labelled)
+
+
+def has_several_outputs(y):
+    """Whether ``y`` has several columns: the outputs of a multi-output regression."""
+    shape = getattr(y, "shape", None)  # array-likes that refuse NumPy's functions have one
+    if shape is None:
+        shape = np.asarray(y).shape
+    return len(shape) == 2 and shape[1] > 1
+
+
+def _rows_of_several_outputs(y, sample_domain, n_samples):
+    """The domain rows of a regression with several outputs: a row whose outputs are all NaN
+    is unlabelled, and without ``sample_domain`` a target row."""
+    if y.shape[0] != n_samples:
+        raise ValueError(f"X has {n_samples} rows but y has {y.shape[0]}.")
+    unlabelled = is_unlabelled_value(y)
+    if sample_domain is None:
+        domain = np.where(unlabelled, TARGET_DOMAIN, SOURCE_DOMAIN).astype(np.int64)
+    else:
+        domain = check_sample_domain(sample_domain, n_samples)
+    return DomainRows(domain, ~unlabelled)
 
 
 def _warn_if_minus_one_is_a_string(y):
@@ -196,8 +220,10 @@ def is_unlabelled_value(y):
             y = y.astype(np.float64)
         except (TypeError, ValueError):
             return np.zeros(y.shape[0], dtype=bool)
-    if y.dtype.kind not in "fc" or y.ndim != 1:
+    if y.dtype.kind not in "fc" or y.ndim not in (1, 2):
         return np.zeros(y.shape[0], dtype=bool)
+    if y.ndim == 2:  # several outputs: a row is unlabelled when none of them is known
+        return np.isnan(y).all(axis=1)
     return np.isnan(y)
 
 
@@ -307,7 +333,7 @@ def split_domains(X, y=None, sample_domain=None):
 
     sample_domain : array-like of shape (n_samples,), default=None
         Positive for source rows, negative for target rows. If None, the rows with
-        ``y == -1`` are the target rows and all others the source rows.
+        ``y == -1`` (or a NaN ``y``) are the target rows and all others the source rows.
 
     Returns
     -------
@@ -350,8 +376,8 @@ def check_sample_domain(sample_domain, n_samples, y=None):
     ----------
     sample_domain : array-like of shape (n_samples,) or None
         Non-zero integers: positive for source rows, negative for target rows. If None,
-        rows with ``y == -1`` are target rows (domain ``-2``) and all others source rows
-        (domain ``1``).
+        rows with ``y == -1`` (or a NaN ``y``, the mark of a regression) are target rows
+        (domain ``-2``) and all others source rows (domain ``1``).
 
     n_samples : int
         The number of rows of ``X``.
@@ -405,7 +431,9 @@ def _domain_from_labels(y, n_samples):
             "sample_domain (positive for source rows, negative for target rows)."
         )
     y = _as_labels(y, n_samples, "y")
-    return np.where(is_unlabelled(y), TARGET_DOMAIN, SOURCE_DOMAIN).astype(np.int64)
+    # -1 marks the unlabelled rows of a classification, NaN those of a regression.
+    unlabelled = is_unlabelled(y) | is_unlabelled_value(y)
+    return np.where(unlabelled, TARGET_DOMAIN, SOURCE_DOMAIN).astype(np.int64)
 
 
 def _as_integers(sample_domain):
