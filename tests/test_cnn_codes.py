@@ -315,8 +315,10 @@ def test_a_submodule_that_runs_twice_is_refused_at_fit():
     assert codes.fit_transform(IMAGES[:2]).shape == (2, 64)
 
 
-def test_memory_tells_apart_a_network_whose_forward_code_changed(tmp_path):
-    # A class edited and run again in a notebook: same name, same weights, another forward.
+@pytest.mark.parametrize("decorator", ["", "@torch.no_grad()", "@torch.compiler.disable"])
+def test_memory_tells_apart_a_network_whose_forward_code_changed(tmp_path, decorator):
+    # A class edited and run again in a notebook: same name, same weights, another forward,
+    # maybe behind a decorator.
     def network(factor):
         namespace = {"torch": torch}
         exec(
@@ -324,6 +326,7 @@ def test_memory_tells_apart_a_network_whose_forward_code_changed(tmp_path):
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.conv = torch.nn.Conv2d(3, 4, 3)\n"
+            f"    {decorator}\n"
             "    def forward(self, x):\n"
             f"        return self.conv(x) * {factor}\n",
             namespace,

@@ -8,6 +8,7 @@ the CNN codes of :class:`~sktransfer.feature_extraction.CNNCodeExtractor` and th
 activations of :class:`~sktransfer.fine_tuning.FineTuneClassifier` are stored this way.
 """
 
+import inspect
 import os
 import tempfile
 import types
@@ -114,10 +115,25 @@ def _class_code(cls):
         if klass is torch.nn.Module or klass is object:
             break
         for key, value in sorted(vars(klass).items()):
-            function = getattr(value, "__func__", value)
-            if hasattr(function, "__code__"):
+            for function in _functions(value):
                 code.append((klass.__qualname__, key, _code_parts(function.__code__)))
     return joblib.hash(code)
+
+
+def _functions(member):
+    """The Python functions behind a class member: a method's, a static or class method's,
+    a property's accessors, each unwrapped from decorators such as ``torch.no_grad()``."""
+    if isinstance(member, property):
+        members = [member.fget, member.fset, member.fdel]
+    else:
+        members = [getattr(member, "__func__", member)]
+    functions = []
+    for function in members:
+        if callable(function):
+            function = inspect.unwrap(function)
+        if hasattr(function, "__code__"):
+            functions.append(function)
+    return functions
 
 
 def _code_parts(code):
