@@ -845,3 +845,22 @@ def test_kmm_ridge_moves_well_conditioned_weights_little(seed):
         return model.score(X[is_target], y[is_target])
 
     assert accuracy(weights) == pytest.approx(accuracy(reference), abs=0.01)
+
+
+# --- Only the ratios of sample_weight count: weights times a constant are the same weights -------
+
+
+def test_the_median_heuristic_reads_the_ratios_of_sample_weight_alone():
+    """Before: pair weights of 1e200 overflowed (an IndexError), of 1e-300 underflowed to 0 (a
+    median of 1), and equal weights of 0.1 moved the median through the rounding of their
+    cumulative sum (0.28996 against 0.28970)."""
+    X = np.random.RandomState(0).normal(size=(100, 2))
+    plain = _importance._median_heuristic_gamma(X)
+    pattern = np.random.RandomState(1).uniform(0.2, 3.0, X.shape[0])
+    weighted = _importance._median_heuristic_gamma(X, sample_weight=pattern)
+    assert weighted != plain
+    for scale in [1e-300, 0.1, 1e200]:
+        equal = np.full(X.shape[0], scale)
+        assert _importance._median_heuristic_gamma(X, sample_weight=equal) == plain
+        uneven = _importance._median_heuristic_gamma(X, sample_weight=pattern * scale)
+        assert uneven == pytest.approx(weighted, rel=1e-12)

@@ -98,10 +98,17 @@ def _median_heuristic_gamma(X, random_state=None, sample_weight=None):
     distances = euclidean_distances(X, squared=True)
     first, second = np.triu_indices_from(distances, k=1)
     upper = distances[first, second]
+    if sample_weight is not None and np.unique(sample_weight).shape[0] <= 1:
+        # Equal weights repeat every row as often: the unweighted median, to the last bit
+        # (the cumulative sum of equal pair weights rounds, and moved it by 0.1%).
+        sample_weight = None
     if sample_weight is None:
         median = np.median(upper[upper > 0]) if np.any(upper > 0) else 1.0
     else:
-        # Copies of one row are 0 apart, and distances of 0 are left out in both forms.
+        # Copies of one row are 0 apart, and distances of 0 are left out in both forms. The
+        # weights are divided by the largest first: products of weights of 1e200 overflowed
+        # to inf (then an IndexError), of 1e-300 underflowed to 0 (then a median of 1).
+        sample_weight = sample_weight / sample_weight.max()
         pair = sample_weight[first] * sample_weight[second]
         keep = (upper > 0) & (pair > 0)
         median = _weighted_median(upper[keep], pair[keep]) if np.any(keep) else 1.0
@@ -130,7 +137,10 @@ def _warn_if_kernel_is_flat(X, gamma, name, rng, sample_weight=None):
     KLIEP with gamma=1e-300 gave every source row weight 1 without a word. The largest squared
     distance between rows is at most four times the largest from their (weighted) mean.
     """
-    center = X.mean(axis=0) if sample_weight is None else np.average(X, 0, sample_weight)
+    if sample_weight is None:
+        center = X.mean(axis=0)
+    else:  # weights of 1e200 times X overflowed
+        center = np.average(X, 0, sample_weight / sample_weight.max())
     spread = 4.0 * np.max(np.sum((X - center) ** 2, axis=1))
     if not gamma * spread < _FLAT_KERNEL_TOL or spread == 0:
         return
