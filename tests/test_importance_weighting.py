@@ -635,12 +635,20 @@ REPEATABLE_IDS = ["KMM", "KMM binding", "KLIEP"]
 
 @pytest.mark.parametrize("weighter", REPEATABLE, ids=REPEATABLE_IDS)
 def test_integer_sample_weight_is_repeating_the_row(weighter):
+    """KMM's programme depends only on the ratios of sample_weight, rescaled to mean 1: that of
+    the rows repeated, but with the ridge divided by the mean count (the repeated rows' ridge
+    is in rows, whose number the ratios do not give) and eps that of the distinct rows. Both
+    eps here leave the sum constraint as it is in the repeated fit (unbinding at eps=None, and
+    the same bound on the mean at eps=0.02)."""
     X, sample_domain = _weighted_domains()
     counts = np.random.RandomState(1).randint(1, 4, size=X.shape[0])
     weighted = clone(weighter).fit(X, sample_weight=counts, sample_domain=sample_domain)
-    repeated = clone(weighter).fit(
-        X.repeat(counts, axis=0), sample_domain=sample_domain.repeat(counts)
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        mean_count = counts[sample_domain > 0].mean()
+        patch.setattr(_importance, "_KMM_RIDGE", _importance._KMM_RIDGE * mean_count)
+        repeated = clone(weighter).fit(
+            X.repeat(counts, axis=0), sample_domain=sample_domain.repeat(counts)
+        )
     first_copies = np.r_[0, np.cumsum(counts)[:-1]]
     # The weights are O(1) to O(10): an absolute tolerance well below their differences from
     # the unweighted fit's (0.5 to 4.5 here).
@@ -848,6 +856,70 @@ def test_kmm_ridge_moves_well_conditioned_weights_little(seed):
 
 
 # --- Only the ratios of sample_weight count: weights times a constant are the same weights -------
+
+SCALES = [1e-300, 1e-3, 0.01, 1e3, 1e200]
+SCALED_WEIGHTERS = [
+    KMM(random_state=0),
+    KMM(n_components=20, random_state=0),
+    KLIEP(random_state=0),
+]
+SCALED_IDS = ["KMM exact", "KMM Nystroem", "KLIEP"]
+
+
+@pytest.mark.parametrize("weighter", SCALED_WEIGHTERS, ids=SCALED_IDS)
+@pytest.mark.parametrize("scale", SCALES)
+def test_constant_sample_weight_is_no_sample_weight(weighter, scale):
+    """Before: KMM's default eps, (sqrt(sum w) - 1) / sqrt(sum w), went negative for weights
+    summing below 1 and swapped the bounds on the sum (brentq failed at 1e-3; "B=1000.0 is
+    below 1 - eps = 1.29e+149" at 1e-300), and its ridge and kappa grew with sum w, moving the
+    weights by 4 at 0.01 and 1e3; products of pair weights of 1e200 overflowed in the median
+    heuristic (an IndexError in both weighters), and KLIEP's underflowed at 1e-300 (weights
+    off by 3.5). Equal weights are exactly the fit without them now; the tolerance, 1e-9 on
+    weights of order 1, is far below the solvers' (KMM's tol=1e-6 leaves about 1e-3)."""
+    X, sample_domain = _weighted_domains(n_source=60, n_target=40)
+    plain = clone(weighter).fit(X, sample_domain=sample_domain)
+    sample_weight = np.full(X.shape[0], scale)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        weighted = clone(weighter).fit(X, sample_weight=sample_weight, sample_domain=sample_domain)
+    np.testing.assert_allclose(weighted.weights_, plain.weights_, rtol=0, atol=1e-9)
+    assert weighted.gamma_ == plain.gamma_
+
+
+@pytest.mark.parametrize(
+    "weighter",
+    [
+        KMM(gamma=0.5, random_state=0),
+        KMM(gamma=0.5, n_components=20, random_state=0),
+        # The bound B and the sum constraint bind: brentq's multiplier, then the projection.
+        KMM(gamma=0.5, B=1.3, eps=0.02, random_state=0),
+        KLIEP(gamma=0.5, random_state=0),
+    ],
+    ids=["KMM exact", "KMM Nystroem", "KMM binding", "KLIEP"],
+)
+@pytest.mark.parametrize(
+    "scales",
+    [(1e-3, 1e-3, 1.0), (1.0, 1.0, 1e-3), (1e-300, 1e3, 1.0), (1e200, 1.0, 1e-300)],
+    ids=["sources light", "target light", "sources far apart", "extremes"],
+)
+def test_each_domain_s_sample_weight_counts_by_its_ratios_alone(weighter, scales):
+    """Uneven weights, each source domain and the target times its own constant: every
+    domain's weights are normalised on their own, as the means they weight are. Before, a
+    source whose weights summed below 1 beside a target of weight 1 failed in brentq, and the
+    ridge's share of the objective followed each source's total weight. The gamma is given:
+    the median heuristic weighs pairs of rows across domains by their weights' product."""
+    X, sample_domain = _weighted_domains(n_source=60, n_target=40)
+    sample_domain[:25] = 2
+    pattern = np.random.RandomState(2).uniform(0.2, 3.0, X.shape[0])
+    reference = clone(weighter).fit(X, sample_weight=pattern, sample_domain=sample_domain)
+    scale = np.select([sample_domain == 1, sample_domain == 2], scales[:2], scales[2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scaled = clone(weighter).fit(X, sample_weight=pattern * scale, sample_domain=sample_domain)
+    # Only the rounding of the rescaled weights differs, 1e-16, but two solves from inputs a
+    # rounding apart stop at different points within the solver's tolerance (KMM's tol=1e-6
+    # leaves the weights within about 1e-3): they differed by up to 3e-5 here.
+    np.testing.assert_allclose(scaled.weights_, reference.weights_, rtol=0, atol=1e-3)
 
 
 def test_the_median_heuristic_reads_the_ratios_of_sample_weight_alone():

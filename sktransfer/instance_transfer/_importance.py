@@ -183,8 +183,10 @@ class _BaseWeighter(BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights, of source and target rows alike. They weight the
             objective, so that a row of integer weight ``k`` counts as ``k`` copies of the row
-            and a row of weight 0 as no row at all: the other rows' weights are those learned
-            without it. If None, every row weighs 1.
+            (for KMM, up to its ridge and default ``eps``) and a row of weight 0 as no row at
+            all: the other rows' weights are those learned without it. Only their ratios
+            count: weights times a constant give the same weights, and equal weights those of
+            ``sample_weight=None``. If None, every row weighs 1.
 
         sample_domain : array-like of shape (n_samples,), default=None
             Positive for source rows (``1, 2, ...`` for several sources), negative for target
@@ -283,10 +285,15 @@ class KMM(_BaseWeighter):
     With ``sample_weight`` (``w_i`` on source rows, ``v_j`` on target rows), the weighted source
     mean ``sum_i w_i beta_i phi(x_i) / sum_i w_i`` is matched to the weighted target mean
     ``sum_j v_j phi(x'_j) / sum_j v_j``, under ``0 <= beta_i <= B`` and a weighted mean of
-    ``beta`` within ``eps`` of 1. In the rows' masses ``g_i = w_i beta_i`` this is the programme
-    above with ``n_s = sum_i w_i``, ``kappa_i = n_s sum_j v_j k(x_i, x'_j) / sum_j v_j``, the
-    ridge ``lam/2 sum_i (g_i - w_i)^2 / w_i`` and the box ``0 <= g_i <= w_i B``: that of the
-    rows repeated, a row of integer weight ``k`` as ``k`` copies, which share its mass.
+    ``beta`` within ``eps`` of 1. Only the ratios of the weights count: each source's ``w`` is
+    rescaled to mean 1 over its ``n_s`` rows of positive weight, so that weights times any
+    constant (weights that sum to 1, say) give the same programme, and equal weights the
+    unweighted one. In the rows' masses ``g_i = w_i beta_i`` it is the programme above with
+    ``kappa_i = n_s sum_j v_j k(x_i, x'_j) / sum_j v_j``, the ridge
+    ``lam/2 sum_i (g_i - w_i)^2 / w_i`` and the box ``0 <= g_i <= w_i B``: that of the rows
+    repeated, a row of integer weight ``k`` as ``k`` copies which share its mass, except that
+    the ridge is divided by the mean weight and the default ``eps`` counts distinct rows (the
+    repeated rows' number is not a ratio of the weights).
 
     Source and target rows travel in one ``X`` (see :func:`sktransfer.utils.pack_domains`):
     ``sample_domain`` is positive for source rows and negative for target rows, or, when it is
@@ -308,7 +315,8 @@ class KMM(_BaseWeighter):
     eps : float, default=None
         How far the mean weight may stray from 1: ``|mean(beta) - 1| <= eps`` (the mean
         weighted by ``sample_weight``). If None, ``(sqrt(n_s) - 1) / sqrt(n_s)``, the paper's
-        choice, with ``n_s`` the source rows' total ``sample_weight``.
+        choice, with ``n_s`` the number of source rows of positive ``sample_weight`` (not
+        their total weight, so that only the weights' ratios count).
 
     n_components : int or None, default=500
         Source domains with more rows than this are matched with a Nyström approximation of
@@ -432,21 +440,21 @@ class KMM(_BaseWeighter):
             self.weights_[rows] = 0.0
         solved = _counted_groups(groups, counted)
         for rows in solved.values():
-            self._check_feasible(weight[rows].sum())
+            self._check_feasible(rows.shape[0])
         X_counted = X if sample_weight is None else X[counted]
         counted_weight = None if sample_weight is None else weight[counted]
         self.gamma_ = self._default_gamma(X_counted, rng, counted_weight)
         _warn_if_kernel_is_flat(X_counted, self.gamma_, "KMM", rng, counted_weight)
-        X_target, target_weight = X[is_target], weight[is_target]
+        X_target, target_weight = X[is_target], _unit_mean(weight[is_target])
         self.n_iter_ = 0
         blind = []
         for key, rows in solved.items():
             weights, n_iter, kappa_max = self._match(
-                X[rows], weight[rows], X_target, target_weight, rng
+                X[rows], _unit_mean(weight[rows]), X_target, target_weight, rng
             )
             self.weights_[rows] = weights
             self.n_iter_ += n_iter
-            if kappa_max < _KMM_MIN_KAPPA * (1 - self._eps(weight[rows].sum())):
+            if kappa_max < _KMM_MIN_KAPPA * (1 - self._eps(rows.shape[0])):
                 blind.append((key, kappa_max))
         if blind:
             self._warn_blind_kernel(X_counted, counted_weight, blind, rng)
@@ -485,6 +493,10 @@ class KMM(_BaseWeighter):
     def _match(self, X_source, source_weight, X_target, target_weight, rng):
         """The weights of one source domain, every row of positive ``source_weight``.
 
+        ``source_weight`` has mean 1 (see :func:`_unit_mean`), so that ``n_s = sum w`` is the
+        number of rows, and the programme, its ridge and its sum constraint are those of
+        ``sample_weight`` times any constant.
+
         The programme is solved in ``g_i = w_i beta_i``, the mass row ``i`` carries: the
         weighted source mean ``sum w_i beta_i phi(x_i) / sum w`` is then ``sum g_i phi(x_i) /
         sum w``, the objective is the unweighted one with ``n_s = sum w`` and the weighted
@@ -514,13 +526,20 @@ class KMM(_BaseWeighter):
             qp = _KernelQP(
                 kappa, lambda beta: features @ (features.T @ beta), source_weight, _KMM_RIDGE
             )
-        eps = self._eps(mass)
+        eps = self._eps(n_source)
         bounds = (mass * (1 - eps), mass * (1 + eps))
         mass_per_row, n_iter = qp.solve(self.B, bounds, self.max_iter, self.tol)
         return mass_per_row / source_weight, n_iter, kappa.max()
 
     def _eps(self, n_source):
-        """The paper's ``eps`` for ``n_source`` rows (their total weight), or the one given."""
+        """The paper's ``eps`` for ``n_source`` rows, or the one given.
+
+        ``n_source`` counts the rows of positive ``sample_weight``, not their total weight: the
+        total depends on the weights' scale (weights summing to 1 made eps negative, which
+        swapped the bounds on the sum), and ``sample_weight`` times a constant is the same
+        problem. For integer weights this is fewer rows than the repeated rows count, so eps
+        is that of the distinct rows.
+        """
         return (np.sqrt(n_source) - 1) / np.sqrt(n_source) if self.eps is None else self.eps
 
     def _check_feasible(self, n_source):
@@ -532,9 +551,21 @@ class KMM(_BaseWeighter):
         eps = self._eps(n_source)
         if self.B < 1 - eps:
             raise ValueError(
-                f"B={self.B} is below 1 - eps = {1 - eps:.3g} for {n_source:g} source rows: "
+                f"B={self.B} is below 1 - eps = {1 - eps:.3g} for {n_source} source rows: "
                 "weights of at most B cannot average at least 1 - eps. Raise B or eps."
             )
+
+
+def _unit_mean(weight):
+    """Row weights, all positive, rescaled to mean 1: exactly 1 where they are all equal.
+
+    KMM's masses, its ridge and its bound on their sum are then those of weights of any scale,
+    and the unweighted programme's (``n_s`` rows of weight 1) where the weights are equal.
+    """
+    if np.all(weight == weight[0]):
+        return np.ones_like(weight)
+    weight = weight / weight.max()  # no overflow in the mean
+    return weight / weight.mean()
 
 
 def _mean_kernel(X, X_target, gamma, target_weight, chunk=2048):
