@@ -936,3 +936,28 @@ def test_the_median_heuristic_reads_the_ratios_of_sample_weight_alone():
         assert _importance._median_heuristic_gamma(X, sample_weight=equal) == plain
         uneven = _importance._median_heuristic_gamma(X, sample_weight=pattern * scale)
         assert uneven == pytest.approx(weighted, rel=1e-12)
+
+
+def _concentrated_shift(target_mean, target_std, seed=0):
+    rng = np.random.RandomState(seed)
+    Xs = rng.normal(0.0, 1.0, size=(200, 2))
+    Xt = rng.normal(target_mean, target_std, size=(100, 2))
+    return pack_domains(source=(Xs, (Xs[:, 0] > 0).astype(int)), target=(Xt, None))
+
+
+@pytest.mark.parametrize("scale", [0.05, 0.01])
+def test_uniform_fractional_sample_weight_does_not_lower_the_effective_sample_size(scale):
+    """Before: Kish's effective size in the units of sample_weight, 43 source rows times the
+    scale, against min(10, half the total weight): uniform weights of 0.05 read as "an effective
+    sample size of 2.2 of 10 source rows" and warned, where the fit without them did not."""
+    X, y, sample_domain = _concentrated_shift(1.0, 0.5)
+    clf = ImportanceWeightedClassifier(LogisticRegression(), weighting=KLIEP(gamma=0.5))
+    sample_weight = np.full(X.shape[0], scale)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clone(clf).fit(X, y, sample_domain=sample_domain)
+        clone(clf).fit(X, y, sample_weight, sample_domain=sample_domain)
+    # Weights piled on a few source rows still warn, counted in rows.
+    X, y, sample_domain = _concentrated_shift(3.0, 0.2)
+    with pytest.warns(UserWarning, match=r"effective sample size of \d+\.\d of 200 source rows"):
+        clone(clf).fit(X, y, sample_weight, sample_domain=sample_domain)

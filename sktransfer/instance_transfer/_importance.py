@@ -1213,14 +1213,21 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         return self
 
     def _warn_if_few_rows_count(self, weights, sample_weight):
-        """Refuse weights all 0, and warn of a low effective sample size, counting a row of
-        ``sample_weight`` k as k rows (Kish's effective size with frequency weights)."""
+        """Refuse weights all 0, and warn of a low effective sample size of the importance
+        weights: Kish's effective size with frequency weights, ``sample_weight`` rescaled to
+        mean 1 over the rows of positive weight, out of those rows.
+
+        Rescaled, the count does not depend on the scale of ``sample_weight``: in its own
+        units, uniform weights of 0.05 on 200 rows read as 10 rows and warned. A
+        ``sample_weight`` that is uneven by itself leaves the size at the number of rows as
+        long as the importance weights are uniform: this warns of the importance weights."""
         counted = sample_weight > 0
         if not counted.any():
             # No source rows (or none of positive weight): nothing was weighted, and the
             # classifier is fitted on the labelled target rows alone, as a plain one would be.
             return
         weights, sample_weight = weights[counted], sample_weight[counted]
+        sample_weight = _unit_mean(sample_weight)
         total = np.sum(sample_weight * weights)
         if total <= 0:
             raise ValueError(
@@ -1228,11 +1235,11 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
                 "support, and weighting cannot help. Check sample_domain."
             )
         effective = total**2 / np.sum(sample_weight * weights**2)
-        n_rows = sample_weight.sum()
+        n_rows = weights.shape[0]
         if effective < min(_MIN_EFFECTIVE_ROWS, 0.5 * n_rows):
             warnings.warn(
                 f"The importance weights leave an effective sample size of {effective:.1f} of "
-                f"{n_rows:g} source rows: a few source rows carry the whole fit, as the "
+                f"{n_rows} source rows: a few source rows carry the whole fit, as the "
                 "target lies mostly where the source has few rows. The fit is likely poor; a "
                 "wider kernel (smaller gamma) or a lower bound B flattens the weights.",
                 UserWarning,
