@@ -203,3 +203,25 @@ def test_features_to_a_submodule_are_the_same_at_the_first_call_and_after():
     backbone.features(x, stop="layer1.0.conv1")
     assert torch.equal(backbone.model.layer1[0].bn2.running_mean, before)
     assert backbone.training and backbone.model.layer1[0].bn2.training
+
+
+def test_a_submodule_not_reached_from_start_is_counted_again_from_the_input():
+    # The pass from start="l2" never reaches l1's ReLU; the name was then taken as checked,
+    # and a later pass from the input returned the first of its two outputs.
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear, self.relu = nn.Linear(4, 4), nn.ReLU()
+
+        def forward(self, x):
+            return self.relu(self.linear(self.relu(x)))
+
+    model = nn.Sequential()
+    model.add_module("l1", Block())
+    model.add_module("l2", nn.Linear(4, 4))
+    backbone = Backbone(model, [("l1", model.l1), ("l2", model.l2)], input_kind="vector")
+    x = torch.randn(2, 4)
+    with pytest.raises(RuntimeError, match="did not run"):
+        backbone.features(x, start="l2", stop="l1.relu")
+    with pytest.raises(ValueError, match="'l1.relu' runs 2 times"):
+        backbone.features(x, stop="l1.relu")

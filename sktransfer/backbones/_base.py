@@ -232,9 +232,8 @@ class Backbone(nn.Module):
         last = self._enclosing_layer(name)
         target = self.model.get_submodule(name)
         checked = self.__dict__.setdefault("_run_once", set())
-        if name not in checked:
-            self._check_runs_once(x, first, last, target, name)
-            checked.add(name)
+        if name not in checked and self._check_runs_once(x, first, last, target, name) == 1:
+            checked.add(name)  # not when it did not run: a later pass from the input must count
 
         def capture(module, inputs, output):
             raise _StopForward(output)
@@ -256,6 +255,7 @@ class Backbone(nn.Module):
         Counted once per name, in a pass through its whole layer without gradients, in eval
         mode (no batch statistics updated or needed) and on a copy of ``x`` (in-place modules
         leave the caller's input alone); the outputs then come from a pass that stops there.
+        Returns the number of calls, 0 when the pass from ``start`` does not reach it.
         """
         calls = []
         handle = target.register_forward_hook(lambda module, inputs, output: calls.append(1))
@@ -277,6 +277,7 @@ class Backbone(nn.Module):
                 "called at several places, as the ReLU of a ResNet block), so its output is "
                 f"ambiguous. Name a submodule that runs once, such as {parent!r}."
             )
+        return len(calls)
 
     @property
     def pool_module(self):
