@@ -101,8 +101,9 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         rows; the rest of the rows are then mapped like new rows.
 
     random_state : int, RandomState instance or None, default=None
-        The draw of the subset when there are more than ``max_samples`` rows. Pass an int for
-        reproducible results.
+        The draw of the subset when there are more than ``max_samples`` rows, and of the
+        random splits of the rows that test for a shift between the domains (a fixed seed
+        when None). Pass an int for reproducible results.
 
     Attributes
     ----------
@@ -498,11 +499,12 @@ def _warn_if_no_shift_beyond_noise(mu, K, e, Ke, is_target, random_state):
     if mmd < _MMD_WEIGHS * mu:
         return True
     warnings.warn(
-        "TCA found no shift between the source and target rows beyond sampling noise: their "
+        "TCA could not tell the source rows from the target rows in its kernel's mean: their "
         f"MMD (e^T K e = {observed:.3g}) is within the range of random splits of the rows "
-        f"(95th percentile {np.percentile(null, 95):.3g} over {_SHIFT_TEST_DRAWS} splits). Its "
-        "components then give up variance to match noise; PCA (or KernelPCA), or no "
-        f"adaptation, may serve better, or a mu well above the MMD term |K L K| = {mmd:.3g}.",
+        f"(95th percentile {np.percentile(null, 95):.3g} over {_SHIFT_TEST_DRAWS} splits; a "
+        "linear kernel compares the means only). If the domains do not differ, its components "
+        "give up variance to match noise; PCA (or KernelPCA), or no adaptation, may serve "
+        f"better, or a mu well above the MMD term |K L K| = {mmd:.3g}.",
         UserWarning,
         stacklevel=3,
     )
