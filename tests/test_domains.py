@@ -367,3 +367,11 @@ def test_adaptation_steps_warn_when_sample_domain_marks_one_domain(estimator, do
         warnings.simplefilter("error")  # a plain fit without domains stays quiet
         clone(estimator).fit(X)
         ImportanceWeightedClassifier().fit(X, (X[:, 0] > 0).astype(int))
+
+
+def test_a_y_holding_nan_marks_its_target_rows_with_nan_alone():
+    # A regression's y: -1.0 is one of its values, not a mark. A y without NaN keeps the
+    # classification mark, -1.
+    y = np.array([0.5, -1.0, np.nan, 2.0, np.nan])
+    assert_array_equal(check_sample_domain(None, 5, y=y), [1, 1, -2, 1, -2])
+    assert_array_equal(check_sample_domain(None, 3, y=[0, -1, 1]), [1, -2, 1])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 from sklearn import clone, config_context
+from sklearn.base import BaseEstimator
 from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -169,6 +170,29 @@ def test_regressor_weighting_beats_the_plain_line_on_shimodaira_curve():
         assert np.mean((reg.predict(Xt) - curve(Xt)) ** 2) < 0.7 * plain_error
 
 
+def test_without_sample_domain_the_regressors_nan_rows_are_its_target_rows():
+    # As a classification's y == -1 rows; they were source rows, refused for their NaN.
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(0.5, 0.5, size=(80, 2)), rng.normal(0.3, 0.5, size=(40, 2))]
+    sample_domain = np.r_[np.ones(80), -np.ones(40)]
+    y = np.r_[X[:80, 0] - X[:80, 1], np.full(40, np.nan)]
+    by_label = ImportanceWeightedRegressor(random_state=0).fit(X, y)
+    by_domain = ImportanceWeightedRegressor(random_state=0).fit(X, y, sample_domain=sample_domain)
+    np.testing.assert_array_equal(by_label.predict(X), by_domain.predict(X))
+
+
+def test_a_weighter_of_ones_own_is_given_the_domains_of_a_plain_fit():
+    # Its fit(X, sample_domain=...) is promised an array; a plain fit handed it None.
+    class Uniform(BaseEstimator):
+        def fit(self, X, sample_domain=None):
+            self.weights_ = np.where(np.asarray(sample_domain) > 0, 1.0, 0.0)
+            return self
+
+    X = np.random.RandomState(0).normal(size=(30, 2))
+    clf = ImportanceWeightedClassifier(weighting=Uniform()).fit(X, (X[:, 0] > 0).astype(int))
+    np.testing.assert_array_equal(clf.weighter_.weights_, 1.0)
+
+
 def test_regressor_ignores_the_values_of_target_rows_nan_included():
     # skada marks unknown regression targets with NaN; the fit refused them though the
     # docstring says target values are ignored.
@@ -186,8 +210,11 @@ def test_regressor_ignores_the_values_of_target_rows_nan_included():
         ImportanceWeightedRegressor(random_state=0).fit(X, y, sample_domain=sample_domain)
 
 
-@pytest.mark.parametrize("value", [np.nan, np.inf])
-@pytest.mark.parametrize("domains", [True, False], ids=["sample_domain", "no sample_domain"])
+@pytest.mark.parametrize(
+    "value, domains",
+    [(np.nan, True), (np.inf, True), (np.inf, False)],
+    ids=["nan-sample_domain", "inf-sample_domain", "inf-no sample_domain"],
+)
 def test_regressor_refuses_a_source_row_without_a_finite_value_naming_the_rows(value, domains):
     """Before: scikit-learn's "Input y contains NaN.", which named no row, and did not say
     that NaN is the mark of an unlabelled target row, accepted there."""
@@ -196,9 +223,11 @@ def test_regressor_refuses_a_source_row_without_a_finite_value_naming_the_rows(v
     y = np.r_[X[:20, 0], np.full(10, np.nan)]
     y[[4, 7]] = value
     sample_domain = np.r_[np.ones(20), -np.ones(10)] if domains else None
-    if not domains:
-        y[20:] = 0.0
-    why = "positive sample_domain" if domains else "without sample_domain, every row is one"
+    why = (
+        "positive sample_domain"
+        if domains
+        else "without sample_domain, every row whose y is not NaN is one"
+    )
     match = (
         rf"y is NaN or infinite at rows 4, 7 of X \(2 in all\), which are source rows "
         rf"\({why}\)\. ImportanceWeightedRegressor .* NaN marks an unlabelled target row"

@@ -1141,15 +1141,17 @@ def test_regressors_refuse_target_rows_all_nan_and_nan_on_source_rows(booster):
 
 
 @pytest.mark.parametrize("booster", REGRESSION_BOOSTERS, ids=lambda est: type(est).__name__)
-def test_regressors_without_domains_leave_out_the_rows_whose_y_is_nan(booster):
-    # Without sample_domain every row is a target row: AdaBoost.R2 on the labelled ones.
+def test_regressors_without_domains_take_the_rows_whose_y_is_nan_as_target_rows(booster):
+    # As TrAdaBoost takes its y == -1 rows: unlabelled target rows, and with no labelled one
+    # there is no target error to boost on. Before, they were dropped and AdaBoost.R2 ran on
+    # the rest, where the other estimators took the same rows as target rows.
     X, y, _ = _small_boosting_case(booster)
-    y = y.astype(np.float64)
-    y_nan = np.where(np.arange(len(y)) % 10 == 3, np.nan, y)
-    keep = ~np.isnan(y_nan)
-    with pytest.warns(UserWarning, match="ignores the 8 unlabelled target rows"):
-        with_nan = clone(booster).fit(X, y_nan)
-    assert_array_equal(with_nan.predict(X), clone(booster).fit(X[keep], y[keep]).predict(X))
+    y_nan = np.where(np.arange(len(y)) % 10 == 3, np.nan, y.astype(np.float64))
+    with pytest.raises(ValueError, match=r"Every target row is unlabelled \(y is NaN\)"):
+        clone(booster).fit(X, y_nan)
+    classifier = TrAdaBoost(n_estimators=2)
+    with pytest.raises(ValueError, match=r"Every target row is unlabelled \(y == -1\)"):
+        classifier.fit(X, np.where(np.arange(len(y)) % 10 == 3, -1, y > np.median(y)))
 
 
 @pytest.mark.parametrize("booster", REGRESSION_BOOSTERS, ids=lambda est: type(est).__name__)
@@ -1169,3 +1171,17 @@ def test_regressors_warn_when_every_target_row_is_minus_one(booster):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clone(booster).fit(X, y, sample_domain=sample_domain)
+
+
+@pytest.mark.filterwarnings("ignore:A column-vector y was passed:UserWarning")
+@pytest.mark.parametrize("booster", REGRESSION_BOOSTERS, ids=lambda est: type(est).__name__)
+def test_regressors_take_a_column_y_with_nan_marks(booster):
+    # A (n, 1) column, as scikit-learn's regressors take it: its NaN reached validation.
+    X, y, sample_domain = _small_boosting_case(booster)
+    y = y.astype(np.float64)
+    y[np.flatnonzero(sample_domain < 0)[:3]] = np.nan
+    with pytest.warns(UserWarning, match="ignores the 3 unlabelled target rows"):
+        flat = clone(booster).fit(X, y, sample_domain=sample_domain)
+    with pytest.warns(UserWarning, match="ignores the 3 unlabelled target rows"):
+        column = clone(booster).fit(X, y[:, None], sample_domain=sample_domain)
+    assert_array_equal(flat.predict(X), column.predict(X))

@@ -42,6 +42,8 @@ from ..utils._domains import (
     LabelledRegressionScoreMixin,
     LabelledScoreMixin,
     domain_rows,
+    is_unlabelled_value,
+    regression_domains,
     warn_if_one_domain,
 )
 from ..utils._sklearn import (
@@ -1171,9 +1173,6 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         row, importance times ``sample_weight``, is that of the row repeated as many times.
         """
         domain = rows.domain
-        # A plain supervised fit (no sample_domain, no target row): the weighter gets no
-        # domains either, and so does not warn that there is nothing to adapt.
-        given = None if sample_domain is None and not rows.has_target else domain
         estimator = self._check_estimator()
         weighted = sample_weight is not None
         sample_weight = _check_sample_weight(sample_weight, X)
@@ -1182,7 +1181,12 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
                 "sample_weight has negative values. sample_domain is keyword-only: pass it as "
                 "fit(X, y, sample_domain=...), not as the third positional argument."
             )
+        # A plain supervised fit (no sample_domain, no target row): KMM and KLIEP get no
+        # domains either, and so do not warn that there is nothing to adapt. A user's weighter
+        # is promised an array of domains.
         self.weighter_ = self._make_weighter()
+        plain = sample_domain is None and not rows.has_target
+        given = None if plain and isinstance(self.weighter_, _BaseWeighter) else domain
         if not weighted:
             self.weighter_.fit(X, sample_domain=given)
         elif has_fit_parameter(self.weighter_, "sample_weight"):
@@ -1283,7 +1287,8 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
     None, rows with ``y == -1`` are target rows. The estimator is fitted on the labelled rows
     only: the source rows with their importance weights and labelled target rows, if any, with
     weight 1. Without target rows, or without source rows (labelled target rows alone), it is
-    the plain estimator.
+    the plain estimator; given a ``sample_domain`` that marks one domain only, its weighter
+    warns that there is nothing to adapt.
 
     Read more in the :ref:`User Guide <importance_weighting>`.
 
@@ -1481,11 +1486,11 @@ class ImportanceWeightedRegressor(
     :class:`KLIEP`, is handed to ``estimator.fit`` as ``sample_weight``, so that a model that
     cannot fit the regression function everywhere fits it where the target rows lie.
 
-    In regression ``-1`` is a value like any other, so only ``sample_domain`` marks the target
-    rows (negative values); their ``y`` is ignored, NaN included (the mark of an unlabelled
-    regression row, as in skada), and the regressor is fitted on the source rows alone, whose
-    ``y`` must be finite. Without ``sample_domain`` every row is a source row and this is the
-    plain regressor. ``score`` leaves out the rows whose ``y`` is NaN.
+    In regression ``-1`` is a value like any other, so ``sample_domain`` marks the target rows
+    (negative values), or without it a NaN ``y`` (the mark of an unlabelled regression row, as
+    in skada); the target rows' ``y`` is ignored, and the regressor is fitted on the source
+    rows alone, whose ``y`` must be finite. With neither, every row is a source row and this is
+    the plain regressor. ``score`` leaves out the rows whose ``y`` is NaN.
 
     Read more in the :ref:`User Guide <importance_weighting>`.
 
@@ -1588,7 +1593,8 @@ class ImportanceWeightedRegressor(
 
         sample_domain : array-like of shape (n_samples,), default=None
             Positive for source rows (``1, 2, ...`` for several sources), negative for target
-            rows. If None, every row is a source row. Requested through metadata routing
+            rows. If None, the rows whose ``y`` is NaN are the target rows and all others
+            source rows. Requested through metadata routing
             (``set_fit_request(sample_domain=True)``).
 
         Returns
@@ -1599,8 +1605,10 @@ class ImportanceWeightedRegressor(
         if y is None:  # scikit-learn's own message
             validate_data(self, X, y)
         X = validate_data(self, X, dtype=[np.float64, np.float32])
-        # y == -1 is a value in regression, so the domains come from sample_domain alone.
-        rows = domain_rows(None, sample_domain, X.shape[0])
+        # y == -1 is a value in regression, so the domains come from sample_domain, or without
+        # it from the NaN targets that mark the unlabelled target rows.
+        unlabelled = is_unlabelled_value(column_or_1d(y))
+        rows = domain_rows(None, regression_domains(unlabelled, sample_domain), X.shape[0])
         if not rows.is_source.any():
             raise ValueError(
                 "sample_domain marks no source rows (positive values): the regressor learns "

@@ -11,10 +11,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier, i
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
+from sklearn.utils.validation import (
+    check_is_fitted,
+    column_or_1d,
+    has_fit_parameter,
+    validate_data,
+)
 
 from ..utils._atomic import atomic_fit
-from ..utils._domains import LabelledScoreMixin, domain_rows
+from ..utils._domains import LabelledScoreMixin, domain_rows, regression_domains
 from ..utils._sklearn import (
     HasMethods,
     Integers,
@@ -118,8 +123,12 @@ class _BaseTransferBoosting(BaseEstimator):
         # overflow the sums that normalise them (1e308 gave inf, then NaN weights).
         weights /= weights.max()
         # y == -1 marks unlabelled rows of a classification task; -1 is an ordinary value of a
-        # regression target, so regressors read the domains from sample_domain alone.
-        rows = domain_rows(None if is_regressor(self) else y, sample_domain, X.shape[0])
+        # regression target, so regressors read the domains from sample_domain, or without it
+        # from the NaN targets that mark a regression's unlabelled target rows.
+        if is_regressor(self):
+            rows = domain_rows(None, regression_domains(unlabelled, sample_domain), X.shape[0])
+        else:
+            rows = domain_rows(y, sample_domain, X.shape[0])
         is_source = rows.is_source
         if sample_domain is not None:
             _check_both_domains(is_source, type(self).__name__)
@@ -818,6 +827,8 @@ def _regression_target(y):
     to that validation.
     """
     y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)  # a column, as scikit-learn's regressors take it
     # Complex and other kinds are left to scikit-learn's validation and its messages.
     if y.ndim == 1 and y.dtype.kind in "USOb":
         y = _as_floats(y)

@@ -243,8 +243,10 @@ class TrAdaBoostR2(_BaseTransferBoostingRegressor):
             Initial row weights. If None, every row starts with the same weight.
 
         sample_domain : array-like of shape (n_samples,), default=None
-            Positive for source rows, negative for target rows. If None, every row is a target
-            row. Requested through metadata routing (``set_fit_request(sample_domain=True)``).
+            Positive for source rows, negative for target rows. If None, the rows whose ``y``
+            is NaN are unlabelled target rows and the others source rows; with no NaN either,
+            every row is a target row (plain AdaBoost.R2). Requested through metadata routing
+            (``set_fit_request(sample_domain=True)``).
 
         Returns
         -------
@@ -459,8 +461,10 @@ class TwoStageTrAdaBoostR2(_BaseTransferBoostingRegressor):
             every row starts with the same weight.
 
         sample_domain : array-like of shape (n_samples,), default=None
-            Positive for source rows, negative for target rows. If None, every row is a target
-            row. Requested through metadata routing (``set_fit_request(sample_domain=True)``).
+            Positive for source rows, negative for target rows. If None, the rows whose ``y``
+            is NaN are unlabelled target rows and the others source rows; with no NaN either,
+            every row is a target row (plain AdaBoost.R2). Requested through metadata routing
+            (``set_fit_request(sample_domain=True)``).
 
         Returns
         -------

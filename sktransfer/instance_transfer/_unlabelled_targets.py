@@ -18,7 +18,11 @@ def check_source_targets(not_finite, is_source, name, has_domains):
     if bad.size == 0:
         return
     shown = ", ".join(str(row) for row in bad[:5]) + (", ..." if bad.size > 5 else "")
-    why = "positive sample_domain" if has_domains else "without sample_domain, every row is one"
+    why = (
+        "positive sample_domain"
+        if has_domains
+        else "without sample_domain, every row whose y is not NaN is one"
+    )
     raise ValueError(
         f"y is NaN or infinite at rows {shown} of X ({bad.size} in all), which are source rows "
         f"({why}). {name} learns from the targets of the source rows, each of which needs a "

@@ -431,8 +431,20 @@ def _domain_from_labels(y, n_samples):
             "sample_domain (positive for source rows, negative for target rows)."
         )
     y = _as_labels(y, n_samples, "y")
-    # -1 marks the unlabelled rows of a classification, NaN those of a regression.
-    unlabelled = is_unlabelled(y) | is_unlabelled_value(y)
+    # -1 marks the unlabelled rows of a classification, NaN those of a regression; class labels
+    # are never NaN, so a y holding NaN is a regression's, where -1 is a value like any other.
+    unlabelled = is_unlabelled_value(y)
+    if not unlabelled.any():
+        unlabelled = is_unlabelled(y)
+    return np.where(unlabelled, TARGET_DOMAIN, SOURCE_DOMAIN).astype(np.int64)
+
+
+def regression_domains(unlabelled, sample_domain):
+    """``sample_domain``, or without it the domains that a regression's NaN targets mark
+    (``unlabelled``, a mask or None): NaN rows are target rows and the others source rows. None
+    when no target is NaN: the regressor then reads no domains, since ``-1`` is a value."""
+    if sample_domain is not None or unlabelled is None or not np.any(unlabelled):
+        return sample_domain
     return np.where(unlabelled, TARGET_DOMAIN, SOURCE_DOMAIN).astype(np.int64)
 
 
