@@ -136,7 +136,8 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     removes the label too. The benchmark ``benchmarks/bench_da_features.py`` shows both.
     Nor is it free without a shift: the MMD of two samples of one distribution is noise,
     which TCA still removes at the cost of variance. ``fit`` warns when a permutation test
-    (the MMD against 39 random splits of the rows) finds no shift beyond that noise.
+    (the MMD against 39 random splits of the rows) cannot tell the domains apart from that
+    noise; with a linear kernel the test compares the means only.
 
     References
     ----------
