@@ -504,3 +504,17 @@ def test_without_sample_domain_nan_regression_targets_mark_the_target_rows():
     by_label = make_da_pipeline(CORAL(reg=0.01), Ridge()).fit(X, y)
     by_domain = make_da_pipeline(CORAL(reg=0.01), Ridge()).fit(X, y, sample_domain=sample_domain)
     np.testing.assert_allclose(by_label.predict(Xt), by_domain.predict(Xt))
+
+
+def test_one_integer_as_sample_domain_puts_every_row_in_that_domain():
+    # skada's calls: pipe.predict(X_target, sample_domain=-2) raised "must be one-dimensional".
+    X, y, sample_domain, Xt, yt = _data()
+    model = make_da_pipeline(CORAL(), LogisticRegression()).fit(X, y, sample_domain=sample_domain)
+    assert_array_equal(model.predict(Xt, sample_domain=-2), model.predict(Xt))
+    assert model.score(Xt, yt, sample_domain=-2) == model.score(Xt, yt)
+    coral = model.named_steps["coral"]
+    source = X[sample_domain > 0]
+    assert_array_equal(
+        coral.transform(source, sample_domain=1),
+        coral.transform(source, sample_domain=np.ones(len(source), dtype=int)),
+    )

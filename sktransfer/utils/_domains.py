@@ -374,10 +374,11 @@ def check_sample_domain(sample_domain, n_samples, y=None):
 
     Parameters
     ----------
-    sample_domain : array-like of shape (n_samples,) or None
-        Non-zero integers: positive for source rows, negative for target rows. If None,
-        rows with ``y == -1`` (or a NaN ``y``, the mark of a regression) are target rows
-        (domain ``-2``) and all others source rows (domain ``1``).
+    sample_domain : array-like of shape (n_samples,), int or None
+        Non-zero integers: positive for source rows, negative for target rows; one integer
+        puts every row in that domain (as skada takes it). If None, rows with ``y == -1`` (or
+        a NaN ``y``, the mark of a regression) are target rows (domain ``-2``) and all others
+        source rows (domain ``1``).
 
     n_samples : int
         The number of rows of ``X``.
@@ -403,10 +404,14 @@ def check_sample_domain(sample_domain, n_samples, y=None):
     array([ 1,  1, -2, -2])
     >>> check_sample_domain([1.0, -2.0], 2)
     array([ 1, -2])
+    >>> check_sample_domain(-2, 3)
+    array([-2, -2, -2])
     """
     if sample_domain is None:
         return _domain_from_labels(y, n_samples)
     sample_domain = np.asarray(sample_domain)
+    if sample_domain.ndim == 0:  # one domain for every row, as skada takes it
+        sample_domain = np.full(n_samples, sample_domain)
     if sample_domain.ndim != 1:
         raise ValueError(
             f"sample_domain must be one-dimensional; got an array of shape {sample_domain.shape}."
