@@ -82,9 +82,8 @@ def domain_rows(y, sample_domain, n_samples, *, require_source_labels=True):
 
     ``sample_domain`` marks source rows (positive) and target rows (negative). Without it, rows
     with ``y == -1`` (or, for a regression, a NaN ``y``) are target rows and all others source
-    rows; with neither, every row is a
-    source row and the estimator trains as a plain supervised model. ``y == -1`` always means
-    an unlabelled row, never a class.
+    rows; with neither, every row is a source row and the estimator trains as a plain
+    supervised model. ``y == -1`` always means an unlabelled row, never a class.
 
     Parameters
     ----------
@@ -156,7 +155,7 @@ def _rows_of_several_outputs(y, sample_domain, n_samples):
         raise ValueError(f"X has {n_samples} rows but y has {y.shape[0]}.")
     unlabelled = is_unlabelled_value(y)
     if sample_domain is None:
-        domain = np.where(unlabelled, TARGET_DOMAIN, SOURCE_DOMAIN).astype(np.int64)
+        domain = _domains_marked(unlabelled)
     else:
         domain = check_sample_domain(sample_domain, n_samples)
     return DomainRows(domain, ~unlabelled)
@@ -441,6 +440,11 @@ def _domain_from_labels(y, n_samples):
     unlabelled = is_unlabelled_value(y)
     if not unlabelled.any():
         unlabelled = is_unlabelled(y)
+    return _domains_marked(unlabelled)
+
+
+def _domains_marked(unlabelled):
+    """Target rows where ``unlabelled``, source rows elsewhere."""
     return np.where(unlabelled, TARGET_DOMAIN, SOURCE_DOMAIN).astype(np.int64)
 
 
@@ -450,7 +454,7 @@ def regression_domains(unlabelled, sample_domain):
     when no target is NaN: the regressor then reads no domains, since ``-1`` is a value."""
     if sample_domain is not None or unlabelled is None or not np.any(unlabelled):
         return sample_domain
-    return np.where(unlabelled, TARGET_DOMAIN, SOURCE_DOMAIN).astype(np.int64)
+    return _domains_marked(unlabelled)
 
 
 def _as_integers(sample_domain):
