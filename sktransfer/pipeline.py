@@ -379,8 +379,9 @@ class LabelledOnlyRegressor(LabelledRegressionScoreMixin, RegressorMixin, _Label
         X : array-like, sparse matrix, images or file paths
             Training rows, labelled and unlabelled, in any form ``estimator`` takes.
 
-        y : array-like of shape (n_samples,)
-            Targets; NaN marks unlabelled rows, which are left out.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets; NaN marks unlabelled rows (with several outputs, a row whose outputs
+            are all NaN), which are left out.
 
         **fit_params : dict
             Passed to ``estimator.fit`` on the same rows, such as ``sample_weight``. With
