@@ -691,8 +691,10 @@ def test_integer_sample_weight_is_repeating_the_row(weighter):
 def test_the_median_heuristic_weighs_pairs_of_rows_as_their_copies():
     # 1-D rows, whose copies are exactly 0 apart (in several dimensions euclidean_distances
     # leaves some copies 1e-16 apart, which the repeated rows' median then counts).
+    # The same counts in both domains: the heuristic reads each domain's weights at mean 1.
     X = np.random.RandomState(0).normal(size=(30, 1))
-    counts = np.random.RandomState(1).randint(1, 4, size=30)
+    counts = np.random.RandomState(1).randint(1, 4, size=15)
+    counts = np.r_[counts, counts[::-1]]
     sample_domain = np.r_[np.ones(15, dtype=int), -np.ones(15, dtype=int)]
     weighted = KMM(random_state=0).fit(X, sample_weight=counts, sample_domain=sample_domain)
     repeated = KMM(random_state=0).fit(
@@ -990,3 +992,28 @@ def test_uniform_fractional_sample_weight_does_not_lower_the_effective_sample_si
     X, y, sample_domain = _concentrated_shift(3.0, 0.2)
     with pytest.warns(UserWarning, match=r"effective sample size of \d+\.\d of 200 source rows"):
         clone(clf).fit(X, y, sample_weight, sample_domain=sample_domain)
+
+
+@pytest.mark.parametrize("weighter", [KMM(random_state=0), KLIEP(random_state=0)], ids=repr)
+def test_the_median_heuristic_reads_each_domains_weights_at_mean_one(weighter):
+    # Weights that sum to 1 in each domain, a common normalisation, moved gamma_ and the
+    # weights (KLIEP's by 2.4) against no sample_weight.
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0.5, 1.0, size=(60, 2)), rng.normal(0.0, 1.0, size=(40, 2))]
+    sample_domain = np.r_[np.ones(60, dtype=int), np.full(40, -2)]
+    per_domain = np.r_[np.full(60, 1 / 60), np.full(40, 1 / 40)]
+    plain = clone(weighter).fit(X, sample_domain=sample_domain)
+    weighted = clone(weighter).fit(X, sample_weight=per_domain, sample_domain=sample_domain)
+    assert weighted.gamma_ == plain.gamma_
+    np.testing.assert_allclose(weighted.weights_, plain.weights_, atol=1e-9)
+
+
+def test_a_weight_too_small_beside_the_largest_is_a_row_left_out():
+    # 1e-300 beside 1e30 rounded to 0 after the rescaling, and KMM divided 0 by 0.
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0.5, 1.0, size=(60, 2)), rng.normal(0.0, 1.0, size=(40, 2))]
+    sample_domain = np.r_[np.ones(60, dtype=int), np.full(40, -2)]
+    weight = np.ones(100)
+    weight[[0, 1]] = [1e-300, 1e30]
+    weights = KMM(random_state=0).fit(X, sample_weight=weight, sample_domain=sample_domain)
+    assert np.all(np.isfinite(weights.weights_)) and weights.weights_[0] == 0

@@ -187,8 +187,11 @@ class _BaseWeighter(BaseEstimator):
             objective, so that a row of integer weight ``k`` counts as ``k`` copies of the row
             (for KMM, up to its ridge and default ``eps``) and a row of weight 0 as no row at
             all: the other rows' weights are those learned without it. Only their ratios
-            count: weights times a constant give the same weights, and equal weights those of
-            ``sample_weight=None``. If None, every row weighs 1.
+            count: weights times a constant give the same weights, and so do the target's
+            weights times another (each source's too, when its weights are learned on their
+            own, ``per_source=True``); equal weights give those of ``sample_weight=None``. A
+            weight too small to show beside its domain's largest (below about ``1e-308`` of
+            it) counts as 0. If None, every row weighs 1.
 
         sample_domain : array-like of shape (n_samples,), default=None
             Positive for source rows (``1, 2, ...`` for several sources), negative for target
@@ -210,23 +213,28 @@ class _BaseWeighter(BaseEstimator):
                     "as the third positional argument."
                 )
         rows = domain_rows(y, sample_domain, X.shape[0], require_source_labels=False)
+        if sample_weight is not None:
+            sample_weight = _without_negligible(rows.domain, sample_weight)
         warn_if_one_domain(self, rows, sample_domain, "every row keeps weight 1")
         self._check_params()
         rng = check_random_state(self.random_state)
         self.weights_ = np.ones(X.shape[0])
         # Rows of weight 0 are left out of every step, as if they had not been given.
         counted = np.ones(X.shape[0], dtype=bool) if sample_weight is None else sample_weight > 0
+        # The kernel width reads each domain's weights at mean 1, so that scaling one domain's
+        # weights (to sum 1, say) leaves it as it leaves the programme.
+        gamma_weight = None if sample_weight is None else _unit_mean_by(rows.domain, sample_weight)
         is_target = rows.is_target & counted
         if not is_target.any() or not (rows.is_source & counted).any():
             # Nothing to match: every row keeps its weight, as a plain supervised fit would.
             if sample_weight is None:
                 self.gamma_ = self._default_gamma(X, rng)
             else:
-                self.gamma_ = self._default_gamma(X[counted], rng, sample_weight[counted])
+                self.gamma_ = self._default_gamma(X[counted], rng, gamma_weight[counted])
             self._fit_nothing()
             return self
         groups = _source_groups(rows.domain, self.per_source)
-        self._fit_weights(X, groups, is_target, sample_weight, rng)
+        self._fit_weights(X, groups, is_target, sample_weight, gamma_weight, rng)
         return self
 
     def _check_params(self):
@@ -433,7 +441,7 @@ class KMM(_BaseWeighter):
     def _fit_nothing(self):
         self.n_iter_ = 0
 
-    def _fit_weights(self, X, groups, is_target, sample_weight, rng):
+    def _fit_weights(self, X, groups, is_target, sample_weight, gamma_weight, rng):
         weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
         counted = weight > 0
         # A source row of weight 0 carries no mass in the source mean: it has no weight of its
@@ -444,7 +452,7 @@ class KMM(_BaseWeighter):
         for rows in solved.values():
             self._check_feasible(rows.shape[0])
         X_counted = X if sample_weight is None else X[counted]
-        counted_weight = None if sample_weight is None else weight[counted]
+        counted_weight = None if sample_weight is None else gamma_weight[counted]
         self.gamma_ = self._default_gamma(X_counted, rng, counted_weight)
         _warn_if_kernel_is_flat(X_counted, self.gamma_, "KMM", rng, counted_weight)
         X_target, target_weight = X[is_target], _unit_mean(weight[is_target])
@@ -568,6 +576,28 @@ def _unit_mean(weight):
         return np.ones_like(weight)
     weight = weight / weight.max()  # no overflow in the mean
     return weight / weight.mean()
+
+
+def _without_negligible(domain, weight):
+    """``weight`` with 0 for the weights too small to show beside their domain's largest: only
+    ratios count, and rescaled they round to 0 (1e-300 beside 1e30 gave KMM a NaN weight)."""
+    weight = weight.copy()
+    for value in np.unique(domain):
+        rows = domain == value
+        largest = weight[rows].max()
+        if largest > 0:
+            weight[rows] = np.where(weight[rows] / largest > 0, weight[rows], 0.0)
+    return weight
+
+
+def _unit_mean_by(domain, weight):
+    """``weight`` with each domain's positive weights rescaled to mean 1 (zeros stay 0)."""
+    scaled = weight.copy()
+    for value in np.unique(domain):
+        rows = np.flatnonzero((domain == value) & (weight > 0))
+        if rows.shape[0]:
+            scaled[rows] = _unit_mean(weight[rows])
+    return scaled
 
 
 def _mean_kernel(X, X_target, gamma, target_weight, chunk=2048):
@@ -874,16 +904,16 @@ class KLIEP(_BaseWeighter):
             return gamma * np.asarray(_KLIEP_GAMMA_FACTORS)
         return np.atleast_1d(np.asarray(self.gamma, dtype=np.float64))
 
-    def _fit_weights(self, X, groups, is_target, sample_weight, rng):
+    def _fit_weights(self, X, groups, is_target, sample_weight, gamma_weight, rng):
         weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
         counted = weight > 0
         X_counted = X if sample_weight is None else X[counted]
-        counted_weight = None if sample_weight is None else weight[counted]
         # A group whose every row weighs 0 is no group: its rows get 0, as no ratio is fitted.
         for rows in groups.values():
             self.weights_[rows] = 0.0
         solved = _counted_groups(groups, counted)
-        grid = self._grid(X_counted, rng, counted_weight)
+        gamma_weight = None if sample_weight is None else gamma_weight[counted]
+        grid = self._grid(X_counted, rng, gamma_weight)
         sources = [(X[rows], weight[rows]) for rows in solved.values()]
         X_target, target_weight = X[is_target], weight[is_target]
         self.cv_scores_ = np.empty(0)
@@ -905,7 +935,7 @@ class KLIEP(_BaseWeighter):
             self.gamma_ = float(grid[np.argmax(self.cv_scores_)])
         else:
             self.gamma_ = float(grid[0])
-        _warn_if_kernel_is_flat(X_counted, self.gamma_, "KLIEP", rng, counted_weight)
+        _warn_if_kernel_is_flat(X_counted, self.gamma_, "KLIEP", rng, gamma_weight)
         self.centers_ = _pick_centers(X_target, self.n_centers, rng)
         self.alphas_ = {}
         for key, (X_source, source_weight) in zip(solved, sources, strict=True):
@@ -927,7 +957,7 @@ class KLIEP(_BaseWeighter):
             # Every row of the group, those of weight 0 included: the model's ratio at them.
             rows = groups[key]
             self.weights_[rows] = rbf_kernel(X[rows], self.centers_, gamma=self.gamma_) @ alpha
-        self._warn_if_kernel_is_blind(solved, sources, grid, X_counted, counted_weight, rng)
+        self._warn_if_kernel_is_blind(solved, sources, grid, X_counted, gamma_weight, rng)
 
     def _warn_if_kernel_is_blind(self, keys, sources, grid, X, sample_weight, rng):
         """Warn when the kernel between every source row and every centre is about 0.
