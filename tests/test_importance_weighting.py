@@ -665,7 +665,7 @@ REPEATABLE_IDS = ["KMM", "KMM binding", "KLIEP"]
 @pytest.mark.parametrize("weighter", REPEATABLE, ids=REPEATABLE_IDS)
 def test_integer_sample_weight_is_repeating_the_row(weighter):
     """KMM's programme depends only on the ratios of sample_weight, rescaled to mean 1: that of
-    the rows repeated, but with the ridge divided by the mean count (the repeated rows' ridge
+    the rows repeated, but with the ridge multiplied by the mean count (the repeated rows' ridge
     is in rows, whose number the ratios do not give) and eps that of the distinct rows. Both
     eps here leave the sum constraint as it is in the repeated fit (unbinding at eps=None, and
     the same bound on the mean at eps=0.02)."""

@@ -302,7 +302,7 @@ class KMM(_BaseWeighter):
     ``kappa_i = n_s sum_j v_j k(x_i, x'_j) / sum_j v_j``, the ridge
     ``lam/2 sum_i (g_i - w_i)^2 / w_i`` and the box ``0 <= g_i <= w_i B``: that of the rows
     repeated, a row of integer weight ``k`` as ``k`` copies which share its mass, except that
-    the ridge is divided by the mean weight and the default ``eps`` counts distinct rows (the
+    the ridge is multiplied by the mean count and the default ``eps`` counts distinct rows (the
     repeated rows' number is not a ratio of the weights).
 
     Source and target rows travel in one ``X`` (see :func:`sktransfer.utils.pack_domains`):
