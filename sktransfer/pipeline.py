@@ -513,23 +513,31 @@ class DomainAdaptationPipeline(Pipeline):
         return super().fit(X, y, **self._route_sample_domain(params, "fit"))
 
     def _warn_if_regression_targets_are_minus_one(self, y, sample_domain):
-        """A regressor learns ``-1`` as a value: every target row at ``-1`` is the
-        classification marker of unlabelled rows, used for a regression."""
-        if not self.steps or y is None or sample_domain is None:
+        """A regressor learns ``-1`` as a value: target rows all at ``-1`` carry the
+        classification marker of unlabelled rows, used for a regression. Without
+        ``sample_domain`` the adaptation steps take the rows with ``y == -1`` (and no NaN in
+        ``y``) as target rows, which the regressor then learns as values."""
+        if not self.steps or y is None:
             return  # Pipeline refuses an empty pipeline itself
         final = self._final_estimator
         if not hasattr(final, "__sklearn_tags__") or not is_regressor(final):
             return
         y = np.asarray(y)
-        target = np.asarray(sample_domain) < 0
-        if y.shape != target.shape or target.sum() < 2 or y.dtype.kind not in "iuf":
+        if y.ndim != 1 or y.dtype.kind not in "iuf":
             return  # the steps report malformed input themselves
-        if np.all(y[target] == UNLABELED):
+        if sample_domain is None:
+            if np.isnan(y.astype(np.float64)).any():
+                return  # NaN marks the target rows: -1 is a value there
+            target = y == UNLABELED
+        else:
+            target = np.asarray(sample_domain) < 0
+            if target.shape != y.shape:
+                return
+        if target.sum() >= 2 and np.all(y[target] == UNLABELED):
             warnings.warn(
-                f"Every one of the {target.sum()} target rows has y == -1, which marks "
-                "unlabelled rows for a classifier; the final regressor reads it as a value. "
-                "Mark the unlabelled rows of a regression with NaN (pack_domains does so for "
-                "continuous source targets).",
+                f"{target.sum()} target rows have y == -1, which marks unlabelled rows for a "
+                "classifier; the final regressor reads it as a value. Mark the unlabelled "
+                "rows of a regression with NaN (pack_domains(..., regression=True) does).",
                 UserWarning,
                 stacklevel=4,
             )

@@ -436,7 +436,7 @@ def test_a_regression_pipeline_scores_minus_one_as_a_value_and_leaves_nan_rows_o
 def test_a_regression_pipeline_warns_of_target_rows_marked_minus_one():
     X, y, sample_domain, _, _ = _regression()
     y[sample_domain < 0] = -1.0
-    with pytest.warns(UserWarning, match="Every one of the 200 target rows has y == -1"):
+    with pytest.warns(UserWarning, match="200 target rows have y == -1"):
         make_da_pipeline(CORAL(), Ridge()).fit(X, y, sample_domain=sample_domain)
 
 
@@ -518,3 +518,19 @@ def test_one_integer_as_sample_domain_puts_every_row_in_that_domain():
         coral.transform(source, sample_domain=1),
         coral.transform(source, sample_domain=np.ones(len(source), dtype=int)),
     )
+
+
+def test_whole_number_regression_targets_packed_as_a_regression_are_marked_nan():
+    # Diabetes-like targets: whole numbers read as classes, so packed with -1, which a
+    # regressor fitted without sample_domain learned as values without a word.
+    rng = np.random.default_rng(0)
+    Xs, Xt = rng.normal(size=(60, 2)), rng.normal(size=(30, 2)) + 1
+    ys = np.round(50 * Xs[:, 0] + 150)
+    X, y, _ = pack_domains(source=(Xs, ys), target=(Xt, None))
+    with pytest.warns(UserWarning, match="30 target rows have y == -1.*regression=True"):
+        make_da_pipeline(CORAL(), Ridge()).fit(X, y)
+    X, y, sample_domain = pack_domains(source=(Xs, ys), target=(Xt, None), regression=True)
+    assert np.isnan(y[60:]).all()
+    by_label = make_da_pipeline(CORAL(), Ridge()).fit(X, y)
+    by_domain = make_da_pipeline(CORAL(), Ridge()).fit(X, y, sample_domain=sample_domain)
+    np.testing.assert_allclose(by_label.predict(Xt), by_domain.predict(Xt))

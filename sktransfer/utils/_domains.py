@@ -226,7 +226,7 @@ def is_unlabelled_value(y):
     return np.isnan(y)
 
 
-def pack_domains(source, target):
+def pack_domains(source, target, *, regression=None):
     """Stack source and target rows into one ``X, y, sample_domain``.
 
     Source rows come first and get domain ``1``, target rows follow with domain ``-2`` (the
@@ -245,6 +245,12 @@ def pack_domains(source, target):
 (n_target,) or None)
         The target rows ``(X_target, y_target)``; ``y_target=None`` marks them all unlabelled.
         Target labels must be of the source labels' kind, numbers or strings.
+
+    regression : bool, default=None
+        Whether ``y`` is a regression target, whose unlabelled rows are marked NaN rather than
+        ``-1``. None tells from the source labels: floats that are not all whole numbers.
+        Pass True for a regression whose values are whole numbers (counts, or the integer
+        targets of scikit-learn's diabetes data), which would otherwise be marked ``-1``.
 
     Returns
     -------
@@ -281,8 +287,12 @@ def pack_domains(source, target):
     X_source, y_source = _unpack_pair(source, "source")
     X_target, y_target = _unpack_pair(target, "target")
     n_source, n_target = _num_rows(X_source), _num_rows(X_target)
+    if regression not in (None, True, False):
+        raise TypeError(f"regression must be None, True or False; got {regression!r}.")
     y_source = _signed_labels(_as_labels(y_source, n_source, "y_source"), "source")
-    continuous = _is_continuous(y_source)
+    continuous = _is_continuous(y_source) if regression is None else regression
+    if continuous and y_source.dtype.kind in "iub":
+        y_source = y_source.astype(np.float64)  # to hold the NaN of unlabelled rows
     unlabelled = np.flatnonzero(is_unlabelled(y_source))
     if unlabelled.size and not continuous:
         # Packed, such a row became an unlabelled source row, which every classifier left out
