@@ -306,6 +306,7 @@ class LeaveOneSourceOut(BaseCrossValidator):
         if X is None:
             if sample_domain is None:
                 raise ValueError("LeaveOneSourceOut.get_n_splits needs sample_domain or X, y.")
-            X = np.empty((len(sample_domain), 0))
+            # One integer puts every row in one domain: the rows' number is then X's to give.
+            X = np.empty((np.size(sample_domain), 0))
         domain = _domains(X, y, sample_domain, type(self).__name__)
         return int(self._sources(domain, sample_domain).size)
