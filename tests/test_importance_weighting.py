@@ -1017,3 +1017,9 @@ def test_a_weight_too_small_beside_the_largest_is_a_row_left_out():
     weight[[0, 1]] = [1e-300, 1e30]
     weights = KMM(random_state=0).fit(X, sample_weight=weight, sample_domain=sample_domain)
     assert np.all(np.isfinite(weights.weights_)) and weights.weights_[0] == 0
+
+
+def test_a_regression_without_source_rows_says_which_rows_are_source_rows():
+    X = np.random.RandomState(0).normal(size=(10, 2))
+    with pytest.raises(ValueError, match="no source rows .*rows whose y is not NaN"):
+        ImportanceWeightedRegressor().fit(X, np.full(10, np.nan))

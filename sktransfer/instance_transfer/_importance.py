@@ -1641,8 +1641,8 @@ class ImportanceWeightedRegressor(
         rows = domain_rows(None, regression_domains(unlabelled, sample_domain), X.shape[0])
         if not rows.is_source.any():
             raise ValueError(
-                "sample_domain marks no source rows (positive values): the regressor learns "
-                "from labelled source rows."
+                "There are no source rows (positive sample_domain, or without it rows whose y "
+                "is not NaN): the regressor learns from labelled source rows."
             )
         y = _source_targets(X, y, rows.is_source, sample_domain is not None)
         return self._fit_weighted(X, y, sample_weight, rows, rows.is_source, sample_domain)
