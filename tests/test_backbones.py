@@ -225,3 +225,14 @@ def test_a_submodule_not_reached_from_start_is_counted_again_from_the_input():
         backbone.features(x, start="l2", stop="l1.relu")
     with pytest.raises(ValueError, match="'l1.relu' runs 2 times"):
         backbone.features(x, stop="l1.relu")
+
+
+def test_a_module_shared_by_two_layers_is_refused_as_a_stop():
+    # "l2.act" is the module of l1 too: the pass stopped at its first call, in l1.
+    act = nn.ReLU()
+    model = nn.Sequential()
+    model.add_module("l1", nn.Sequential(nn.Linear(4, 4), act))
+    model.add_module("l2", nn.Sequential(nn.Linear(4, 4), act))
+    backbone = Backbone(model, [("l1", model.l1), ("l2", model.l2)], input_kind="vector")
+    with pytest.raises(ValueError, match="'l2.1' runs 2 times"):
+        backbone.features(torch.randn(2, 4), stop="l2.1")

@@ -260,6 +260,8 @@ class Backbone(nn.Module):
         calls = []
         handle = target.register_forward_hook(lambda module, inputs, output: calls.append(1))
         training = {module: module.training for module in self.model.modules()}
+        # Through every layer that holds it: one module shared by two layers runs in both.
+        last = max(i for i, (_, layer) in enumerate(self._layers) if _holds(layer, target))
         try:
             self.model.eval()
             with torch.no_grad():
@@ -318,13 +320,18 @@ class Backbone(nn.Module):
         return x if head is None else head(x)
 
 
+def _holds(layer, target):
+    """Whether the module ``target`` lies inside ``layer``."""
+    return any(sub is target for sub in layer.modules())
+
+
 def _contains(module, model, name):
     """Whether the submodule of ``model`` called ``name`` lies inside ``module``."""
     try:
         target = model.get_submodule(name)
     except AttributeError:
         return False
-    return any(sub is target for sub in module.modules())
+    return _holds(module, target)
 
 
 def sequential(*modules):
