@@ -1023,3 +1023,17 @@ def test_a_regression_without_source_rows_says_which_rows_are_source_rows():
     X = np.random.RandomState(0).normal(size=(10, 2))
     with pytest.raises(ValueError, match="no source rows .*rows whose y is not NaN"):
         ImportanceWeightedRegressor().fit(X, np.full(10, np.nan))
+
+
+@pytest.mark.parametrize("tiny", [1e-300, 1e-315])
+def test_weights_too_small_beside_the_pooled_sources_largest_are_rows_left_out(tiny):
+    # Pooled sources are rescaled together: one source's weights of 1e-300 beside another's
+    # 1e30 rounded to 0 there and gave NaN weights; subnormal ratios gave erratic ones.
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0.5, 1.0, size=(60, 2)), rng.normal(0.0, 1.0, size=(40, 2))]
+    sample_domain = np.r_[np.ones(30, dtype=int), np.full(30, 2), np.full(40, -1)]
+    weight = np.ones(100)
+    weight[:30], weight[30:60] = 1e30, tiny
+    kmm = KMM(per_source=False, random_state=0)
+    weights = kmm.fit(X, sample_weight=weight, sample_domain=sample_domain).weights_
+    assert np.all(np.isfinite(weights)) and np.all(weights[30:60] == 0)

@@ -185,7 +185,8 @@ class _BaseWeighter(BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights, of source and target rows alike. They weight the
             objective, so that a row of integer weight ``k`` counts as ``k`` copies of the row
-            (for KMM, up to its ridge and default ``eps``) and a row of weight 0 as no row at
+            (for KMM, up to its ridge and default ``eps``; for the median heuristic's
+            ``gamma``, when the domains' mean weights agree) and a row of weight 0 as no row at
             all: the other rows' weights are those learned without it. Only their ratios
             count: weights times a constant give the same weights, and so do the target's
             weights times another (each source's too, when its weights are learned on their
@@ -213,8 +214,10 @@ class _BaseWeighter(BaseEstimator):
                     "as the third positional argument."
                 )
         rows = domain_rows(y, sample_domain, X.shape[0], require_source_labels=False)
+        groups = _source_groups(rows.domain, self.per_source)
         if sample_weight is not None:
-            sample_weight = _without_negligible(rows.domain, sample_weight)
+            programmes = [*groups.values(), np.flatnonzero(rows.is_target)]
+            sample_weight = _without_negligible(programmes, sample_weight)
         warn_if_one_domain(self, rows, sample_domain, "every row keeps weight 1")
         self._check_params()
         rng = check_random_state(self.random_state)
@@ -233,7 +236,6 @@ class _BaseWeighter(BaseEstimator):
                 self.gamma_ = self._default_gamma(X[counted], rng, gamma_weight[counted])
             self._fit_nothing()
             return self
-        groups = _source_groups(rows.domain, self.per_source)
         self._fit_weights(X, groups, is_target, sample_weight, gamma_weight, rng)
         return self
 
@@ -578,15 +580,19 @@ def _unit_mean(weight):
     return weight / weight.mean()
 
 
-def _without_negligible(domain, weight):
-    """``weight`` with 0 for the weights too small to show beside their domain's largest: only
-    ratios count, and rescaled they round to 0 (1e-300 beside 1e30 gave KMM a NaN weight)."""
+def _without_negligible(programmes, weight):
+    """``weight`` with 0 for the weights too small to show beside the largest of the rows they
+    are rescaled with (``programmes``, lists of rows: the source groups and the target). Only
+    ratios count, and rescaled they round to 0 or to subnormal numbers, with which KMM's
+    weights came out NaN or erratic (1e-300 beside 1e30)."""
     weight = weight.copy()
-    for value in np.unique(domain):
-        rows = domain == value
+    for rows in programmes:
+        if rows.shape[0] == 0:
+            continue
         largest = weight[rows].max()
         if largest > 0:
-            weight[rows] = np.where(weight[rows] / largest > 0, weight[rows], 0.0)
+            tiny = weight[rows] / largest < np.finfo(np.float64).tiny
+            weight[rows[tiny]] = 0.0
     return weight
 
 
@@ -747,7 +753,9 @@ class KLIEP(_BaseWeighter):
 
     With ``sample_weight``, both means are weighted: the target rows' mean ``log w`` (in the fit
     and in the held-out scores of the cross-validation) and the source rows' mean ``w``, so that
-    a row of integer weight ``k`` counts as ``k`` copies. Rows of weight 0 are left out of every
+    a row of integer weight ``k`` counts as ``k`` copies (for the median heuristic's ``gamma``,
+    when the domains' mean weights agree: it reads each domain's weights at mean 1). Rows of
+    weight 0 are left out of every
     step, the draw of the centres and the folds included.
 
     Source and target rows travel in one ``X`` (see :func:`sktransfer.utils.pack_domains`):
