@@ -526,8 +526,9 @@ class DomainAdaptationPipeline(Pipeline):
         if y.ndim != 1 or y.dtype.kind not in "iuf":
             return  # the steps report malformed input themselves
         if sample_domain is None:
-            if np.isnan(y.astype(np.float64)).any():
-                return  # NaN marks the target rows: -1 is a value there
+            adapting = any(_accepts_sample_domain(step, "fit") for _, _, step in self._iter(False))
+            if not adapting or np.isnan(y.astype(np.float64)).any():
+                return  # no step reads domains, or NaN marks the target rows: -1 is a value
             target = y == UNLABELED
         else:
             target = np.asarray(sample_domain) < 0
@@ -801,7 +802,8 @@ def make_da_pipeline(*steps, memory=None, verbose=False):
 
     * a final regressor is wrapped in :class:`LabelledOnlyRegressor` in the same way: for it
       ``-1`` is a value like any other, so its unlabelled rows are those whose target is NaN
-      (:func:`~sktransfer.utils.pack_domains` marks them so for continuous targets).
+      (:func:`~sktransfer.utils.pack_domains` marks them so for continuous targets, and with
+      ``regression=True`` for whole-number ones).
 
     Steps are named as :func:`~sklearn.pipeline.make_pipeline` names them; the wrapped
     estimator keeps its own name, so its parameters are ``<name>__estimator__<parameter>``.

@@ -1,5 +1,7 @@
 """make_da_pipeline, LabelledOnlyClassifier, and scores that ignore unlabelled rows."""
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
@@ -534,3 +536,12 @@ def test_whole_number_regression_targets_packed_as_a_regression_are_marked_nan()
     by_label = make_da_pipeline(CORAL(), Ridge()).fit(X, y)
     by_domain = make_da_pipeline(CORAL(), Ridge()).fit(X, y, sample_domain=sample_domain)
     np.testing.assert_allclose(by_label.predict(Xt), by_domain.predict(Xt))
+
+
+def test_a_regression_pipeline_without_adaptation_step_reads_minus_one_quietly():
+    # No step reads domains: -1 is one of the values, and nothing takes it for a mark.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 3)), rng.integers(-3, 4, size=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_da_pipeline(StandardScaler(), Ridge()).fit(X, y)
