@@ -236,3 +236,17 @@ def test_a_module_shared_by_two_layers_is_refused_as_a_stop():
     backbone = Backbone(model, [("l1", model.l1), ("l2", model.l2)], input_kind="vector")
     with pytest.raises(ValueError, match="'l2.1' runs 2 times"):
         backbone.features(torch.randn(2, 4), stop="l2.1")
+
+
+def test_a_shared_module_counted_from_a_later_start_is_counted_again_from_the_input():
+    act = nn.ReLU()
+    model = nn.Sequential()
+    model.add_module("l1", nn.Sequential(nn.Linear(4, 4), act))
+    model.add_module("l2", nn.Sequential(nn.Linear(4, 4), act))
+    backbone = Backbone(model, [("l1", model.l1), ("l2", model.l2)], input_kind="vector")
+    x = torch.randn(2, 4)
+    hidden = model.l1(x)
+    # From l2 it runs once, in l2: its output there (the pass ran to l1 only, and failed).
+    assert torch.equal(backbone.features(hidden, start="l2", stop="l2.1"), model.l2(hidden))
+    with pytest.raises(ValueError, match="'l2.1' runs 2 times"):
+        backbone.features(x, stop="l2.1")  # returned l1's output, the name taken as checked

@@ -229,11 +229,15 @@ class Backbone(nn.Module):
         return x
 
     def _features_to_submodule(self, x, first, name):
-        last = self._enclosing_layer(name)
+        self._enclosing_layer(name)  # refuses a name that lies in no layer
         target = self.model.get_submodule(name)
+        # Through every layer that holds it: one module shared by two layers runs in both.
+        last = max(i for i, (_, layer) in enumerate(self._layers) if _holds(layer, target))
+        # Counted from where the pass starts: from a later layer, a module shared with an
+        # earlier one runs once, and from the input twice.
         checked = self.__dict__.setdefault("_run_once", set())
-        if name not in checked and self._check_runs_once(x, first, last, target, name) == 1:
-            checked.add(name)  # not when it did not run: a later pass from the input must count
+        if (first, name) not in checked and self._check_runs_once(x, first, last, target, name):
+            checked.add((first, name))
 
         def capture(module, inputs, output):
             raise _StopForward(output)
@@ -252,16 +256,15 @@ class Backbone(nn.Module):
         """Refuse a submodule that runs more than once in a pass (ResNet blocks call one ReLU
         twice): its name does not say which output is wanted.
 
-        Counted once per name, in a pass through its whole layer without gradients, in eval
-        mode (no batch statistics updated or needed) and on a copy of ``x`` (in-place modules
-        leave the caller's input alone); the outputs then come from a pass that stops there.
-        Returns the number of calls, 0 when the pass from ``start`` does not reach it.
+        Counted once per name and start, in a pass through every layer that holds it, without
+        gradients, in eval mode (no batch statistics updated or needed) and on a copy of ``x``
+        (in-place modules leave the caller's input alone); the outputs then come from a pass
+        that stops there. Returns whether it ran once: not when the pass from ``start`` does
+        not reach it.
         """
         calls = []
         handle = target.register_forward_hook(lambda module, inputs, output: calls.append(1))
         training = {module: module.training for module in self.model.modules()}
-        # Through every layer that holds it: one module shared by two layers runs in both.
-        last = max(i for i, (_, layer) in enumerate(self._layers) if _holds(layer, target))
         try:
             self.model.eval()
             with torch.no_grad():
@@ -279,7 +282,7 @@ class Backbone(nn.Module):
                 "called at several places, as the ReLU of a ResNet block), so its output is "
                 f"ambiguous. Name a submodule that runs once, such as {parent!r}."
             )
-        return len(calls)
+        return len(calls) == 1
 
     @property
     def pool_module(self):
