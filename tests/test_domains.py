@@ -375,3 +375,13 @@ def test_a_y_holding_nan_marks_its_target_rows_with_nan_alone():
     y = np.array([0.5, -1.0, np.nan, 2.0, np.nan])
     assert_array_equal(check_sample_domain(None, 5, y=y), [1, 1, -2, 1, -2])
     assert_array_equal(check_sample_domain(None, 3, y=[0, -1, 1]), [1, -2, 1])
+
+
+def test_pack_domains_refuses_a_regression_flag_it_cannot_honour():
+    source, target = (np.zeros((2, 1)), [1, 2]), (np.ones((1, 1)), None)
+    with pytest.raises(TypeError, match="regression must be None, True or False; got 1"):
+        pack_domains(source, target, regression=1)
+    with pytest.raises(ValueError, match="regression=True needs numeric targets"):
+        pack_domains((np.zeros((2, 1)), ["a", "b"]), (np.ones((1, 1)), ["a"]), regression=True)
+    _, y, _ = pack_domains(source, target, regression=np.True_)
+    assert np.isnan(y[2])

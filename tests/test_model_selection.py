@@ -597,3 +597,10 @@ def test_snd_does_not_call_tied_one_hot_neighbourhoods_degenerate():
             scorer = SoftNeighborhoodDensityScorer(temperature=0.01)
             scores.append(scorer(tree, X, y, sample_domain=sample_domain))
     assert scores[0] != scores[1]
+
+
+def test_leave_one_source_out_counts_splits_of_one_integer_domain_clearly():
+    # len() of one integer raised a TypeError before the domains were checked.
+    assert LeaveOneSourceOut().get_n_splits(sample_domain=[1, 2, -1]) == 2
+    with pytest.raises(ValueError, match="the data hold only source rows"):
+        LeaveOneSourceOut().get_n_splits(sample_domain=2)

@@ -287,10 +287,14 @@ def pack_domains(source, target, *, regression=None):
     X_source, y_source = _unpack_pair(source, "source")
     X_target, y_target = _unpack_pair(target, "target")
     n_source, n_target = _num_rows(X_source), _num_rows(X_target)
-    if regression not in (None, True, False):
+    if regression is not None and not isinstance(regression, bool | np.bool_):
         raise TypeError(f"regression must be None, True or False; got {regression!r}.")
     y_source = _signed_labels(_as_labels(y_source, n_source, "y_source"), "source")
-    continuous = _is_continuous(y_source) if regression is None else regression
+    if regression and y_source.dtype.kind not in "iufb":
+        raise ValueError(
+            f"regression=True needs numeric targets; y_source has dtype {y_source.dtype}."
+        )
+    continuous = _is_continuous(y_source) if regression is None else bool(regression)
     if continuous and y_source.dtype.kind in "iub":
         y_source = y_source.astype(np.float64)  # to hold the NaN of unlabelled rows
     unlabelled = np.flatnonzero(is_unlabelled(y_source))
