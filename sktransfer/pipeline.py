@@ -526,7 +526,7 @@ class DomainAdaptationPipeline(Pipeline):
         if y.ndim != 1 or y.dtype.kind not in "iuf":
             return  # the steps report malformed input themselves
         if sample_domain is None:
-            adapting = any(_accepts_sample_domain(step, "fit") for _, _, step in self._iter(False))
+            adapting = any(_reads_domains(step) for _, _, step in self._iter(False))
             if not adapting or np.isnan(y.astype(np.float64)).any():
                 return  # no step reads domains, or NaN marks the target rows: -1 is a value
             target = y == UNLABELED
@@ -942,6 +942,20 @@ def _domain_aware_search(step):
     inner = step.estimator
     return isinstance(inner, DomainAdaptationPipeline) or (
         _accepts_sample_domain(inner, "fit") and handles_unlabelled_rows(inner)
+    )
+
+
+def _reads_domains(step):
+    """Whether ``step``, or an estimator inside it (a FeatureUnion's, a ColumnTransformer's),
+    takes ``sample_domain`` in ``fit``: without it, such a step reads ``y == -1`` as target
+    rows."""
+    if _accepts_sample_domain(step, "fit"):
+        return True
+    if not isinstance(step, BaseEstimator):
+        return False
+    inner = step.get_params(deep=True).values()
+    return any(
+        isinstance(value, BaseEstimator) and _accepts_sample_domain(value, "fit") for value in inner
     )
 
 

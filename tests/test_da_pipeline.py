@@ -11,7 +11,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, KFold
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import make_pipeline, make_union
 from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import SelfTrainingClassifier
 from sklearn.tree import DecisionTreeClassifier
@@ -545,3 +545,13 @@ def test_a_regression_pipeline_without_adaptation_step_reads_minus_one_quietly()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         make_da_pipeline(StandardScaler(), Ridge()).fit(X, y)
+
+
+def test_a_regression_pipeline_warns_of_minus_one_read_by_an_adapting_step_inside_a_union():
+    # CORAL inside a FeatureUnion reads y == -1 as target rows as well.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 3)), rng.integers(0, 4, size=60)
+    y[40:] = -1
+    model = make_da_pipeline(make_union(CORAL(), StandardScaler()), Ridge())
+    with pytest.warns(UserWarning, match="20 target rows have y == -1"):
+        model.fit(X, y)
