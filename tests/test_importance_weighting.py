@@ -1037,3 +1037,15 @@ def test_weights_too_small_beside_the_pooled_sources_largest_are_rows_left_out(t
     kmm = KMM(per_source=False, random_state=0)
     weights = kmm.fit(X, sample_weight=weight, sample_domain=sample_domain).weights_
     assert np.all(np.isfinite(weights)) and np.all(weights[30:60] == 0)
+
+
+@pytest.mark.parametrize("weighter", [KMM(random_state=0), KLIEP(random_state=0)], ids=repr)
+def test_uniform_weights_near_the_float_limit_give_the_unweighted_result(weighter):
+    # Sums of weights of 1e307 overflowed to inf: KLIEP then called its gamma too large.
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0.5, 1.0, size=(60, 2)), rng.normal(0.0, 1.0, size=(40, 2))]
+    sample_domain = np.r_[np.ones(30, dtype=int), np.full(30, 2), np.full(40, -1)]
+    plain = clone(weighter).fit(X, sample_domain=sample_domain)
+    huge = clone(weighter).fit(X, sample_weight=np.full(100, 1e307), sample_domain=sample_domain)
+    assert huge.gamma_ == plain.gamma_
+    np.testing.assert_allclose(huge.weights_, plain.weights_, atol=1e-9)

@@ -191,8 +191,9 @@ class _BaseWeighter(BaseEstimator):
             count: weights times a constant give the same weights, and so do the target's
             weights times another (each source's too, when its weights are learned on their
             own, ``per_source=True``); equal weights give those of ``sample_weight=None``. A
-            weight too small to show beside its domain's largest (below about ``1e-308`` of
-            it) counts as 0. If None, every row weighs 1.
+            weight too small to show beside the largest of the rows it is rescaled with (its
+            source's, all sources' with ``per_source=False``, or the target's; below about
+            ``1e-308`` of it) counts as 0. If None, every row weighs 1.
 
         sample_domain : array-like of shape (n_samples,), default=None
             Positive for source rows (``1, 2, ...`` for several sources), negative for target
@@ -591,8 +592,9 @@ def _without_negligible(programmes, weight):
             continue
         largest = weight[rows].max()
         if largest > 0:
-            tiny = weight[rows] / largest < np.finfo(np.float64).tiny
-            weight[rows[tiny]] = 0.0
+            # Divided by the largest too: sums of weights of 1e307 overflowed to inf.
+            scaled = weight[rows] / largest
+            weight[rows] = np.where(scaled < np.finfo(np.float64).tiny, 0.0, scaled)
     return weight
 
 
